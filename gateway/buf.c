@@ -1,0 +1,240 @@
+/* buf.c: capped growable buffers; see buf.h for the contract. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void
+cg_buf_init(struct cg_buf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void
+cg_buf_free(struct cg_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+cg_buf_reset(struct cg_buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void
+cg_buf_truncate(struct cg_buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->p[len] = '\0';
+	}
+}
+
+enum cg_err
+cg_buf_add(struct cg_buf *b, const void *data, size_t len)
+{
+	size_t need;
+
+	if (len > b->max - b->len) {
+		cg_buf_free(b);
+		return CG_ELIMIT;
+	}
+	need = b->len + len + 1;
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		if (cap > b->max + 1)
+			cap = b->max + 1;
+		p = realloc(b->p, cap);
+		if (!p) {
+			cg_buf_free(b);
+			return CG_ENOMEM;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return CG_OK;
+}
+
+enum cg_err
+cg_buf_addstr(struct cg_buf *b, const char *s)
+{
+	return cg_buf_add(b, s, strlen(s));
+}
+
+enum cg_err
+cg_buf_addc(struct cg_buf *b, char c)
+{
+	return cg_buf_add(b, &c, 1);
+}
+
+enum cg_err
+cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap)
+{
+	char small[256];
+	char *tmp;
+	va_list ap2;
+	int n;
+	enum cg_err result;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		cg_buf_free(b);
+		return CG_EINVAL;
+	}
+	if ((size_t)n < sizeof(small))
+		return cg_buf_add(b, small, (size_t)n);
+	/* Longer than the stack buffer: format once more into the heap. */
+	if ((size_t)n > b->max - b->len) {
+		cg_buf_free(b);
+		return CG_ELIMIT;
+	}
+	tmp = malloc((size_t)n + 1);
+	if (!tmp) {
+		cg_buf_free(b);
+		return CG_ENOMEM;
+	}
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	result = cg_buf_add(b, tmp, (size_t)n);
+	free(tmp);
+	return result;
+}
+
+enum cg_err
+cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	enum cg_err result;
+
+	va_start(ap, fmt);
+	result = cg_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return result;
+}
+
+enum cg_err
+cg_buf_add_json_string(struct cg_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	const unsigned char *run = u;
+	enum cg_err result;
+
+	for (; *u; u++) {
+		char esc[7];
+		size_t elen = 2;
+
+		if (*u >= 0x20 && *u != '"' && *u != '\\')
+			continue;
+		result = cg_buf_add(b, run, (size_t)(u - run));
+		if (result)
+			return result;
+		esc[0] = '\\';
+		switch (*u) {
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[*u >> 4];
+			esc[5] = hex[*u & 15];
+			elen = 6;
+		}
+		result = cg_buf_add(b, esc, elen);
+		if (result)
+			return result;
+		run = u + 1;
+	}
+	return cg_buf_add(b, run, (size_t)(u - run));
+}
+
+enum cg_err
+cg_buf_add_printable(struct cg_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	const unsigned char *run = u;
+	enum cg_err result;
+
+	for (; *u; u++) {
+		char esc[4];
+		size_t elen = 2;
+
+		if (*u >= 0x20 && *u != 0x7f)
+			continue;
+		result = cg_buf_add(b, run, (size_t)(u - run));
+		if (result)
+			return result;
+		esc[0] = '\\';
+		if (*u == '\n') {
+			esc[1] = 'n';
+		} else if (*u == '\t') {
+			esc[1] = 't';
+		} else {
+			esc[1] = 'x';
+			esc[2] = hex[*u >> 4];
+			esc[3] = hex[*u & 15];
+			elen = 4;
+		}
+		result = cg_buf_add(b, esc, elen);
+		if (result)
+			return result;
+		run = u + 1;
+	}
+	return cg_buf_add(b, run, (size_t)(u - run));
+}
+
+char *
+cg_buf_take(struct cg_buf *b)
+{
+	char *p = b->p;
+
+	if (!p) {
+		p = malloc(1);
+		if (p)
+			p[0] = '\0';
+	}
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}

@@ -1,0 +1,47 @@
+/*
+ * cellgate.c: the command-line front end. It only dispatches: every
+ * subcommand lives in its own cli_*.c file on top of libcellgate.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli_validate.h"
+#include "version.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: cellgate <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  validate   check stem-cell treatment records (see cellgate validate --help)\n"
+	      "  version    print the version of cellgate and its libraries\n"
+	      "\n"
+	      "map, serve and queue are planned and not part of this build yet.\n",
+	      f);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "validate") == 0)
+		return cg_cli_validate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("cellgate %s (cJSON %s)\n", CG_VERSION, cJSON_Version());
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "cellgate: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

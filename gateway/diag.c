@@ -1,0 +1,262 @@
+/* diag.c: the diagnostics list and the table of stable issue codes. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "diag.h"
+
+struct code_info {
+	const char *name;
+	enum cg_severity sev;
+	const char *fhir_type;
+	const char *summary;
+};
+
+/* Indexed by enum cg_code. The names are public: never rename one. */
+static const struct code_info codes[CG_C__COUNT] = {
+        [CG_C_JSON_SYNTAX] =
+                {"json-syntax", CG_SEV_ERROR, "structure",
+                 "the text is not JSON (RFC 8259), or not the expected top-level shape"},
+        [CG_C_JSON_ENCODING] = {"json-encoding", CG_SEV_ERROR, "structure",
+                                "invalid UTF-8, or a \\u escape that is a lone surrogate"},
+        [CG_C_JSON_NUL_CHAR] = {"json-nul-char", CG_SEV_ERROR, "structure",
+                                "a \\u0000 escape in a string or member name"},
+        [CG_C_JSON_DEPTH] = {"json-depth", CG_SEV_ERROR, "too-costly",
+                             "objects and arrays nested deeper than the limit"},
+        [CG_C_JSON_TOO_LARGE] = {"json-too-large", CG_SEV_ERROR, "too-costly",
+                                 "one record is larger than the record size limit"},
+        [CG_C_JSON_STRING_TOO_LONG] = {"json-string-too-long", CG_SEV_ERROR, "too-long",
+                                       "a string or number is longer than the limit"},
+        [CG_C_JSON_DUPLICATE_KEY] = {"json-duplicate-key", CG_SEV_ERROR, "structure",
+                                     "the same member name twice in one object"},
+        [CG_C_JSON_NUMBER_RANGE] = {"json-number-range", CG_SEV_ERROR, "value",
+                                    "a number too large to represent (such as 1e400)"},
+        [CG_C_EMPTY_INPUT] = {"empty-input", CG_SEV_ERROR, "required",
+                              "the input holds no record at all"},
+        [CG_C_REQUIRED] = {"required", CG_SEV_ERROR, "required",
+                           "a required member is missing (or conditionally required)"},
+        [CG_C_UNKNOWN_FIELD] = {"unknown-field", CG_SEV_ERROR, "structure",
+                                "a member the contract does not define (often a typo)"},
+        [CG_C_TYPE] = {"type", CG_SEV_ERROR, "structure", "a value of the wrong JSON type"},
+        [CG_C_ENUM] = {"enum", CG_SEV_ERROR, "code-invalid",
+                       "a code that is not in the member's list"},
+        [CG_C_PATTERN] = {"pattern", CG_SEV_ERROR, "value",
+                          "a string that does not have the required form"},
+        [CG_C_RANGE] = {"range", CG_SEV_ERROR, "value", "a number outside its allowed range"},
+        [CG_C_INTEGER] = {"integer", CG_SEV_ERROR, "value", "a number that must be a whole number"},
+        [CG_C_EMPTY] = {"empty", CG_SEV_ERROR, "required",
+                        "an empty string, array or object where content is required"},
+        [CG_C_DATE] = {"date", CG_SEV_ERROR, "value",
+                       "not a real calendar date written YYYY-MM-DD"},
+        [CG_C_DATETIME] = {"datetime", CG_SEV_ERROR, "value",
+                           "not an RFC 3339 date-time with a UTC offset"},
+        [CG_C_URI] = {"uri", CG_SEV_ERROR, "value",
+                      "not an absolute URI (or a malformed urn:oid / urn:uuid)"},
+        [CG_C_SNOMED_CHECK] = {"snomed-check", CG_SEV_ERROR, "value",
+                               "a SNOMED CT identifier whose check digit is wrong"},
+        [CG_C_DUPLICATE_ITEM] = {"duplicate-item", CG_SEV_ERROR, "business-rule",
+                                 "the same entry twice in a list"},
+        [CG_C_DUPLICATE_ID] = {"duplicate-id", CG_SEV_ERROR, "business-rule",
+                               "two outcomes with the same id"},
+        [CG_C_UNIT] = {"unit", CG_SEV_ERROR, "code-invalid",
+                       "a unit other than the measure's UCUM unit"},
+        [CG_C_NOT_ALLOWED] = {"not-allowed", CG_SEV_ERROR, "business-rule",
+                              "a member that the rules forbid in this context"},
+        [CG_C_ICD10CM_CATEGORY] = {"icd10cm-category", CG_SEV_ERROR, "business-rule",
+                                   "the ICD-10-CM code does not belong to the indication category"},
+        [CG_C_IPSC_SOURCE] = {"ipsc-source", CG_SEV_ERROR, "business-rule",
+                              "tissueSource ipsc without cellType ipsc-derived, or the reverse"},
+        [CG_C_HLA_DONOR] = {"hla-donor", CG_SEV_ERROR, "business-rule",
+                            "hlaMatch given for an autologous or syngeneic donor"},
+        [CG_C_HLA_COUNTS] = {"hla-counts", CG_SEV_ERROR, "business-rule",
+                             "more HLA loci matched than evaluated"},
+        [CG_C_DATE_ORDER] = {"date-order", CG_SEV_ERROR, "business-rule",
+                             "dates out of order (birth, diagnosis, collection, administration)"},
+        [CG_C_FUTURE_DATE] = {"future-date", CG_SEV_ERROR, "business-rule",
+                              "a date that lies in the future"},
+        [CG_C_AGE_LIMIT] = {"age-limit", CG_SEV_ERROR, "business-rule",
+                            "age at administration over 120 years"},
+        [CG_C_POPULATION_AGE] = {"population-age", CG_SEV_ERROR, "business-rule",
+                                 "population pediatric/adult disagrees with age at administration"},
+        [CG_C_DOSE_KIND] = {"dose-kind", CG_SEV_ERROR, "business-rule",
+                            "dose members that do not fit the product (cells vs. vesicles)"},
+        [CG_C_VALUE_ABSENT] = {"value-absent", CG_SEV_ERROR, "business-rule",
+                               "an outcome needs exactly one of value and dataAbsentReason"},
+        [CG_C_MACE_EVENTS] = {"mace-events", CG_SEV_ERROR, "business-rule",
+                              "MACE events listed while the MACE value is false"},
+        [CG_C_MANIPULATION_CONFLICT] = {"manipulation-conflict", CG_SEV_ERROR, "business-rule",
+                                        "manipulation lists none together with a manipulation"},
+        [CG_C_VITAL_STATUS] = {"vital-status", CG_SEV_ERROR, "business-rule",
+                               "causeOfDeath given while the patient is not dead"},
+        [CG_C_PEDIATRIC_DOSE] = {"pediatric-dose", CG_SEV_WARNING, "business-rule",
+                                 "pediatric dose given as cellsTotal only, without weightKg"},
+        [CG_C_DOSE_MISMATCH] = {"dose-mismatch", CG_SEV_WARNING, "business-rule",
+                                "cellsTotal and cellsPerKg x weightKg differ by more than 5 %"},
+        [CG_C_NOT_APPLICABLE] = {"not-applicable", CG_SEV_WARNING, "business-rule",
+                                 "a member that has no meaning here and will be ignored"},
+        [CG_C_DAYS_MISMATCH] =
+                {"days-mismatch", CG_SEV_WARNING, "business-rule",
+                 "daysFromAdministration disagrees with the dates by more than a day"},
+        [CG_C_TOO_MANY_ISSUES] =
+                {"too-many-issues", CG_SEV_INFO, "too-costly",
+                 "more issues than the per-record limit; the rest are counted only"},
+};
+
+const char *
+cg_code_name(enum cg_code code)
+{
+	return (unsigned)code < CG_C__COUNT ? codes[code].name : "unknown";
+}
+
+enum cg_severity
+cg_code_severity(enum cg_code code)
+{
+	return (unsigned)code < CG_C__COUNT ? codes[code].sev : CG_SEV_ERROR;
+}
+
+const char *
+cg_code_fhir_type(enum cg_code code)
+{
+	return (unsigned)code < CG_C__COUNT ? codes[code].fhir_type : "exception";
+}
+
+const char *
+cg_code_summary(enum cg_code code)
+{
+	return (unsigned)code < CG_C__COUNT ? codes[code].summary : "";
+}
+
+const char *
+cg_severity_name(enum cg_severity sev)
+{
+	switch (sev) {
+	case CG_SEV_ERROR:
+		return "error";
+	case CG_SEV_WARNING:
+		return "warning";
+	case CG_SEV_INFO:
+		return "information";
+	}
+	return "error";
+}
+
+void
+cg_diag_init(struct cg_diag *d, size_t max_issues)
+{
+	memset(d, 0, sizeof(*d));
+	d->max = max_issues;
+}
+
+void
+cg_diag_reset(struct cg_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->v[i].path);
+		free(d->v[i].message);
+	}
+	d->n = 0;
+	d->errors = 0;
+	d->warnings = 0;
+	d->dropped = 0;
+}
+
+void
+cg_diag_free(struct cg_diag *d)
+{
+	cg_diag_reset(d);
+	free(d->v);
+	d->v = NULL;
+	d->cap = 0;
+}
+
+enum cg_err
+cg_diag_add(struct cg_diag *d, enum cg_code code, const char *path, const void *node, int at_key,
+            const char *fmt, ...)
+{
+	va_list ap;
+	enum cg_err result;
+
+	va_start(ap, fmt);
+	result = cg_diag_vadd(d, code, path, node, at_key, fmt, ap);
+	va_end(ap);
+	return result;
+}
+
+enum cg_err
+cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void *node, int at_key,
+             const char *fmt, va_list ap)
+{
+	struct cg_issue *is;
+	struct cg_buf msg;
+	enum cg_err result;
+
+	switch (cg_code_severity(code)) {
+	case CG_SEV_ERROR:
+		d->errors++;
+		break;
+	case CG_SEV_WARNING:
+		d->warnings++;
+		break;
+	case CG_SEV_INFO:
+		break;
+	}
+	if (d->n >= d->max) {
+		d->dropped++;
+		return CG_OK;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct cg_issue *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v)
+			return CG_ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	cg_buf_init(&msg, 4096);
+	result = cg_buf_vprintf(&msg, fmt, ap);
+	if (result)
+		return result == CG_ENOMEM ? CG_ENOMEM : CG_OK;
+	is = &d->v[d->n];
+	memset(is, 0, sizeof(*is));
+	is->code = code;
+	is->seq = d->n;
+	is->node = node;
+	is->at_key = at_key;
+	is->path = strdup(path ? path : "");
+	is->message = cg_buf_take(&msg);
+	if (!is->path || !is->message) {
+		free(is->path);
+		free(is->message);
+		return CG_ENOMEM;
+	}
+	d->n++;
+	return CG_OK;
+}
+
+static int
+issue_cmp(const void *a, const void *b)
+{
+	const struct cg_issue *x = a, *y = b;
+
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	/* qsort is not stable: equal offsets keep the order of insertion. */
+	return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+void
+cg_diag_sort(struct cg_diag *d)
+{
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(d->v[0]), issue_cmp);
+}
+
+int
+cg_diag_valid(const struct cg_diag *d)
+{
+	return d->errors == 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * diag.h: diagnostics, the list of what is wrong with one record or resource.
+ *
+ * Each issue has a stable code (the table in diag.c, documented in
+ * docs/cli.md), a severity that the code decides, the RFC 6901 JSON pointer of
+ * the offending value (for a missing member, the pointer it would have), a
+ * message in English and, once located, the byte offset, line and column in
+ * the input. The same list renders as CLI text, as NDJSON and as a FHIR
+ * OperationOutcome, so every front end says the same thing.
+ *
+ * Messages never quote free-text values from the input (names, identifiers,
+ * dates): only codes from closed lists and field names. That keeps patient data
+ * out of anything that ends up in a log.
+ */
+#ifndef CG_DIAG_H
+#define CG_DIAG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "err.h"
+
+enum cg_severity { CG_SEV_ERROR, CG_SEV_WARNING, CG_SEV_INFO };
+
+/* Stable codes. Append only; the names are the public contract. */
+enum cg_code {
+	/* the JSON text itself */
+	CG_C_JSON_SYNTAX,
+	CG_C_JSON_ENCODING,
+	CG_C_JSON_NUL_CHAR,
+	CG_C_JSON_DEPTH,
+	CG_C_JSON_TOO_LARGE,
+	CG_C_JSON_STRING_TOO_LONG,
+	CG_C_JSON_DUPLICATE_KEY,
+	CG_C_JSON_NUMBER_RANGE,
+	CG_C_EMPTY_INPUT,
+	/* shape */
+	CG_C_REQUIRED,
+	CG_C_UNKNOWN_FIELD,
+	CG_C_TYPE,
+	CG_C_ENUM,
+	CG_C_PATTERN,
+	CG_C_RANGE,
+	CG_C_INTEGER,
+	CG_C_EMPTY,
+	CG_C_DATE,
+	CG_C_DATETIME,
+	CG_C_URI,
+	CG_C_SNOMED_CHECK,
+	CG_C_DUPLICATE_ITEM,
+	CG_C_DUPLICATE_ID,
+	CG_C_UNIT,
+	CG_C_NOT_ALLOWED,
+	/* rules across fields */
+	CG_C_ICD10CM_CATEGORY,
+	CG_C_IPSC_SOURCE,
+	CG_C_HLA_DONOR,
+	CG_C_HLA_COUNTS,
+	CG_C_DATE_ORDER,
+	CG_C_FUTURE_DATE,
+	CG_C_AGE_LIMIT,
+	CG_C_POPULATION_AGE,
+	CG_C_DOSE_KIND,
+	CG_C_VALUE_ABSENT,
+	CG_C_MACE_EVENTS,
+	CG_C_MANIPULATION_CONFLICT,
+	CG_C_VITAL_STATUS,
+	/* warnings */
+	CG_C_PEDIATRIC_DOSE,
+	CG_C_DOSE_MISMATCH,
+	CG_C_NOT_APPLICABLE,
+	CG_C_DAYS_MISMATCH,
+	/* information */
+	CG_C_TOO_MANY_ISSUES,
+	CG_C__COUNT
+};
+
+struct cg_issue {
+	enum cg_code code;
+	char *path; /* RFC 6901 pointer, relative to the record */
+	char *message;
+	const void *node;     /* the value (or, when missing, its parent) */
+	int at_key;           /* locate the member's key rather than its value */
+	int located;          /* offset, line and column are set */
+	size_t offset;        /* byte offset in the input */
+	unsigned long line;   /* 1-based */
+	unsigned long column; /* 1-based, in characters (code points) */
+	size_t seq;           /* order of insertion, for a stable sort */
+};
+
+struct cg_diag {
+	struct cg_issue *v;
+	size_t n;
+	size_t cap;
+	size_t max;      /* issues kept; past it they are only counted */
+	size_t errors;   /* all errors, kept or not */
+	size_t warnings; /* all warnings, kept or not */
+	size_t dropped;  /* issues counted but not kept */
+};
+
+void cg_diag_init(struct cg_diag *d, size_t max_issues);
+/* Forgets every issue but keeps the memory for the next record. */
+void cg_diag_reset(struct cg_diag *d);
+void cg_diag_free(struct cg_diag *d);
+
+/* Adds an issue. path is copied; node may be NULL (then the issue is located
+ * at the start of the record). Returns CG_ENOMEM only; past d->max the issue
+ * is counted and dropped, which is not an error. */
+enum cg_err cg_diag_add(struct cg_diag *d, enum cg_code code, const char *path, const void *node,
+                        int at_key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+enum cg_err cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void *node,
+                         int at_key, const char *fmt, va_list ap)
+        __attribute__((format(printf, 6, 0)));
+
+/* Sorts the kept issues by position in the input (stable for equal ones). */
+void cg_diag_sort(struct cg_diag *d);
+
+/* 1 when no error was counted (warnings do not fail a record). */
+int cg_diag_valid(const struct cg_diag *d);
+
+const char *cg_code_name(enum cg_code code);
+enum cg_severity cg_code_severity(enum cg_code code);
+/* The FHIR IssueType code (http://hl7.org/fhir/issue-type) for the code. */
+const char *cg_code_fhir_type(enum cg_code code);
+/* One line saying when the code is raised, for --list-codes and the docs. */
+const char *cg_code_summary(enum cg_code code);
+const char *cg_severity_name(enum cg_severity sev);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * json_scan.c: the strict JSON scanner; see json_scan.h.
+ *
+ * A state machine over one explicit stack of open containers. Strings take
+ * a fast path over plain ASCII and check UTF-8 byte by byte otherwise,
+ * rejecting overlong forms, surrogates and code points above U+10FFFF.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json_scan.h"
+
+void
+cg_json_limits_default(struct cg_json_limits *lim)
+{
+	lim->max_depth = CG_JSON_DEFAULT_MAX_DEPTH;
+	lim->max_string = CG_JSON_DEFAULT_MAX_STRING;
+	lim->max_record = CG_JSON_DEFAULT_MAX_RECORD;
+}
+
+size_t
+cg_json_skip_ws(const char *p, size_t end, size_t pos)
+{
+	while (pos < end && (p[pos] == ' ' || p[pos] == '\n' || p[pos] == '\r' || p[pos] == '\t'))
+		pos++;
+	return pos;
+}
+
+static int fail(struct cg_json_fault *f, enum cg_code code, size_t off, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int
+fail(struct cg_json_fault *f, enum cg_code code, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->code = code;
+	f->offset = off;
+	va_start(ap, fmt);
+	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Describes the byte at p[pos] for a message, without echoing control bytes. */
+static int
+fail_unexpected(struct cg_json_fault *f, const char *p, size_t end, size_t pos, const char *want)
+{
+	char what[48];
+
+	if (pos >= end)
+		return fail(f, CG_C_JSON_SYNTAX, end, "unexpected end of input, expected %s", want);
+	if ((unsigned char)p[pos] > 0x20 && (unsigned char)p[pos] < 0x7f)
+		snprintf(what, sizeof(what), "'%c'", p[pos]);
+	else
+		snprintf(what, sizeof(what), "byte 0x%02x", (unsigned char)p[pos]);
+	f->code = CG_C_JSON_SYNTAX;
+	f->offset = pos;
+	snprintf(f->message, sizeof(f->message), "unexpected %s, expected %s", what, want);
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Reads the four hex digits of a \u escape at p[pos]; -1 when malformed. */
+static long
+read_u4(const char *p, size_t end, size_t pos)
+{
+	long v = 0;
+	int i;
+
+	if (end - pos < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		int h = hexval(p[pos + (size_t)i]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Length of the valid UTF-8 sequence at u[0..avail), or 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *u, size_t avail)
+{
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		if (avail >= 2 && (u[1] & 0xc0) == 0x80)
+			return 2;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		unsigned char lo = 0x80, hi = 0xbf;
+
+		if (u[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		if (u[0] == 0xed)
+			hi = 0x9f; /* UTF-16 surrogates */
+		if (avail >= 3 && u[1] >= lo && u[1] <= hi && (u[2] & 0xc0) == 0x80)
+			return 3;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		unsigned char lo = 0x80, hi = 0xbf;
+
+		if (u[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		if (u[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+		if (avail >= 4 && u[1] >= lo && u[1] <= hi && (u[2] & 0xc0) == 0x80 &&
+		    (u[3] & 0xc0) == 0x80)
+			return 4;
+	}
+	return 0;
+}
+
+/* Plain string bytes: printable ASCII other than '"' and '\\'. */
+static const unsigned char plain[256] = {
+        ['\x20'] = 1,
+        [0x21] = 1,
+        [0x23 ... 0x5b] = 1,
+        [0x5d ... 0x7e] = 1,
+};
+
+/* Scans the string whose opening quote is at p[*pos]. */
+static int
+scan_string(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+            struct cg_json_fault *f)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t start = *pos;
+	size_t i = start + 1;
+	size_t stop = end;
+
+	/* Never read further than the longest string allowed. */
+	if (stop - start > lim->max_string + 2)
+		stop = start + lim->max_string + 2;
+	for (;;) {
+		while (i < stop && plain[u[i]])
+			i++;
+		if (i >= stop) {
+			if (stop < end)
+				return fail(f, CG_C_JSON_STRING_TOO_LONG, start,
+				            "string longer than the limit");
+			return fail(f, CG_C_JSON_SYNTAX, end,
+			            "unexpected end of input inside a string");
+		}
+		if (u[i] == '"')
+			break;
+		if (u[i] == '\\') {
+			long cp;
+
+			/* Look-ahead is bounded by end, not stop: a string cut by
+			 * the length cap is reported as too long further down. */
+			if (i + 1 >= end)
+				return fail(f, CG_C_JSON_SYNTAX, end,
+				            "unexpected end of input inside a string");
+			switch (p[i + 1]) {
+			case '"':
+			case '\\':
+			case '/':
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't':
+				i += 2;
+				continue;
+			case 'u':
+				break;
+			default:
+				return fail(f, CG_C_JSON_SYNTAX, i,
+				            "invalid escape sequence in string");
+			}
+			cp = read_u4(p, end, i + 2);
+			if (cp < 0)
+				return fail(f, CG_C_JSON_SYNTAX, i,
+				            "\\u must be followed by four hex digits");
+			if (cp == 0)
+				return fail(f, CG_C_JSON_NUL_CHAR, i, "\\u0000 is not accepted");
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return fail(f, CG_C_JSON_ENCODING, i,
+				            "\\u escape is a lone low surrogate");
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				long lo = -1;
+
+				if (end - i >= 12 && p[i + 6] == '\\' && p[i + 7] == 'u')
+					lo = read_u4(p, end, i + 8);
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return fail(f, CG_C_JSON_ENCODING, i,
+					            "\\u escape is a high surrogate without its "
+					            "low half");
+				i += 12;
+				continue;
+			}
+			i += 6;
+			continue;
+		}
+		if (u[i] < 0x20)
+			return fail(f, CG_C_JSON_SYNTAX, i,
+			            "control character in string (must be escaped)");
+		if (u[i] == 0x7f) {
+			i++;
+			continue;
+		}
+		{
+			size_t n = utf8_len(u + i, end - i);
+
+			if (n == 0)
+				return fail(f, CG_C_JSON_ENCODING, i, "invalid UTF-8 in string");
+			i += n;
+		}
+	}
+	*pos = i + 1;
+	return 0;
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+scan_number(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+            struct cg_json_fault *f)
+{
+	size_t i = *pos;
+	size_t start = i;
+
+	if (i < end && p[i] == '-')
+		i++;
+	if (i >= end || !is_digit(p[i]))
+		return fail_unexpected(f, p, end, i, "a digit");
+	if (p[i] == '0') {
+		i++;
+		if (i < end && is_digit(p[i]))
+			return fail(f, CG_C_JSON_SYNTAX, i, "leading zeros are not allowed");
+	} else {
+		while (i < end && is_digit(p[i]))
+			i++;
+	}
+	if (i < end && p[i] == '.') {
+		i++;
+		if (i >= end || !is_digit(p[i]))
+			return fail_unexpected(f, p, end, i, "a digit after '.'");
+		while (i < end && is_digit(p[i]))
+			i++;
+	}
+	if (i < end && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < end && (p[i] == '+' || p[i] == '-'))
+			i++;
+		if (i >= end || !is_digit(p[i]))
+			return fail_unexpected(f, p, end, i, "a digit in the exponent");
+		while (i < end && is_digit(p[i]))
+			i++;
+	}
+	if (i - start > lim->max_string)
+		return fail(f, CG_C_JSON_STRING_TOO_LONG, start, "number longer than the limit");
+	*pos = i;
+	return 0;
+}
+
+static int
+scan_literal(const char *p, size_t end, size_t *pos, struct cg_json_fault *f)
+{
+	static const char *const words[] = {"true", "false", "null"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		size_t n = strlen(words[i]);
+
+		if (p[*pos] != words[i][0])
+			continue;
+		if (end - *pos >= n && memcmp(p + *pos, words[i], n) == 0) {
+			*pos += n;
+			return 0;
+		}
+		if (end - *pos < n && memcmp(p + *pos, words[i], end - *pos) == 0)
+			return fail(f, CG_C_JSON_SYNTAX, end, "unexpected end of input");
+		break;
+	}
+	return fail_unexpected(f, p, end, *pos, "a JSON value");
+}
+
+int
+cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+             cg_json_visit_fn visit, void *ctx, struct cg_json_fault *f)
+{
+	char stack[CG_JSON_MAX_MAX_DEPTH];
+	unsigned max_depth = lim->max_depth;
+	unsigned depth = 0;
+	size_t i = cg_json_skip_ws(p, end, *pos);
+	size_t key_off = CG_JSON_NO_KEY;
+
+	if (max_depth > CG_JSON_MAX_MAX_DEPTH)
+		max_depth = CG_JSON_MAX_MAX_DEPTH;
+	for (;;) {
+		/* A value is expected at p[i]. */
+		if (i >= end)
+			return fail(f, CG_C_JSON_SYNTAX, end,
+			            "unexpected end of input, expected a JSON value");
+		if (visit)
+			visit(ctx, i, key_off);
+		key_off = CG_JSON_NO_KEY;
+		switch (p[i]) {
+		case '{':
+		case '[':
+			if (depth >= max_depth)
+				return fail(f, CG_C_JSON_DEPTH, i, "nesting deeper than the limit");
+			stack[depth++] = p[i];
+			i = cg_json_skip_ws(p, end, i + 1);
+			if (i < end && (p[i] == '}' || p[i] == ']') &&
+			    p[i] == stack[depth - 1] + 2) {
+				depth--;
+				i++;
+				break;
+			}
+			if (stack[depth - 1] == '[')
+				continue;
+			/* First member of an object. */
+			if (i >= end || p[i] != '"')
+				return fail_unexpected(f, p, end, i, "a member name or '}'");
+			key_off = i;
+			if (scan_string(p, end, &i, lim, f))
+				return -1;
+			i = cg_json_skip_ws(p, end, i);
+			if (i >= end || p[i] != ':')
+				return fail_unexpected(f, p, end, i, "':' after the member name");
+			i = cg_json_skip_ws(p, end, i + 1);
+			continue;
+		case '"':
+			if (scan_string(p, end, &i, lim, f))
+				return -1;
+			break;
+		case '-':
+		case '0':
+		case '1':
+		case '2':
+		case '3':
+		case '4':
+		case '5':
+		case '6':
+		case '7':
+		case '8':
+		case '9':
+			if (scan_number(p, end, &i, lim, f))
+				return -1;
+			break;
+		case 't':
+		case 'f':
+		case 'n':
+			if (scan_literal(p, end, &i, f))
+				return -1;
+			break;
+		default:
+			return fail_unexpected(f, p, end, i, "a JSON value");
+		}
+		/* A value ended: close containers until one expects more. */
+		for (;;) {
+			if (depth == 0) {
+				*pos = i;
+				return 0;
+			}
+			i = cg_json_skip_ws(p, end, i);
+			if (i < end && p[i] == ',') {
+				i = cg_json_skip_ws(p, end, i + 1);
+				if (stack[depth - 1] == '{') {
+					if (i >= end || p[i] != '"')
+						return fail_unexpected(f, p, end, i,
+						                       "a member name");
+					key_off = i;
+					if (scan_string(p, end, &i, lim, f))
+						return -1;
+					i = cg_json_skip_ws(p, end, i);
+					if (i >= end || p[i] != ':')
+						return fail_unexpected(f, p, end, i,
+						                       "':' after the member name");
+					i = cg_json_skip_ws(p, end, i + 1);
+				}
+				break;
+			}
+			if (i < end && p[i] == stack[depth - 1] + 2) {
+				depth--;
+				i++;
+				continue;
+			}
+			return fail_unexpected(f, p, end, i,
+			                       stack[depth - 1] == '{' ? "',' or '}'"
+			                                               : "',' or ']'");
+		}
+	}
+}

@@ -1,0 +1,62 @@
+/*
+ * json_scan.h: a strict, allocation-free JSON (RFC 8259) scanner.
+ *
+ * cJSON builds our trees, but it is lenient: it accepts raw control
+ * characters and invalid UTF-8 in strings, lone surrogates, \u0000 (which
+ * silently truncates a C string) and duplicate member names, and it reports
+ * neither line nor column. Every piece of outside JSON therefore passes this
+ * scanner first; what passes is text that cJSON parses faithfully.
+ *
+ * The scanner is iterative (no recursion, so nesting cannot exhaust the
+ * stack), enforces the limits below as it goes, and can report the offset of
+ * every value and member name in document order, which is also the pre-order
+ * of the cJSON tree: that is how issues found on the tree get their line and
+ * column back (see locate.h).
+ */
+#ifndef CG_JSON_SCAN_H
+#define CG_JSON_SCAN_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+#define CG_JSON_DEFAULT_MAX_DEPTH  32
+#define CG_JSON_MAX_MAX_DEPTH      1024
+#define CG_JSON_DEFAULT_MAX_STRING (64u * 1024)
+#define CG_JSON_DEFAULT_MAX_RECORD (1024u * 1024)
+
+struct cg_json_limits {
+	unsigned max_depth; /* objects and arrays nested, the outermost counting 1 */
+	size_t max_string;  /* bytes in one string, member name or number, as written */
+	size_t max_record;  /* bytes in one record */
+};
+
+void cg_json_limits_default(struct cg_json_limits *lim);
+
+struct cg_json_fault {
+	enum cg_code code; /* one of the CG_C_JSON_* codes */
+	size_t offset;     /* where in the buffer */
+	char message[160];
+};
+
+#define CG_JSON_NO_KEY ((size_t)-1)
+
+/* Called for every value in document order: value_off is where the value
+ * starts, key_off where its member name starts (CG_JSON_NO_KEY for array
+ * elements and the top-level value). */
+typedef void (*cg_json_visit_fn)(void *ctx, size_t value_off, size_t key_off);
+
+/* Skips JSON white space from pos; returns the first other offset (or end). */
+size_t cg_json_skip_ws(const char *p, size_t end, size_t pos);
+
+/*
+ * Scans one JSON value that starts at p[*pos] (white space before it is
+ * skipped), reading no further than p[end - 1]. On success returns 0 and sets
+ * *pos just past the value. On failure returns -1 and fills *fault; a value
+ * cut off by `end` gives a json-syntax fault at offset `end` exactly.
+ * visit may be NULL.
+ */
+int cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+                 cg_json_visit_fn visit, void *ctx, struct cg_json_fault *fault);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * render.h: one record's validation result as the CLI prints it.
+ *
+ * Text: one line per issue, FILE:LINE:COL: severity[code] /pointer: message,
+ * with control characters from the input shown escaped so that a record
+ * cannot drive the terminal. JSON: one object per record on one line
+ * (NDJSON), the format docs/cli.md defines. Both append to a buffer.
+ */
+#ifndef CG_RENDER_H
+#define CG_RENDER_H
+
+#include "buf.h"
+#include "validate.h"
+
+enum cg_err cg_render_text(struct cg_buf *b, const char *name, const struct cg_record_report *r);
+enum cg_err cg_render_json(struct cg_buf *b, const char *name, const struct cg_record_report *r);
+
+#endif

@@ -1,0 +1,122 @@
+/* validate.c: the validation pipeline over one input; see validate.h. */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "locate.h"
+#include "record_validate.h"
+#include "validate.h"
+
+void
+cg_validate_opts_default(struct cg_validate_opts *o, const struct cg_mappings *m)
+{
+	memset(o, 0, sizeof(*o));
+	o->mappings = m;
+	cg_json_limits_default(&o->limits);
+	o->max_issues = CG_DEFAULT_MAX_ISSUES;
+	cg_date_today(&o->today);
+}
+
+/* Says how many issues were counted but not kept, as the last issue. */
+static enum cg_err
+note_dropped(struct cg_diag *d, size_t at)
+{
+	size_t dropped = d->dropped;
+	enum cg_err result;
+
+	if (!dropped)
+		return CG_OK;
+	d->max++;
+	result = cg_diag_add(d, CG_C_TOO_MANY_ISSUES, "", NULL, 0,
+	                     "%zu more issues in this record are not shown (limit %zu)", dropped,
+	                     d->max - 1);
+	d->max--;
+	if (!result) {
+		struct cg_issue *is = &d->v[d->n - 1];
+
+		is->offset = at;
+		is->line = d->n > 1 ? d->v[d->n - 2].line : 1;
+		is->column = d->n > 1 ? d->v[d->n - 2].column : 1;
+		is->located = 1;
+	}
+	return result;
+}
+
+static enum cg_err
+report_fault(struct cg_diag *d, const struct cg_span *span, const struct cg_json_fault *f,
+             const char *p, cg_report_fn report, void *ctx)
+{
+	struct cg_record_report r;
+	struct cg_textpos tp = span->pos;
+	enum cg_err result;
+
+	result = cg_diag_add(d, f->code, "", NULL, 0, "%s", f->message);
+	if (result)
+		return result;
+	cg_textpos_advance(&tp, p, f->offset);
+	d->v[0].offset = f->offset;
+	d->v[0].line = tp.line;
+	d->v[0].column = tp.column;
+	d->v[0].located = 1;
+	r.index = span->index;
+	r.pos = span->pos;
+	r.record_id = NULL;
+	r.diag = d;
+	return report(ctx, &r);
+}
+
+static enum cg_err
+check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
+             const struct cg_span *span, cg_report_fn report, void *ctx)
+{
+	struct cg_record_report r;
+	cJSON *root;
+	enum cg_err result;
+
+	root = cJSON_ParseWithLength(p + span->start, span->end - span->start);
+	if (!root)
+		return CG_ENOMEM; /* the scanner passed it: only memory can fail */
+	result = cg_record_validate(root, o->mappings, &o->today, d);
+	if (!result && d->n)
+		result = cg_locate_issues(d, root, p, span->start, span->end, &o->limits,
+		                          &span->pos);
+	if (!result)
+		result = note_dropped(d, span->end);
+	if (!result) {
+		const cJSON *id = cJSON_IsObject(root)
+		                          ? cJSON_GetObjectItemCaseSensitive(root, "recordId")
+		                          : NULL;
+
+		r.index = span->index;
+		r.pos = span->pos;
+		r.record_id = cJSON_IsString(id) ? id->valuestring : NULL;
+		r.diag = d;
+		result = report(ctx, &r);
+	}
+	cJSON_Delete(root);
+	return result;
+}
+
+enum cg_err
+cg_validate_input(const struct cg_validate_opts *o, const char *p, size_t len,
+                  enum cg_format format, cg_report_fn report, void *ctx)
+{
+	struct cg_split split;
+	struct cg_span span;
+	struct cg_json_fault fault;
+	struct cg_diag d;
+	enum cg_split_result sr;
+	enum cg_err result = CG_OK;
+
+	cg_diag_init(&d, o->max_issues);
+	cg_split_init(&split, p, len, format, &o->limits);
+	while (!result && (sr = cg_split_next(&split, &span, &fault)) != CG_SPLIT_END) {
+		cg_diag_reset(&d);
+		if (sr == CG_SPLIT_FAULT)
+			result = report_fault(&d, &span, &fault, p, report, ctx);
+		else
+			result = check_record(o, &d, p, &span, report, ctx);
+	}
+	cg_diag_free(&d);
+	return result;
+}

@@ -1,0 +1,127 @@
+/* support.c: shared unit-test helpers; see support.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fileio.h"
+#include "support.h"
+#include "validate.h"
+
+static struct cg_mappings *mappings;
+
+static void
+free_mappings(void)
+{
+	cg_mappings_free(mappings);
+}
+
+const struct cg_mappings *
+test_mappings(void)
+{
+	char *why = NULL;
+
+	if (!mappings) {
+		if (cg_mappings_load(CG_TEST_MAPPINGS, &mappings, &why)) {
+			fprintf(stderr, "cannot load mappings: %s\n", why ? why : "?");
+			exit(1);
+		}
+		atexit(free_mappings);
+	}
+	return mappings;
+}
+
+char *
+test_read_data(const char *relpath)
+{
+	char path[4096];
+	char *text;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", CG_TEST_DATA, relpath);
+	if (cg_file_read(path, 1u << 26, &text, &len)) {
+		fprintf(stderr, "cannot read %s\n", path);
+		exit(1);
+	}
+	return text;
+}
+
+struct collect {
+	struct cg_diag *out;
+	size_t records;
+};
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (!p)
+		abort();
+	return p;
+}
+
+/* Copies the (reused) diagnostics of each record into the caller's list. */
+static enum cg_err
+collect(void *ctx, const struct cg_record_report *r)
+{
+	struct collect *c = ctx;
+	size_t i;
+
+	c->records++;
+	for (i = 0; i < r->diag->n; i++) {
+		const struct cg_issue *is = &r->diag->v[i];
+		struct cg_issue *copy;
+
+		if (cg_diag_add(c->out, is->code, is->path, NULL, 0, "%s", is->message))
+			abort();
+		copy = &c->out->v[c->out->n - 1];
+		copy->line = is->line;
+		copy->column = is->column;
+		copy->offset = is->offset;
+		copy->located = is->located;
+	}
+	return CG_OK;
+}
+
+size_t
+test_validate_text(const char *text, struct cg_diag *d)
+{
+	struct cg_validate_opts o;
+	struct collect c;
+	char *copy = xstrdup(text);
+
+	cg_validate_opts_default(&o, test_mappings());
+	o.today.year = 2026;
+	o.today.month = 1;
+	o.today.day = 1;
+	cg_diag_init(d, 1000);
+	c.out = d;
+	c.records = 0;
+	if (cg_validate_input(&o, copy, strlen(copy), CG_FORMAT_AUTO, collect, &c))
+		abort();
+	free(copy);
+	return c.records;
+}
+
+int
+test_has_issue(const struct cg_diag *d, enum cg_code code, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].code == code && strcmp(d->v[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+void
+test_dump(const struct cg_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		fprintf(stderr, "  %lu:%lu %s %s: %s\n", d->v[i].line, d->v[i].column,
+		        cg_code_name(d->v[i].code), d->v[i].path, d->v[i].message);
+}
