@@ -25,11 +25,4 @@ struct cJSON;
 enum cg_err cg_record_validate(const struct cJSON *record, const struct cg_mappings *m,
                                const struct cg_date *today, struct cg_diag *d);
 
-/* 1 when s is a well-formed SNOMED CT concept id: 6 to 18 digits, no leading
- * zero, partition 00 or 10, and a correct Verhoeff check digit. */
-int cg_snomed_id_valid(const char *s);
-
-/* 1 when s has the form of an ICD-10-CM code, dot included (I21.4, J84.112). */
-int cg_icd10cm_well_formed(const char *s);
-
 #endif

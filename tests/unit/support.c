@@ -125,3 +125,84 @@ test_dump(const struct cg_diag *d)
 		fprintf(stderr, "  %lu:%lu %s %s: %s\n", d->v[i].line, d->v[i].column,
 		        cg_code_name(d->v[i].code), d->v[i].path, d->v[i].message);
 }
+
+/* Finds the parent of the member a pointer names; *last is its last segment. */
+static cJSON *
+parent_of(cJSON *root, const char *path, char *last, size_t lastsz)
+{
+	char seg[256];
+	const char *p = path;
+	cJSON *cur = root;
+
+	if (*p != '/')
+		abort();
+	for (;;) {
+		const char *next = strchr(p + 1, '/');
+		size_t n = next ? (size_t)(next - p - 1) : strlen(p + 1);
+
+		if (n >= sizeof(seg))
+			abort();
+		memcpy(seg, p + 1, n);
+		seg[n] = '\0';
+		if (!next) {
+			snprintf(last, lastsz, "%s", seg);
+			return cur;
+		}
+		if (cJSON_IsArray(cur))
+			cur = cJSON_GetArrayItem(cur, atoi(seg));
+		else
+			cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
+		if (!cur) {
+			fprintf(stderr, "test_mutate: no %s in the base record\n", path);
+			abort();
+		}
+		p = next;
+	}
+}
+
+char *
+test_mutate(const char *base, const struct test_op *ops)
+{
+	cJSON *root = cJSON_Parse(base);
+	char *out;
+
+	if (!root)
+		abort();
+	for (; ops->kind != TEST_END; ops++) {
+		char last[256];
+		cJSON *parent = parent_of(root, ops->path, last, sizeof(last));
+		cJSON *value = NULL;
+
+		if (ops->kind != TEST_DEL) {
+			value = cJSON_Parse(ops->value);
+			if (!value) {
+				fprintf(stderr, "test_mutate: bad JSON %s\n", ops->value);
+				abort();
+			}
+		}
+		if (cJSON_IsArray(parent)) {
+			int i = strcmp(last, "-") == 0 ? cJSON_GetArraySize(parent) : atoi(last);
+
+			if (ops->kind == TEST_DEL)
+				cJSON_DeleteItemFromArray(parent, i);
+			else if (i >= cJSON_GetArraySize(parent))
+				cJSON_AddItemToArray(parent, value);
+			else
+				cJSON_ReplaceItemInArray(parent, i, value);
+		} else if (ops->kind == TEST_DEL) {
+			if (!cJSON_GetObjectItemCaseSensitive(parent, last))
+				abort();
+			cJSON_DeleteItemFromObjectCaseSensitive(parent, last);
+		} else if (ops->kind == TEST_ADD ||
+		           !cJSON_GetObjectItemCaseSensitive(parent, last)) {
+			cJSON_AddItemToObject(parent, last, value);
+		} else {
+			cJSON_ReplaceItemInObjectCaseSensitive(parent, last, value);
+		}
+	}
+	out = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!out)
+		abort();
+	return out;
+}

@@ -27,6 +27,21 @@ size_t test_validate_text(const char *text, struct cg_diag *d);
 /* 1 when d holds an issue with this code at this JSON pointer. */
 int test_has_issue(const struct cg_diag *d, enum cg_code code, const char *path);
 
+/* One edit of a record: SET replaces or adds the member at a JSON pointer,
+ * ADD appends a member even when one of that name exists (a duplicate key),
+ * DEL removes it. value is JSON text. */
+enum test_op_kind { TEST_END, TEST_SET, TEST_ADD, TEST_DEL };
+
+struct test_op {
+	enum test_op_kind kind;
+	const char *path;
+	const char *value;
+};
+
+/* Applies ops (ended by TEST_END) to the JSON text base and returns the
+ * result as new text; aborts when a path does not exist. */
+char *test_mutate(const char *base, const struct test_op *ops);
+
 /* Prints d to stderr (on failure, to see what was found instead). */
 void test_dump(const struct cg_diag *d);
 
