@@ -84,6 +84,7 @@ load_doc(struct loader *l, const char *name, cJSON **out)
 	if (cg_json_scan(text, len, &pos, &lim, NULL, NULL, &fault) == 0) {
 		pos = cg_json_skip_ws(text, len, pos);
 		fault.offset = pos;
+		snprintf(fault.message, sizeof(fault.message), "unexpected data after the value");
 		if (pos == len)
 			*out = cJSON_ParseWithLength(text, len);
 	}
@@ -92,7 +93,8 @@ load_doc(struct loader *l, const char *name, cJSON **out)
 
 		cg_textpos_start(&tp);
 		cg_textpos_advance(&tp, text, fault.offset <= len ? fault.offset : len);
-		result = complain(l, "%lu:%lu: not valid JSON", tp.line, tp.column);
+		result = complain(l, "%lu:%lu: not valid JSON: %s", tp.line, tp.column,
+		                  fault.message);
 	} else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*out, "entries"))) {
 		result = complain(l, "/entries must be an object of codes");
 	}

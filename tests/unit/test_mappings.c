@@ -1,0 +1,186 @@
+/*
+ * test_mappings.c: the code tables load, answer look-ups, and a broken table
+ * stops cellgate with the file and the reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "check.h"
+#include "mappings.h"
+#include "support.h"
+
+static void
+lookups(void **state)
+{
+	const struct cg_mappings *m = test_mappings();
+	const struct cg_measure *lvef = cg_measure_find(m, "lvef");
+	const struct cg_term *cardio = cg_term_find(&m->indications, "cardiomyopathy");
+	const struct cg_term *other = cg_term_find(&m->indications, "other");
+
+	(void)state;
+	assert_non_null(lvef);
+	assert_string_equal(lvef->code, "10230-1");
+	assert_string_equal(lvef->unit, "%");
+	assert_int_equal(lvef->kind, CG_VALUE_NUMBER);
+	assert_non_null(lvef->methods);
+	assert_int_equal(cg_measure_find(m, "meld")->kind, CG_VALUE_INTEGER);
+	assert_true(cg_measure_find(m, "adverse-event")->has_grade);
+	assert_null(cg_measure_find(m, "LVEF"));
+	assert_true(cg_indication_has_icd10cm(cardio, "I42.0"));
+	assert_true(cg_indication_has_icd10cm(cardio, "I25.5"));
+	assert_false(cg_indication_has_icd10cm(cardio, "I25.51"));
+	assert_false(cg_indication_has_icd10cm(cardio, "I42"));
+	assert_true(cg_indication_has_icd10cm(other, "A00.0"));
+	assert_int_equal(cg_cell_kind(cg_term_find(&m->cell_types, "msc-exosome-ev")), CG_VESICLES);
+	assert_int_equal(cg_cell_kind(cg_term_find(&m->cell_types, "bm-mnc")), CG_CELLS);
+	assert_false(cg_term_flag(cg_term_find(&m->donor_types, "syngeneic"), "allogeneic"));
+	assert_string_equal(cg_term_str(cg_term_find(&m->routes, "intracoronary"), "snomed"),
+	                    "372463005");
+}
+
+/* Every SNOMED CT id in the tables has a valid check digit. */
+static void
+table_snomed_ids_are_well_formed(void **state)
+{
+	const struct cg_mappings *m = test_mappings();
+	const struct cg_term_table *tables[] = {&m->routes, &m->body_sites, &m->donor_types};
+	size_t t, i;
+
+	(void)state;
+	for (t = 0; t < 3; t++)
+		for (i = 0; i < tables[t]->n; i++) {
+			const char *id = cg_term_str(&tables[t]->v[i], "snomed");
+
+			if (id && !cg_snomed_id_valid(id))
+				fail_msg("%s %s: bad SNOMED id %s", tables[t]->name,
+				         tables[t]->v[i].key, id);
+		}
+}
+
+static void
+identifier_forms(void **state)
+{
+	(void)state;
+	assert_true(cg_snomed_id_valid("22298006"));
+	assert_true(cg_snomed_id_valid("80891009"));
+	assert_true(cg_snomed_id_valid("419758009"));
+	assert_false(cg_snomed_id_valid("22298007"));
+	assert_false(cg_snomed_id_valid("02298006"));
+	assert_false(cg_snomed_id_valid("12345"));
+	assert_true(cg_icd10cm_well_formed("I21.4"));
+	assert_true(cg_icd10cm_well_formed("J84.112"));
+	assert_true(cg_icd10cm_well_formed("C4A.10"));
+	assert_true(cg_icd10cm_well_formed("S72.001A"));
+	assert_true(cg_icd10cm_well_formed("I42"));
+	assert_false(cg_icd10cm_well_formed("I21."));
+	assert_false(cg_icd10cm_well_formed("I214"));
+	assert_false(cg_icd10cm_well_formed("I21.12345"));
+	assert_false(cg_icd10cm_well_formed("121.4"));
+}
+
+/* Copies the real tables to a temporary folder and spoils one file. */
+static char *
+spoiled(const char *file, const char *content)
+{
+	static const char *const files[] = {
+	        "measures.json",    "indications.json", "cell-types.json", "tissue-sources.json",
+	        "donor-types.json", "routes.json",      "body-sites.json"};
+	char tmpl[] = "/tmp/cg-mappings-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char cmd[4096];
+	FILE *f;
+	size_t i;
+
+	assert_non_null(dir);
+	for (i = 0; i < 7; i++) {
+		snprintf(cmd, sizeof(cmd), "cp %s/%s %s/", CG_TEST_MAPPINGS, files[i], dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(cmd, sizeof(cmd), "%s/%s", dir, file);
+	if (content) {
+		f = fopen(cmd, "w");
+		assert_non_null(f);
+		fputs(content, f);
+		fclose(f);
+	} else {
+		unlink(cmd);
+	}
+	return strdup(dir);
+}
+
+static void
+remove_dir(char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+static void
+broken_tables(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *content;
+		const char *says;
+	} cases[] = {
+	        {"measures.json", NULL, "measures.json: cannot read"},
+	        {"measures.json", "{\"entries\": {\n  \"lvef\": {,}}}",
+	         "measures.json: 2:12: not valid JSON"},
+	        {"measures.json",
+	         "{\"localSystem\": \"x\", \"entries\": {\"lvef\": {\"system\": "
+	         "\"http://loinc.org\", "
+	         "\"code\": \"1\", \"display\": \"x\", \"category\": \"imaging\", \"value\": "
+	         "\"number\", "
+	         "\"unit\": \"%\", \"min\": 10, \"max\": 0}}}",
+	         "/entries/lvef needs unit, and min <= max"},
+	        {"indications.json", "{\"entries\": {\"copd\": {\"display\": \"COPD\"}}}",
+	         "/entries/copd/icd10cm"},
+	        {"cell-types.json",
+	         "{\"entries\": {\"msc\": {\"display\": \"MSC\", \"kind\": \"x\"}}}",
+	         "/entries/msc/kind"},
+	        {"routes.json",
+	         "{\"entries\": {\"pv\": {\"display\": \"PV\", \"bodySite\": \"nowhere\"}}}",
+	         "/entries/pv/bodySite"},
+	        {"donor-types.json", "{\"entries\": {}}", "/entries is empty"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = spoiled(cases[i].file, cases[i].content);
+		struct cg_mappings *m = NULL;
+		char *why = NULL;
+
+		assert_int_equal(cg_mappings_load(dir, &m, &why), CG_EMAPPINGS);
+		assert_null(m);
+		assert_non_null(why);
+		if (!strstr(why, cases[i].says))
+			fail_msg("case %zu: '%s' does not say '%s'", i, why, cases[i].says);
+		free(why);
+		remove_dir(dir);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(lookups),
+	        cmocka_unit_test(table_snomed_ids_are_well_formed),
+	        cmocka_unit_test(identifier_forms),
+	        cmocka_unit_test(broken_tables),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
