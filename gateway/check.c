@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -65,7 +66,16 @@ cg_check_push_index(struct cg_check *v, size_t i)
 {
 	size_t mark = v->path.len;
 
-	if (cg_buf_printf(&v->path, "/%zu", i))
+	char digits[24];
+	size_t n = sizeof(digits);
+
+	/* By hand: this runs for every array element, printf is slow. */
+	do {
+		digits[--n] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	digits[--n] = '/';
+	if (cg_buf_add(&v->path, digits + n, sizeof(digits) - n))
 		v->err = CG_ENOMEM;
 	return mark;
 }
@@ -199,7 +209,7 @@ cg_check_members(struct cg_check *v, const cJSON *obj, const char *name,
                  const struct cg_member *spec, size_t n, const cJSON **found)
 {
 	const cJSON *c;
-	size_t i, mark;
+	size_t i, mark, hint = 0;
 	char shown[80];
 
 	for (i = 0; i < n; i++)
@@ -211,11 +221,19 @@ cg_check_members(struct cg_check *v, const cJSON *obj, const char *name,
 	}
 	mark = name ? cg_check_push_key(v, name) : v->path.len;
 	for (c = obj->child; c; c = c->next) {
-		for (i = 0; i < n; i++)
-			if (strcmp(c->string, spec[i].name) == 0)
-				break;
+		/* Members usually come in the contract's order: try the one after
+		 * the last match first, then all. */
+		i = n;
+		if (hint < n && strcmp(c->string, spec[hint].name) == 0)
+			i = hint;
+		else
+			for (i = 0; i < n; i++)
+				if (strcmp(c->string, spec[i].name) == 0)
+					break;
+		hint = i + 1;
 		if (i == n) {
-			const char *s = suggest(c->string, spec, n);
+			/* Past the issue limit the message is not kept: skip the search. */
+			const char *s = v->d->n < v->d->max ? suggest(c->string, spec, n) : NULL;
 
 			if (s)
 				cg_check_issue(v, CG_C_UNKNOWN_FIELD, c, c->string, 1,
@@ -630,4 +648,80 @@ cg_check_id(struct cg_check *v, const cJSON *n, const char *name)
 		return NULL;
 	}
 	return s;
+}
+
+static int
+strcmp_null(const char *x, const char *y)
+{
+	if (!x || !y)
+		return !x - !y;
+	return strcmp(x, y);
+}
+
+static int
+dup_cmp(const void *p, const void *q)
+{
+	const struct cg_dup *x = *(const struct cg_dup *const *)p;
+	const struct cg_dup *y = *(const struct cg_dup *const *)q;
+	int r = strcmp_null(x->a, y->a);
+
+	if (!r)
+		r = strcmp_null(x->b, y->b);
+	if (!r)
+		r = x->index < y->index ? -1 : x->index > y->index;
+	return r;
+}
+
+enum cg_err
+cg_dups_mark(struct cg_dup *v, size_t n)
+{
+	struct cg_dup **order;
+	size_t i;
+
+	if (n < 2)
+		return CG_OK;
+	order = malloc(n * sizeof(*order));
+	if (!order)
+		return CG_ENOMEM;
+	for (i = 0; i < n; i++) {
+		v[i].index = i;
+		v[i].dup = 0;
+		order[i] = &v[i];
+	}
+	qsort(order, n, sizeof(*order), dup_cmp);
+	for (i = 1; i < n; i++)
+		if (order[i]->a && order[i - 1]->a && !strcmp(order[i]->a, order[i - 1]->a) &&
+		    !strcmp_null(order[i]->b, order[i - 1]->b))
+			order[i]->dup = 1;
+	free(order);
+	return CG_OK;
+}
+
+struct cg_dup *
+cg_dups_of(const cJSON *array, const char *member, size_t *n)
+{
+	const cJSON *it;
+	struct cg_dup *v;
+	size_t i = 0;
+
+	*n = 0;
+	cJSON_ArrayForEach(it, array) i++;
+	v = calloc(i ? i : 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	cJSON_ArrayForEach(it, array)
+	{
+		const cJSON *key =
+		        member ? (cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, member)
+		                                     : NULL)
+		               : it;
+
+		v[*n].a = cJSON_GetStringValue(key);
+		(*n)++;
+	}
+	if (cg_dups_mark(v, *n)) {
+		free(v);
+		return NULL;
+	}
+	return v;
 }

@@ -85,6 +85,22 @@ const struct cJSON *cg_check_array(struct cg_check *c, const struct cJSON *n, co
 /* 1 to 64 characters from A-Z a-z 0-9 . _ - */
 const char *cg_check_id(struct cg_check *c, const struct cJSON *n, const char *name);
 
+/* Finding repeated entries of a list in O(n log n), since a hostile list may
+ * hold a hundred thousand entries. The caller fills key a (and optional
+ * key b) of each entry, NULL a for entries that take no part; cg_dups_mark
+ * sets dup on every entry equal to an earlier one. */
+struct cg_dup {
+	const char *a;
+	const char *b;
+	size_t index;
+	int dup;
+};
+
+/* Fills v[i].a with the strings of array a's elements (or, when member is
+ * given, of each element's member of that name). Returns NULL on ENOMEM. */
+struct cg_dup *cg_dups_of(const struct cJSON *array, const char *member, size_t *n);
+enum cg_err cg_dups_mark(struct cg_dup *v, size_t n);
+
 /* Copies at most max bytes of s, cut on a character boundary, for messages. */
 const char *cg_check_clip(const char *s, char *out, size_t max);
 /* "an object", "a string"...: for messages. */

@@ -5,10 +5,16 @@
  * a fast path over plain ASCII and check UTF-8 byte by byte otherwise,
  * rejecting overlong forms, surrogates and code points above U+10FFFF.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "arena.h"
 #include "json_scan.h"
 
 void
@@ -130,6 +136,24 @@ static const unsigned char plain[256] = {
         [0x5d ... 0x7e] = 1,
 };
 
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether a byte of w is '"', '\\', below 0x20 or above 0x7f (SWAR: a
+ * borrow may flag a byte wrongly only after a truly special one, and a
+ * flagged word goes the slow way, so no special byte is missed). */
+static int
+has_special(uint64_t w)
+{
+	uint64_t quote = w ^ (ONES * '"');
+	uint64_t slash = w ^ (ONES * '\\');
+
+	uint64_t flags = ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) |
+	                 ((w - ONES * 0x20) & ~w) | w;
+
+	return (flags & HIGHS) != 0;
+}
+
 /* Scans the string whose opening quote is at p[*pos]. */
 static int
 scan_string(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
@@ -144,6 +168,16 @@ scan_string(const char *p, size_t end, size_t *pos, const struct cg_json_limits 
 	if (stop - start > lim->max_string + 2)
 		stop = start + lim->max_string + 2;
 	for (;;) {
+		/* Eight bytes at a time while none is special: a quote, a
+		 * backslash, a control character or a non-ASCII byte. */
+		while (stop - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, u + i, 8);
+			if (has_special(w))
+				break;
+			i += 8;
+		}
 		while (i < stop && plain[u[i]])
 			i++;
 		if (i >= stop) {
@@ -292,19 +326,192 @@ scan_literal(const char *p, size_t end, size_t *pos, struct cg_json_fault *f)
 	return fail_unexpected(f, p, end, *pos, "a JSON value");
 }
 
-int
-cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
-             cg_json_visit_fn visit, void *ctx, struct cg_json_fault *f)
+/* ---- building a cJSON tree in the same pass --------------------------- */
+
+struct builder {
+	struct cg_arena *arena;
+	cJSON *root;
+	cJSON *parent[CG_JSON_MAX_MAX_DEPTH]; /* the open container at each depth */
+	char *key;                            /* the member name of the next value */
+};
+
+static int
+utf8_put(char *out, long cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Decodes the string whose quotes are at p[start] and p[end - 1] (already
+ * checked by scan_string, so every escape is well formed) into the arena. */
+static char *
+unescape(struct builder *b, const char *p, size_t start, size_t end)
+{
+	size_t len = end - start - 2, i, o = 0;
+	const char *in = p + start + 1;
+	char *out = cg_arena_alloc(b->arena, len + 1);
+
+	if (!out)
+		return NULL;
+	if (!memchr(in, '\\', len)) {
+		memcpy(out, in, len);
+		out[len] = '\0';
+		return out;
+	}
+	for (i = 0; i < len; i++) {
+		long cp;
+
+		if (in[i] != '\\') {
+			out[o++] = in[i];
+			continue;
+		}
+		switch (in[++i]) {
+		case 'b':
+			out[o++] = '\b';
+			continue;
+		case 'f':
+			out[o++] = '\f';
+			continue;
+		case 'n':
+			out[o++] = '\n';
+			continue;
+		case 'r':
+			out[o++] = '\r';
+			continue;
+		case 't':
+			out[o++] = '\t';
+			continue;
+		case 'u':
+			break;
+		default: /* " \ / */
+			out[o++] = in[i];
+			continue;
+		}
+		cp = read_u4(in, len, i + 1);
+		i += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (read_u4(in, len, i + 3) - 0xdc00);
+			i += 6;
+		}
+		o += (size_t)utf8_put(out + o, cp);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A new node for the value at hand, linked into its container the way
+ * cJSON 1.7.15 links (the first child's prev is the last child). */
+static cJSON *
+node(struct builder *b, unsigned depth, int type)
+{
+	cJSON *n = cg_arena_alloc(b->arena, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->type = type;
+	n->string = b->key;
+	b->key = NULL;
+	if (depth == 0) {
+		b->root = n;
+	} else {
+		cJSON *parent = b->parent[depth - 1];
+
+		if (!parent->child) {
+			parent->child = n;
+			n->prev = n;
+		} else {
+			cJSON *last = parent->child->prev;
+
+			last->next = n;
+			n->prev = last;
+			parent->child->prev = n;
+		}
+	}
+	return n;
+}
+
+static int
+number_value(struct builder *b, cJSON *n, const char *p, size_t start, size_t end)
+{
+	char small[64];
+	char *text = small;
+	size_t len = end - start;
+
+	/* strtod needs a terminated copy: the input may end right here. It
+	 * follows the C locale, which cellgate never changes. */
+	if (len >= sizeof(small)) {
+		text = cg_arena_alloc(b->arena, len + 1);
+		if (!text)
+			return -1;
+	}
+	memcpy(text, p + start, len);
+	text[len] = '\0';
+	n->valuedouble = strtod(text, NULL);
+	if (n->valuedouble >= INT_MAX)
+		n->valueint = INT_MAX;
+	else if (n->valuedouble <= (double)INT_MIN)
+		n->valueint = INT_MIN;
+	else
+		n->valueint = (int)n->valuedouble;
+	return 0;
+}
+
+static int
+oom(struct cg_json_fault *f, size_t off)
+{
+	fail(f, CG_C_JSON_TOO_LARGE, off, "out of memory");
+	return -2;
+}
+
+/* Scans a member name at p[*i] and, when building, keeps it for the value. */
+static int
+member_name(const char *p, size_t end, size_t *i, const struct cg_json_limits *lim,
+            struct builder *b, struct cg_json_fault *f)
+{
+	size_t start = *i;
+
+	if (scan_string(p, end, i, lim, f))
+		return -1;
+	if (b && !(b->key = unescape(b, p, start, *i)))
+		return oom(f, start);
+	return 0;
+}
+
+static int
+scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+     cg_json_visit_fn visit, void *ctx, struct builder *b, struct cg_json_fault *f)
 {
 	char stack[CG_JSON_MAX_MAX_DEPTH];
 	unsigned max_depth = lim->max_depth;
 	unsigned depth = 0;
 	size_t i = cg_json_skip_ws(p, end, *pos);
 	size_t key_off = CG_JSON_NO_KEY;
+	cJSON *n = NULL;
 
 	if (max_depth > CG_JSON_MAX_MAX_DEPTH)
 		max_depth = CG_JSON_MAX_MAX_DEPTH;
 	for (;;) {
+		size_t start = i;
+
 		/* A value is expected at p[i]. */
 		if (i >= end)
 			return fail(f, CG_C_JSON_SYNTAX, end,
@@ -317,6 +524,12 @@ cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits
 		case '[':
 			if (depth >= max_depth)
 				return fail(f, CG_C_JSON_DEPTH, i, "nesting deeper than the limit");
+			if (b) {
+				n = node(b, depth, p[i] == '{' ? cJSON_Object : cJSON_Array);
+				if (!n)
+					return oom(f, i);
+				b->parent[depth] = n;
+			}
 			stack[depth++] = p[i];
 			i = cg_json_skip_ws(p, end, i + 1);
 			if (i < end && (p[i] == '}' || p[i] == ']') &&
@@ -331,7 +544,7 @@ cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits
 			if (i >= end || p[i] != '"')
 				return fail_unexpected(f, p, end, i, "a member name or '}'");
 			key_off = i;
-			if (scan_string(p, end, &i, lim, f))
+			if (member_name(p, end, &i, lim, b, f))
 				return -1;
 			i = cg_json_skip_ws(p, end, i);
 			if (i >= end || p[i] != ':')
@@ -341,6 +554,11 @@ cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits
 		case '"':
 			if (scan_string(p, end, &i, lim, f))
 				return -1;
+			if (b) {
+				n = node(b, depth, cJSON_String);
+				if (!n || !(n->valuestring = unescape(b, p, start, i)))
+					return oom(f, start);
+			}
 			break;
 		case '-':
 		case '0':
@@ -355,12 +573,26 @@ cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits
 		case '9':
 			if (scan_number(p, end, &i, lim, f))
 				return -1;
+			if (b) {
+				n = node(b, depth, cJSON_Number);
+				if (!n || number_value(b, n, p, start, i))
+					return oom(f, start);
+			}
 			break;
 		case 't':
 		case 'f':
 		case 'n':
 			if (scan_literal(p, end, &i, f))
 				return -1;
+			if (b) {
+				n = node(b, depth,
+				         p[start] == 't'   ? cJSON_True
+				         : p[start] == 'f' ? cJSON_False
+				                           : cJSON_NULL);
+				if (!n)
+					return oom(f, start);
+				n->valueint = p[start] == 't';
+			}
 			break;
 		default:
 			return fail_unexpected(f, p, end, i, "a JSON value");
@@ -379,7 +611,7 @@ cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits
 						return fail_unexpected(f, p, end, i,
 						                       "a member name");
 					key_off = i;
-					if (scan_string(p, end, &i, lim, f))
+					if (member_name(p, end, &i, lim, b, f))
 						return -1;
 					i = cg_json_skip_ws(p, end, i);
 					if (i >= end || p[i] != ':')
@@ -399,4 +631,28 @@ cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits
 			                                               : "',' or ']'");
 		}
 	}
+}
+
+int
+cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+             cg_json_visit_fn visit, void *ctx, struct cg_json_fault *f)
+{
+	return scan(p, end, pos, lim, visit, ctx, NULL, f);
+}
+
+int
+cg_json_parse(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+              struct cg_arena *arena, cJSON **out, struct cg_json_fault *f)
+{
+	struct builder b;
+	int r;
+
+	b.arena = arena;
+	b.root = NULL;
+	b.key = NULL;
+	*out = NULL;
+	r = scan(p, end, pos, lim, NULL, NULL, &b, f);
+	if (r == 0)
+		*out = b.root;
+	return r;
 }

@@ -20,6 +20,9 @@
 
 #include "diag.h"
 
+struct cJSON;
+struct cg_arena;
+
 #define CG_JSON_DEFAULT_MAX_DEPTH  32
 #define CG_JSON_MAX_MAX_DEPTH      1024
 #define CG_JSON_DEFAULT_MAX_STRING (64u * 1024)
@@ -58,5 +61,15 @@ size_t cg_json_skip_ws(const char *p, size_t end, size_t pos);
  */
 int cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
                  cg_json_visit_fn visit, void *ctx, struct cg_json_fault *fault);
+
+/*
+ * The same scan, building the cJSON tree of the value as it goes, so that
+ * records are read once instead of twice (scanner, then cJSON_Parse). Nodes
+ * and strings come from arena and live until it is reset: never pass the
+ * tree to cJSON_Delete. Returns 0 (tree in *out), -1 (*fault says why) or
+ * -2 when the arena is out of memory.
+ */
+int cg_json_parse(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
+                  struct cg_arena *arena, struct cJSON **out, struct cg_json_fault *fault);
 
 #endif

@@ -119,6 +119,18 @@ is_string_array(const cJSON *a)
 	return 1;
 }
 
+static int
+term_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_term *)a)->key, ((const struct cg_term *)b)->key);
+}
+
+static int
+measure_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_measure *)a)->key, ((const struct cg_measure *)b)->key);
+}
+
 static enum cg_err
 build_table(struct loader *l, const cJSON *doc, const char *name, struct cg_term_table *t)
 {
@@ -137,14 +149,17 @@ build_table(struct loader *l, const cJSON *doc, const char *name, struct cg_term
 	{
 		if (!cJSON_IsObject(e))
 			return complain(l, "/entries/%s must be an object", e->string);
-		if (cg_term_find(t, e->string))
-			return complain(l, "/entries/%s appears twice", e->string);
+		for (size_t k = 0; k < t->n; k++)
+			if (strcmp(t->v[k].key, e->string) == 0)
+				return complain(l, "/entries/%s appears twice", e->string);
 		if (!cJSON_IsString(attr(e, "display")))
 			return complain(l, "/entries/%s/display must be a string", e->string);
 		t->v[t->n].key = e->string;
 		t->v[t->n].attrs = e;
 		t->n++;
 	}
+	/* Sorted by key for bsearch: look-ups run for every record. */
+	qsort(t->v, t->n, sizeof(t->v[0]), term_cmp);
 	return CG_OK;
 }
 
@@ -300,13 +315,15 @@ build_measures(struct loader *l, const cJSON *doc, struct cg_mappings *m)
 		return CG_ENOMEM;
 	cJSON_ArrayForEach(e, entries)
 	{
-		if (cg_measure_find(m, e->string))
-			return complain(l, "/entries/%s appears twice", e->string);
+		for (size_t k = 0; k < m->nmeasures; k++)
+			if (strcmp(m->measures[k].key, e->string) == 0)
+				return complain(l, "/entries/%s appears twice", e->string);
 		result = build_measure(l, e, &m->measures[m->nmeasures]);
 		if (result)
 			return result;
 		m->nmeasures++;
 	}
+	qsort(m->measures, m->nmeasures, sizeof(m->measures[0]), measure_cmp);
 	return CG_OK;
 }
 
@@ -448,23 +465,20 @@ cg_mappings_default_dir(void)
 const struct cg_term *
 cg_term_find(const struct cg_term_table *t, const char *key)
 {
-	size_t i;
+	struct cg_term probe = {key, NULL};
 
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->v[i].key, key) == 0)
-			return &t->v[i];
-	return NULL;
+	return t->n ? bsearch(&probe, t->v, t->n, sizeof(t->v[0]), term_cmp) : NULL;
 }
 
 const struct cg_measure *
 cg_measure_find(const struct cg_mappings *m, const char *key)
 {
-	size_t i;
+	struct cg_measure probe;
 
-	for (i = 0; i < m->nmeasures; i++)
-		if (strcmp(m->measures[i].key, key) == 0)
-			return &m->measures[i];
-	return NULL;
+	probe.key = key;
+	return m->nmeasures ? bsearch(&probe, m->measures, m->nmeasures, sizeof(m->measures[0]),
+	                              measure_cmp)
+	                    : NULL;
 }
 
 const char *

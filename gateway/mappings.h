@@ -27,6 +27,7 @@ struct cg_term {
 	const struct cJSON *attrs;
 };
 
+/* Entries are sorted by key. */
 struct cg_term_table {
 	const char *name;
 	struct cg_term *v;

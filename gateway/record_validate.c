@@ -147,12 +147,27 @@ static const struct cg_member identifier_spec[] = {{"system", 1}, {"value", 1}, 
 static void
 check_patient_identifiers(struct v *v, const cJSON *n)
 {
-	const cJSON *it, *other;
-	size_t i = 0, mark;
+	const cJSON *it;
+	struct cg_dup *dups;
+	size_t i = 0, count, mark;
 
 	if (!cg_check_array(&v->c, n, "identifiers"))
 		return;
+	/* The same identifier (system and value) twice is a copy-paste slip. */
+	dups = cg_dups_of(n, "system", &count);
+	if (!dups) {
+		v->c.err = CG_ENOMEM;
+		return;
+	}
+	for (it = n->child; it; it = it->next, i++) {
+		dups[i].b = cJSON_GetStringValue(get(it, "value"));
+		if (!dups[i].b)
+			dups[i].a = NULL; /* no value: takes no part */
+	}
+	if (cg_dups_mark(dups, count))
+		v->c.err = CG_ENOMEM;
 	mark = cg_check_push_key(&v->c, "identifiers");
+	i = 0;
 	cJSON_ArrayForEach(it, n)
 	{
 		const cJSON *f[ID__N];
@@ -165,26 +180,16 @@ check_patient_identifiers(struct v *v, const cJSON *n)
 				cg_check_string(&v->c, f[ID_VALUE], "value");
 			if (f[ID_TYPE])
 				cg_check_enum(&v->c, f[ID_TYPE], "type", id_types);
-			/* The same identifier twice is a copy-paste slip. */
-			for (other = n->child; other != it; other = other->next) {
-				const char *s1 = cJSON_GetStringValue(get(it, "system"));
-				const char *v1 = cJSON_GetStringValue(get(it, "value"));
-				const char *s2 = cJSON_GetStringValue(get(other, "system"));
-				const char *v2 = cJSON_GetStringValue(get(other, "value"));
-
-				if (s1 && v1 && s2 && v2 && !strcmp(s1, s2) && !strcmp(v1, v2)) {
-					cg_check_issue(
-					        &v->c, CG_C_DUPLICATE_ITEM, it, NULL, 0,
-					        "the same identifier (system and value) is listed "
-					        "twice");
-					break;
-				}
-			}
+			if (dups[i].dup)
+				cg_check_issue(
+				        &v->c, CG_C_DUPLICATE_ITEM, it, NULL, 0,
+				        "the same identifier (system and value) is listed twice");
 		}
 		cg_check_pop(&v->c, im);
 		i++;
 	}
 	cg_check_pop(&v->c, mark);
+	free(dups);
 }
 
 enum { PAT_IDENTIFIERS, PAT_BIRTHDATE, PAT_SEX, PAT_WEIGHT, PAT__N };
@@ -374,6 +379,7 @@ check_manipulation(struct v *v, const cJSON *n, const cJSON *genetic)
 {
 	const cJSON *it, *none = NULL;
 	size_t i = 0, count = 0, none_at = 0, mark;
+	unsigned seen = 0; /* one bit per manipulation code: the list is closed */
 	int modified = 0;
 
 	if (!cg_check_array(&v->c, n, "manipulation"))
@@ -383,17 +389,13 @@ check_manipulation(struct v *v, const cJSON *n, const cJSON *genetic)
 	{
 		size_t im = cg_check_push_index(&v->c, i);
 		int k = cg_check_enum(&v->c, it, NULL, manipulations);
-		const cJSON *prev;
 
 		if (k >= 0) {
 			count++;
-			for (prev = n->child; prev != it; prev = prev->next)
-				if (cJSON_IsString(prev) &&
-				    !strcmp(prev->valuestring, it->valuestring))
-					break;
-			if (prev != it)
+			if (seen & (1u << k))
 				cg_check_issue(&v->c, CG_C_DUPLICATE_ITEM, it, NULL, 0,
 				               "'%s' is listed twice", manipulations[k]);
+			seen |= 1u << k;
 			if (k == 0) {
 				none = it;
 				none_at = i;
@@ -866,30 +868,31 @@ check_outcome(struct v *v, const cJSON *n)
 static void
 check_outcomes(struct v *v, const cJSON *n)
 {
-	const cJSON *it, *prev;
-	size_t i = 0, mark;
+	const cJSON *it;
+	struct cg_dup *dups;
+	size_t i = 0, count, mark;
 
 	if (!cg_check_array(&v->c, n, "outcomes"))
 		return;
+	dups = cg_dups_of(n, "id", &count);
+	if (!dups) {
+		v->c.err = CG_ENOMEM;
+		return;
+	}
 	mark = cg_check_push_key(&v->c, "outcomes");
 	cJSON_ArrayForEach(it, n)
 	{
-		size_t im = cg_check_push_index(&v->c, i++);
-		const char *id = cJSON_GetStringValue(get(it, "id"));
+		size_t im = cg_check_push_index(&v->c, i);
 
 		check_outcome(v, it);
-		for (prev = n->child; id && prev != it; prev = prev->next) {
-			const char *pid = cJSON_GetStringValue(get(prev, "id"));
-
-			if (pid && strcmp(pid, id) == 0) {
-				cg_check_issue(&v->c, CG_C_DUPLICATE_ID, get(it, "id"), "id", 0,
-				               "outcome id is already used by an earlier outcome");
-				break;
-			}
-		}
+		if (dups[i].dup)
+			cg_check_issue(&v->c, CG_C_DUPLICATE_ID, get(it, "id"), "id", 0,
+			               "outcome id is already used by an earlier outcome");
 		cg_check_pop(&v->c, im);
+		i++;
 	}
 	cg_check_pop(&v->c, mark);
+	free(dups);
 }
 
 enum { VS_STATUS, VS_DATE, VS_CAUSE, VS__N };
@@ -923,6 +926,33 @@ enum { CO_RESEARCH, CO_REGISTRIES, CO_DATE, CO__N };
 static const struct cg_member consent_spec[] = {{"research", 1}, {"registries", 0}, {"date", 0}};
 
 static void
+check_registries(struct v *v, const cJSON *n)
+{
+	const cJSON *it;
+	struct cg_dup *dups;
+	size_t i = 0, count, mark;
+
+	dups = cg_dups_of(n, NULL, &count);
+	if (!dups) {
+		v->c.err = CG_ENOMEM;
+		return;
+	}
+	mark = cg_check_push_key(&v->c, "registries");
+	cJSON_ArrayForEach(it, n)
+	{
+		size_t im = cg_check_push_index(&v->c, i);
+
+		if (cg_check_string(&v->c, it, NULL) && dups[i].dup)
+			cg_check_issue(&v->c, CG_C_DUPLICATE_ITEM, it, NULL, 0,
+			               "registry is listed twice");
+		cg_check_pop(&v->c, im);
+		i++;
+	}
+	cg_check_pop(&v->c, mark);
+	free(dups);
+}
+
+static void
 check_consent(struct v *v, const cJSON *n)
 {
 	const cJSON *f[CO__N];
@@ -935,27 +965,8 @@ check_consent(struct v *v, const cJSON *n)
 	mark = cg_check_push_key(&v->c, "consent");
 	if (f[CO_RESEARCH])
 		cg_check_bool(&v->c, f[CO_RESEARCH], "research", &b);
-	if (f[CO_REGISTRIES] && cg_check_array(&v->c, f[CO_REGISTRIES], "registries")) {
-		const cJSON *it, *prev;
-		size_t i = 0, rm = cg_check_push_key(&v->c, "registries");
-
-		cJSON_ArrayForEach(it, f[CO_REGISTRIES])
-		{
-			size_t im = cg_check_push_index(&v->c, i++);
-
-			if (cg_check_string(&v->c, it, NULL)) {
-				for (prev = f[CO_REGISTRIES]->child; prev != it; prev = prev->next)
-					if (cJSON_IsString(prev) &&
-					    !strcmp(prev->valuestring, it->valuestring))
-						break;
-				if (prev != it)
-					cg_check_issue(&v->c, CG_C_DUPLICATE_ITEM, it, NULL, 0,
-					               "registry is listed twice");
-			}
-			cg_check_pop(&v->c, im);
-		}
-		cg_check_pop(&v->c, rm);
-	}
+	if (f[CO_REGISTRIES] && cg_check_array(&v->c, f[CO_REGISTRIES], "registries"))
+		check_registries(v, f[CO_REGISTRIES]);
 	if (f[CO_DATE] && cg_check_date(&v->c, f[CO_DATE], "date", &d) == 0 && v->has_birth &&
 	    cg_date_cmp(&d, &v->birth) < 0)
 		cg_check_issue(&v->c, CG_C_DATE_ORDER, f[CO_DATE], "date", 0,

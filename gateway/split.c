@@ -27,9 +27,10 @@ cg_format_from_name(const char *name)
 
 void
 cg_split_init(struct cg_split *s, const char *p, size_t len, enum cg_format format,
-              const struct cg_json_limits *lim)
+              const struct cg_json_limits *lim, struct cg_arena *arena)
 {
 	memset(s, 0, sizeof(*s));
+	s->arena = arena;
 	s->p = p;
 	s->len = len;
 	s->format = format;
@@ -49,6 +50,7 @@ slot(struct cg_split *s, struct cg_span *span, size_t start, size_t end)
 	span->end = end;
 	span->index = s->index++;
 	span->pos = s->cursor;
+	span->root = NULL;
 	s->produced++;
 }
 
@@ -56,6 +58,7 @@ static enum cg_split_result
 record_at(struct cg_split *s, struct cg_span *span, size_t start, size_t end)
 {
 	slot(s, span, start, end);
+	span->root = s->root;
 	return CG_SPLIT_RECORD;
 }
 
@@ -86,11 +89,21 @@ static int
 scan_record(struct cg_split *s, size_t start, size_t end, size_t *after, struct cg_json_fault *f)
 {
 	size_t limit = end, pos = start;
+	int r;
 
 	*after = (size_t)-1;
+	s->root = NULL;
 	if (end - start > s->lim->max_record)
 		limit = start + s->lim->max_record;
-	if (cg_json_scan(s->p, limit, &pos, s->lim, NULL, NULL, f) == 0) {
+	if (s->arena)
+		r = cg_json_parse(s->p, limit, &pos, s->lim, s->arena, &s->root, f);
+	else
+		r = cg_json_scan(s->p, limit, &pos, s->lim, NULL, NULL, f);
+	if (r == -2) {
+		s->nomem = 1;
+		return -1;
+	}
+	if (r == 0) {
 		*after = pos;
 		return 0;
 	}
@@ -185,6 +198,9 @@ looks_like_ndjson(struct cg_split *s, size_t start)
 	return pos <= first_line_end && cg_json_skip_ws(s->p, s->len, pos) != s->len;
 }
 
+static enum cg_split_result split_next(struct cg_split *s, struct cg_span *span,
+                                       struct cg_json_fault *f);
+
 static enum cg_split_result
 next_start(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 {
@@ -205,7 +221,7 @@ next_start(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 
 		if (first < s->len && s->p[first] == ']') {
 			after_element(s, first);
-			return s->state == ST_TRAILING ? cg_split_next(s, span, f) : CG_SPLIT_END;
+			return s->state == ST_TRAILING ? split_next(s, span, f) : CG_SPLIT_END;
 		}
 		s->pos = start + 1;
 		s->state = ST_ARRAY;
@@ -230,6 +246,14 @@ next_start(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 
 enum cg_split_result
 cg_split_next(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
+{
+	enum cg_split_result r = split_next(s, span, f);
+
+	return s->nomem ? CG_SPLIT_NOMEM : r;
+}
+
+static enum cg_split_result
+split_next(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 {
 	enum cg_split_result r = CG_SPLIT_END;
 

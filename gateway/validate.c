@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "arena.h"
 #include "locate.h"
 #include "record_validate.h"
 #include "validate.h"
@@ -70,12 +71,10 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
              const struct cg_span *span, cg_report_fn report, void *ctx)
 {
 	struct cg_record_report r;
-	cJSON *root;
+	const cJSON *root;
 	enum cg_err result;
 
-	root = cJSON_ParseWithLength(p + span->start, span->end - span->start);
-	if (!root)
-		return CG_ENOMEM; /* the scanner passed it: only memory can fail */
+	root = span->root; /* built in the arena by the splitter */
 	result = cg_record_validate(root, o->mappings, &o->today, d);
 	if (!result && d->n)
 		result = cg_locate_issues(d, root, p, span->start, span->end, &o->limits,
@@ -93,7 +92,6 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 		r.diag = d;
 		result = report(ctx, &r);
 	}
-	cJSON_Delete(root);
 	return result;
 }
 
@@ -105,18 +103,26 @@ cg_validate_input(const struct cg_validate_opts *o, const char *p, size_t len,
 	struct cg_span span;
 	struct cg_json_fault fault;
 	struct cg_diag d;
+	struct cg_arena *arena = cg_arena_new(64 * 1024);
 	enum cg_split_result sr;
 	enum cg_err result = CG_OK;
 
+	if (!arena)
+		return CG_ENOMEM;
 	cg_diag_init(&d, o->max_issues);
-	cg_split_init(&split, p, len, format, &o->limits);
+	cg_split_init(&split, p, len, format, &o->limits, arena);
 	while (!result && (sr = cg_split_next(&split, &span, &fault)) != CG_SPLIT_END) {
 		cg_diag_reset(&d);
-		if (sr == CG_SPLIT_FAULT)
+		if (sr == CG_SPLIT_NOMEM)
+			result = CG_ENOMEM;
+		else if (sr == CG_SPLIT_FAULT)
 			result = report_fault(&d, &span, &fault, p, report, ctx);
 		else
 			result = check_record(o, &d, p, &span, report, ctx);
+		/* Whatever the record built is dropped here, at once. */
+		cg_arena_reset(arena);
 	}
 	cg_diag_free(&d);
+	cg_arena_free(arena);
 	return result;
 }

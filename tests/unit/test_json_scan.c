@@ -201,6 +201,39 @@ visitor_order(void **state)
 	assert_int_equal(s.key[5], 21);
 }
 
+/* The eight-bytes-at-a-time path must see a special byte at any position. */
+static void
+special_byte_at_every_position(void **state)
+{
+	static const char specials[] = {'\x01', '\x1f', '\\', '\xff', '"'};
+	struct cg_json_limits lim;
+	struct cg_json_fault f;
+	size_t k, s;
+
+	(void)state;
+	cg_json_limits_default(&lim);
+	for (s = 0; s < sizeof(specials); s++)
+		for (k = 0; k < 24; k++) {
+			char text[40];
+			size_t pos = 0;
+			int r;
+
+			memset(text, 'a', sizeof(text));
+			text[0] = '"';
+			text[1 + k] = specials[s];
+			text[30] = '"';
+			r = cg_json_scan(text, 31, &pos, &lim, NULL, NULL, &f);
+			if (specials[s] == '"') {
+				/* the string ends early, the rest is trailing data */
+				assert_int_equal(r, 0);
+				assert_int_equal(pos, 2 + k);
+			} else {
+				assert_int_equal(r, -1);
+				assert_int_equal(f.offset, 1 + k);
+			}
+		}
+}
+
 int
 main(void)
 {
@@ -209,6 +242,7 @@ main(void)
 	        cmocka_unit_test(deep_nesting),
 	        cmocka_unit_test(string_limit),
 	        cmocka_unit_test(visitor_order),
+	        cmocka_unit_test(special_byte_at_every_position),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
