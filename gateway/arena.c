@@ -1,36 +1,15 @@
 /* arena.c: bump allocation for per-record trees; see arena.h. */
+#include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "arena.h"
 
-#define ALIGN 16
-
-struct chunk {
-	struct chunk *next;
+struct cg_arena_chunk {
+	struct cg_arena_chunk *next;
 	size_t size; /* usable bytes after the header */
-	size_t used;
-	max_align_t data[];
+	alignas(CG_ARENA_ALIGN) char data[];
 };
-
-struct cg_arena {
-	struct chunk *head; /* the chunk being filled; older ones follow */
-	size_t first;
-	size_t total; /* handed out since reset */
-};
-
-static struct chunk *
-chunk_new(size_t size)
-{
-	struct chunk *c = malloc(sizeof(*c) + size);
-
-	if (!c)
-		return NULL;
-	c->next = NULL;
-	c->size = size;
-	c->used = 0;
-	return c;
-}
 
 struct cg_arena *
 cg_arena_new(size_t first_chunk)
@@ -46,7 +25,7 @@ cg_arena_new(size_t first_chunk)
 void
 cg_arena_free(struct cg_arena *a)
 {
-	struct chunk *c, *next;
+	struct cg_arena_chunk *c, *next;
 
 	if (!a)
 		return;
@@ -58,35 +37,31 @@ cg_arena_free(struct cg_arena *a)
 }
 
 void *
-cg_arena_alloc(struct cg_arena *a, size_t n)
+cg_arena_alloc_slow(struct cg_arena *a, size_t n)
 {
-	struct chunk *c = a->head;
-	size_t need = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-	void *p;
+	size_t need = (n + CG_ARENA_ALIGN - 1) & ~(size_t)(CG_ARENA_ALIGN - 1);
+	size_t size = a->head ? a->head->size * 2 : a->first;
+	struct cg_arena_chunk *c;
 
 	if (need < n)
 		return NULL;
-	if (!c || c->size - c->used < need) {
-		size_t size = c ? c->size * 2 : a->first;
-
-		while (size < need)
-			size *= 2;
-		c = chunk_new(size);
-		if (!c)
-			return NULL;
-		c->next = a->head;
-		a->head = c;
-	}
-	p = (char *)c->data + c->used;
-	c->used += need;
-	a->total += need;
-	return p;
+	while (size < need)
+		size *= 2;
+	c = malloc(sizeof(*c) + size);
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->next = a->head;
+	a->head = c;
+	a->cur = c->data + need;
+	a->limit = c->data + size;
+	return c->data;
 }
 
 void
 cg_arena_reset(struct cg_arena *a)
 {
-	struct chunk *c = a->head, *next;
+	struct cg_arena_chunk *c = a->head, *next;
 
 	if (!c)
 		return;
@@ -95,12 +70,20 @@ cg_arena_reset(struct cg_arena *a)
 		c->next = next->next;
 		free(next);
 	}
-	c->used = 0;
-	a->total = 0;
+	a->cur = c->data;
+	a->limit = c->data + c->size;
 }
 
 size_t
 cg_arena_used(const struct cg_arena *a)
 {
-	return a->total;
+	const struct cg_arena_chunk *c;
+	size_t used = 0;
+
+	if (!a->head)
+		return 0;
+	used = (size_t)(a->cur - a->head->data);
+	for (c = a->head->next; c; c = c->next)
+		used += c->size; /* older chunks were filled as far as they could be */
+	return used;
 }

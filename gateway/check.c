@@ -197,6 +197,14 @@ suggest(const char *name, const struct cg_member *spec, size_t n)
 	return best;
 }
 
+/* strcmp after a first-character test: most names differ at once, and this
+ * runs for every member of every record. */
+static inline int
+same_name(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 /* ---- members ---------------------------------------------------------- */
 
 /*
@@ -224,11 +232,11 @@ cg_check_members(struct cg_check *v, const cJSON *obj, const char *name,
 		/* Members usually come in the contract's order: try the one after
 		 * the last match first, then all. */
 		i = n;
-		if (hint < n && strcmp(c->string, spec[hint].name) == 0)
+		if (hint < n && same_name(c->string, spec[hint].name))
 			i = hint;
 		else
 			for (i = 0; i < n; i++)
-				if (strcmp(c->string, spec[i].name) == 0)
+				if (same_name(c->string, spec[i].name))
 					break;
 		hint = i + 1;
 		if (i == n) {
@@ -289,7 +297,7 @@ cg_check_enum(struct cg_check *v, const cJSON *n, const char *name, const char *
 	if (!s)
 		return -1;
 	for (i = 0; list[i]; i++)
-		if (strcmp(s, list[i]) == 0)
+		if (same_name(s, list[i]))
 			return i;
 	cg_buf_init(&all, 4096);
 	for (i = 0; list[i]; i++)

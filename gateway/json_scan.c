@@ -157,13 +157,14 @@ has_special(uint64_t w)
 /* Scans the string whose opening quote is at p[*pos]. */
 static int
 scan_string(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
-            struct cg_json_fault *f)
+            struct cg_json_fault *f, int *escaped)
 {
 	const unsigned char *u = (const unsigned char *)p;
 	size_t start = *pos;
 	size_t i = start + 1;
 	size_t stop = end;
 
+	*escaped = 0;
 	/* Never read further than the longest string allowed. */
 	if (stop - start > lim->max_string + 2)
 		stop = start + lim->max_string + 2;
@@ -192,6 +193,7 @@ scan_string(const char *p, size_t end, size_t *pos, const struct cg_json_limits 
 		if (u[i] == '\\') {
 			long cp;
 
+			*escaped = 1;
 			/* Look-ahead is bounded by end, not stop: a string cut by
 			 * the length cap is reported as too long further down. */
 			if (i + 1 >= end)
@@ -361,9 +363,10 @@ utf8_put(char *out, long cp)
 }
 
 /* Decodes the string whose quotes are at p[start] and p[end - 1] (already
- * checked by scan_string, so every escape is well formed) into the arena. */
+ * checked by scan_string, so every escape is well formed) into the arena.
+ * escaped says whether scan_string saw a backslash at all. */
 static char *
-unescape(struct builder *b, const char *p, size_t start, size_t end)
+unescape(struct builder *b, const char *p, size_t start, size_t end, int escaped)
 {
 	size_t len = end - start - 2, i, o = 0;
 	const char *in = p + start + 1;
@@ -371,7 +374,7 @@ unescape(struct builder *b, const char *p, size_t start, size_t end)
 
 	if (!out)
 		return NULL;
-	if (!memchr(in, '\\', len)) {
+	if (!escaped) {
 		memcpy(out, in, len);
 		out[len] = '\0';
 		return out;
@@ -449,6 +452,64 @@ node(struct builder *b, unsigned depth, int type)
 	return n;
 }
 
+/*
+ * Clinger's fast path: a number with at most 15 significant digits and a
+ * decimal exponent of at most 22 in size is one exact integer times or
+ * divided by one exact power of ten, so a single correctly rounded operation
+ * gives exactly what strtod would. Anything else returns -1 for strtod.
+ */
+static int
+fast_number(const char *s, size_t len, double *out)
+{
+	static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	const char *e = s + len;
+	uint64_t m = 0;
+	int digits = 0, exp = 0, neg = 0;
+
+	if (s < e && *s == '-') {
+		neg = 1;
+		s++;
+	}
+	for (; s < e && *s >= '0' && *s <= '9'; s++) {
+		if (digits || *s != '0')
+			digits++;
+		m = m * 10 + (uint64_t)(*s - '0');
+		if (digits > 15)
+			return -1;
+	}
+	if (s < e && *s == '.') {
+		for (s++; s < e && *s >= '0' && *s <= '9'; s++) {
+			if (digits || *s != '0')
+				digits++;
+			m = m * 10 + (uint64_t)(*s - '0');
+			exp--;
+			if (digits > 15)
+				return -1;
+		}
+	}
+	if (s < e && (*s == 'e' || *s == 'E')) {
+		int eneg = 0, ev = 0;
+
+		s++;
+		if (s < e && (*s == '+' || *s == '-'))
+			eneg = *s++ == '-';
+		for (; s < e && *s >= '0' && *s <= '9'; s++) {
+			ev = ev * 10 + (*s - '0');
+			if (ev > 1000)
+				return -1;
+		}
+		exp += eneg ? -ev : ev;
+	}
+	if (s != e || exp < -22 || exp > 22)
+		return -1;
+	*out = exp < 0 ? (double)m / pow10[-exp] : (double)m * pow10[exp];
+	if (neg)
+		*out = -*out;
+	return 0;
+}
+
 static int
 number_value(struct builder *b, cJSON *n, const char *p, size_t start, size_t end)
 {
@@ -463,9 +524,11 @@ number_value(struct builder *b, cJSON *n, const char *p, size_t start, size_t en
 		if (!text)
 			return -1;
 	}
-	memcpy(text, p + start, len);
-	text[len] = '\0';
-	n->valuedouble = strtod(text, NULL);
+	if (fast_number(p + start, len, &n->valuedouble)) {
+		memcpy(text, p + start, len);
+		text[len] = '\0';
+		n->valuedouble = strtod(text, NULL);
+	}
 	if (n->valuedouble >= INT_MAX)
 		n->valueint = INT_MAX;
 	else if (n->valuedouble <= (double)INT_MIN)
@@ -488,10 +551,11 @@ member_name(const char *p, size_t end, size_t *i, const struct cg_json_limits *l
             struct builder *b, struct cg_json_fault *f)
 {
 	size_t start = *i;
+	int escaped;
 
-	if (scan_string(p, end, i, lim, f))
+	if (scan_string(p, end, i, lim, f, &escaped))
 		return -1;
-	if (b && !(b->key = unescape(b, p, start, *i)))
+	if (b && !(b->key = unescape(b, p, start, *i, escaped)))
 		return oom(f, start);
 	return 0;
 }
@@ -506,6 +570,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 	size_t i = cg_json_skip_ws(p, end, *pos);
 	size_t key_off = CG_JSON_NO_KEY;
 	cJSON *n = NULL;
+	int escaped;
 
 	if (max_depth > CG_JSON_MAX_MAX_DEPTH)
 		max_depth = CG_JSON_MAX_MAX_DEPTH;
@@ -552,11 +617,11 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 			i = cg_json_skip_ws(p, end, i + 1);
 			continue;
 		case '"':
-			if (scan_string(p, end, &i, lim, f))
+			if (scan_string(p, end, &i, lim, f, &escaped))
 				return -1;
 			if (b) {
 				n = node(b, depth, cJSON_String);
-				if (!n || !(n->valuestring = unescape(b, p, start, i)))
+				if (!n || !(n->valuestring = unescape(b, p, start, i, escaped)))
 					return oom(f, start);
 			}
 			break;

@@ -64,7 +64,8 @@ main(int argc, char **argv)
 		p += len + 1;
 	}
 	t1 = now();
-	printf("{\"records\": %zu, \"failed\": %zu, \"seconds\": %.4f, \"records_per_second\": %.0f}\n",
+	printf("{\"records\": %zu, \"failed\": %zu, \"seconds\": %.4f, \"records_per_second\": "
+	       "%.0f}\n",
 	       n, bad, t1 - t0, (double)n / (t1 - t0));
 	free(buf);
 	return bad ? 1 : 0;

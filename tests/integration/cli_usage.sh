@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: exit statuses (0 valid, 1 invalid,
+# 2 usage or I/O), standard input, messages, terminal safety, and the
+# installed layout finding its own code tables.
+#   cli_usage.sh CELLGATE
+set -uo pipefail
+cellgate=$(realpath "$1")
+src=$(realpath "${CG_SOURCE_DIR:-$(dirname "$0")/../..}")
+data=$src/tests/data
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 2
+pass=0 fail=0
+
+# expect NAME STATUS PATTERN COMMAND...: exit STATUS and PATTERN (grep -E) in
+# stdout+stderr (an empty PATTERN checks the status only).
+expect() {
+	local name=$1 want=$2 pattern=$3 status
+	shift 3
+	"$@" >out.txt 2>&1
+	status=$?
+	if [ "$status" -ne "$want" ]; then
+		echo "FAIL $name: exit $status, want $want"; head -c 800 out.txt; echo
+		fail=$((fail + 1)); return
+	fi
+	if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" out.txt; then
+		echo "FAIL $name: output lacks /$pattern/"; head -c 800 out.txt; echo
+		fail=$((fail + 1)); return
+	fi
+	echo "ok   $name"
+	pass=$((pass + 1))
+}
+
+valid=$data/records/valid-heart-failure.json
+invalid=$data/golden/worked-example.json
+
+expect "no command" 2 "usage: cellgate" "$cellgate"
+expect "unknown command" 2 "unknown command" "$cellgate" frobnicate
+expect "help" 0 "validate" "$cellgate" --help
+expect "version" 0 "^cellgate [0-9]+\.[0-9]+\.[0-9]+ \(cJSON" "$cellgate" version
+expect "validate without input" 2 "no input" "$cellgate" validate
+expect "bad --format" 2 "--format must be text or json" "$cellgate" validate --format xml "$valid"
+expect "bad --max-issues" 2 "max-issues" "$cellgate" validate --max-issues 0 "$valid"
+expect "unknown option" 2 "usage" "$cellgate" validate --frobnicate "$valid"
+expect "valid file" 0 "1 record checked: 1 valid, 0 invalid" "$cellgate" validate "$valid"
+expect "invalid file" 1 "error\[unit\]" "$cellgate" validate "$invalid"
+expect "quiet" 1 "" "$cellgate" validate --quiet "$invalid"
+if grep -q "records\? checked" out.txt; then
+	echo "FAIL quiet: summary printed"; fail=$((fail + 1))
+fi
+expect "missing file" 2 "nope.json: No such file" "$cellgate" validate nope.json
+expect "missing file among valid ones" 2 "1 record checked" "$cellgate" validate "$valid" nope.json
+expect "directory" 2 "Is a directory" "$cellgate" validate "$data"
+expect "standard input, one record" 0 "1 record checked" sh -c "'$cellgate' validate - < '$valid'"
+expect "standard input, NDJSON" 1 "4 records checked" sh -c "'$cellgate' validate - < '$data/golden/batch.ndjson'"
+expect "standard input named in output" 1 "^<stdin>:" sh -c "'$cellgate' validate - < '$invalid'"
+expect "list codes" 0 "^json-duplicate-key +error" "$cellgate" validate --list-codes
+expect "broken code tables" 2 "code tables: .*measures.json" "$cellgate" validate --mappings "$work" "$valid"
+expect "write error" 2 "writing output" sh -c "'$cellgate' validate '$invalid' > /dev/full"
+
+# A member name with an escape sequence must not reach the terminal raw.
+printf '{"schemaVersion": "1.0", "\\u001b[31mred": 1}' >esc.json
+expect "terminal escapes are shown, not sent" 1 'unknown member .\\x1b\[31mred' "$cellgate" validate esc.json
+if grep -q $'\x1b' out.txt; then
+	echo "FAIL raw ESC byte in the output"; fail=$((fail + 1))
+fi
+
+# Installed layout: <prefix>/bin/cellgate uses <prefix>/share/cellgate/mappings.
+# Dropping lvef from the installed copy must change the verdict.
+build=$(dirname "$cellgate")
+if cmake --install "$build" --prefix "$work/prefix" >/dev/null 2>&1; then
+	python3 - "$work/prefix/share/cellgate/mappings/measures.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+del d["entries"]["lvef"]
+json.dump(d, open(p, "w"))
+PY
+	expect "installed binary uses installed tables" 1 "'lvef' is not a known measure" \
+		env -u CELLGATE_MAPPINGS "$work/prefix/bin/cellgate" validate "$valid"
+	expect "CELLGATE_MAPPINGS wins" 0 "1 valid" \
+		env CELLGATE_MAPPINGS="$src/mappings" "$work/prefix/bin/cellgate" validate "$valid"
+else
+	echo "FAIL cmake --install"; fail=$((fail + 1))
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
