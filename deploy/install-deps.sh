@@ -16,7 +16,7 @@ test=(
 	clang libclang-rt-14-dev clang-format libcmocka-dev python3 curl
 )
 bench=(
-	hyperfine nodejs npm
+	nodejs npm
 )
 
 want=("${build[@]}")

@@ -205,6 +205,19 @@ same_name(const char *a, const char *b)
 	return a[0] == b[0] && strcmp(a, b) == 0;
 }
 
+const cJSON *
+cg_json_member(const cJSON *obj, const char *name)
+{
+	const cJSON *c;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	for (c = obj->child; c; c = c->next)
+		if (same_name(c->string, name))
+			return c;
+	return NULL;
+}
+
 /* ---- members ---------------------------------------------------------- */
 
 /*
@@ -719,10 +732,7 @@ cg_dups_of(const cJSON *array, const char *member, size_t *n)
 		return NULL;
 	cJSON_ArrayForEach(it, array)
 	{
-		const cJSON *key =
-		        member ? (cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, member)
-		                                     : NULL)
-		               : it;
+		const cJSON *key = member ? cg_json_member(it, member) : it;
 
 		v[*n].a = cJSON_GetStringValue(key);
 		(*n)++;

@@ -101,6 +101,10 @@ struct cg_dup {
 struct cg_dup *cg_dups_of(const struct cJSON *array, const char *member, size_t *n);
 enum cg_err cg_dups_mark(struct cg_dup *v, size_t n);
 
+/* The first member of obj called name, or NULL (also when obj is not an
+ * object). Case-sensitive, unlike cJSON_GetObjectItem. */
+const struct cJSON *cg_json_member(const struct cJSON *obj, const char *name);
+
 /* Copies at most max bytes of s, cut on a character boundary, for messages. */
 const char *cg_check_clip(const char *s, char *out, size_t max);
 /* "an object", "a string"...: for messages. */

@@ -125,9 +125,11 @@ cg_date_days(const struct cg_date *d)
 int
 cg_date_cmp(const struct cg_date *a, const struct cg_date *b)
 {
-	long x = cg_date_days(a), y = cg_date_days(b);
-
-	return x < y ? -1 : x > y;
+	if (a->year != b->year)
+		return a->year < b->year ? -1 : 1;
+	if (a->month != b->month)
+		return a->month < b->month ? -1 : 1;
+	return a->day < b->day ? -1 : a->day > b->day;
 }
 
 static long long

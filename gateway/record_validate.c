@@ -74,7 +74,7 @@ is_digit(char c)
 static const cJSON *
 get(const cJSON *obj, const char *name)
 {
-	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+	return cg_json_member(obj, name);
 }
 
 /* Reads, without reporting anything, what rules across sections need. The

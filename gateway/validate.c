@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 
 #include "arena.h"
+#include "check.h"
 #include "locate.h"
 #include "record_validate.h"
 #include "validate.h"
@@ -82,9 +83,7 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 	if (!result)
 		result = note_dropped(d, span->end);
 	if (!result) {
-		const cJSON *id = cJSON_IsObject(root)
-		                          ? cJSON_GetObjectItemCaseSensitive(root, "recordId")
-		                          : NULL;
+		const cJSON *id = cg_json_member(root, "recordId");
 
 		r.index = span->index;
 		r.pos = span->pos;
