@@ -46,7 +46,7 @@ static const struct code_info codes[CG_C__COUNT] = {
         [CG_C_RANGE] = {"range", CG_SEV_ERROR, "value", "a number outside its allowed range"},
         [CG_C_INTEGER] = {"integer", CG_SEV_ERROR, "value", "a number that must be a whole number"},
         [CG_C_EMPTY] = {"empty", CG_SEV_ERROR, "required",
-                        "an empty string, array or object where content is required"},
+                        "an empty string or array where content is required"},
         [CG_C_DATE] = {"date", CG_SEV_ERROR, "value",
                        "not a real calendar date written YYYY-MM-DD"},
         [CG_C_DATETIME] = {"datetime", CG_SEV_ERROR, "value",
