@@ -19,71 +19,83 @@ cg_check_init(struct cg_check *v, struct cg_diag *d)
 {
 	v->d = d;
 	v->err = CG_OK;
-	cg_buf_init(&v->path, PATH_MAX_BYTES);
+	v->depth = 0;
 }
 
 void
 cg_check_free(struct cg_check *v)
 {
-	cg_buf_free(&v->path);
+	(void)v; /* nothing is allocated between issues */
 }
 
 /* ---- paths and issues ------------------------------------------------- */
+/* The path is a stack of segments that point into the tree; the pointer
+ * text is built only when an issue needs it, which keeps the walk over
+ * valid records free of string work. */
 
-static void
-path_add_key(struct cg_check *v, const char *key)
+static size_t
+push(struct cg_check *v, const char *key, size_t index)
 {
-	const char *run = key;
-	const char *k;
+	size_t mark = v->depth;
 
-	if (cg_buf_addc(&v->path, '/'))
-		goto fail;
-	for (k = key; *k; k++) {
-		if (*k != '~' && *k != '/')
-			continue;
-		if (cg_buf_add(&v->path, run, (size_t)(k - run)) ||
-		    cg_buf_addstr(&v->path, *k == '~' ? "~0" : "~1"))
-			goto fail;
-		run = k + 1;
+	if (v->depth < CG_CHECK_MAX_DEPTH) {
+		v->segs[v->depth].key = key;
+		v->segs[v->depth].index = index;
+	} else {
+		v->err = CG_EINVAL; /* a validator descending this deep is a bug */
 	}
-	if (!cg_buf_add(&v->path, run, (size_t)(k - run)))
-		return;
-fail:
-	v->err = CG_ENOMEM;
+	v->depth++;
+	return mark;
 }
 
 size_t
 cg_check_push_key(struct cg_check *v, const char *key)
 {
-	size_t mark = v->path.len;
-
-	path_add_key(v, key);
-	return mark;
+	return push(v, key, 0);
 }
 
 size_t
 cg_check_push_index(struct cg_check *v, size_t i)
 {
-	size_t mark = v->path.len;
-
-	char digits[24];
-	size_t n = sizeof(digits);
-
-	/* By hand: this runs for every array element, printf is slow. */
-	do {
-		digits[--n] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i);
-	digits[--n] = '/';
-	if (cg_buf_add(&v->path, digits + n, sizeof(digits) - n))
-		v->err = CG_ENOMEM;
-	return mark;
+	return push(v, NULL, i);
 }
 
 void
 cg_check_pop(struct cg_check *v, size_t mark)
 {
-	cg_buf_truncate(&v->path, mark);
+	v->depth = mark;
+}
+
+static enum cg_err
+add_key(struct cg_buf *b, const char *key)
+{
+	const char *run = key, *k;
+	enum cg_err result = cg_buf_addc(b, '/');
+
+	for (k = key; *k && !result; k++) {
+		if (*k != '~' && *k != '/')
+			continue;
+		result = cg_buf_add(b, run, (size_t)(k - run));
+		if (!result)
+			result = cg_buf_addstr(b, *k == '~' ? "~0" : "~1");
+		run = k + 1;
+	}
+	return result ? result : cg_buf_add(b, run, (size_t)(k - run));
+}
+
+/* Writes the RFC 6901 pointer of the current path, plus member if given. */
+static enum cg_err
+pointer(const struct cg_check *v, const char *member, struct cg_buf *b)
+{
+	enum cg_err result = cg_buf_add(b, "", 0);
+	size_t i, n = v->depth < CG_CHECK_MAX_DEPTH ? v->depth : CG_CHECK_MAX_DEPTH;
+
+	for (i = 0; i < n && !result; i++)
+		result = v->segs[i].key ? add_key(b, v->segs[i].key)
+		                        : cg_buf_printf(b, "/%zu", v->segs[i].index);
+	if (member && !result)
+		result = add_key(b, member);
+	return result;
 }
 
 /*
@@ -95,16 +107,19 @@ void
 cg_check_issue(struct cg_check *v, enum cg_code code, const cJSON *node, const char *member,
                int at_key, const char *fmt, ...)
 {
-	size_t mark = v->path.len;
+	struct cg_buf path;
 	va_list ap;
 
-	if (member)
-		path_add_key(v, member);
+	cg_buf_init(&path, PATH_MAX_BYTES);
+	if (pointer(v, member, &path)) {
+		v->err = CG_ENOMEM;
+		return;
+	}
 	va_start(ap, fmt);
-	if (cg_diag_vadd(v->d, code, v->path.p ? v->path.p : "", node, at_key, fmt, ap))
+	if (cg_diag_vadd(v->d, code, path.p, node, at_key, fmt, ap))
 		v->err = CG_ENOMEM;
 	va_end(ap);
-	cg_check_pop(v, mark);
+	cg_buf_free(&path);
 }
 
 /* Copies at most max bytes of s for a message, cut on a character boundary. */
@@ -240,7 +255,7 @@ cg_check_members(struct cg_check *v, const cJSON *obj, const char *name,
 		               cg_json_type_name(obj));
 		return -1;
 	}
-	mark = name ? cg_check_push_key(v, name) : v->path.len;
+	mark = name ? cg_check_push_key(v, name) : v->depth;
 	for (c = obj->child; c; c = c->next) {
 		/* Members usually come in the contract's order: try the one after
 		 * the last match first, then all. */

@@ -25,10 +25,16 @@
 
 struct cJSON;
 
+#define CG_CHECK_MAX_DEPTH 32
+
 struct cg_check {
 	struct cg_diag *d;
-	struct cg_buf path; /* RFC 6901 pointer of the current object */
-	enum cg_err err;    /* sticky: the first program error (memory) */
+	struct {
+		const char *key; /* member name, or NULL for an array index */
+		size_t index;
+	} segs[CG_CHECK_MAX_DEPTH]; /* the path from the record to where the walk is */
+	size_t depth;
+	enum cg_err err; /* sticky: the first program error (memory) */
 };
 
 struct cg_member {

@@ -429,8 +429,14 @@ node(struct builder *b, unsigned depth, int type)
 
 	if (!n)
 		return NULL;
-	memset(n, 0, sizeof(*n));
+	/* Every field, without a memset: this runs for every value. */
+	n->next = NULL;
+	n->prev = NULL;
+	n->child = NULL;
 	n->type = type;
+	n->valuestring = NULL;
+	n->valueint = 0;
+	n->valuedouble = 0;
 	n->string = b->key;
 	b->key = NULL;
 	if (depth == 0) {
