@@ -120,6 +120,27 @@ scan_record(struct cg_split *s, size_t start, size_t end, size_t *after, struct 
 	return -1;
 }
 
+/* A record that must be all there is up to end: an NDJSON line, or an
+ * input that holds one record. */
+static enum cg_split_result
+whole_record(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f, size_t start,
+             size_t end, const char *trailing)
+{
+	size_t after, rest;
+
+	if (scan_record(s, start, end, &after, f))
+		return fault_at(s, span, start);
+	rest = cg_json_skip_ws(s->p, end, after);
+	if (rest != end) {
+		slot(s, span, start, start);
+		f->code = CG_C_JSON_SYNTAX;
+		f->offset = rest;
+		snprintf(f->message, sizeof(f->message), "%s", trailing);
+		return CG_SPLIT_FAULT;
+	}
+	return record_at(s, span, start, after);
+}
+
 static enum cg_split_result
 next_ndjson(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 {
@@ -127,24 +148,13 @@ next_ndjson(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 		const char *nl = memchr(s->p + s->pos, '\n', s->len - s->pos);
 		size_t line_end = nl ? (size_t)(nl - s->p) : s->len;
 		size_t start = cg_json_skip_ws(s->p, line_end, s->pos);
-		size_t after, rest;
 
 		s->pos = nl ? line_end + 1 : s->len;
 		if (start == line_end)
 			continue; /* a blank line */
-		if (scan_record(s, start, line_end, &after, f))
-			return fault_at(s, span, start);
-		rest = cg_json_skip_ws(s->p, line_end, after);
-		if (rest != line_end) {
-			slot(s, span, start, start);
-			f->code = CG_C_JSON_SYNTAX;
-			f->offset = rest;
-			snprintf(f->message, sizeof(f->message),
-			         "unexpected data after the record (NDJSON holds one record a "
-			         "line)");
-			return CG_SPLIT_FAULT;
-		}
-		return record_at(s, span, start, after);
+		return whole_record(
+		        s, span, f, start, line_end,
+		        "unexpected data after the record (NDJSON holds one record a line)");
 	}
 	return CG_SPLIT_END;
 }
@@ -205,7 +215,6 @@ static enum cg_split_result
 next_start(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 {
 	size_t start = cg_json_skip_ws(s->p, s->len, s->pos);
-	size_t after, rest;
 
 	if (start == s->len) {
 		s->state = ST_END;
@@ -229,19 +238,9 @@ next_start(struct cg_split *s, struct cg_span *span, struct cg_json_fault *f)
 	}
 	/* A single record. */
 	s->state = ST_END;
-	if (scan_record(s, start, s->len, &after, f))
-		return fault_at(s, span, start);
-	rest = cg_json_skip_ws(s->p, s->len, after);
-	if (rest != s->len) {
-		slot(s, span, start, start);
-		f->code = CG_C_JSON_SYNTAX;
-		f->offset = rest;
-		snprintf(f->message, sizeof(f->message),
-		         "unexpected data after the record (use a JSON array, or .ndjson for one "
-		         "record a line)");
-		return CG_SPLIT_FAULT;
-	}
-	return record_at(s, span, start, after);
+	return whole_record(s, span, f, start, s->len,
+	                    "unexpected data after the record (use a JSON array, or .ndjson for "
+	                    "one record a line)");
 }
 
 enum cg_split_result
