@@ -18,27 +18,10 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "record_internal.h"
 #include "record_validate.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Facts for rules that cross sections, and the walk's state. */
-struct v {
-	struct cg_check c; /* the walk: diagnostics and current path */
-	const struct cg_mappings *m;
-	const struct cg_date *today;
-
-	int has_birth;
-	struct cg_date birth;
-	int has_start;
-	struct cg_datetime start;
-	int has_weight;
-	double weight;
-	int pediatric;                   /* -1 absent, 0 adult, 1 pediatric */
-	const struct cg_term *cell_type; /* NULL when absent or invalid */
-	const struct cg_term *tissue;
-	const struct cg_term *donor;
-};
 
 static const char *const sexes[] = {"male", "female", "other", "unknown", NULL};
 static const char *const id_types[] = {"MR", "REGISTRY", "NATIONAL", NULL};
@@ -55,12 +38,6 @@ static const char *const manipulations[] = {"none",
                                             NULL};
 static const char *const admin_statuses[] = {"completed", "in-progress",      "not-done",
                                              "stopped",   "entered-in-error", NULL};
-static const char *const timepoints[] = {"baseline", "day-0",    "day-7",    "day-30", "month-3",
-                                         "month-6",  "month-12", "month-24", "other",  NULL};
-static const char *const outcome_statuses[] = {"preliminary",      "final", "amended", "corrected",
-                                               "entered-in-error", NULL};
-static const char *const absent_reasons[] = {"unknown", "not-performed", "asked-declined", "error",
-                                             NULL};
 static const char *const vital_statuses[] = {"alive", "dead", "unknown", NULL};
 
 static int
@@ -71,8 +48,8 @@ is_digit(char c)
 
 /* ---- facts ------------------------------------------------------------ */
 
-static const cJSON *
-get(const cJSON *obj, const char *name)
+const cJSON *
+cg_record_get(const cJSON *obj, const char *name)
 {
 	return cg_json_member(obj, name);
 }
@@ -80,37 +57,37 @@ get(const cJSON *obj, const char *name)
 /* Reads, without reporting anything, what rules across sections need. The
  * sections report the same values' own problems. */
 static void
-gather(struct v *v, const cJSON *rec)
+gather(struct cg_record_walk *v, const cJSON *rec)
 {
-	const cJSON *patient = get(rec, "patient");
-	const cJSON *product = get(rec, "product");
+	const cJSON *patient = cg_record_get(rec, "patient");
+	const cJSON *product = cg_record_get(rec, "product");
 	const char *s;
 
-	s = cJSON_GetStringValue(get(patient, "birthDate"));
+	s = cJSON_GetStringValue(cg_record_get(patient, "birthDate"));
 	v->has_birth = s && cg_date_parse(s, &v->birth) == 0;
-	s = cJSON_GetStringValue(get(get(rec, "administration"), "start"));
+	s = cJSON_GetStringValue(cg_record_get(cg_record_get(rec, "administration"), "start"));
 	v->has_start = s && cg_datetime_parse(s, &v->start) == 0;
 	{
-		const cJSON *w = get(patient, "weightKg");
+		const cJSON *w = cg_record_get(patient, "weightKg");
 
 		v->has_weight = cJSON_IsNumber(w) && isfinite(w->valuedouble) &&
 		                w->valuedouble > 0 && w->valuedouble <= 400;
 		v->weight = v->has_weight ? w->valuedouble : 0;
 	}
-	s = cJSON_GetStringValue(get(get(rec, "indication"), "population"));
+	s = cJSON_GetStringValue(cg_record_get(cg_record_get(rec, "indication"), "population"));
 	v->pediatric = !s ? -1 : strcmp(s, "pediatric") == 0 ? 1 : strcmp(s, "adult") == 0 ? 0 : -1;
-	s = cJSON_GetStringValue(get(product, "cellType"));
+	s = cJSON_GetStringValue(cg_record_get(product, "cellType"));
 	v->cell_type = s ? cg_term_find(&v->m->cell_types, s) : NULL;
-	s = cJSON_GetStringValue(get(product, "tissueSource"));
+	s = cJSON_GetStringValue(cg_record_get(product, "tissueSource"));
 	v->tissue = s ? cg_term_find(&v->m->tissue_sources, s) : NULL;
-	s = cJSON_GetStringValue(get(product, "donorType"));
+	s = cJSON_GetStringValue(cg_record_get(product, "donorType"));
 	v->donor = s ? cg_term_find(&v->m->donor_types, s) : NULL;
 }
 
 /* A date that must not come before the birth date nor after administration. */
 static void
-date_between_birth_and_start(struct v *v, const cJSON *n, const char *name, const struct cg_date *d,
-                             const char *what)
+date_between_birth_and_start(struct cg_record_walk *v, const cJSON *n, const char *name,
+                             const struct cg_date *d, const char *what)
 {
 	if (v->has_birth && cg_date_cmp(d, &v->birth) < 0)
 		cg_check_issue(&v->c, CG_C_DATE_ORDER, n, name, 0, "%s is before patient.birthDate",
@@ -126,7 +103,7 @@ enum { SRC_SYSTEM, SRC_RECORDREF, SRC__N };
 static const struct cg_member source_spec[] = {{"system", 1}, {"recordRef", 0}};
 
 static void
-check_source(struct v *v, const cJSON *n)
+check_source(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[SRC__N];
 	size_t mark;
@@ -145,7 +122,7 @@ enum { ID_SYSTEM, ID_VALUE, ID_TYPE, ID__N };
 static const struct cg_member identifier_spec[] = {{"system", 1}, {"value", 1}, {"type", 0}};
 
 static void
-check_patient_identifiers(struct v *v, const cJSON *n)
+check_patient_identifiers(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *it;
 	struct cg_dup *dups;
@@ -160,7 +137,7 @@ check_patient_identifiers(struct v *v, const cJSON *n)
 		return;
 	}
 	for (it = n->child; it; it = it->next, i++) {
-		dups[i].b = cJSON_GetStringValue(get(it, "value"));
+		dups[i].b = cJSON_GetStringValue(cg_record_get(it, "value"));
 		if (!dups[i].b)
 			dups[i].a = NULL; /* no value: takes no part */
 	}
@@ -197,7 +174,7 @@ static const struct cg_member patient_spec[] = {
         {"identifiers", 1}, {"birthDate", 1}, {"sex", 1}, {"weightKg", 0}};
 
 static void
-check_patient(struct v *v, const cJSON *n)
+check_patient(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[PAT__N];
 	size_t mark;
@@ -237,7 +214,7 @@ static const struct cg_member indication_spec[] = {{"category", 1},      {"popul
                                                    {"diagnosisDate", 0}, {"relatedProcedure", 0}};
 
 static void
-check_indication(struct v *v, const cJSON *n)
+check_indication(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[IND__N];
 	const struct cg_term *cat = NULL;
@@ -347,7 +324,7 @@ static const struct cg_member product_spec[] = {
         {"viabilityPercent", 0}};
 
 static void
-check_hla(struct v *v, const cJSON *n)
+check_hla(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[HLA__N];
 	long matched = -1, evaluated = -1;
@@ -375,7 +352,7 @@ check_hla(struct v *v, const cJSON *n)
 }
 
 static void
-check_manipulation(struct v *v, const cJSON *n, const cJSON *genetic)
+check_manipulation(struct cg_record_walk *v, const cJSON *n, const cJSON *genetic)
 {
 	const cJSON *it, *none = NULL;
 	size_t i = 0, count = 0, none_at = 0, mark;
@@ -421,7 +398,7 @@ check_manipulation(struct v *v, const cJSON *n, const cJSON *genetic)
 }
 
 static void
-check_product(struct v *v, const cJSON *n)
+check_product(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[PR__N];
 	size_t mark;
@@ -499,7 +476,7 @@ static const struct cg_member dose_spec[] = {
         {"cellsTotal", 0}, {"cellsPerKg", 0}, {"particles", 0}, {"proteinMicrograms", 0}};
 
 static void
-check_dose(struct v *v, const cJSON *n)
+check_dose(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[DOSE__N];
 	double val[DOSE__N];
@@ -589,7 +566,7 @@ static const struct cg_member admin_spec[] = {{"status", 1},
                                               {"concomitantTherapy", 0}};
 
 static void
-check_administration(struct v *v, const cJSON *n)
+check_administration(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[AD__N];
 	struct cg_datetime t;
@@ -653,253 +630,11 @@ check_administration(struct v *v, const cJSON *n)
 	cg_check_pop(&v->c, mark);
 }
 
-enum { EV_TYPE, EV_DATE, EV__N };
-static const struct cg_member event_spec[] = {{"type", 1}, {"date", 1}};
-
-enum { TP_LABEL, TP_EFFECTIVE, TP_DAYS, TP__N };
-static const struct cg_member timepoint_spec[] = {
-        {"label", 1}, {"effective", 1}, {"daysFromAdministration", 0}};
-
-enum {
-	OC_ID,
-	OC_MEASURE,
-	OC_TIMEPOINT,
-	OC_METHOD,
-	OC_VALUE,
-	OC_UNIT,
-	OC_STATUS,
-	OC_ABSENT,
-	OC_EVENTS,
-	OC_GRADE,
-	OC__N
-};
-static const struct cg_member outcome_spec[] = {
-        {"id", 1},   {"measure", 1}, {"timepoint", 1},        {"method", 0}, {"value", 0},
-        {"unit", 0}, {"status", 1},  {"dataAbsentReason", 0}, {"events", 0}, {"grade", 0}};
-
-static void
-check_timepoint(struct v *v, const cJSON *n)
-{
-	const cJSON *f[TP__N];
-	struct cg_datetime eff;
-	int label = -1, have_eff = 0;
-	long days;
-	size_t mark;
-
-	if (cg_check_members(&v->c, n, "timepoint", timepoint_spec, TP__N, f))
-		return;
-	mark = cg_check_push_key(&v->c, "timepoint");
-	if (f[TP_LABEL])
-		label = cg_check_enum(&v->c, f[TP_LABEL], "label", timepoints);
-	if (f[TP_EFFECTIVE] &&
-	    cg_check_date_or_datetime(&v->c, f[TP_EFFECTIVE], "effective", &eff) == 0) {
-		have_eff = 1;
-		if (v->has_birth && cg_date_cmp(&eff.date, &v->birth) < 0)
-			cg_check_issue(&v->c, CG_C_DATE_ORDER, f[TP_EFFECTIVE], "effective", 0,
-			               "effective is before patient.birthDate");
-		if (label == 0 && v->has_start && cg_datetime_cmp(&eff, &v->start) > 0 &&
-		    cg_date_cmp(&eff.date, &v->start.date) > 0)
-			cg_check_issue(
-			        &v->c, CG_C_DATE_ORDER, f[TP_EFFECTIVE], "effective", 0,
-			        "a baseline measurement must not be after the administration date");
-	}
-	if (f[TP_DAYS] &&
-	    cg_check_integer(&v->c, f[TP_DAYS], "daysFromAdministration",
-	                     -CG_CHECK_MAX_SAFE_INTEGER, CG_CHECK_MAX_SAFE_INTEGER, &days) == 0 &&
-	    have_eff && v->has_start) {
-		long actual = cg_date_days(&eff.date) - cg_date_days(&v->start.date);
-
-		if (labs(actual - days) > 1)
-			cg_check_issue(
-			        &v->c, CG_C_DAYS_MISMATCH, f[TP_DAYS], "daysFromAdministration", 0,
-			        "daysFromAdministration is %ld but effective is %ld days from "
-			        "administration.start",
-			        days, actual);
-	}
-	cg_check_pop(&v->c, mark);
-}
-
-static void
-check_events(struct v *v, const cJSON *n, const struct cg_measure *ms)
-{
-	const cJSON *it;
-	size_t i = 0, mark;
-
-	if (!cg_check_array(&v->c, n, "events"))
-		return;
-	mark = cg_check_push_key(&v->c, "events");
-	cJSON_ArrayForEach(it, n)
-	{
-		const cJSON *f[EV__N];
-		size_t im = cg_check_push_index(&v->c, i++);
-		struct cg_date d;
-
-		if (cg_check_members(&v->c, it, NULL, event_spec, EV__N, f) == 0) {
-			if (f[EV_TYPE])
-				cg_check_enum_json(&v->c, f[EV_TYPE], "type", ms->event_types,
-				                   NULL);
-			if (f[EV_DATE] && cg_check_date(&v->c, f[EV_DATE], "date", &d) == 0 &&
-			    v->has_birth && cg_date_cmp(&d, &v->birth) < 0)
-				cg_check_issue(&v->c, CG_C_DATE_ORDER, f[EV_DATE], "date", 0,
-				               "event date is before patient.birthDate");
-		}
-		cg_check_pop(&v->c, im);
-	}
-	cg_check_pop(&v->c, mark);
-}
-
-static void
-check_value(struct v *v, const cJSON *n, const struct cg_measure *ms)
-{
-	double x;
-	long k;
-	int b;
-
-	switch (ms->kind) {
-	case CG_VALUE_NUMBER:
-		if (cg_check_number(&v->c, n, "value", &x) == 0 && (x < ms->min || x > ms->max))
-			cg_check_issue(&v->c, CG_C_RANGE, n, "value", 0,
-			               "%s must be from %g to %g %s", ms->key, ms->min, ms->max,
-			               ms->unit);
-		break;
-	case CG_VALUE_INTEGER:
-		cg_check_integer(&v->c, n, "value", ms->min, ms->max, &k);
-		break;
-	case CG_VALUE_CODE:
-		cg_check_enum_json(&v->c, n, "value", ms->values, NULL);
-		break;
-	case CG_VALUE_BOOLEAN:
-		cg_check_bool(&v->c, n, "value", &b);
-		break;
-	}
-}
-
-static void
-check_outcome(struct v *v, const cJSON *n)
-{
-	const cJSON *f[OC__N];
-	const struct cg_measure *ms = NULL;
-	const char *mname = NULL;
-
-	if (cg_check_members(&v->c, n, NULL, outcome_spec, OC__N, f))
-		return;
-	if (f[OC_ID])
-		cg_check_id(&v->c, f[OC_ID], "id");
-	if (f[OC_MEASURE] && (mname = cg_check_string(&v->c, f[OC_MEASURE], "measure"))) {
-		ms = cg_measure_find(v->m, mname);
-		if (!ms) {
-			struct cg_buf all;
-			size_t i;
-			char shown[80];
-
-			cg_buf_init(&all, 4096);
-			for (i = 0; i < v->m->nmeasures; i++)
-				cg_buf_printf(&all, "%s%s", i ? ", " : "", v->m->measures[i].key);
-			cg_check_issue(&v->c, CG_C_ENUM, f[OC_MEASURE], "measure", 0,
-			               "'%s' is not a known measure; expected one of: %s",
-			               cg_check_clip(mname, shown, sizeof(shown)),
-			               all.p ? all.p : "");
-			cg_buf_free(&all);
-		}
-	}
-	if (f[OC_TIMEPOINT])
-		check_timepoint(v, f[OC_TIMEPOINT]);
-	if (f[OC_STATUS])
-		cg_check_enum(&v->c, f[OC_STATUS], "status", outcome_statuses);
-	if (f[OC_ABSENT])
-		cg_check_enum(&v->c, f[OC_ABSENT], "dataAbsentReason", absent_reasons);
-	if (!f[OC_VALUE] == !f[OC_ABSENT])
-		cg_check_issue(&v->c, CG_C_VALUE_ABSENT, f[OC_VALUE] ? f[OC_ABSENT] : n,
-		               f[OC_VALUE] ? "dataAbsentReason" : "value", 0,
-		               f[OC_VALUE] ? "give either value or dataAbsentReason, not both"
-		                           : "an outcome needs value or dataAbsentReason");
-	if (!ms)
-		return; /* the rest depends on the measure */
-	if (f[OC_VALUE])
-		check_value(v, f[OC_VALUE], ms);
-	if (ms->kind <= CG_VALUE_INTEGER) {
-		const char *u = f[OC_UNIT] ? cg_check_string(&v->c, f[OC_UNIT], "unit") : NULL;
-		char shown[80];
-
-		if (!f[OC_UNIT] && f[OC_VALUE])
-			cg_check_issue(&v->c, CG_C_REQUIRED, n, "unit", 0,
-			               "%s values need unit \"%s\"", ms->key, ms->unit);
-		else if (u && strcmp(u, ms->unit) != 0)
-			cg_check_issue(
-			        &v->c, CG_C_UNIT, f[OC_UNIT], "unit", 0,
-			        "unit '%s' is wrong for %s: use \"%s\" (UCUM, case-sensitive)",
-			        cg_check_clip(u, shown, sizeof(shown)), ms->key, ms->unit);
-	} else if (f[OC_UNIT]) {
-		cg_check_issue(&v->c, CG_C_NOT_ALLOWED, f[OC_UNIT], "unit", 0,
-		               "%s values have no unit", ms->key);
-	}
-	if (f[OC_METHOD]) {
-		if (ms->methods)
-			cg_check_enum_json(&v->c, f[OC_METHOD], "method", ms->methods, NULL);
-		else
-			cg_check_issue(&v->c, CG_C_NOT_ALLOWED, f[OC_METHOD], "method", 0,
-			               "method is not recorded for %s", ms->key);
-	}
-	if (f[OC_EVENTS]) {
-		if (!ms->event_types) {
-			cg_check_issue(&v->c, CG_C_NOT_ALLOWED, f[OC_EVENTS], "events", 0,
-			               "events are recorded for mace only, not for %s", ms->key);
-		} else {
-			check_events(v, f[OC_EVENTS], ms);
-			if (cJSON_IsFalse(f[OC_VALUE]) && cJSON_IsArray(f[OC_EVENTS]) &&
-			    f[OC_EVENTS]->child)
-				cg_check_issue(&v->c, CG_C_MACE_EVENTS, f[OC_EVENTS], "events", 0,
-				               "events are listed but value is false (no MACE)");
-		}
-	}
-	if (f[OC_GRADE]) {
-		long g;
-
-		if (!ms->has_grade)
-			cg_check_issue(&v->c, CG_C_NOT_ALLOWED, f[OC_GRADE], "grade", 0,
-			               "grade is recorded for adverse-event only, not for %s",
-			               ms->key);
-		else
-			cg_check_integer(&v->c, f[OC_GRADE], "grade", ms->grade_min, ms->grade_max,
-			                 &g);
-	}
-}
-
-static void
-check_outcomes(struct v *v, const cJSON *n)
-{
-	const cJSON *it;
-	struct cg_dup *dups;
-	size_t i = 0, count, mark;
-
-	if (!cg_check_array(&v->c, n, "outcomes"))
-		return;
-	dups = cg_dups_of(n, "id", &count);
-	if (!dups) {
-		v->c.err = CG_ENOMEM;
-		return;
-	}
-	mark = cg_check_push_key(&v->c, "outcomes");
-	cJSON_ArrayForEach(it, n)
-	{
-		size_t im = cg_check_push_index(&v->c, i);
-
-		check_outcome(v, it);
-		if (dups[i].dup)
-			cg_check_issue(&v->c, CG_C_DUPLICATE_ID, get(it, "id"), "id", 0,
-			               "outcome id is already used by an earlier outcome");
-		cg_check_pop(&v->c, im);
-		i++;
-	}
-	cg_check_pop(&v->c, mark);
-	free(dups);
-}
-
 enum { VS_STATUS, VS_DATE, VS_CAUSE, VS__N };
 static const struct cg_member vital_spec[] = {{"status", 1}, {"date", 1}, {"causeOfDeath", 0}};
 
 static void
-check_vital(struct v *v, const cJSON *n)
+check_vital(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[VS__N];
 	struct cg_date d;
@@ -926,7 +661,7 @@ enum { CO_RESEARCH, CO_REGISTRIES, CO_DATE, CO__N };
 static const struct cg_member consent_spec[] = {{"research", 1}, {"registries", 0}, {"date", 0}};
 
 static void
-check_registries(struct v *v, const cJSON *n)
+check_registries(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *it;
 	struct cg_dup *dups;
@@ -953,7 +688,7 @@ check_registries(struct v *v, const cJSON *n)
 }
 
 static void
-check_consent(struct v *v, const cJSON *n)
+check_consent(struct cg_record_walk *v, const cJSON *n)
 {
 	const cJSON *f[CO__N];
 	struct cg_date d;
@@ -997,7 +732,7 @@ cg_record_validate(const cJSON *rec, const struct cg_mappings *m, const struct c
                    struct cg_diag *d)
 {
 	const cJSON *f[R__N];
-	struct v v;
+	struct cg_record_walk v;
 
 	memset(&v, 0, sizeof(v));
 	cg_check_init(&v.c, d);
@@ -1032,7 +767,7 @@ cg_record_validate(const cJSON *rec, const struct cg_mappings *m, const struct c
 	if (f[R_ADMINISTRATION])
 		check_administration(&v, f[R_ADMINISTRATION]);
 	if (f[R_OUTCOMES])
-		check_outcomes(&v, f[R_OUTCOMES]);
+		cg_record_check_outcomes(&v, f[R_OUTCOMES]);
 	if (f[R_VITAL])
 		check_vital(&v, f[R_VITAL]);
 	if (f[R_CONSENT])

@@ -801,6 +801,58 @@ static const struct rule_case cases[] = {
          CG_C_DATE,
          "/consent/date",
          1},
+        /* boundaries that must pass */
+        {"weight 400",
+         {SET("/patient/weightKg", "400"), DEL("/administration/dose/cellsPerKg")},
+         VALID,
+         NULL,
+         0},
+        {"viability 100", {SET("/product/viabilityPercent", "100")}, VALID, NULL, 0},
+        {"LVEF 0", {SET("/outcomes/1/value", "0")}, VALID, NULL, 0},
+        {"LVEF 100", {SET("/outcomes/1/value", "100")}, VALID, NULL, 0},
+        {"walk 1000 m", {SET("/outcomes/3/value", "1000")}, VALID, NULL, 0},
+        {"walk 1000.5 m", {SET("/outcomes/3/value", "1000.5")}, CG_C_RANGE, "/outcomes/3/value", 1},
+        {"grade 1", {SET("/outcomes/6/grade", "1")}, VALID, NULL, 0},
+        {"grade 0", {SET("/outcomes/6/grade", "0")}, CG_C_RANGE, "/outcomes/6/grade", 1},
+        {"mortality boolean",
+         {SET("/outcomes/3", "{\"id\": \"mort\", \"measure\": \"mortality\", \"timepoint\": "
+                             "{\"label\": \"month-12\", \"effective\": \"2025-03-05\"}, \"value\": "
+                             "false, \"status\": \"final\"}")},
+         VALID,
+         NULL,
+         0},
+        {"mortality as number",
+         {SET("/outcomes/3", "{\"id\": \"mort\", \"measure\": \"mortality\", \"timepoint\": "
+                             "{\"label\": \"month-12\", \"effective\": \"2025-03-05\"}, \"value\": "
+                             "0, \"status\": \"final\"}")},
+         CG_C_TYPE,
+         "/outcomes/3/value",
+         1},
+        {"Child-Pugh C",
+         {SET("/outcomes/3", "{\"id\": \"cp\", \"measure\": \"child-pugh\", \"timepoint\": "
+                             "{\"label\": \"baseline\", \"effective\": \"2024-03-01\"}, \"value\": "
+                             "\"C\", \"status\": \"final\"}")},
+         VALID,
+         NULL,
+         0},
+        {"Child-Pugh D",
+         {SET("/outcomes/3", "{\"id\": \"cp\", \"measure\": \"child-pugh\", \"timepoint\": "
+                             "{\"label\": \"baseline\", \"effective\": \"2024-03-01\"}, \"value\": "
+                             "\"D\", \"status\": \"final\"}")},
+         CG_C_ENUM,
+         "/outcomes/3/value",
+         1},
+        {"vital status unknown", {SET("/vitalStatus/status", "\"unknown\"")}, VALID, NULL, 0},
+        {"consent without registries",
+         {DEL("/consent/registries"), DEL("/consent/date")},
+         VALID,
+         NULL,
+         0},
+        {"no optional sections",
+         {DEL("/outcomes"), DEL("/vitalStatus"), DEL("/consent")},
+         VALID,
+         NULL,
+         0},
 };
 
 static char *base;
