@@ -21,11 +21,12 @@
 #include "buf.h"
 #include "datetime.h"
 #include "diag.h"
+#include "json_scan.h"
 #include "mappings.h"
 
 struct cJSON;
 
-#define CG_CHECK_MAX_DEPTH 32
+#define CG_CHECK_MAX_DEPTH CG_JSON_MAX_MAX_DEPTH
 
 struct cg_check {
 	struct cg_diag *d;

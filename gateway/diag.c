@@ -98,6 +98,23 @@ static const struct code_info codes[CG_C__COUNT] = {
         [CG_C_DAYS_MISMATCH] =
                 {"days-mismatch", CG_SEV_WARNING, "business-rule",
                  "daysFromAdministration disagrees with the dates by more than a day"},
+        [CG_C_FHIR_RESOURCE_TYPE] = {"fhir-resource-type", CG_SEV_ERROR, "structure",
+                                     "resourceType missing, unknown, abstract or not allowed here"},
+        [CG_C_FHIR_CARDINALITY] = {"fhir-cardinality", CG_SEV_ERROR, "structure",
+                                   "an array where one value belongs, or the reverse, or too many"},
+        [CG_C_FHIR_CHOICE] = {"fhir-choice", CG_SEV_ERROR, "structure",
+                              "more than one type given for a choice element value[x]"},
+        [CG_C_FHIR_FORMAT] =
+                {"fhir-format", CG_SEV_ERROR, "value",
+                 "a primitive value not in its FHIR format (id, code, date, instant...)"},
+        [CG_C_FHIR_BINDING] = {"fhir-binding", CG_SEV_ERROR, "code-invalid",
+                               "a code outside the value set of a required binding"},
+        [CG_C_FHIR_REFERENCE] = {"fhir-reference", CG_SEV_ERROR, "invalid",
+                                 "a malformed reference, a wrong target type, or unresolvable"},
+        [CG_C_FHIR_BUNDLE] = {"fhir-bundle", CG_SEV_ERROR, "invariant",
+                              "a Bundle rule broken (fullUrl, request, response, search, total)"},
+        [CG_C_FHIR_INVARIANT] = {"fhir-invariant", CG_SEV_ERROR, "invariant",
+                                 "a FHIR invariant broken (obs-6, obs-7, dom-2)"},
         [CG_C_TOO_MANY_ISSUES] =
                 {"too-many-issues", CG_SEV_INFO, "too-costly",
                  "more issues than the per-record limit; the rest are counted only"},

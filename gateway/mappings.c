@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fhir_structure.h"
 #include "fileio.h"
 #include "json_scan.h"
 #include "mappings.h"
@@ -394,6 +395,17 @@ cg_mappings_load(const char *dir, struct cg_mappings **out, char **why)
 		result = check_routes(&l, &m->routes, &m->body_sites);
 	if (result)
 		goto fail;
+	snprintf(l.file, sizeof(l.file), "%s/fhir-r4/structure.json", dir);
+	{
+		char *fwhy = NULL;
+
+		result = cg_fhir_structure_load(l.file, &m->fhir, &fwhy);
+		if (result) {
+			complain(&l, "%s", fwhy ? fwhy : cg_strerror(result));
+			free(fwhy);
+			goto fail;
+		}
+	}
 	cg_buf_free(&l.why);
 	*out = m;
 	return CG_OK;
@@ -414,6 +426,7 @@ cg_mappings_free(struct cg_mappings *m)
 		return;
 	for (i = 0; i < DOC__COUNT; i++)
 		cJSON_Delete(m->docs[i]);
+	cg_fhir_structure_free(m->fhir);
 	free(m->indications.v);
 	free(m->cell_types.v);
 	free(m->tissue_sources.v);

@@ -53,8 +53,11 @@ struct cg_measure {
 	int grade_min, grade_max;
 };
 
+struct cg_fhir_structure;
+
 struct cg_mappings {
 	char *dir;
+	struct cg_fhir_structure *fhir; /* fhir-r4/structure.json */
 	struct cJSON *docs[7];
 	struct cg_term_table indications;
 	struct cg_term_table cell_types;

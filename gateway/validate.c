@@ -1,10 +1,12 @@
 /* validate.c: the validation pipeline over one input; see validate.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "arena.h"
 #include "check.h"
+#include "fhir_validate.h"
 #include "locate.h"
 #include "record_validate.h"
 #include "validate.h"
@@ -73,21 +75,34 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 {
 	struct cg_record_report r;
 	const cJSON *root;
+	char idbuf[160];
+	int fhir;
 	enum cg_err result;
 
 	root = span->root; /* built in the arena by the splitter */
-	result = cg_record_validate(root, o->mappings, &o->today, d);
+	/* FHIR resources say what they are; records do not. */
+	fhir = cg_json_member(root, "resourceType") != NULL;
+	if (fhir)
+		result = cg_fhir_validate(root, o->mappings->fhir, d);
+	else
+		result = cg_record_validate(root, o->mappings, &o->today, d);
 	if (!result && d->n)
 		result = cg_locate_issues(d, root, p, span->start, span->end, &o->limits,
 		                          &span->pos);
 	if (!result)
 		result = note_dropped(d, span->end);
 	if (!result) {
-		const cJSON *id = cg_json_member(root, "recordId");
+		const cJSON *id = cg_json_member(root, fhir ? "id" : "recordId");
+		const char *rt = cJSON_GetStringValue(cg_json_member(root, "resourceType"));
 
 		r.index = span->index;
 		r.pos = span->pos;
 		r.record_id = cJSON_IsString(id) ? id->valuestring : NULL;
+		/* A resource is named Type/id, as in a FHIR reference. */
+		if (fhir && r.record_id && rt) {
+			snprintf(idbuf, sizeof(idbuf), "%.60s/%.64s", rt, r.record_id);
+			r.record_id = idbuf;
+		}
 		r.diag = d;
 		result = report(ctx, &r);
 	}

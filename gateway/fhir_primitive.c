@@ -1,0 +1,288 @@
+/* fhir_primitive.c: FHIR R4 primitive types in JSON; see fhir_primitive.h. */
+#include <math.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fhir_primitive.h"
+
+static int
+fail(enum cg_code *code, const char **why, enum cg_code c, const char *msg)
+{
+	*code = c;
+	*why = msg;
+	return -1;
+}
+
+static int
+digits(const char *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+num(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+static int
+month_days(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* YYYY, YYYY-MM or YYYY-MM-DD; returns the length used, 0 if none. */
+static size_t
+date_part(const char *s, int full)
+{
+	int y, m;
+
+	if (!digits(s, 4) || (y = num(s, 4)) < 1)
+		return 0;
+	if (s[4] != '-')
+		return full ? 0 : 4;
+	if (!digits(s + 5, 2) || (m = num(s + 5, 2)) < 1 || m > 12)
+		return 0;
+	if (s[7] != '-')
+		return full ? 0 : 7;
+	if (!digits(s + 8, 2) || num(s + 8, 2) < 1 || num(s + 8, 2) > month_days(y, m))
+		return 0;
+	return 10;
+}
+
+/* hh:mm:ss[.fff]; returns the length used, 0 if none. */
+static size_t
+time_part(const char *s)
+{
+	size_t n = 8;
+
+	if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' || !digits(s + 6, 2))
+		return 0;
+	if (num(s, 2) > 23 || num(s + 3, 2) > 59 || num(s + 6, 2) > 60)
+		return 0;
+	if (s[8] == '.') {
+		for (n = 9; s[n] >= '0' && s[n] <= '9'; n++)
+			;
+		if (n == 9)
+			return 0;
+	}
+	return n;
+}
+
+static int
+zone_ok(const char *s)
+{
+	if (s[0] == 'Z')
+		return s[1] == '\0';
+	return (s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' &&
+	       digits(s + 4, 2) && s[6] == '\0' && num(s + 1, 2) <= 14 && num(s + 4, 2) <= 59;
+}
+
+/* dateTime (partial dates allowed; a time needs a zone) or instant. */
+static int
+datetime_ok(const char *s, int instant)
+{
+	size_t n = date_part(s, instant);
+	size_t t;
+
+	if (!n)
+		return 0;
+	if (s[n] == '\0')
+		return !instant;
+	if (n != 10 || s[n] != 'T' || !(t = time_part(s + 11)))
+		return 0;
+	return zone_ok(s + 11 + t);
+}
+
+static int
+base64_ok(const char *s)
+{
+	size_t n = 0, pad = 0;
+
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+			continue;
+		if (*s == '=') {
+			pad++;
+		} else if (pad || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		                    (*s >= '0' && *s <= '9') || *s == '+' || *s == '/')) {
+			return 0;
+		}
+		n++;
+	}
+	return n % 4 == 0 && pad <= 2;
+}
+
+static int
+has_space(const char *s)
+{
+	for (; *s; s++)
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+			return 1;
+	return 0;
+}
+
+static int
+code_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
+		    (s[i] == ' ' && s[i + 1] == ' '))
+			return 0;
+	return 1;
+}
+
+static int
+id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return i >= 1 && i <= 64;
+}
+
+static int
+oid_ok(const char *s)
+{
+	if (strncmp(s, "urn:oid:", 8) != 0)
+		return 0;
+	s += 8;
+	if (s[0] < '0' || s[0] > '2' || s[1] != '.')
+		return 0;
+	for (s += 2;;) {
+		if (s[0] < '0' || s[0] > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (*s == '\0')
+			return 1;
+		if (*s++ != '.')
+			return 0;
+	}
+}
+
+static int
+uuid_ok(const char *s)
+{
+	int i;
+
+	if (strncmp(s, "urn:uuid:", 9) != 0)
+		return 0;
+	s += 9;
+	for (i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-'
+		         : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return s[36] == '\0';
+}
+
+static int
+number_type(const char *type, const cJSON *v, enum cg_code *code, const char **why)
+{
+	double x;
+
+	if (!cJSON_IsNumber(v))
+		return fail(code, why, CG_C_TYPE, "must be a JSON number");
+	x = v->valuedouble;
+	if (!isfinite(x))
+		return fail(code, why, CG_C_JSON_NUMBER_RANGE, "number is too large to represent");
+	if (strcmp(type, "decimal") == 0)
+		return 0;
+	if (x != floor(x))
+		return fail(code, why, CG_C_FHIR_FORMAT, "must be a whole number");
+	if (x > 2147483647.0 || x < -2147483648.0)
+		return fail(code, why, CG_C_FHIR_FORMAT,
+		            "outside the 32-bit range of FHIR integers");
+	if (strcmp(type, "positiveInt") == 0 && x < 1)
+		return fail(code, why, CG_C_FHIR_FORMAT, "a positiveInt must be at least 1");
+	if (strcmp(type, "unsignedInt") == 0 && x < 0)
+		return fail(code, why, CG_C_FHIR_FORMAT, "an unsignedInt must not be negative");
+	return 0;
+}
+
+int
+cg_fhir_primitive_check(const char *type, const cJSON *v, enum cg_code *code, const char **why)
+{
+	const char *s;
+
+	if (strcmp(type, "boolean") == 0)
+		return cJSON_IsBool(v) ? 0 : fail(code, why, CG_C_TYPE, "must be true or false");
+	if (!strcmp(type, "integer") || !strcmp(type, "positiveInt") ||
+	    !strcmp(type, "unsignedInt") || !strcmp(type, "decimal"))
+		return number_type(type, v, code, why);
+	if (!cJSON_IsString(v))
+		return fail(code, why, CG_C_TYPE, "must be a JSON string");
+	s = v->valuestring;
+	if (!s[0])
+		return fail(code, why, CG_C_EMPTY, "must not be an empty string");
+	if (!strcmp(type, "string") || !strcmp(type, "markdown"))
+		return strlen(s) <= 1024 * 1024
+		               ? 0
+		               : fail(code, why, CG_C_FHIR_FORMAT, "longer than 1 MB");
+	if (!strcmp(type, "code"))
+		return code_ok(s) ? 0
+		                  : fail(code, why, CG_C_FHIR_FORMAT,
+		                         "a code has no leading, trailing or double spaces");
+	if (!strcmp(type, "id"))
+		return id_ok(s) ? 0
+		                : fail(code, why, CG_C_FHIR_FORMAT,
+		                       "an id is 1 to 64 of A-Z a-z 0-9 - .");
+	if (!strcmp(type, "uri") || !strcmp(type, "url") || !strcmp(type, "canonical"))
+		return has_space(s) ? fail(code, why, CG_C_FHIR_FORMAT, "a URI has no white space")
+		                    : 0;
+	if (!strcmp(type, "oid"))
+		return oid_ok(s) ? 0 : fail(code, why, CG_C_FHIR_FORMAT, "not urn:oid: and an OID");
+	if (!strcmp(type, "uuid"))
+		return uuid_ok(s) ? 0
+		                  : fail(code, why, CG_C_FHIR_FORMAT,
+		                         "not urn:uuid: and a lower-case UUID");
+	if (!strcmp(type, "date"))
+		return date_part(s, 0) == strlen(s)
+		               ? 0
+		               : fail(code, why, CG_C_FHIR_FORMAT,
+		                      "a date is YYYY, YYYY-MM or YYYY-MM-DD, and must exist");
+	if (!strcmp(type, "dateTime"))
+		return datetime_ok(s, 0)
+		               ? 0
+		               : fail(code, why, CG_C_FHIR_FORMAT,
+		                      "a dateTime is a date, or a date and time with a time zone");
+	if (!strcmp(type, "instant"))
+		return datetime_ok(s, 1)
+		               ? 0
+		               : fail(code, why, CG_C_FHIR_FORMAT,
+		                      "an instant is a full date and time with seconds and zone");
+	if (!strcmp(type, "time"))
+		return time_part(s) == strlen(s)
+		               ? 0
+		               : fail(code, why, CG_C_FHIR_FORMAT, "a time is hh:mm:ss");
+	if (!strcmp(type, "base64Binary"))
+		return base64_ok(s) ? 0 : fail(code, why, CG_C_FHIR_FORMAT, "not base64");
+	if (!strcmp(type, "xhtml"))
+		return strncmp(s, "<div", 4) == 0
+		               ? 0
+		               : fail(code, why, CG_C_FHIR_FORMAT, "narrative must be a <div>");
+	return 0; /* a primitive this table does not know: accepted as a string */
+}

@@ -1,0 +1,391 @@
+/*
+ * fhir_structure.c: loading mappings/fhir-r4/structure.json into contexts
+ * with hashed look-up; see fhir_structure.h.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "fhir_structure.h"
+#include "fileio.h"
+
+#define MAX_FILE (64u * 1024 * 1024)
+
+struct slot {
+	const char *key;
+	void *value;
+};
+
+struct map {
+	struct slot *v;
+	size_t cap; /* a power of two */
+	size_t n;
+};
+
+struct cg_fhir_structure {
+	cJSON *doc;
+	struct map types;     /* name -> struct cg_fhir_type */
+	struct map contexts;  /* path -> struct cg_fhir_context */
+	struct map valuesets; /* url -> struct cg_fhir_valueset */
+	struct cg_fhir_type *type_store;
+	struct cg_fhir_context *ctx_store;
+	size_t nctx;
+	struct cg_fhir_element *el_store;
+	size_t nel;
+	struct cg_fhir_valueset *vs_store;
+	char *strings; /* paths and names, one block */
+	size_t resources;
+};
+
+static uint64_t
+hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int
+map_init(struct map *m, size_t n)
+{
+	m->cap = 16;
+	while (m->cap < n * 2)
+		m->cap *= 2;
+	m->n = 0;
+	m->v = calloc(m->cap, sizeof(*m->v));
+	return m->v ? 0 : -1;
+}
+
+static void
+map_put(struct map *m, const char *key, void *value)
+{
+	size_t i = hash(key) & (m->cap - 1);
+
+	while (m->v[i].key) {
+		if (strcmp(m->v[i].key, key) == 0) {
+			m->v[i].value = value;
+			return;
+		}
+		i = (i + 1) & (m->cap - 1);
+	}
+	m->v[i].key = key;
+	m->v[i].value = value;
+	m->n++;
+}
+
+static void *
+map_get(const struct map *m, const char *key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = hash(key) & (m->cap - 1); m->v[i].key; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->v[i].key, key) == 0)
+			return m->v[i].value;
+	return NULL;
+}
+
+void
+cg_fhir_structure_free(struct cg_fhir_structure *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nctx; i++)
+		free(s->ctx_store[i].kids);
+	for (i = 0; i < s->nel; i++)
+		free((void *)(uintptr_t)s->el_store[i].types);
+	free(s->types.v);
+	free(s->contexts.v);
+	free(s->valuesets.v);
+	free(s->type_store);
+	free(s->ctx_store);
+	free(s->el_store);
+	free(s->vs_store);
+	free(s->strings);
+	cJSON_Delete(s->doc);
+	free(s);
+}
+
+/* Strings made by the loader (full paths, bare names) live in one block. */
+struct strings {
+	char *p;
+	size_t used, cap;
+};
+
+static const char *
+keep(struct strings *st, const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = b ? strlen(b) : 0, lc = c ? strlen(c) : 0;
+	char *out;
+
+	if (st->used + la + lb + lc + 1 > st->cap)
+		return NULL;
+	out = st->p + st->used;
+	memcpy(out, a, la);
+	if (b)
+		memcpy(out + la, b, lb);
+	if (c)
+		memcpy(out + la + lb, c, lc);
+	out[la + lb + lc] = '\0';
+	st->used += la + lb + lc + 1;
+	return out;
+}
+
+static struct cg_fhir_context *
+context_for(struct cg_fhir_structure *s, const char *path)
+{
+	struct cg_fhir_context *c = map_get(&s->contexts, path);
+
+	if (!c) {
+		c = &s->ctx_store[s->nctx++];
+		c->path = path;
+		map_put(&s->contexts, path, c);
+	}
+	return c;
+}
+
+static enum cg_err
+build(struct cg_fhir_structure *s, char **why)
+{
+	const cJSON *types = cJSON_GetObjectItemCaseSensitive(s->doc, "types");
+	const cJSON *vsets = cJSON_GetObjectItemCaseSensitive(s->doc, "valueSets");
+	const cJSON *t, *e, *vs;
+	struct strings st;
+	size_t ntypes = 0, nel = 0, nvs = 0, bytes = 0, i;
+
+	if (!cJSON_IsObject(types) || !cJSON_IsObject(vsets)) {
+		*why = strdup("structure.json: no types or valueSets");
+		return CG_EMAPPINGS;
+	}
+	cJSON_ArrayForEach(t, types)
+	{
+		ntypes++;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t, "elements"))
+		{
+			nel++;
+			bytes += 2 * (strlen(t->string) + strlen(e->string) + 3);
+		}
+	}
+	cJSON_ArrayForEach(vs, vsets) nvs++;
+	s->type_store = calloc(ntypes, sizeof(*s->type_store));
+	s->ctx_store = calloc(ntypes + nel, sizeof(*s->ctx_store));
+	s->el_store = calloc(nel ? nel : 1, sizeof(*s->el_store));
+	s->vs_store = calloc(nvs ? nvs : 1, sizeof(*s->vs_store));
+	st.p = s->strings = malloc(bytes + 1);
+	st.used = 0;
+	st.cap = bytes + 1;
+	if (!s->type_store || !s->ctx_store || !s->el_store || !s->vs_store || !st.p ||
+	    map_init(&s->types, ntypes) || map_init(&s->contexts, ntypes + nel) ||
+	    map_init(&s->valuesets, nvs))
+		return CG_ENOMEM;
+	i = 0;
+	cJSON_ArrayForEach(vs, vsets)
+	{
+		s->vs_store[i].url = vs->string;
+		s->vs_store[i].codes = vs;
+		map_put(&s->valuesets, vs->string, &s->vs_store[i]);
+		i++;
+	}
+	i = 0;
+	cJSON_ArrayForEach(t, types)
+	{
+		struct cg_fhir_type *ty = &s->type_store[i++];
+		const char *kind =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "kind"));
+
+		ty->name = t->string;
+		ty->kind = !kind || !strcmp(kind, "resource") ? CG_FHIR_RESOURCE
+		           : !strcmp(kind, "primitive-type")  ? CG_FHIR_PRIMITIVE
+		                                              : CG_FHIR_COMPLEX;
+		ty->abstract = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "abstract"));
+		if (ty->kind == CG_FHIR_RESOURCE && !ty->abstract)
+			s->resources++;
+		map_put(&s->types, ty->name, ty);
+		if (ty->kind != CG_FHIR_PRIMITIVE)
+			ty->ctx = context_for(s, ty->name);
+	}
+	/* Elements: each is a kid of the context its path minus the last part. */
+	cJSON_ArrayForEach(t, types)
+	{
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t, "elements"))
+		{
+			struct cg_fhir_element *el = &s->el_store[s->nel++];
+			const char *rel = e->string, *dot = strrchr(rel, '.');
+			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(e, "type");
+			const cJSON *max = cJSON_GetObjectItemCaseSensitive(e, "max");
+			const char *bind = cJSON_GetStringValue(
+			        cJSON_GetObjectItemCaseSensitive(e, "binding"));
+			const char *ref =
+			        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "ref"));
+			const char *parent;
+			struct cg_fhir_context *c;
+			size_t n, k;
+			char name[256];
+
+			el->path = keep(&st, t->string, ".", rel);
+			if (dot) {
+				char pre[512];
+
+				snprintf(pre, sizeof(pre), "%.*s", (int)(dot - rel), rel);
+				parent = keep(&st, t->string, ".", pre);
+			} else {
+				parent = t->string;
+			}
+			snprintf(name, sizeof(name), "%s", dot ? dot + 1 : rel);
+			n = strlen(name);
+			if (n > 3 && strcmp(name + n - 3, "[x]") == 0) {
+				el->choice = 1;
+				name[n - 3] = '\0';
+			}
+			el->name = keep(&st, name, NULL, NULL);
+			if (!el->path || !parent || !el->name)
+				return CG_ENOMEM;
+			el->min = (int)cJSON_GetNumberValue(
+			        cJSON_GetObjectItemCaseSensitive(e, "min"));
+			el->max = cJSON_IsString(max) && strcmp(max->valuestring, "*") != 0
+			                  ? atoi(max->valuestring)
+			                  : -1;
+			el->ref = ref;
+			el->binding = bind ? map_get(&s->valuesets, bind) : NULL;
+			el->targets = cJSON_GetObjectItemCaseSensitive(e, "targets");
+			el->ntypes = (size_t)cJSON_GetArraySize(ty);
+			if (el->ntypes) {
+				const char **v = calloc(el->ntypes, sizeof(*v));
+
+				if (!v)
+					return CG_ENOMEM;
+				for (k = 0; k < el->ntypes; k++)
+					v[k] = cJSON_GetStringValue(cJSON_GetArrayItem(ty, (int)k));
+				el->types = v;
+			}
+			c = context_for(s, parent);
+			{
+				struct cg_fhir_element **kids =
+				        realloc(c->kids, (c->nkids + 1) * sizeof(*kids));
+
+				if (!kids)
+					return CG_ENOMEM;
+				kids[c->nkids++] = el;
+				c->kids = kids;
+			}
+		}
+	}
+	return CG_OK;
+}
+
+enum cg_err
+cg_fhir_structure_load(const char *path, struct cg_fhir_structure **out, char **why)
+{
+	struct cg_fhir_structure *s;
+	char *text = NULL;
+	size_t len;
+	enum cg_err result;
+
+	*out = NULL;
+	*why = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return CG_ENOMEM;
+	result = cg_file_read(path, MAX_FILE, &text, &len);
+	if (result) {
+		struct cg_buf b;
+
+		cg_buf_init(&b, 4096);
+		cg_buf_printf(&b, "%s: cannot read (%s)", path, cg_strerror(result));
+		*why = cg_buf_take(&b);
+		free(s);
+		return CG_EMAPPINGS;
+	}
+	/* Our own generated file: cJSON is enough, the scanner is for outside input. */
+	s->doc = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (!s->doc) {
+		*why = strdup("structure.json: not valid JSON (regenerate it, see docs/fhir.md)");
+		free(s);
+		return CG_EMAPPINGS;
+	}
+	result = build(s, why);
+	if (result) {
+		if (!*why)
+			*why = strdup(cg_strerror(result));
+		cg_fhir_structure_free(s);
+		return result == CG_ENOMEM ? CG_ENOMEM : CG_EMAPPINGS;
+	}
+	*out = s;
+	return CG_OK;
+}
+
+const struct cg_fhir_type *
+cg_fhir_type(const struct cg_fhir_structure *s, const char *name)
+{
+	return map_get(&s->types, name);
+}
+
+const struct cg_fhir_context *
+cg_fhir_context(const struct cg_fhir_structure *s, const char *path)
+{
+	return map_get(&s->contexts, path);
+}
+
+const struct cg_fhir_element *
+cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const char **type)
+{
+	size_t i, k;
+
+	*type = NULL;
+	for (i = 0; i < ctx->nkids; i++) {
+		const struct cg_fhir_element *el = ctx->kids[i];
+		size_t n = strlen(el->name);
+
+		if (name[0] != el->name[0] || strncmp(name, el->name, n) != 0)
+			continue;
+		if (!el->choice) {
+			if (name[n] == '\0') {
+				*type = el->ntypes == 1 ? el->types[0] : NULL;
+				return el;
+			}
+			continue;
+		}
+		/* valueQuantity: the rest names one of the types, capitalised. */
+		for (k = 0; k < el->ntypes; k++) {
+			const char *t = el->types[k];
+
+			if (toupper((unsigned char)t[0]) == name[n] &&
+			    strcmp(t + 1, name + n + 1) == 0) {
+				*type = t;
+				return el;
+			}
+		}
+	}
+	return NULL;
+}
+
+int
+cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code)
+{
+	const cJSON *sys, *c;
+
+	cJSON_ArrayForEach(sys, vs->codes)
+	{
+		if (system && strcmp(sys->string, system) != 0)
+			continue;
+		cJSON_ArrayForEach(c, sys) if (strcmp(c->valuestring, code) == 0) return 1;
+	}
+	return 0;
+}
+
+size_t
+cg_fhir_resource_count(const struct cg_fhir_structure *s)
+{
+	return s->resources;
+}

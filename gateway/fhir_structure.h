@@ -1,0 +1,68 @@
+/*
+ * fhir_structure.h: the FHIR R4 structure, loaded from the generated table
+ * mappings/fhir-r4/structure.json (see docs/fhir.md for how to regenerate).
+ *
+ * A context is where elements live: a type ("Observation", "CodeableConcept")
+ * or a backbone element ("Observation.component"). Each context lists its
+ * child elements with cardinality, types, the required binding if any, and
+ * Reference targets. Loaded once; read-only afterwards.
+ */
+#ifndef CG_FHIR_STRUCTURE_H
+#define CG_FHIR_STRUCTURE_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct cJSON;
+
+enum cg_fhir_kind { CG_FHIR_PRIMITIVE, CG_FHIR_COMPLEX, CG_FHIR_RESOURCE };
+
+struct cg_fhir_valueset {
+	const char *url;
+	const struct cJSON *codes; /* object: system -> array of codes */
+};
+
+struct cg_fhir_element {
+	const char *path; /* full path, "Observation.value[x]" */
+	const char *name; /* "value" (without [x]) */
+	int choice;       /* the name ended in [x] */
+	int min;
+	int max;                  /* -1 for * */
+	const char *const *types; /* type codes */
+	size_t ntypes;
+	const char *ref;                        /* contentReference: the context to use instead */
+	const struct cg_fhir_valueset *binding; /* required binding we can check */
+	const struct cJSON *targets;            /* Reference target types, or NULL */
+};
+
+struct cg_fhir_context {
+	const char *path;
+	struct cg_fhir_element **kids;
+	size_t nkids;
+};
+
+struct cg_fhir_type {
+	const char *name;
+	enum cg_fhir_kind kind;
+	int abstract;
+	const struct cg_fhir_context *ctx; /* NULL for primitives */
+};
+
+struct cg_fhir_structure;
+
+enum cg_err cg_fhir_structure_load(const char *path, struct cg_fhir_structure **out, char **why);
+void cg_fhir_structure_free(struct cg_fhir_structure *s);
+
+const struct cg_fhir_type *cg_fhir_type(const struct cg_fhir_structure *s, const char *name);
+const struct cg_fhir_context *cg_fhir_context(const struct cg_fhir_structure *s, const char *path);
+/* The child element of ctx that JSON member name stands for (choice names
+ * resolved: "valueQuantity" -> value[x] with *type "Quantity"), or NULL. */
+const struct cg_fhir_element *cg_fhir_child(const struct cg_fhir_context *ctx, const char *name,
+                                            const char **type);
+/* Whether code is in the value set (any of its systems; system may be NULL). */
+int cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code);
+/* The number of resource types, for metadata and tests. */
+size_t cg_fhir_resource_count(const struct cg_fhir_structure *s);
+
+#endif

@@ -1,0 +1,561 @@
+/*
+ * fhir_validate.c: FHIR R4 structure, element by element.
+ *
+ * Every JSON member is resolved against the element definitions of its
+ * context (a type, or a backbone element): unknown elements, repeated ones,
+ * two variants of one choice, arrays where one value belongs and the
+ * reverse, empty objects and arrays, missing required elements. Values are
+ * checked by type: primitives by their JSON form, complex types and backbone
+ * elements by recursion, resources by their resourceType. On top: required
+ * bindings, the form and target of references, Bundle rules, and the
+ * invariants listed in docs/fhir.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "fhir_primitive.h"
+#include "fhir_validate.h"
+
+struct fv {
+	struct cg_check c;
+	const struct cg_fhir_structure *s;
+	const cJSON *bundle_urls; /* entry fullUrls of the Bundle being walked */
+};
+
+static void check_resource(struct fv *v, const cJSON *obj, const char *member, int contained);
+static void check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx,
+                         int resource);
+
+/* ---- references ------------------------------------------------------- */
+
+static int
+is_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static int
+target_allowed(const cJSON *targets, const char *type)
+{
+	const cJSON *t;
+
+	if (!targets)
+		return 1;
+	cJSON_ArrayForEach(t, targets) if (!strcmp(t->valuestring, type) ||
+	                                   !strcmp(t->valuestring, "Resource")) return 1;
+	return 0;
+}
+
+static int
+in_bundle(const cJSON *urls, const char *ref)
+{
+	const cJSON *u;
+
+	cJSON_ArrayForEach(u, urls) if (cJSON_IsString(u) && !strcmp(u->valuestring, ref)) return 1;
+	return 0;
+}
+
+/* Reference.reference: "#id", "Type/id[/_history/v]", an absolute URL, or a
+ * urn:uuid / urn:oid that (inside a Bundle) must name an entry. */
+static void
+check_reference(struct fv *v, const cJSON *ref, const cJSON *targets, const char *path)
+{
+	const cJSON *r = cg_json_member(ref, "reference");
+	const char *s = cJSON_GetStringValue(r), *slash;
+	char type[80];
+	size_t n;
+
+	if (!s || s[0] == '#')
+		return;
+	if (!strncmp(s, "urn:uuid:", 9) || !strncmp(s, "urn:oid:", 8)) {
+		if (v->bundle_urls && !in_bundle(v->bundle_urls, s))
+			cg_check_issue(&v->c, CG_C_FHIR_REFERENCE, r, "reference", 0,
+			               "no entry of this Bundle has this fullUrl (%s)", path);
+		return;
+	}
+	if (strstr(s, "://")) {
+		/* Absolute: its type is the second-to-last or fourth-to-last part. */
+		return;
+	}
+	slash = strchr(s, '/');
+	n = slash ? (size_t)(slash - s) : 0;
+	if (!slash || n == 0 || n >= sizeof(type) || !is_upper(s[0]) || !slash[1]) {
+		cg_check_issue(
+		        &v->c, CG_C_FHIR_REFERENCE, r, "reference", 0,
+		        "not a reference: use Type/id, an absolute URL, urn:uuid: or #id (%s)",
+		        path);
+		return;
+	}
+	memcpy(type, s, n);
+	type[n] = '\0';
+	{
+		const struct cg_fhir_type *t = cg_fhir_type(v->s, type);
+
+		if (!t || t->kind != CG_FHIR_RESOURCE || t->abstract)
+			cg_check_issue(&v->c, CG_C_FHIR_REFERENCE, r, "reference", 0,
+			               "'%s' is not a resource type (%s)", type, path);
+		else if (!target_allowed(targets, type))
+			cg_check_issue(&v->c, CG_C_FHIR_REFERENCE, r, "reference", 0,
+			               "a %s may not be referenced here (%s)", type, path);
+	}
+}
+
+/* ---- required bindings on Coding and CodeableConcept -------------------- */
+
+static void
+check_coding_binding(struct fv *v, const cJSON *coding, const struct cg_fhir_valueset *vs,
+                     const char *path)
+{
+	const char *sys = cJSON_GetStringValue(cg_json_member(coding, "system"));
+	const cJSON *code = cg_json_member(coding, "code");
+
+	if (cJSON_IsString(code) && !cg_fhir_valueset_has(vs, sys, code->valuestring))
+		cg_check_issue(&v->c, CG_C_FHIR_BINDING, code, "code", 0,
+		               "'%s' is not in the required value set %s (%s)", code->valuestring,
+		               vs->url, path);
+}
+
+static void
+check_concept_binding(struct fv *v, const cJSON *cc, const struct cg_fhir_valueset *vs,
+                      const char *path)
+{
+	const cJSON *codings = cg_json_member(cc, "coding"), *c;
+	size_t i = 0, mark;
+
+	if (!cJSON_IsArray(codings))
+		return; /* text only: nothing to check */
+	mark = cg_check_push_key(&v->c, "coding");
+	cJSON_ArrayForEach(c, codings)
+	{
+		size_t im = cg_check_push_index(&v->c, i++);
+
+		check_coding_binding(v, c, vs, path);
+		cg_check_pop(&v->c, im);
+	}
+	cg_check_pop(&v->c, mark);
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+/* The value of element el, of type `type`, at the current path. */
+static void
+check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el, const char *type)
+{
+	const struct cg_fhir_type *t;
+	const struct cg_fhir_context *ctx;
+
+	if (el->ref) {
+		ctx = cg_fhir_context(v->s, el->ref);
+		if (ctx)
+			check_object(v, val, ctx, 0);
+		return;
+	}
+	if (!type)
+		return;
+	if (!strcmp(type, "Resource") || !strcmp(type, "DomainResource")) {
+		check_resource(v, val, NULL, !strcmp(el->name, "contained"));
+		return;
+	}
+	t = cg_fhir_type(v->s, type);
+	if (!t)
+		return; /* a type the tables do not define: nothing to check against */
+	if (t->kind == CG_FHIR_PRIMITIVE) {
+		enum cg_code code;
+		const char *why;
+
+		if (cg_fhir_primitive_check(type, val, &code, &why)) {
+			cg_check_issue(&v->c, code, val, NULL, 0, "%s (%s, type %s)", why, el->path,
+			               type);
+			return;
+		}
+		if (el->binding && cJSON_IsString(val) &&
+		    !cg_fhir_valueset_has(el->binding, NULL, val->valuestring))
+			cg_check_issue(&v->c, CG_C_FHIR_BINDING, val, NULL, 0,
+			               "'%s' is not in the required value set %s (%s)",
+			               val->valuestring, el->binding->url, el->path);
+		return;
+	}
+	if (!strcmp(type, "BackboneElement") || !strcmp(type, "Element")) {
+		ctx = cg_fhir_context(v->s, el->path);
+		if (ctx)
+			check_object(v, val, ctx, 0);
+		return;
+	}
+	if (t->kind == CG_FHIR_RESOURCE) {
+		check_resource(v, val, NULL, 0);
+		return;
+	}
+	check_object(v, val, t->ctx, 0);
+	if (!cJSON_IsObject(val))
+		return;
+	if (!strcmp(type, "Reference"))
+		check_reference(v, val, el->targets, el->path);
+	else if (el->binding && !strcmp(type, "Coding"))
+		check_coding_binding(v, val, el->binding, el->path);
+	else if (el->binding && !strcmp(type, "CodeableConcept"))
+		check_concept_binding(v, val, el->binding, el->path);
+}
+
+/* The _name partner of a primitive: an Element (id, extension), or an array
+ * of them (null where the value array has no extension). */
+static void
+check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_element *el)
+{
+	const struct cg_fhir_context *ctx = cg_fhir_context(v->s, "Element");
+	const cJSON *it;
+	size_t i = 0;
+
+	if (!ctx)
+		return;
+	if (el->max != 1) {
+		if (!cJSON_IsArray(m)) {
+			cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
+			               "must be an array, as %s repeats", el->path);
+			return;
+		}
+		cJSON_ArrayForEach(it, m)
+		{
+			size_t im = cg_check_push_index(&v->c, i++);
+
+			if (!cJSON_IsNull(it))
+				check_object(v, it, ctx, 0);
+			cg_check_pop(&v->c, im);
+		}
+		return;
+	}
+	check_object(v, m, ctx, 0);
+}
+
+static int
+is_primitive(struct fv *v, const char *type)
+{
+	const struct cg_fhir_type *t = type ? cg_fhir_type(v->s, type) : NULL;
+
+	return t && t->kind == CG_FHIR_PRIMITIVE;
+}
+
+/* One member of an object: its cardinality and its value(s). */
+static void
+check_member(struct fv *v, const cJSON *m, const struct cg_fhir_element *el, const char *type)
+{
+	const cJSON *it;
+	size_t i = 0, n = 0;
+
+	if (el->max == 1 || el->max == 0) {
+		if (cJSON_IsArray(m)) {
+			cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
+			               "must be a single value, not an array (%s has at most one)",
+			               el->path);
+			return;
+		}
+		check_value(v, m, el, type);
+		return;
+	}
+	if (!cJSON_IsArray(m)) {
+		cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
+		               "must be an array, as %s repeats (even for one value)", el->path);
+		return;
+	}
+	if (!m->child) {
+		cg_check_issue(&v->c, CG_C_EMPTY, m, NULL, 0,
+		               "must not be an empty array (leave the element out)");
+		return;
+	}
+	cJSON_ArrayForEach(it, m)
+	{
+		size_t im = cg_check_push_index(&v->c, i++);
+
+		if (cJSON_IsNull(it))
+			cg_check_issue(&v->c, CG_C_TYPE, it, NULL, 0,
+			               "null is only allowed in an array with a _%s partner",
+			               el->name);
+		else
+			check_value(v, it, el, type);
+		cg_check_pop(&v->c, im);
+		n++;
+	}
+	if (el->max > 0 && n > (size_t)el->max)
+		cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
+		               "%zu values, but %s allows at most %d", n, el->path, el->max);
+}
+
+/* ---- objects ---------------------------------------------------------- */
+
+static void
+check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, int resource)
+{
+	const cJSON *seen_stack[64];
+	const cJSON **seen = seen_stack;
+	const cJSON *m;
+	size_t i;
+
+	if (!cJSON_IsObject(obj)) {
+		cg_check_issue(&v->c, CG_C_TYPE, obj, NULL, 0, "must be an object, not %s (%s)",
+		               cg_json_type_name(obj), ctx->path);
+		return;
+	}
+	if (!obj->child) {
+		cg_check_issue(&v->c, CG_C_EMPTY, obj, NULL, 0,
+		               "an empty object is not allowed in FHIR (%s)", ctx->path);
+		return;
+	}
+	if (ctx->nkids > 64) {
+		seen = calloc(ctx->nkids, sizeof(*seen));
+		if (!seen) {
+			v->c.err = CG_ENOMEM;
+			return;
+		}
+	} else {
+		memset(seen_stack, 0, sizeof(seen_stack));
+	}
+	for (m = obj->child; m; m = m->next) {
+		const char *name = m->string, *type = NULL;
+		const struct cg_fhir_element *el;
+		size_t k, mark;
+
+		if (resource && !strcmp(name, "resourceType"))
+			continue;
+		el = cg_fhir_child(ctx, name[0] == '_' ? name + 1 : name, &type);
+		if (!el || (name[0] == '_' && !is_primitive(v, type))) {
+			cg_check_issue(&v->c, CG_C_UNKNOWN_FIELD, m, name, 1,
+			               "unknown element '%s' in %s", name, ctx->path);
+			continue;
+		}
+		for (k = 0; ctx->kids[k] != el; k++)
+			;
+		mark = cg_check_push_key(&v->c, name);
+		if (name[0] == '_') {
+			check_primitive_extension(v, m, el);
+			if (!seen[k])
+				seen[k] = m; /* present through its extension */
+			cg_check_pop(&v->c, mark);
+			continue;
+		}
+		if (seen[k] && seen[k]->string[0] != '_') {
+			if (strcmp(seen[k]->string, name) == 0)
+				cg_check_issue(&v->c, CG_C_JSON_DUPLICATE_KEY, m, NULL, 1,
+				               "element '%s' appears more than once", name);
+			else
+				cg_check_issue(&v->c, CG_C_FHIR_CHOICE, m, NULL, 1,
+				               "%s takes one type only: '%s' and '%s' both given",
+				               el->path, seen[k]->string, name);
+			cg_check_pop(&v->c, mark);
+			continue;
+		}
+		seen[k] = m;
+		check_member(v, m, el, type);
+		cg_check_pop(&v->c, mark);
+	}
+	for (i = 0; i < ctx->nkids; i++)
+		if (ctx->kids[i]->min > 0 && !seen[i])
+			cg_check_issue(&v->c, CG_C_REQUIRED, obj,
+			               ctx->kids[i]->choice ? NULL : ctx->kids[i]->name, 0,
+			               "missing required element %s", ctx->kids[i]->path);
+	if (seen != seen_stack)
+		free(seen);
+}
+
+/* ---- resources -------------------------------------------------------- */
+
+static int
+codings_intersect(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x, *y;
+
+	cJSON_ArrayForEach(x, cg_json_member(a, "coding"))
+	        cJSON_ArrayForEach(y, cg_json_member(b, "coding"))
+	{
+		const char *sx = cJSON_GetStringValue(cg_json_member(x, "system"));
+		const char *sy = cJSON_GetStringValue(cg_json_member(y, "system"));
+		const char *cx = cJSON_GetStringValue(cg_json_member(x, "code"));
+		const char *cy = cJSON_GetStringValue(cg_json_member(y, "code"));
+
+		if (sx && sy && cx && cy && !strcmp(sx, sy) && !strcmp(cx, cy))
+			return 1;
+	}
+	return 0;
+}
+
+static const cJSON *
+value_x(const cJSON *obj)
+{
+	const cJSON *m;
+
+	for (m = obj ? obj->child : NULL; m; m = m->next)
+		if (!strncmp(m->string, "value", 5) && is_upper(m->string[5]))
+			return m;
+	return NULL;
+}
+
+/* obs-6 and obs-7, on the Observation and on each component. */
+static void
+observation_rules(struct fv *v, const cJSON *obs)
+{
+	const cJSON *value = value_x(obs), *code = cg_json_member(obs, "code"), *comp;
+	const cJSON *dar = cg_json_member(obs, "dataAbsentReason");
+	size_t i = 0, mark;
+
+	if (dar && value)
+		cg_check_issue(&v->c, CG_C_FHIR_INVARIANT, dar, "dataAbsentReason", 0,
+		               "obs-6: dataAbsentReason only when there is no value[x]");
+	mark = cg_check_push_key(&v->c, "component");
+	cJSON_ArrayForEach(comp, cg_json_member(obs, "component"))
+	{
+		size_t im = cg_check_push_index(&v->c, i++);
+		const cJSON *cdar = cg_json_member(comp, "dataAbsentReason");
+
+		if (value && codings_intersect(code, cg_json_member(comp, "code")))
+			cg_check_issue(
+			        &v->c, CG_C_FHIR_INVARIANT, cg_json_member(comp, "code"), "code", 0,
+			        "obs-7: a component with the Observation's own code means the "
+			        "Observation has no value[x]");
+		if (cdar && value_x(comp))
+			cg_check_issue(&v->c, CG_C_FHIR_INVARIANT, cdar, "dataAbsentReason", 0,
+			               "obs-6: dataAbsentReason only when there is no value[x]");
+		cg_check_pop(&v->c, im);
+	}
+	cg_check_pop(&v->c, mark);
+}
+
+static int
+absolute_uri(const char *s)
+{
+	const char *p = s;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return *p == ':' && p[1];
+}
+
+/* bdl-1 to bdl-4 and bdl-7; fullUrl absolute. */
+static void
+bundle_rules(struct fv *v, const cJSON *bundle)
+{
+	const char *type = cJSON_GetStringValue(cg_json_member(bundle, "type"));
+	const cJSON *entries = cg_json_member(bundle, "entry"), *e, *prev;
+	int needs_request, response_ok, search_ok, total_ok;
+	size_t i = 0, mark;
+
+	if (!type || !cJSON_IsArray(entries))
+		return;
+	needs_request =
+	        !strcmp(type, "transaction") || !strcmp(type, "batch") || !strcmp(type, "history");
+	response_ok = !strcmp(type, "transaction-response") || !strcmp(type, "batch-response") ||
+	              !strcmp(type, "history");
+	search_ok = !strcmp(type, "searchset");
+	total_ok = search_ok || !strcmp(type, "history");
+	if (cg_json_member(bundle, "total") && !total_ok)
+		cg_check_issue(&v->c, CG_C_FHIR_BUNDLE, cg_json_member(bundle, "total"), "total", 0,
+		               "bdl-1: total only in a searchset or history Bundle");
+	mark = cg_check_push_key(&v->c, "entry");
+	cJSON_ArrayForEach(e, entries)
+	{
+		size_t im = cg_check_push_index(&v->c, i++);
+		const cJSON *full = cg_json_member(e, "fullUrl");
+		const char *url = cJSON_GetStringValue(full);
+
+		if (cg_json_member(e, "search") && !search_ok)
+			cg_check_issue(&v->c, CG_C_FHIR_BUNDLE, e, "search", 0,
+			               "bdl-2: entry.search only in a searchset Bundle");
+		if (needs_request && !cg_json_member(e, "request"))
+			cg_check_issue(&v->c, CG_C_FHIR_BUNDLE, e, "request", 0,
+			               "bdl-3: every entry of a %s Bundle needs a request", type);
+		if (cg_json_member(e, "response") && !response_ok)
+			cg_check_issue(
+			        &v->c, CG_C_FHIR_BUNDLE, e, "response", 0,
+			        "bdl-4: entry.response only in a response or history Bundle");
+		if (url && !absolute_uri(url))
+			cg_check_issue(
+			        &v->c, CG_C_FHIR_BUNDLE, full, "fullUrl", 0,
+			        "fullUrl must be an absolute URI (urn:uuid:..., https://...)");
+		for (prev = entries->child; url && prev != e; prev = prev->next) {
+			const char *pu = cJSON_GetStringValue(cg_json_member(prev, "fullUrl"));
+
+			if (pu && !strcmp(pu, url) && strcmp(type, "history") != 0) {
+				cg_check_issue(&v->c, CG_C_FHIR_BUNDLE, full, "fullUrl", 0,
+				               "bdl-7: fullUrl is not unique in the Bundle");
+				break;
+			}
+		}
+		cg_check_pop(&v->c, im);
+	}
+	cg_check_pop(&v->c, mark);
+}
+
+/* A resource: where member is given, obj is that member of the current object. */
+static void
+check_resource(struct fv *v, const cJSON *obj, const char *member, int contained)
+{
+	const cJSON *rt = cg_json_member(obj, "resourceType");
+	const struct cg_fhir_type *t;
+	const cJSON *saved_urls = v->bundle_urls;
+	cJSON *urls = NULL;
+	size_t mark = member ? cg_check_push_key(&v->c, member) : v->c.depth;
+
+	if (!cJSON_IsObject(obj)) {
+		cg_check_issue(&v->c, CG_C_TYPE, obj, NULL, 0,
+		               "a resource must be a JSON object, not %s", cg_json_type_name(obj));
+		goto out;
+	}
+	if (!rt) {
+		cg_check_issue(&v->c, CG_C_FHIR_RESOURCE_TYPE, obj, "resourceType", 0,
+		               "missing resourceType");
+		goto out;
+	}
+	t = cJSON_IsString(rt) ? cg_fhir_type(v->s, rt->valuestring) : NULL;
+	if (!t || t->kind != CG_FHIR_RESOURCE || t->abstract) {
+		cg_check_issue(&v->c, CG_C_FHIR_RESOURCE_TYPE, rt, "resourceType", 0,
+		               "not a FHIR R4 resource type");
+		goto out;
+	}
+	if (contained && cg_json_member(obj, "contained"))
+		cg_check_issue(&v->c, CG_C_FHIR_INVARIANT, cg_json_member(obj, "contained"),
+		               "contained", 0,
+		               "dom-2: a contained resource has no contained resources");
+	if (!strcmp(t->name, "Bundle")) {
+		/* References inside resolve against this Bundle's entries. */
+		const cJSON *e;
+
+		urls = cJSON_CreateArray();
+		if (!urls) {
+			v->c.err = CG_ENOMEM;
+			goto out;
+		}
+		cJSON_ArrayForEach(e, cg_json_member(obj, "entry"))
+		{
+			const char *u = cJSON_GetStringValue(cg_json_member(e, "fullUrl"));
+
+			if (u)
+				cJSON_AddItemToArray(urls, cJSON_CreateStringReference(u));
+		}
+		v->bundle_urls = urls;
+	}
+	check_object(v, obj, t->ctx, 1);
+	if (!strcmp(t->name, "Bundle"))
+		bundle_rules(v, obj);
+	else if (!strcmp(t->name, "Observation"))
+		observation_rules(v, obj);
+out:
+	v->bundle_urls = saved_urls;
+	cJSON_Delete(urls);
+	cg_check_pop(&v->c, mark);
+}
+
+enum cg_err
+cg_fhir_validate(const cJSON *resource, const struct cg_fhir_structure *s, struct cg_diag *d)
+{
+	struct fv v;
+
+	memset(&v, 0, sizeof(v));
+	cg_check_init(&v.c, d);
+	v.s = s;
+	check_resource(&v, resource, NULL, 0);
+	cg_check_free(&v.c);
+	return v.c.err;
+}
