@@ -14,16 +14,15 @@ build=(
 )
 test=(
 	clang libclang-rt-14-dev clang-format libcmocka-dev python3 curl
+	nodejs npm # the Medplum FHIR cross-check (tests only)
 )
-bench=(
-	nodejs npm
-)
+bench=()
 
 want=("${build[@]}")
 for arg in "$@"; do
 	case "$arg" in
 	--test) want+=("${test[@]}") ;;
-	--bench) want+=("${test[@]}" "${bench[@]}") ;;
+	--bench) want+=("${test[@]}" ${bench[@]+"${bench[@]}"}) ;;
 	*) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
 	esac
 done
