@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli_map.h"
 #include "cli_validate.h"
 #include "version.h"
 
@@ -16,10 +17,11 @@ usage(FILE *f)
 	fputs("usage: cellgate <command> [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  validate   check stem-cell treatment records (see cellgate validate --help)\n"
+	      "  validate   check stem-cell treatment records and FHIR R4 resources\n"
+	      "  map        records to FHIR R4 transaction Bundles and back (cellgate map --help)\n"
 	      "  version    print the version of cellgate and its libraries\n"
 	      "\n"
-	      "map, serve and queue are planned and not part of this build yet.\n",
+	      "serve and queue are planned and not part of this build yet.\n",
 	      f);
 }
 
@@ -32,6 +34,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "validate") == 0)
 		return cg_cli_validate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "map") == 0)
+		return cg_cli_map(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("cellgate %s (cJSON %s)\n", CG_VERSION, cJSON_Version());
 		return 0;

@@ -81,6 +81,9 @@ enum cg_code {
 	CG_C_FHIR_REFERENCE,
 	CG_C_FHIR_BUNDLE,
 	CG_C_FHIR_INVARIANT,
+	/* mapping */
+	CG_C_MAP_MISSING,
+	CG_C_MAP_UNMAPPABLE,
 	CG_C__COUNT
 };
 

@@ -34,12 +34,13 @@ enum {
 	DOC_DONOR_TYPES,
 	DOC_ROUTES,
 	DOC_BODY_SITES,
+	DOC_RECORD_FHIR,
 	DOC__COUNT
 };
 
 static const char *const doc_files[DOC__COUNT] = {
         "measures.json",    "indications.json", "cell-types.json", "tissue-sources.json",
-        "donor-types.json", "routes.json",      "body-sites.json",
+        "donor-types.json", "routes.json",      "body-sites.json", "record-fhir.json",
 };
 
 struct loader {
@@ -96,6 +97,11 @@ load_doc(struct loader *l, const char *name, cJSON **out)
 		cg_textpos_advance(&tp, text, fault.offset <= len ? fault.offset : len);
 		result = complain(l, "%lu:%lu: not valid JSON: %s", tp.line, tp.column,
 		                  fault.message);
+	} else if (strcmp(name, "record-fhir.json") == 0) {
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*out, "canonicalBase")) ||
+		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*out, "extensions")) ||
+		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*out, "codeSystems")))
+			result = complain(l, "needs canonicalBase, extensions and codeSystems");
 	} else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*out, "entries"))) {
 		result = complain(l, "/entries must be an object of codes");
 	}
@@ -395,6 +401,9 @@ cg_mappings_load(const char *dir, struct cg_mappings **out, char **why)
 		result = check_routes(&l, &m->routes, &m->body_sites);
 	if (result)
 		goto fail;
+	m->record_fhir = m->docs[DOC_RECORD_FHIR];
+	m->canonical_base = cJSON_GetStringValue(
+	        cJSON_GetObjectItemCaseSensitive(m->record_fhir, "canonicalBase"));
 	snprintf(l.file, sizeof(l.file), "%s/fhir-r4/structure.json", dir);
 	{
 		char *fwhy = NULL;

@@ -58,7 +58,9 @@ struct cg_fhir_structure;
 struct cg_mappings {
 	char *dir;
 	struct cg_fhir_structure *fhir; /* fhir-r4/structure.json */
-	struct cJSON *docs[7];
+	struct cJSON *docs[8];
+	const struct cJSON *record_fhir; /* record-fhir.json: how records map to FHIR */
+	const char *canonical_base;      /* its default canonical base URL */
 	struct cg_term_table indications;
 	struct cg_term_table cell_types;
 	struct cg_term_table tissue_sources;

@@ -66,6 +66,7 @@ report_fault(struct cg_diag *d, const struct cg_span *span, const struct cg_json
 	r.pos = span->pos;
 	r.record_id = NULL;
 	r.diag = d;
+	r.root = NULL;
 	return report(ctx, &r);
 }
 
@@ -104,6 +105,7 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 			r.record_id = idbuf;
 		}
 		r.diag = d;
+		r.root = root;
 		result = report(ctx, &r);
 	}
 	return result;

@@ -19,6 +19,8 @@
 #include "split.h"
 #include "textpos.h"
 
+struct cJSON;
+
 #define CG_DEFAULT_MAX_ISSUES 100
 
 struct cg_validate_opts {
@@ -36,6 +38,7 @@ struct cg_record_report {
 	struct cg_textpos pos;      /* where the record starts */
 	const char *record_id;      /* its recordId when that is a string, else NULL */
 	const struct cg_diag *diag; /* located, sorted; valid = cg_diag_valid() */
+	const struct cJSON *root; /* the parsed item (NULL after a syntax fault), during the call */
 };
 
 /* Called once per record, in input order. A non-zero return stops the walk

@@ -90,20 +90,14 @@ identifier_forms(void **state)
 static char *
 spoiled(const char *file, const char *content)
 {
-	static const char *const files[] = {
-	        "measures.json",    "indications.json", "cell-types.json", "tissue-sources.json",
-	        "donor-types.json", "routes.json",      "body-sites.json"};
 	char tmpl[] = "/tmp/cg-mappings-XXXXXX";
 	char *dir = mkdtemp(tmpl);
 	char cmd[4096];
 	FILE *f;
-	size_t i;
 
 	assert_non_null(dir);
-	for (i = 0; i < 7; i++) {
-		snprintf(cmd, sizeof(cmd), "cp %s/%s %s/", CG_TEST_MAPPINGS, files[i], dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	snprintf(cmd, sizeof(cmd), "cp -r %s/. %s/", CG_TEST_MAPPINGS, dir);
+	assert_int_equal(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/%s", dir, file);
 	if (content) {
 		f = fopen(cmd, "w");
@@ -153,6 +147,8 @@ broken_tables(void **state)
 	         "{\"entries\": {\"pv\": {\"display\": \"PV\", \"bodySite\": \"nowhere\"}}}",
 	         "/entries/pv/bodySite"},
 	        {"donor-types.json", "{\"entries\": {}}", "/entries is empty"},
+	        {"record-fhir.json", "{\"extensions\": {}}", "needs canonicalBase"},
+	        {"fhir-r4/structure.json", "{\"types\": 1}", "structure.json"},
 	};
 	size_t i;
 

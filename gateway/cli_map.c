@@ -1,0 +1,228 @@
+/* cli_map.c: `cellgate map`; see cli_map.h and docs/cli.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "check.h"
+#include "cli_map.h"
+#include "fileio.h"
+#include "map.h"
+#include "render.h"
+#include "validate.h"
+
+struct run {
+	const struct cg_mappings *m;
+	struct cg_map_opts opts;
+	int to_fhir;
+	int pretty;
+	const char *name;
+	unsigned long mapped, failed;
+	enum cg_err write_err;
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: cellgate map --to fhir|record [--canonical-base URL] [--pretty]\n"
+	      "                    [--mappings DIR] FILE... (- for standard input)\n"
+	      "\n"
+	      "--to fhir:   each record becomes a FHIR R4 transaction Bundle\n"
+	      "--to record: each Bundle (or Procedure) becomes a record\n"
+	      "One JSON document per line on standard output (--pretty: indented);\n"
+	      "issues on standard error. Exit status: 0 all mapped, 1 some not,\n"
+	      "2 usage or I/O error.\n",
+	      f);
+}
+
+static int
+emit(struct run *run, const cJSON *doc)
+{
+	char *text = run->pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+	int ok;
+
+	if (!text)
+		return -1;
+	ok = fputs(text, stdout) >= 0 && fputc('\n', stdout) != EOF;
+	free(text);
+	return ok ? 0 : -1;
+}
+
+static enum cg_err
+show_issues(struct run *run, const struct cg_record_report *r)
+{
+	struct cg_buf b;
+	enum cg_err result;
+
+	cg_buf_init(&b, 64u * 1024 * 1024);
+	result = cg_render_text(&b, run->name, r);
+	if (!result && b.len)
+		fwrite(b.p, 1, b.len, stderr);
+	cg_buf_free(&b);
+	return result;
+}
+
+static enum cg_err
+on_item(void *ctx, const struct cg_record_report *r)
+{
+	struct run *run = ctx;
+	int is_fhir = r->root && cg_json_member(r->root, "resourceType") != NULL;
+	cJSON *out = NULL;
+	enum cg_err result;
+
+	if (!cg_diag_valid(r->diag)) {
+		run->failed++;
+		return show_issues(run, r);
+	}
+	if (run->to_fhir == is_fhir) {
+		struct cg_diag d;
+		struct cg_record_report wrong = *r;
+
+		cg_diag_init(&d, 1);
+		cg_diag_add(&d, CG_C_MAP_UNMAPPABLE, "", NULL, 0,
+		            run->to_fhir ? "this is FHIR already: use --to record"
+		                         : "this is a record: use --to fhir");
+		d.v[0].line = r->pos.line;
+		d.v[0].column = r->pos.column;
+		wrong.diag = &d;
+		run->failed++;
+		result = show_issues(run, &wrong);
+		cg_diag_free(&d);
+		return result;
+	}
+	if (run->to_fhir) {
+		result = cg_map_record_to_fhir(r->root, run->m, &run->opts, &out);
+	} else {
+		struct cg_diag d;
+		struct cg_record_report back = *r;
+		size_t i;
+
+		cg_diag_init(&d, 100);
+		result = cg_map_fhir_to_record(r->root, run->m, &run->opts, &out, &d);
+		if (!result && !out) {
+			/* Issues of mapping have no place in the text: show them at the item. */
+			for (i = 0; i < d.n; i++) {
+				d.v[i].line = r->pos.line;
+				d.v[i].column = r->pos.column;
+			}
+			back.diag = &d;
+			run->failed++;
+			result = show_issues(run, &back);
+		}
+		cg_diag_free(&d);
+	}
+	if (!result && out) {
+		if (emit(run, out)) {
+			run->write_err = CG_EIO;
+			result = CG_EIO;
+		} else {
+			run->mapped++;
+		}
+	}
+	cJSON_Delete(out);
+	return result;
+}
+
+int
+cg_cli_map(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"to", required_argument, NULL, 't'},
+	        {"canonical-base", required_argument, NULL, 'b'},
+	        {"pretty", no_argument, NULL, 'p'},
+	        {"mappings", required_argument, NULL, 'm'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct cg_validate_opts vopts;
+	struct cg_mappings *m = NULL;
+	struct run run;
+	const char *dir = NULL, *to = NULL;
+	char *default_dir = NULL, *why = NULL;
+	int c, i, io_failed = 0, status;
+	enum cg_err result;
+
+	memset(&run, 0, sizeof(run));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:b:pm:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			to = optarg;
+			break;
+		case 'b':
+			run.opts.canonical_base = optarg;
+			break;
+		case 'p':
+			run.pretty = 1;
+			break;
+		case 'm':
+			dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!to || (strcmp(to, "fhir") != 0 && strcmp(to, "record") != 0)) {
+		fprintf(stderr, "cellgate map: --to fhir or --to record is required\n");
+		usage(stderr);
+		return 2;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "cellgate map: no input given (use - for standard input)\n");
+		return 2;
+	}
+	run.to_fhir = strcmp(to, "fhir") == 0;
+	if (!dir && !(dir = default_dir = cg_mappings_default_dir())) {
+		fprintf(stderr, "cellgate map: cannot find the code tables; use --mappings DIR\n");
+		return 2;
+	}
+	result = cg_mappings_load(dir, &m, &why);
+	if (result) {
+		fprintf(stderr, "cellgate map: code tables: %s\n", why ? why : cg_strerror(result));
+		free(why);
+		free(default_dir);
+		return 2;
+	}
+	run.m = m;
+	cg_validate_opts_default(&vopts, m);
+	for (i = optind; i < argc; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		int is_stdin = strcmp(argv[i], "-") == 0;
+
+		run.name = is_stdin ? "<stdin>" : argv[i];
+		result = cg_file_read(argv[i], CG_FILE_DEFAULT_MAX, &text, &len);
+		if (result) {
+			fprintf(stderr, "cellgate map: %s: %s\n", run.name,
+			        result == CG_ELIMIT ? "too large" : strerror(errno));
+			io_failed = 1;
+			continue;
+		}
+		result = cg_validate_input(&vopts, text, len,
+		                           is_stdin ? CG_FORMAT_AUTO : cg_format_from_name(argv[i]),
+		                           on_item, &run);
+		free(text);
+		if (result) {
+			fprintf(stderr, "cellgate map: %s: %s\n", run.name, cg_strerror(result));
+			io_failed = 1;
+			if (run.write_err)
+				break;
+		}
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "cellgate map: writing output: %s\n", strerror(errno));
+		io_failed = 1;
+	}
+	status = io_failed ? 2 : run.failed ? 1 : 0;
+	cg_mappings_free(m);
+	free(default_dir);
+	return status;
+}

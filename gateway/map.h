@@ -1,0 +1,39 @@
+/*
+ * map.h: stem-cell treatment records to FHIR R4 and back (docs/mapping.md).
+ *
+ * Record -> FHIR: one transaction Bundle per record, a Procedure for the
+ * administration and an Observation per outcome, conditional creates on the
+ * business identifiers, urn:uuid fullUrls derived from those identifiers (so
+ * the same record always gives the same bytes), codes from mappings/. What
+ * no standard element carries travels in the extensions described by
+ * mappings/record-fhir.json, so that FHIR -> record gives back the identical
+ * record.
+ *
+ * FHIR -> record: a Bundle (or a Procedure with its Observations) becomes a
+ * record. From FHIR that cellgate did not produce, whatever can be mapped is,
+ * and every record member that cannot is reported with the FHIR element that
+ * would have carried it; such a record is never handed out half-made.
+ */
+#ifndef CG_MAP_H
+#define CG_MAP_H
+
+#include "diag.h"
+#include "err.h"
+#include "mappings.h"
+
+struct cJSON;
+
+struct cg_map_opts {
+	const char *canonical_base; /* NULL: the one in mappings/record-fhir.json */
+};
+
+/* record must be valid (cg_record_validate). *bundle is the caller's. */
+enum cg_err cg_map_record_to_fhir(const struct cJSON *record, const struct cg_mappings *m,
+                                  const struct cg_map_opts *o, struct cJSON **bundle);
+
+/* *record is NULL when issues (in d) make a complete record impossible. */
+enum cg_err cg_map_fhir_to_record(const struct cJSON *fhir, const struct cg_mappings *m,
+                                  const struct cg_map_opts *o, struct cJSON **record,
+                                  struct cg_diag *d);
+
+#endif

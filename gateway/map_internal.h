@@ -1,0 +1,37 @@
+/*
+ * map_internal.h: what the two directions of the mapping share. Not a
+ * public interface.
+ */
+#ifndef CG_MAP_INTERNAL_H
+#define CG_MAP_INTERNAL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "map.h"
+
+struct cJSON;
+
+struct cg_map_ctx {
+	const struct cg_mappings *m;
+	const char *base; /* canonical base URL, without a trailing slash */
+};
+
+void cg_map_ctx_init(struct cg_map_ctx *x, const struct cg_mappings *m,
+                     const struct cg_map_opts *o);
+/* base + "/" + prefix + key, e.g. .../StructureDefinition/stemcell-record */
+void cg_map_url(const struct cg_map_ctx *x, const char *prefix, const char *key, char *out,
+                size_t n);
+/* The URL of one of our code systems, by its key in record-fhir.json. */
+void cg_map_code_system(const struct cg_map_ctx *x, const char *key, char *out, size_t n);
+/* The code system of a measure: LOINC, or our own for local measures. */
+void cg_map_measure_system(const struct cg_map_ctx *x, const struct cg_measure *ms, char *out,
+                           size_t n);
+/* Percent-encodes s for a query string (keeps unreserved characters, ':', '/'). */
+enum cg_err cg_map_query_escape(struct cg_buf *b, const char *s);
+/* The FHIR value type of a member spec of record-fhir.json ("decimal"...),
+ * or NULL for nested members. */
+const char *cg_map_spec_type(const struct cJSON *spec);
+int cg_map_spec_repeats(const struct cJSON *spec);
+
+#endif

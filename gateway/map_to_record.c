@@ -1,0 +1,608 @@
+/*
+ * map_to_record.c: FHIR R4 back to a stem-cell treatment record; see map.h.
+ *
+ * Standard elements are read first, as any sender fills them; the extensions
+ * of mappings/record-fhir.json fill in the rest. Every record member nothing
+ * carries is reported (map-missing) with the FHIR element that would have
+ * carried it, and the finished record is validated: a record with any issue
+ * is not handed out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "check.h"
+#include "map.h"
+#include "map_internal.h"
+#include "record_validate.h"
+
+#define SNOMED  "http://snomed.info/sct"
+#define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
+
+struct back {
+	struct cg_map_ctx x;
+	struct cg_check c;
+};
+
+static void
+missing(struct back *b, const char *member, const char *carrier)
+{
+	cg_check_issue(&b->c, CG_C_MAP_MISSING, NULL, NULL, 0,
+	               "no value for record member %s: the FHIR input would carry it in %s", member,
+	               carrier);
+}
+
+static const char *
+str(const cJSON *obj, const char *name)
+{
+	return cJSON_GetStringValue(cg_json_member(obj, name));
+}
+
+/* The code of the first coding of concept with that system, or NULL. */
+static const char *
+code_in(const cJSON *concept, const char *system)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cg_json_member(concept, "coding"))
+	{
+		const char *s = str(c, "system");
+
+		if (s && !strcmp(s, system))
+			return str(c, "code");
+	}
+	return NULL;
+}
+
+/* Adds a copy of value as member name of obj, if value is not NULL. */
+static void
+put(cJSON *obj, const char *name, const cJSON *value)
+{
+	if (value)
+		cJSON_AddItemToObject(obj, name, cJSON_Duplicate(value, 1));
+}
+
+static void
+put_str(cJSON *obj, const char *name, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(obj, name, value);
+}
+
+static cJSON *
+section(cJSON *rec, const char *name)
+{
+	cJSON *s = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+	return s ? s : cJSON_AddObjectToObject(rec, name);
+}
+
+/* ---- the generic extension decoding ----------------------------------- */
+
+static const cJSON *
+value_of(const cJSON *ext)
+{
+	const cJSON *m;
+
+	for (m = ext->child; m; m = m->next)
+		if (!strncmp(m->string, "value", 5))
+			return m;
+	return NULL;
+}
+
+static void decode_members(struct back *b, const cJSON *members, const cJSON *exts, cJSON *into);
+
+static void
+decode_member(struct back *b, const cJSON *spec, const char *name, const cJSON *ext, cJSON *into)
+{
+	const cJSON *members = cJSON_IsObject(spec) ? cg_json_member(spec, "members") : NULL;
+	cJSON *item;
+
+	if (members) {
+		item = cJSON_CreateObject();
+		decode_members(b, members, cg_json_member(ext, "extension"), item);
+	} else {
+		const cJSON *v = value_of(ext);
+
+		if (!v) {
+			cg_check_issue(&b->c, CG_C_MAP_UNMAPPABLE, ext, NULL, 0,
+			               "extension %s has no value", name);
+			return;
+		}
+		item = cJSON_Duplicate(v, 1);
+	}
+	if (cg_map_spec_repeats(spec)) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(into, name);
+
+		if (!list)
+			list = cJSON_AddArrayToObject(into, name);
+		cJSON_AddItemToArray(list, item);
+	} else {
+		cJSON_AddItemToObject(into, name, item);
+	}
+}
+
+static void
+decode_members(struct back *b, const cJSON *members, const cJSON *exts, cJSON *into)
+{
+	const cJSON *e, *m;
+	size_t i = 0;
+
+	cJSON_ArrayForEach(e, exts)
+	{
+		const char *url = str(e, "url");
+		size_t mark = cg_check_push_index(&b->c, i++);
+
+		cJSON_ArrayForEach(m, members) if (url && !strcmp(cJSON_GetStringValue(
+		                                                          cJSON_GetArrayItem(m, 0)),
+		                                                  url)) break;
+		if (m)
+			decode_member(b, cJSON_GetArrayItem(m, 1), url, e, into);
+		else
+			cg_check_issue(&b->c, CG_C_MAP_UNMAPPABLE, e, NULL, 0,
+			               "sub-extension '%s' is not part of the record",
+			               url ? url : "");
+		cg_check_pop(&b->c, mark);
+	}
+}
+
+/* The extension `key` of a resource, decoded into rec (1 when present). */
+static int
+read_extension(struct back *b, const cJSON *res, const char *key, cJSON *rec)
+{
+	const cJSON *def = cg_json_member(cg_json_member(b->x.m->record_fhir, "extensions"), key);
+	const cJSON *e;
+	char url[512];
+	size_t i = 0;
+
+	cg_map_url(&b->x, "StructureDefinition/", key, url, sizeof(url));
+	cJSON_ArrayForEach(e, cg_json_member(res, "extension"))
+	{
+		const char *u = str(e, "url");
+
+		if (u && !strcmp(u, url)) {
+			size_t m1 = cg_check_push_key(&b->c, "extension");
+			size_t m2 = cg_check_push_index(&b->c, i);
+			size_t m3 = cg_check_push_key(&b->c, "extension");
+
+			decode_members(b, cg_json_member(def, "members"),
+			               cg_json_member(e, "extension"), rec);
+			cg_check_pop(&b->c, m3);
+			cg_check_pop(&b->c, m2);
+			cg_check_pop(&b->c, m1);
+			return 1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* ---- members in contract order ----------------------------------------- */
+
+static void
+reorder(cJSON *obj, const char *const *order)
+{
+	cJSON *head = NULL, *item;
+	size_t i;
+
+	if (!cJSON_IsObject(obj))
+		return;
+	for (i = 0; order[i]; i++) {
+		item = cJSON_DetachItemFromObjectCaseSensitive(obj, order[i]);
+		if (!item)
+			continue;
+		if (!head) {
+			head = cJSON_CreateObject();
+			if (!head)
+				return;
+		}
+		cJSON_AddItemToObject(head, order[i], item);
+		/* cJSON_AddItemToObject copied the name: the detached one is freed there. */
+	}
+	if (!head)
+		return;
+	/* Whatever the order list does not name keeps its place at the end. */
+	while ((item = obj->child) != NULL) {
+		cJSON_DetachItemViaPointer(obj, item);
+		cJSON_AddItemToArray(head, item);
+	}
+	obj->child = head->child;
+	head->child = NULL;
+	cJSON_Delete(head);
+}
+
+static void
+contract_order(cJSON *rec)
+{
+	static const char *const top[] = {
+	        "schemaVersion",  "recordId", "source",      "patient", "indication", "product",
+	        "administration", "outcomes", "vitalStatus", "consent", NULL};
+	static const char *const source[] = {"system", "recordRef", NULL};
+	static const char *const patient[] = {"identifiers", "birthDate", "sex", "weightKg", NULL};
+	static const char *const indication[] = {"category", "population",    "icd10cm",
+	                                         "snomed",   "diagnosisDate", "relatedProcedure",
+	                                         NULL};
+	static const char *const product[] = {"identifiers",
+	                                      "cellType",
+	                                      "tissueSource",
+	                                      "donorType",
+	                                      "hlaMatch",
+	                                      "manipulation",
+	                                      "geneticModification",
+	                                      "manufacturer",
+	                                      "collectionDate",
+	                                      "viabilityPercent",
+	                                      NULL};
+	static const char *const admin[] = {"status",
+	                                    "start",
+	                                    "end",
+	                                    "route",
+	                                    "bodySite",
+	                                    "dose",
+	                                    "numberOfInjections",
+	                                    "infusionNumber",
+	                                    "entireProductInfused",
+	                                    "performer",
+	                                    "concomitantTherapy",
+	                                    NULL};
+	static const char *const outcome[] = {"id",     "measure", "timepoint", "method",
+	                                      "value",  "unit",    "status",    "dataAbsentReason",
+	                                      "events", "grade",   NULL};
+	static const char *const timepoint[] = {"label", "effective", "daysFromAdministration",
+	                                        NULL};
+	cJSON *o;
+
+	reorder(rec, top);
+	reorder(cg_json_member(rec, "source") ? cJSON_GetObjectItemCaseSensitive(rec, "source")
+	                                      : NULL,
+	        source);
+	reorder(cJSON_GetObjectItemCaseSensitive(rec, "patient"), patient);
+	reorder(cJSON_GetObjectItemCaseSensitive(rec, "indication"), indication);
+	reorder(cJSON_GetObjectItemCaseSensitive(rec, "product"), product);
+	reorder(cJSON_GetObjectItemCaseSensitive(rec, "administration"), admin);
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(rec, "outcomes"))
+	{
+		reorder(o, outcome);
+		reorder(cJSON_GetObjectItemCaseSensitive(o, "timepoint"), timepoint);
+	}
+}
+
+/* ---- Procedure -------------------------------------------------------- */
+
+static const char *
+indication_of(const struct cg_mappings *m, const char *icd)
+{
+	size_t i;
+
+	for (i = 0; icd && i < m->indications.n; i++)
+		if (strcmp(m->indications.v[i].key, "other") != 0 &&
+		    cg_indication_has_icd10cm(&m->indications.v[i], icd))
+			return m->indications.v[i].key;
+	return icd ? "other" : NULL;
+}
+
+static void
+from_procedure(struct back *b, const cJSON *p, cJSON *rec)
+{
+	const struct cg_mappings *m = b->x.m;
+	const cJSON *id = cJSON_GetArrayItem(cg_json_member(p, "identifier"), 0);
+	const cJSON *reason = cJSON_GetArrayItem(cg_json_member(p, "reasonCode"), 0);
+	const cJSON *site = cJSON_GetArrayItem(cg_json_member(p, "bodySite"), 0);
+	const cJSON *period = cg_json_member(p, "performedPeriod");
+	const cJSON *perf =
+	        cg_json_member(cJSON_GetArrayItem(cg_json_member(p, "performer"), 0), "actor");
+	int ours = read_extension(b, p, "stemcell-record", rec);
+	cJSON *source = section(rec, "source"), *patient = section(rec, "patient");
+	cJSON *ind = section(rec, "indication"), *prod = section(rec, "product");
+	cJSON *adm = section(rec, "administration");
+	char url[512];
+	const char *s;
+
+	if (!ours)
+		put_str(rec, "schemaVersion", "1.0");
+	/* recordId and source.system: the business identifier. */
+	if (str(id, "system") && str(id, "value")) {
+		put_str(source, "system", str(id, "system"));
+		put_str(rec, "recordId", str(id, "value"));
+	} else {
+		missing(b, "recordId, source.system", "Procedure.identifier (system and value)");
+	}
+	if (!cg_json_member(patient, "identifiers")) {
+		const cJSON *pid = cg_json_member(cg_json_member(p, "subject"), "identifier");
+
+		if (str(pid, "system") && str(pid, "value")) {
+			cJSON *list = cJSON_AddArrayToObject(patient, "identifiers"), *one;
+
+			one = cJSON_CreateObject();
+			cJSON_AddItemToArray(list, one);
+			put_str(one, "system", str(pid, "system"));
+			put_str(one, "value", str(pid, "value"));
+		} else {
+			missing(b, "patient.identifiers", "Procedure.subject.identifier");
+		}
+	}
+	if (!cg_json_member(patient, "birthDate"))
+		missing(b, "patient.birthDate", "extension stemcell-record: patient.birthDate");
+	if (!cg_json_member(patient, "sex"))
+		missing(b, "patient.sex", "extension stemcell-record: patient.sex");
+	/* The indication: ICD-10-CM and SNOMED CT in reasonCode. */
+	s = code_in(reason, ICD10CM);
+	if (s)
+		put_str(ind, "icd10cm", s);
+	else
+		missing(b, "indication.icd10cm", "Procedure.reasonCode.coding (ICD-10-CM)");
+	put_str(ind, "snomed", code_in(reason, SNOMED));
+	if (!cg_json_member(ind, "category") && s)
+		put_str(ind, "category", indication_of(m, s));
+	/* The product: Procedure.code. */
+	cg_map_code_system(&b->x, "cell-type", url, sizeof(url));
+	s = code_in(cg_json_member(p, "code"), url);
+	if (!s && (s = code_in(cg_json_member(p, "code"), SNOMED)) && strcmp(s, "234336002") != 0)
+		s = NULL;
+	if (s && !strcmp(s, "234336002"))
+		s = "hsc-cd34";
+	if (s)
+		put_str(prod, "cellType", s);
+	else
+		missing(b, "product.cellType", "Procedure.code.coding (stemcell-cell-type)");
+	if (!cg_json_member(prod, "identifiers"))
+		missing(b, "product.identifiers", "extension stemcell-record: product.identifiers");
+	if (!cg_json_member(prod, "tissueSource"))
+		missing(b, "product.tissueSource",
+		        "extension stemcell-record: product.tissueSource");
+	if (!cg_json_member(prod, "donorType"))
+		missing(b, "product.donorType", "extension stemcell-record: product.donorType");
+	/* The administration. */
+	s = str(p, "status");
+	if (s && (!strcmp(s, "preparation") || !strcmp(s, "on-hold") || !strcmp(s, "unknown")))
+		cg_check_issue(&b->c, CG_C_MAP_UNMAPPABLE, cg_json_member(p, "status"), "status", 0,
+		               "Procedure.status %s has no administration.status", s);
+	else
+		put_str(adm, "status", s);
+	if (period) {
+		put_str(adm, "start", str(period, "start"));
+		put_str(adm, "end", str(period, "end"));
+	} else {
+		put_str(adm, "start", str(p, "performedDateTime"));
+	}
+	if (!cg_json_member(adm, "start"))
+		missing(b, "administration.start",
+		        "Procedure.performedDateTime or performedPeriod.start");
+	if (!cg_json_member(adm, "route"))
+		missing(b, "administration.route",
+		        "extension stemcell-record: administration.route");
+	if (!cg_json_member(adm, "dose"))
+		missing(b, "administration.dose", "extension stemcell-record: administration.dose");
+	cg_map_code_system(&b->x, "body-site", url, sizeof(url));
+	s = code_in(site, url);
+	if (!s && (s = code_in(site, SNOMED))) {
+		size_t i;
+		const char *snomed = s;
+
+		for (s = NULL, i = 0; i < m->body_sites.n; i++)
+			if (cg_term_str(&m->body_sites.v[i], "snomed") &&
+			    !strcmp(cg_term_str(&m->body_sites.v[i], "snomed"), snomed))
+				s = m->body_sites.v[i].key;
+	}
+	put_str(adm, "bodySite", s);
+	if (perf) {
+		const cJSON *pid = cg_json_member(perf, "identifier");
+		cJSON *o = cJSON_AddObjectToObject(adm, "performer");
+
+		put_str(o, "system", str(pid, "system"));
+		put_str(o, "value", str(pid, "value"));
+	}
+}
+
+/* ---- Observations ----------------------------------------------------- */
+
+static const struct cg_measure *
+measure_of(struct back *b, const cJSON *code)
+{
+	const cJSON *c;
+	size_t i;
+	char url[512];
+
+	cJSON_ArrayForEach(c, cg_json_member(code, "coding"))
+	{
+		for (i = 0; i < b->x.m->nmeasures; i++) {
+			const struct cg_measure *ms = &b->x.m->measures[i];
+
+			cg_map_measure_system(&b->x, ms, url, sizeof(url));
+			if (str(c, "system") && str(c, "code") && !strcmp(str(c, "system"), url) &&
+			    !strcmp(str(c, "code"), ms->code))
+				return ms;
+		}
+	}
+	return NULL;
+}
+
+static void
+from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON *out)
+{
+	const struct cg_measure *ms = measure_of(b, cg_json_member(obs, "code"));
+	const cJSON *id = cJSON_GetArrayItem(cg_json_member(obs, "identifier"), 0);
+	const char *idv = str(id, "value"), *s;
+	size_t rl = record_id ? strlen(record_id) : 0;
+	cJSON *tp = cJSON_CreateObject(), *comp;
+	char url[512];
+
+	/* The outcome id: after "recordId/" in the identifier, else the resource id. */
+	if (idv && record_id && !strncmp(idv, record_id, rl) && idv[rl] == '/')
+		put_str(out, "id", idv + rl + 1);
+	else if (str(obs, "id"))
+		put_str(out, "id", str(obs, "id"));
+	else
+		missing(b, "outcomes[].id",
+		        "Observation.identifier (recordId/id) or Observation.id");
+	if (ms)
+		put_str(out, "measure", ms->key);
+	else
+		missing(b, "outcomes[].measure",
+		        "Observation.code (LOINC or stemcell-outcome-measure)");
+	read_extension(b, obs, "stemcell-timepoint", tp);
+	put_str(tp, "effective", str(obs, "effectiveDateTime"));
+	if (!cg_json_member(tp, "effective"))
+		missing(b, "outcomes[].timepoint.effective", "Observation.effectiveDateTime");
+	if (!cg_json_member(tp, "label"))
+		missing(b, "outcomes[].timepoint.label", "extension stemcell-timepoint: label");
+	cJSON_AddItemToObject(out, "timepoint", tp);
+	cg_map_code_system(&b->x, "method", url, sizeof(url));
+	put_str(out, "method", code_in(cg_json_member(obs, "method"), url));
+	if (cg_json_member(obs, "valueQuantity")) {
+		const cJSON *q = cg_json_member(obs, "valueQuantity");
+
+		put(out, "value", cg_json_member(q, "value"));
+		put_str(out, "unit", str(q, "code") ? str(q, "code") : str(q, "unit"));
+	} else if (cg_json_member(obs, "valueBoolean")) {
+		put(out, "value", cg_json_member(obs, "valueBoolean"));
+	} else if (cg_json_member(obs, "valueCodeableConcept")) {
+		cg_map_code_system(&b->x, "measure-value", url, sizeof(url));
+		put_str(out, "value", code_in(cg_json_member(obs, "valueCodeableConcept"), url));
+		if (!cg_json_member(out, "value"))
+			missing(b, "outcomes[].value",
+			        "valueCodeableConcept.coding (stemcell-outcome-value)");
+	}
+	put_str(out, "status", str(obs, "status"));
+	put_str(out, "dataAbsentReason",
+	        code_in(cg_json_member(obs, "dataAbsentReason"),
+	                "http://terminology.hl7.org/CodeSystem/data-absent-reason"));
+	cJSON_ArrayForEach(comp, cg_json_member(obs, "component"))
+	{
+		const cJSON *code = cg_json_member(comp, "code");
+
+		cg_map_code_system(&b->x, "mace-event", url, sizeof(url));
+		if ((s = code_in(code, url)) != NULL) {
+			cJSON *events = cJSON_GetObjectItemCaseSensitive(out, "events"), *ev;
+
+			if (!events)
+				events = cJSON_AddArrayToObject(out, "events");
+			ev = cJSON_CreateObject();
+			cJSON_AddItemToArray(events, ev);
+			put_str(ev, "type", s);
+			put_str(ev, "date", str(comp, "valueDateTime"));
+			continue;
+		}
+		cg_map_code_system(&b->x, "measure-value", url, sizeof(url));
+		if ((s = code_in(code, url)) != NULL && !strcmp(s, "ctcae-grade"))
+			put(out, "grade", cg_json_member(comp, "valueInteger"));
+	}
+}
+
+/* ---- Bundle ----------------------------------------------------------- */
+
+static int
+refers_to(const cJSON *obs, const char *full_url, const char *local)
+{
+	static const char *const links[] = {"focus", "partOf"};
+	const cJSON *r;
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		cJSON_ArrayForEach(r, cg_json_member(obs, links[i]))
+		{
+			const char *ref = str(r, "reference");
+
+			if (ref && ((full_url && !strcmp(ref, full_url)) ||
+			            (local && !strcmp(ref, local))))
+				return 1;
+		}
+	return 0;
+}
+
+enum cg_err
+cg_map_fhir_to_record(const cJSON *fhir, const struct cg_mappings *m, const struct cg_map_opts *o,
+                      cJSON **out, struct cg_diag *d)
+{
+	struct back b;
+	const cJSON *entries, *e, *proc = NULL;
+	const char *proc_url = NULL;
+	char local[160];
+	cJSON *rec = NULL, *outcomes = NULL;
+	size_t nproc = 0, i = 0;
+	enum cg_err result;
+
+	*out = NULL;
+	cg_map_ctx_init(&b.x, m, o);
+	cg_check_init(&b.c, d);
+	if (!strcmp(str(fhir, "resourceType") ? str(fhir, "resourceType") : "", "Procedure")) {
+		proc = fhir;
+		entries = NULL;
+	} else if (!strcmp(str(fhir, "resourceType") ? str(fhir, "resourceType") : "", "Bundle")) {
+		entries = cg_json_member(fhir, "entry");
+		cJSON_ArrayForEach(e, entries)
+		{
+			const cJSON *r = cg_json_member(e, "resource");
+
+			if (str(r, "resourceType") &&
+			    !strcmp(str(r, "resourceType"), "Procedure")) {
+				proc = r;
+				proc_url = str(e, "fullUrl");
+				nproc++;
+			}
+		}
+		if (nproc != 1) {
+			cg_check_issue(&b.c, CG_C_MAP_UNMAPPABLE, fhir, NULL, 0,
+			               "a record is one administration: the Bundle has %zu "
+			               "Procedures, not one",
+			               nproc);
+			goto done;
+		}
+	} else {
+		cg_check_issue(&b.c, CG_C_MAP_UNMAPPABLE, fhir, NULL, 0,
+		               "a record comes from a Bundle or a Procedure");
+		goto done;
+	}
+	rec = cJSON_CreateObject();
+	if (!rec) {
+		b.c.err = CG_ENOMEM;
+		goto done;
+	}
+	from_procedure(&b, proc, rec);
+	snprintf(local, sizeof(local), "Procedure/%s", str(proc, "id") ? str(proc, "id") : "");
+	cJSON_ArrayForEach(e, entries)
+	{
+		const cJSON *r = cg_json_member(e, "resource");
+		size_t m1, m2, m3;
+
+		if (!str(r, "resourceType") || strcmp(str(r, "resourceType"), "Observation") != 0 ||
+		    !refers_to(r, proc_url, str(proc, "id") ? local : NULL)) {
+			i++;
+			continue;
+		}
+		if (!outcomes)
+			outcomes = cJSON_AddArrayToObject(rec, "outcomes");
+		m1 = cg_check_push_key(&b.c, "entry");
+		m2 = cg_check_push_index(&b.c, i++);
+		m3 = cg_check_push_key(&b.c, "resource");
+		{
+			cJSON *oc = cJSON_CreateObject();
+
+			cJSON_AddItemToArray(outcomes, oc);
+			from_observation(&b, r, str(rec, "recordId"), oc);
+		}
+		cg_check_pop(&b.c, m3);
+		cg_check_pop(&b.c, m2);
+		cg_check_pop(&b.c, m1);
+	}
+	contract_order(rec);
+	/* What came out must be a valid record, or nothing comes out. */
+	if (d->errors == 0) {
+		struct cg_date today;
+
+		cg_date_today(&today);
+		result = cg_record_validate(rec, m, &today, d);
+		if (result)
+			b.c.err = result;
+	}
+done:
+	if (b.c.err || d->errors) {
+		cJSON_Delete(rec);
+		rec = NULL;
+	}
+	*out = rec;
+	cg_check_free(&b.c);
+	return b.c.err;
+}
