@@ -70,7 +70,13 @@ one_extension(const char *type, const cJSON *members, const char *name, const cJ
 	if (members) {
 		cJSON *sub = cJSON_AddArrayToObject(ext, "extension");
 
-		return sub ? encode_members(members, value, sub) : -1;
+		if (!sub || encode_members(members, value, sub))
+			return -1;
+		/* All of the object went to standard elements (source.system, say):
+		 * FHIR has no empty extensions, so there is none. */
+		if (!sub->child)
+			cJSON_Delete(cJSON_DetachItemViaPointer(into, ext));
+		return 0;
 	}
 	return add_value(ext, type, value);
 }
