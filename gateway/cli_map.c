@@ -11,6 +11,7 @@
 #include "check.h"
 #include "cli_map.h"
 #include "fileio.h"
+#include "json_pretty.h"
 #include "map.h"
 #include "render.h"
 #include "validate.h"
@@ -42,13 +43,22 @@ usage(FILE *f)
 static int
 emit(struct run *run, const cJSON *doc)
 {
-	char *text = run->pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+	char *text = cJSON_PrintUnformatted(doc);
+	struct cg_buf pretty;
 	int ok;
 
 	if (!text)
 		return -1;
+	cg_buf_init(&pretty, (size_t)1 << 30);
+	if (run->pretty && cg_json_pretty(text, &pretty) == CG_OK) {
+		free(text);
+		text = cg_buf_take(&pretty);
+		if (!text)
+			return -1;
+	}
 	ok = fputs(text, stdout) >= 0 && fputc('\n', stdout) != EOF;
 	free(text);
+	cg_buf_free(&pretty);
 	return ok ? 0 : -1;
 }
 

@@ -24,6 +24,7 @@
 struct back {
 	struct cg_map_ctx x;
 	struct cg_check c;
+	const cJSON *patient; /* a Patient resource for the subject, if any */
 };
 
 static void
@@ -323,10 +324,18 @@ from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 			missing(b, "patient.identifiers", "Procedure.subject.identifier");
 		}
 	}
+	if (b->patient && !ours) {
+		/* A sender without our extension may still send the Patient. */
+		put_str(patient, "birthDate", str(b->patient, "birthDate"));
+		put_str(patient, "sex", str(b->patient, "gender"));
+	}
 	if (!cg_json_member(patient, "birthDate"))
-		missing(b, "patient.birthDate", "extension stemcell-record: patient.birthDate");
+		missing(b, "patient.birthDate",
+		        "Patient.birthDate (the subject) or extension stemcell-record: "
+		        "patient.birthDate");
 	if (!cg_json_member(patient, "sex"))
-		missing(b, "patient.sex", "extension stemcell-record: patient.sex");
+		missing(b, "patient.sex",
+		        "Patient.gender (the subject) or extension stemcell-record: patient.sex");
 	/* The indication: ICD-10-CM and SNOMED CT in reasonCode. */
 	s = code_in(reason, ICD10CM);
 	if (s)
@@ -493,6 +502,30 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 
 /* ---- Bundle ----------------------------------------------------------- */
 
+/* The subject's Patient: contained in the Procedure, or the one Patient
+ * entry of the Bundle. */
+static const cJSON *
+find_patient(const cJSON *proc, const cJSON *entries)
+{
+	const cJSON *c, *e, *found = NULL;
+	const char *ref = str(cg_json_member(proc, "subject"), "reference");
+	size_t n = 0;
+
+	cJSON_ArrayForEach(
+	        c, cg_json_member(proc, "contained")) if (ref && ref[0] == '#' && str(c, "id") &&
+	                                                  !strcmp(str(c, "id"), ref + 1)) return c;
+	cJSON_ArrayForEach(e, entries)
+	{
+		const cJSON *r = cg_json_member(e, "resource");
+
+		if (str(r, "resourceType") && !strcmp(str(r, "resourceType"), "Patient")) {
+			found = r;
+			n++;
+		}
+	}
+	return n == 1 ? found : NULL;
+}
+
 static int
 refers_to(const cJSON *obs, const char *full_url, const char *local)
 {
@@ -521,7 +554,7 @@ cg_map_fhir_to_record(const cJSON *fhir, const struct cg_mappings *m, const stru
 	const char *proc_url = NULL;
 	char local[160];
 	cJSON *rec = NULL, *outcomes = NULL;
-	size_t nproc = 0, i = 0;
+	size_t nproc = 0, nentry = 0, proc_at = 0, i = 0;
 	enum cg_err result;
 
 	*out = NULL;
@@ -540,8 +573,10 @@ cg_map_fhir_to_record(const cJSON *fhir, const struct cg_mappings *m, const stru
 			    !strcmp(str(r, "resourceType"), "Procedure")) {
 				proc = r;
 				proc_url = str(e, "fullUrl");
+				proc_at = nentry;
 				nproc++;
 			}
+			nentry++;
 		}
 		if (nproc != 1) {
 			cg_check_issue(&b.c, CG_C_MAP_UNMAPPABLE, fhir, NULL, 0,
@@ -560,7 +595,17 @@ cg_map_fhir_to_record(const cJSON *fhir, const struct cg_mappings *m, const stru
 		b.c.err = CG_ENOMEM;
 		goto done;
 	}
-	from_procedure(&b, proc, rec);
+	b.patient = find_patient(proc, entries);
+	{
+		size_t m1 = entries ? cg_check_push_key(&b.c, "entry") : b.c.depth;
+
+		if (entries) {
+			cg_check_push_index(&b.c, proc_at);
+			cg_check_push_key(&b.c, "resource");
+		}
+		from_procedure(&b, proc, rec);
+		cg_check_pop(&b.c, m1);
+	}
 	snprintf(local, sizeof(local), "Procedure/%s", str(proc, "id") ? str(proc, "id") : "");
 	cJSON_ArrayForEach(e, entries)
 	{
