@@ -22,7 +22,7 @@ fi
 medplum() { node "${node_flags[@]}" --no-warnings validate.mjs "$@"; }
 
 pass=0 fail=0
-valid=("$src"/tests/data/fhir/*.json)
+valid=("$src"/tests/data/fhir/*.json "$src"/mappings/fhir-extensions/*.json)
 invalid=("$src"/tests/data/fhir/invalid/*.json)
 
 if medplum "${valid[@]}" >out.txt 2>&1; then pass=$((pass + 1)); else

@@ -39,15 +39,18 @@ const valueSets = new Map(
   valueSetBundle.filter((r) => r.resourceType === 'ValueSet').map((r) => [r.url, r])
 );
 
-// FHIRPath system types name the JSON type of a few special elements.
-function typeCode(path, code) {
-  if (!code.startsWith('http://hl7.org/fhirpath/System.')) return code;
-  const name = code.slice('http://hl7.org/fhirpath/System.'.length);
-  if (name === 'String') {
-    if (/^[A-Za-z]+\.id$/.test(path)) return path === 'Element.id' ? 'string' : 'id';
-    if (path === 'Extension.url') return 'uri';
-    return 'string';
-  }
+// FHIRPath system types stand for a few special elements; the
+// structuredefinition-fhir-type extension names their FHIR type. A
+// resource's own id is the 'id' type (logical ids, [A-Za-z0-9-.]{1,64}),
+// whatever the snapshot's extension says; element ids are strings.
+const FHIR_TYPE = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+
+function typeCode(sd, path, t) {
+  if (!t.code.startsWith('http://hl7.org/fhirpath/System.')) return t.code;
+  if (sd.kind === 'resource' && path === `${sd.id}.id`) return 'id';
+  const ext = (t.extension ?? []).find((e) => e.url === FHIR_TYPE);
+  if (ext?.valueUrl) return ext.valueUrl;
+  const name = t.code.slice('http://hl7.org/fhirpath/System.'.length);
   return { Boolean: 'boolean', Integer: 'integer', Decimal: 'decimal', Date: 'date',
     DateTime: 'dateTime', Time: 'time' }[name] ?? 'string';
 }
@@ -59,7 +62,7 @@ function element(sd, el) {
   if (el.contentReference) {
     out.ref = el.contentReference.replace(/^#/, '');
   } else {
-    out.type = (el.type ?? []).map((t) => typeCode(el.path, t.code));
+    out.type = (el.type ?? []).map((t) => typeCode(sd, el.path, t));
     const targets = (el.type ?? [])
       .filter((t) => t.code === 'Reference' && t.targetProfile)
       .flatMap((t) => t.targetProfile.map((p) => p.split('/').pop()));
