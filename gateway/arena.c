@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <cjson/cJSON.h>
+
 #include "arena.h"
 
 struct cg_arena_chunk {
@@ -86,4 +88,48 @@ cg_arena_used(const struct cg_arena *a)
 	for (c = a->head->next; c; c = c->next)
 		used += c->size; /* older chunks were filled as far as they could be */
 	return used;
+}
+
+static _Thread_local struct cg_arena *active;
+
+struct cg_arena *
+cg_arena_activate(struct cg_arena *a)
+{
+	struct cg_arena *prev = active;
+
+	active = a;
+	return prev;
+}
+
+static int
+in_arena(const struct cg_arena *a, const void *p)
+{
+	const struct cg_arena_chunk *c;
+
+	for (c = a->head; c; c = c->next)
+		if ((const char *)p >= c->data && (const char *)p < c->data + c->size)
+			return 1;
+	return 0;
+}
+
+static void *
+hook_malloc(size_t n)
+{
+	return active ? cg_arena_alloc(active, n) : malloc(n);
+}
+
+static void
+hook_free(void *p)
+{
+	/* Arena memory comes back at reset; anything else was malloc'd. */
+	if (p && !(active && in_arena(active, p)))
+		free(p);
+}
+
+void
+cg_arena_cjson_hooks(void)
+{
+	cJSON_Hooks hooks = {hook_malloc, hook_free};
+
+	cJSON_InitHooks(&hooks);
 }

@@ -51,6 +51,19 @@ cg_arena_alloc(struct cg_arena *a, size_t n)
 	return cg_arena_alloc_slow(a, n);
 }
 
+/*
+ * cJSON trees that cellgate builds with the cJSON API (mapping output) can
+ * come from an arena too: cg_arena_cjson_hooks() points cJSON's one global
+ * set of allocation hooks at the calling thread's active arena, falling back
+ * to malloc/free when none is active. Call it once at start, before threads.
+ * While an arena is active, every cJSON allocation of that thread (trees,
+ * printed text) lives until the arena is reset: free it with cJSON_free (or
+ * cJSON_Delete), never with free().
+ */
+void cg_arena_cjson_hooks(void);
+/* Makes a the thread's active arena for cJSON (NULL: none); returns the old one. */
+struct cg_arena *cg_arena_activate(struct cg_arena *a);
+
 /* Bytes handed out since the last reset, for tests and metrics. */
 size_t cg_arena_used(const struct cg_arena *a);
 

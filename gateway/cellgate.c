@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "arena.h"
 #include "cli_map.h"
 #include "cli_validate.h"
 #include "version.h"
@@ -28,6 +29,8 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	/* Mapping builds its output in per-item arenas (arena.h). */
+	cg_arena_cjson_hooks();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

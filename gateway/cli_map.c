@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "check.h"
 #include "cli_map.h"
@@ -23,6 +24,7 @@ struct run {
 	int pretty;
 	const char *name;
 	unsigned long mapped, failed;
+	struct cg_arena *arena;
 	enum cg_err write_err;
 };
 
@@ -50,14 +52,19 @@ emit(struct run *run, const cJSON *doc)
 	if (!text)
 		return -1;
 	cg_buf_init(&pretty, (size_t)1 << 30);
-	if (run->pretty && cg_json_pretty(text, &pretty) == CG_OK) {
-		free(text);
-		text = cg_buf_take(&pretty);
+	if (run->pretty) {
+		enum cg_err r = cg_json_pretty(text, &pretty);
+
+		cJSON_free(text);
+		text = r ? NULL : cg_buf_take(&pretty);
 		if (!text)
 			return -1;
 	}
 	ok = fputs(text, stdout) >= 0 && fputc('\n', stdout) != EOF;
-	free(text);
+	if (run->pretty)
+		free(text); /* from cg_buf_take */
+	else
+		cJSON_free(text);
 	cg_buf_free(&pretty);
 	return ok ? 0 : -1;
 }
@@ -104,6 +111,8 @@ on_item(void *ctx, const struct cg_record_report *r)
 		cg_diag_free(&d);
 		return result;
 	}
+	/* The output tree and its text live in an arena, dropped after the item. */
+	cg_arena_activate(run->arena);
 	if (run->to_fhir) {
 		result = cg_map_record_to_fhir(r->root, run->m, &run->opts, &out);
 	} else {
@@ -134,6 +143,8 @@ on_item(void *ctx, const struct cg_record_report *r)
 		}
 	}
 	cJSON_Delete(out);
+	cg_arena_activate(NULL);
+	cg_arena_reset(run->arena);
 	return result;
 }
 
@@ -202,6 +213,12 @@ cg_cli_map(int argc, char **argv)
 		return 2;
 	}
 	run.m = m;
+	run.arena = cg_arena_new(256 * 1024);
+	if (!run.arena) {
+		cg_mappings_free(m);
+		free(default_dir);
+		return 2;
+	}
 	cg_validate_opts_default(&vopts, m);
 	for (i = optind; i < argc; i++) {
 		char *text = NULL;
@@ -232,6 +249,7 @@ cg_cli_map(int argc, char **argv)
 		io_failed = 1;
 	}
 	status = io_failed ? 2 : run.failed ? 1 : 0;
+	cg_arena_free(run.arena);
 	cg_mappings_free(m);
 	free(default_dir);
 	return status;

@@ -7,11 +7,22 @@
 #include "check.h"
 #include "map_internal.h"
 
+static const char *const cs_keys[CG_MAP_CS__COUNT] = {"cell-type",     "body-site", "measure",
+                                                      "measure-value", "method",    "mace-event"};
+
 void
 cg_map_ctx_init(struct cg_map_ctx *x, const struct cg_mappings *m, const struct cg_map_opts *o)
 {
+	size_t i;
+
 	x->m = m;
 	x->base = o && o->canonical_base ? o->canonical_base : m->canonical_base;
+	for (i = 0; i < CG_MAP_CS__COUNT; i++) {
+		const char *path = cJSON_GetStringValue(
+		        cg_json_member(cg_json_member(m->record_fhir, "codeSystems"), cs_keys[i]));
+
+		cg_map_url(x, "", path ? path : cs_keys[i], x->cs[i], sizeof(x->cs[i]));
+	}
 }
 
 void
@@ -23,6 +34,12 @@ cg_map_url(const struct cg_map_ctx *x, const char *prefix, const char *key, char
 	if (bl && x->base[bl - 1] == '/')
 		bl--;
 	snprintf(out, n, "%.*s/%s%s", (int)bl, x->base, prefix, key);
+}
+
+const char *
+cg_map_cs(const struct cg_map_ctx *x, int which)
+{
+	return x->cs[which];
 }
 
 void
@@ -37,10 +54,13 @@ cg_map_code_system(const struct cg_map_ctx *x, const char *key, char *out, size_
 void
 cg_map_measure_system(const struct cg_map_ctx *x, const struct cg_measure *ms, char *out, size_t n)
 {
-	if (strcmp(ms->system, "local") == 0)
-		cg_map_code_system(x, "measure", out, n);
-	else
-		snprintf(out, n, "%s", ms->system);
+	snprintf(out, n, "%s", cg_map_measure_system_url(x, ms));
+}
+
+const char *
+cg_map_measure_system_url(const struct cg_map_ctx *x, const struct cg_measure *ms)
+{
+	return strcmp(ms->system, "local") == 0 ? x->cs[CG_MAP_CS_MEASURE] : ms->system;
 }
 
 enum cg_err

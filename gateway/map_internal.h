@@ -12,9 +12,21 @@
 
 struct cJSON;
 
+enum {
+	CG_MAP_CS_CELL_TYPE,
+	CG_MAP_CS_BODY_SITE,
+	CG_MAP_CS_MEASURE,
+	CG_MAP_CS_MEASURE_VALUE,
+	CG_MAP_CS_METHOD,
+	CG_MAP_CS_MACE_EVENT,
+	CG_MAP_CS__COUNT
+};
+
 struct cg_map_ctx {
 	const struct cg_mappings *m;
 	const char *base; /* canonical base URL, without a trailing slash */
+	/* Our code-system URLs, made once: they are needed for every value. */
+	char cs[CG_MAP_CS__COUNT][256];
 };
 
 void cg_map_ctx_init(struct cg_map_ctx *x, const struct cg_mappings *m,
@@ -24,6 +36,9 @@ void cg_map_url(const struct cg_map_ctx *x, const char *prefix, const char *key,
                 size_t n);
 /* The URL of one of our code systems, by its key in record-fhir.json. */
 void cg_map_code_system(const struct cg_map_ctx *x, const char *key, char *out, size_t n);
+/* One of our code-system URLs, made at init. */
+const char *cg_map_cs(const struct cg_map_ctx *x, int which);
+const char *cg_map_measure_system_url(const struct cg_map_ctx *x, const struct cg_measure *ms);
 /* The code system of a measure: LOINC, or our own for local measures. */
 void cg_map_measure_system(const struct cg_map_ctx *x, const struct cg_measure *ms, char *out,
                            size_t n);

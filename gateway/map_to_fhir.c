@@ -194,7 +194,7 @@ procedure(struct cg_map_ctx *x, const cJSON *rec)
 			add_coding(codings, str(pc, "system", NULL), str(pc, "code", NULL),
 			           str(pc, "display", NULL));
 	}
-	cg_map_code_system(x, "cell-type", url, sizeof(url));
+	snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_CELL_TYPE));
 	add_coding(codings, url, cell->key, cg_term_str(cell, "display"));
 	cJSON_AddStringToObject(cc, "text", cg_term_str(cell, "display"));
 	cJSON_AddItemToObject(p, "subject", subject(rec));
@@ -230,7 +230,7 @@ procedure(struct cg_map_ctx *x, const cJSON *rec)
 		if (cg_term_str(bs, "snomed"))
 			add_coding(codings, SNOMED, cg_term_str(bs, "snomed"),
 			           cg_term_str(bs, "display"));
-		cg_map_code_system(x, "body-site", url, sizeof(url));
+		snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_BODY_SITE));
 		add_coding(codings, url, site, cg_term_str(bs, "display"));
 	}
 	cc = cJSON_CreateObject();
@@ -295,7 +295,7 @@ observation(struct cg_map_ctx *x, const cJSON *rec, const cJSON *o, const char *
 		case CG_VALUE_CODE: {
 			cJSON *cc;
 
-			cg_map_code_system(x, "measure-value", url, sizeof(url));
+			snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE));
 			cc = add_concept(obs, "valueCodeableConcept", url, value->valuestring,
 			                 NULL);
 			cJSON_AddStringToObject(cc, "text", value->valuestring);
@@ -313,7 +313,7 @@ observation(struct cg_map_ctx *x, const cJSON *rec, const cJSON *o, const char *
 	if (str(o, "method", NULL)) {
 		cJSON *cc;
 
-		cg_map_code_system(x, "method", url, sizeof(url));
+		snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_METHOD));
 		cc = add_concept(obs, "method", url, str(o, "method", NULL), NULL);
 		cJSON_AddStringToObject(cc, "text", str(o, "method", NULL));
 	}
@@ -327,7 +327,7 @@ observation(struct cg_map_ctx *x, const cJSON *rec, const cJSON *o, const char *
 			if (!comps)
 				comps = cJSON_AddArrayToObject(obs, "component");
 			cJSON_AddItemToArray(comps, c);
-			cg_map_code_system(x, "mace-event", url, sizeof(url));
+			snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_MACE_EVENT));
 			add_concept(c, "code", url, str(ev, "type", NULL), NULL);
 			cJSON_AddStringToObject(c, "valueDateTime", str(ev, "date", NULL));
 		}
@@ -338,7 +338,7 @@ observation(struct cg_map_ctx *x, const cJSON *rec, const cJSON *o, const char *
 		if (!comps)
 			comps = cJSON_AddArrayToObject(obs, "component");
 		cJSON_AddItemToArray(comps, c);
-		cg_map_code_system(x, "measure-value", url, sizeof(url));
+		snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE));
 		add_concept(c, "code", url, "ctcae-grade", "CTCAE grade");
 		cJSON_AddItemToObject(c, "valueInteger",
 		                      cJSON_Duplicate(cg_json_member(o, "grade"), 0));

@@ -346,7 +346,7 @@ from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 	if (!cg_json_member(ind, "category") && s)
 		put_str(ind, "category", indication_of(m, s));
 	/* The product: Procedure.code. */
-	cg_map_code_system(&b->x, "cell-type", url, sizeof(url));
+	snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_CELL_TYPE));
 	s = code_in(cg_json_member(p, "code"), url);
 	if (!s && (s = code_in(cg_json_member(p, "code"), SNOMED)) && strcmp(s, "234336002") != 0)
 		s = NULL;
@@ -384,7 +384,7 @@ from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 		        "extension stemcell-record: administration.route");
 	if (!cg_json_member(adm, "dose"))
 		missing(b, "administration.dose", "extension stemcell-record: administration.dose");
-	cg_map_code_system(&b->x, "body-site", url, sizeof(url));
+	snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_BODY_SITE));
 	s = code_in(site, url);
 	if (!s && (s = code_in(site, SNOMED))) {
 		size_t i;
@@ -412,15 +412,15 @@ measure_of(struct back *b, const cJSON *code)
 {
 	const cJSON *c;
 	size_t i;
-	char url[512];
 
 	cJSON_ArrayForEach(c, cg_json_member(code, "coding"))
 	{
 		for (i = 0; i < b->x.m->nmeasures; i++) {
 			const struct cg_measure *ms = &b->x.m->measures[i];
 
-			cg_map_measure_system(&b->x, ms, url, sizeof(url));
-			if (str(c, "system") && str(c, "code") && !strcmp(str(c, "system"), url) &&
+			const char *sys = cg_map_measure_system_url(&b->x, ms);
+
+			if (str(c, "system") && str(c, "code") && !strcmp(str(c, "system"), sys) &&
 			    !strcmp(str(c, "code"), ms->code))
 				return ms;
 		}
@@ -458,7 +458,7 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 	if (!cg_json_member(tp, "label"))
 		missing(b, "outcomes[].timepoint.label", "extension stemcell-timepoint: label");
 	cJSON_AddItemToObject(out, "timepoint", tp);
-	cg_map_code_system(&b->x, "method", url, sizeof(url));
+	snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_METHOD));
 	put_str(out, "method", code_in(cg_json_member(obs, "method"), url));
 	if (cg_json_member(obs, "valueQuantity")) {
 		const cJSON *q = cg_json_member(obs, "valueQuantity");
@@ -468,7 +468,7 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 	} else if (cg_json_member(obs, "valueBoolean")) {
 		put(out, "value", cg_json_member(obs, "valueBoolean"));
 	} else if (cg_json_member(obs, "valueCodeableConcept")) {
-		cg_map_code_system(&b->x, "measure-value", url, sizeof(url));
+		snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_MEASURE_VALUE));
 		put_str(out, "value", code_in(cg_json_member(obs, "valueCodeableConcept"), url));
 		if (!cg_json_member(out, "value"))
 			missing(b, "outcomes[].value",
@@ -482,7 +482,7 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 	{
 		const cJSON *code = cg_json_member(comp, "code");
 
-		cg_map_code_system(&b->x, "mace-event", url, sizeof(url));
+		snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_MACE_EVENT));
 		if ((s = code_in(code, url)) != NULL) {
 			cJSON *events = cJSON_GetObjectItemCaseSensitive(out, "events"), *ev;
 
@@ -494,7 +494,7 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 			put_str(ev, "date", str(comp, "valueDateTime"));
 			continue;
 		}
-		cg_map_code_system(&b->x, "measure-value", url, sizeof(url));
+		snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_MEASURE_VALUE));
 		if ((s = code_in(code, url)) != NULL && !strcmp(s, "ctcae-grade"))
 			put(out, "grade", cg_json_member(comp, "valueInteger"));
 	}

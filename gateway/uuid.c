@@ -14,17 +14,21 @@ static const unsigned char namespace_id[16] = {0x3e, 0x4c, 0x1a, 0x9d, 0x52, 0x0
 enum cg_err
 cg_uuid_v5(const char *name, size_t len, char out[CG_UUID_STRLEN + 1])
 {
+	/* Fetching SHA-1 and making a context cost more than hashing a name:
+	 * both are made once per thread and kept. */
+	static _Thread_local EVP_MD_CTX *ctx;
+	static _Thread_local EVP_MD *sha1;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok;
 
-	if (!ctx)
+	if (!sha1 && !(sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)))
+		return CG_EINVAL;
+	if (!ctx && !(ctx = EVP_MD_CTX_new()))
 		return CG_ENOMEM;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+	ok = EVP_DigestInit_ex2(ctx, sha1, NULL) &&
 	     EVP_DigestUpdate(ctx, namespace_id, sizeof(namespace_id)) &&
 	     EVP_DigestUpdate(ctx, name, len) && EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
 	if (!ok || mdlen < 16)
 		return CG_EINVAL;
 	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
