@@ -1,4 +1,5 @@
 /* buf.c: capped growable buffers; see buf.h for the contract. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ cg_buf_truncate(struct cg_buf *b, size_t len)
 }
 
 enum cg_err
-cg_buf_add(struct cg_buf *b, const void *data, size_t len)
+cg_buf_add_slow(struct cg_buf *b, const void *data, size_t len)
 {
 	size_t need;
 
@@ -77,12 +78,6 @@ enum cg_err
 cg_buf_addstr(struct cg_buf *b, const char *s)
 {
 	return cg_buf_add(b, s, strlen(s));
-}
-
-enum cg_err
-cg_buf_addc(struct cg_buf *b, char c)
-{
-	return cg_buf_add(b, &c, 1);
 }
 
 enum cg_err
@@ -131,25 +126,48 @@ cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
 	return result;
 }
 
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether a byte of w needs escaping in a JSON string: '"', '\\' or a
+ * control character (SWAR; a flagged word goes the slow way). */
+static int
+json_special(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
+
+	return ((((q - ONES) & ~q) | ((s - ONES) & ~s) | ((w - ONES * 0x20) & ~w)) & HIGHS) != 0;
+}
+
 enum cg_err
 cg_buf_add_json_string(struct cg_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
-	const unsigned char *run = u;
+	size_t n = strlen(s), i = 0, run = 0;
 	enum cg_err result;
 
-	for (; *u; u++) {
+	for (;;) {
 		char esc[7];
 		size_t elen = 2;
 
-		if (*u >= 0x20 && *u != '"' && *u != '\\')
-			continue;
-		result = cg_buf_add(b, run, (size_t)(u - run));
+		while (n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, u + i, 8);
+			if (json_special(w))
+				break;
+			i += 8;
+		}
+		while (i < n && u[i] >= 0x20 && u[i] != '"' && u[i] != '\\')
+			i++;
+		if (i >= n)
+			break;
+		result = cg_buf_add(b, u + run, i - run);
 		if (result)
 			return result;
 		esc[0] = '\\';
-		switch (*u) {
+		switch (u[i]) {
 		case '"':
 			esc[1] = '"';
 			break;
@@ -175,16 +193,16 @@ cg_buf_add_json_string(struct cg_buf *b, const char *s)
 			esc[1] = 'u';
 			esc[2] = '0';
 			esc[3] = '0';
-			esc[4] = hex[*u >> 4];
-			esc[5] = hex[*u & 15];
+			esc[4] = hex[u[i] >> 4];
+			esc[5] = hex[u[i] & 15];
 			elen = 6;
 		}
 		result = cg_buf_add(b, esc, elen);
 		if (result)
 			return result;
-		run = u + 1;
+		run = ++i;
 	}
-	return cg_buf_add(b, run, (size_t)(u - run));
+	return cg_buf_add(b, u + run, n - run);
 }
 
 enum cg_err

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -28,9 +29,33 @@ void cg_buf_reset(struct cg_buf *b);
 /* Cuts the contents back to len bytes (len <= b->len). */
 void cg_buf_truncate(struct cg_buf *b, size_t len);
 
-enum cg_err cg_buf_add(struct cg_buf *b, const void *data, size_t len);
+enum cg_err cg_buf_add_slow(struct cg_buf *b, const void *data, size_t len);
 enum cg_err cg_buf_addstr(struct cg_buf *b, const char *s);
-enum cg_err cg_buf_addc(struct cg_buf *b, char c);
+
+/* Inline while there is room: writers call these for every token. */
+static inline enum cg_err
+cg_buf_add(struct cg_buf *b, const void *data, size_t len)
+{
+	if (b->p && len < b->cap - b->len) {
+		if (len)
+			memcpy(b->p + b->len, data, len);
+		b->len += len;
+		b->p[b->len] = '\0';
+		return CG_OK;
+	}
+	return cg_buf_add_slow(b, data, len);
+}
+
+static inline enum cg_err
+cg_buf_addc(struct cg_buf *b, char c)
+{
+	if (b->p && 1 < b->cap - b->len) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+		return CG_OK;
+	}
+	return cg_buf_add_slow(b, &c, 1);
+}
 enum cg_err cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 enum cg_err cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap)

@@ -42,31 +42,36 @@ usage(FILE *f)
 	      f);
 }
 
+/* Writes one document (compact JSON text) and a newline, indented if asked. */
+static int
+emit_text(struct run *run, const char *text, size_t len)
+{
+	struct cg_buf pretty;
+	int ok;
+
+	if (run->pretty) {
+		cg_buf_init(&pretty, (size_t)1 << 30);
+		if (cg_json_pretty(text, &pretty))
+			return -1;
+		ok = fwrite(pretty.p, 1, pretty.len, stdout) == pretty.len;
+		cg_buf_free(&pretty);
+	} else {
+		ok = fwrite(text, 1, len, stdout) == len;
+	}
+	return ok && fputc('\n', stdout) != EOF ? 0 : -1;
+}
+
 static int
 emit(struct run *run, const cJSON *doc)
 {
 	char *text = cJSON_PrintUnformatted(doc);
-	struct cg_buf pretty;
-	int ok;
+	int r;
 
 	if (!text)
 		return -1;
-	cg_buf_init(&pretty, (size_t)1 << 30);
-	if (run->pretty) {
-		enum cg_err r = cg_json_pretty(text, &pretty);
-
-		cJSON_free(text);
-		text = r ? NULL : cg_buf_take(&pretty);
-		if (!text)
-			return -1;
-	}
-	ok = fputs(text, stdout) >= 0 && fputc('\n', stdout) != EOF;
-	if (run->pretty)
-		free(text); /* from cg_buf_take */
-	else
-		cJSON_free(text);
-	cg_buf_free(&pretty);
-	return ok ? 0 : -1;
+	r = emit_text(run, text, strlen(text));
+	cJSON_free(text);
+	return r;
 }
 
 static enum cg_err
@@ -114,7 +119,17 @@ on_item(void *ctx, const struct cg_record_report *r)
 	/* The output tree and its text live in an arena, dropped after the item. */
 	cg_arena_activate(run->arena);
 	if (run->to_fhir) {
-		result = cg_map_record_to_fhir(r->root, run->m, &run->opts, &out);
+		struct cg_buf text;
+
+		cg_buf_init(&text, (size_t)1 << 30);
+		result = cg_map_record_to_fhir(r->root, run->m, &run->opts, &text);
+		if (!result && emit_text(run, text.p, text.len)) {
+			run->write_err = CG_EIO;
+			result = CG_EIO;
+		} else if (!result) {
+			run->mapped++;
+		}
+		cg_buf_free(&text);
 	} else {
 		struct cg_diag d;
 		struct cg_record_report back = *r;

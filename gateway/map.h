@@ -17,6 +17,7 @@
 #ifndef CG_MAP_H
 #define CG_MAP_H
 
+#include "buf.h"
 #include "diag.h"
 #include "err.h"
 #include "mappings.h"
@@ -27,9 +28,10 @@ struct cg_map_opts {
 	const char *canonical_base; /* NULL: the one in mappings/record-fhir.json */
 };
 
-/* record must be valid (cg_record_validate). *bundle is the caller's. */
+/* Appends the Bundle of record, as compact JSON text, to out. record must be
+ * valid (cg_record_validate). */
 enum cg_err cg_map_record_to_fhir(const struct cJSON *record, const struct cg_mappings *m,
-                                  const struct cg_map_opts *o, struct cJSON **bundle);
+                                  const struct cg_map_opts *o, struct cg_buf *out);
 
 /* *record is NULL when issues (in d) make a complete record impossible. */
 enum cg_err cg_map_fhir_to_record(const struct cJSON *fhir, const struct cg_mappings *m,

@@ -1,6 +1,7 @@
 /*
  * map_to_fhir.c: a record as a FHIR R4 transaction Bundle; see map.h and
- * docs/mapping.md for the element-by-element table.
+ * docs/mapping.md for the element-by-element table. The Bundle is written
+ * as text as it is made (json_write.h): no tree, no second pass.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "buf.h"
 #include "check.h"
+#include "json_write.h"
 #include "map.h"
 #include "map_internal.h"
 #include "uuid.h"
@@ -16,145 +18,6 @@
 #define SNOMED  "http://snomed.info/sct"
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
 #define UCUM    "http://unitsofmeasure.org"
-
-/* Adds {"system", "code", "display"} to the array codings. */
-static cJSON *
-add_coding(cJSON *codings, const char *system, const char *code, const char *display)
-{
-	cJSON *c = cJSON_CreateObject();
-
-	if (!c || !cJSON_AddItemToArray(codings, c))
-		return NULL;
-	cJSON_AddStringToObject(c, "system", system);
-	cJSON_AddStringToObject(c, "code", code);
-	if (display)
-		cJSON_AddStringToObject(c, "display", display);
-	return c;
-}
-
-/* A CodeableConcept with one coding (and optional text) as member name. */
-static cJSON *
-add_concept(cJSON *obj, const char *name, const char *system, const char *code, const char *display)
-{
-	cJSON *cc = cJSON_AddObjectToObject(obj, name);
-	cJSON *codings = cc ? cJSON_AddArrayToObject(cc, "coding") : NULL;
-
-	if (!codings || !add_coding(codings, system, code, display))
-		return NULL;
-	return cc;
-}
-
-/* ---- the generic extension encoding (mappings/record-fhir.json) --------- */
-
-static int
-add_value(cJSON *ext, const char *type, const cJSON *value)
-{
-	char name[40];
-
-	snprintf(name, sizeof(name), "value%c%s", type[0] - 32, type + 1);
-	return cJSON_AddItemToObject(ext, name, cJSON_Duplicate(value, 1)) ? 0 : -1;
-}
-
-static int encode_members(const cJSON *members, const cJSON *obj, cJSON *into);
-
-/* One sub-extension named name: nested members, or a value of type. */
-static int
-one_extension(const char *type, const cJSON *members, const char *name, const cJSON *value,
-              cJSON *into)
-{
-	cJSON *ext = cJSON_CreateObject();
-
-	if (!ext || !cJSON_AddItemToArray(into, ext))
-		return -1;
-	cJSON_AddStringToObject(ext, "url", name);
-	if (members) {
-		cJSON *sub = cJSON_AddArrayToObject(ext, "extension");
-
-		if (!sub || encode_members(members, value, sub))
-			return -1;
-		/* All of the object went to standard elements (source.system, say):
-		 * FHIR has no empty extensions, so there is none. */
-		if (!sub->child)
-			cJSON_Delete(cJSON_DetachItemViaPointer(into, ext));
-		return 0;
-	}
-	return add_value(ext, type, value);
-}
-
-/* One record member as one sub-extension, or one per element of a list. */
-static int
-encode_member(const cJSON *spec, const char *name, const cJSON *value, cJSON *into)
-{
-	const char *type = cg_map_spec_type(spec);
-	const cJSON *members = cJSON_IsObject(spec) ? cg_json_member(spec, "members") : NULL;
-	const cJSON *it;
-
-	if (!cg_map_spec_repeats(spec))
-		return one_extension(type, members, name, value, into);
-	cJSON_ArrayForEach(it, value) if (one_extension(type, members, name, it, into)) return -1;
-	return 0;
-}
-
-static int
-encode_members(const cJSON *members, const cJSON *obj, cJSON *into)
-{
-	const cJSON *m;
-
-	cJSON_ArrayForEach(m, members)
-	{
-		const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(m, 0));
-		const cJSON *spec = cJSON_GetArrayItem(m, 1);
-		const cJSON *value = cg_json_member(obj, name);
-
-		if (value && encode_member(spec, name, value, into))
-			return -1;
-	}
-	return 0;
-}
-
-/* The extension `key` of record-fhir.json, filled from rec, added to res. */
-static int
-add_extension(struct cg_map_ctx *x, cJSON *res, const char *key, const cJSON *rec)
-{
-	const cJSON *def = cg_json_member(cg_json_member(x->m->record_fhir, "extensions"), key);
-	cJSON *exts = cJSON_AddArrayToObject(res, "extension"), *ext, *sub;
-	char url[512];
-
-	if (!def || !exts)
-		return -1;
-	ext = cJSON_CreateObject();
-	if (!ext || !cJSON_AddItemToArray(exts, ext))
-		return -1;
-	cg_map_url(x, "StructureDefinition/", key, url, sizeof(url));
-	cJSON_AddStringToObject(ext, "url", url);
-	sub = cJSON_AddArrayToObject(ext, "extension");
-	return sub ? encode_members(cg_json_member(def, "members"), rec, sub) : -1;
-}
-
-/* ---- Procedure -------------------------------------------------------- */
-
-static cJSON *
-identifier(const char *system, const char *value)
-{
-	cJSON *id = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(id, "system", system);
-	cJSON_AddStringToObject(id, "value", value);
-	return id;
-}
-
-static cJSON *
-subject(const cJSON *rec)
-{
-	const cJSON *first = cJSON_GetArrayItem(
-	        cg_json_member(cg_json_member(rec, "patient"), "identifiers"), 0);
-	cJSON *ref = cJSON_CreateObject();
-
-	cJSON_AddItemToObject(ref, "identifier",
-	                      identifier(cJSON_GetStringValue(cg_json_member(first, "system")),
-	                                 cJSON_GetStringValue(cg_json_member(first, "value"))));
-	return ref;
-}
 
 static const char *
 str(const cJSON *obj, const char *a, const char *b)
@@ -164,268 +27,404 @@ str(const cJSON *obj, const char *a, const char *b)
 	return cJSON_GetStringValue(b ? cg_json_member(v, b) : v);
 }
 
-static cJSON *
-procedure(struct cg_map_ctx *x, const cJSON *rec)
+/* {"system", "code", "display"?} as an array element. */
+static void
+coding(struct cg_jw *w, const char *system, const char *code, const char *display)
+{
+	cg_jw_object(w, NULL);
+	cg_jw_string(w, "system", system);
+	cg_jw_string(w, "code", code);
+	if (display)
+		cg_jw_string(w, "display", display);
+	cg_jw_end(w);
+}
+
+/* A CodeableConcept with one coding, and text if given, as member key (or
+ * as an array element when key is NULL). */
+static void concept(struct cg_jw *w, const char *key, const char *system, const char *code,
+                    const char *display, const char *text)
+{
+	cg_jw_object(w, key);
+	cg_jw_array(w, "coding");
+	coding(w, system, code, display);
+	cg_jw_end(w);
+	if (text)
+		cg_jw_string(w, "text", text);
+	cg_jw_end(w);
+}
+
+static void
+identifier(struct cg_jw *w, const char *key, const char *system, const char *value)
+{
+	cg_jw_object(w, key);
+	cg_jw_string(w, "system", system);
+	cg_jw_string(w, "value", value);
+	cg_jw_end(w);
+}
+
+/* ---- the generic extension encoding (mappings/record-fhir.json) --------- */
+
+static int has_members(const cJSON *members, const cJSON *obj);
+static void encode_members(struct cg_jw *w, const cJSON *members, const cJSON *obj);
+
+/* "valueDecimal" for "decimal": the element of Extension.value[x]. */
+static const char *
+value_key(const char *type)
+{
+	static const char *const keys[][2] = {
+	        {"string", "valueString"},     {"code", "valueCode"},
+	        {"uri", "valueUri"},           {"date", "valueDate"},
+	        {"dateTime", "valueDateTime"}, {"decimal", "valueDecimal"},
+	        {"integer", "valueInteger"},   {"boolean", "valueBoolean"}};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i][0], type) == 0)
+			return keys[i][1];
+	return "valueString";
+}
+
+/* One sub-extension named name: nested members, or a value of type. */
+static void
+one_extension(struct cg_jw *w, const char *type, const cJSON *members, const char *name,
+              const cJSON *value)
+{
+	/* All of an object may have gone to standard elements (source.system):
+	 * FHIR has no empty extensions, so there is none. */
+	if (members && !has_members(members, value))
+		return;
+	cg_jw_object(w, NULL);
+	cg_jw_string(w, "url", name);
+	if (members) {
+		cg_jw_array(w, "extension");
+		encode_members(w, members, value);
+		cg_jw_end(w);
+	} else {
+		cg_jw_value(w, value_key(type), value);
+	}
+	cg_jw_end(w);
+}
+
+static void
+encode_member(struct cg_jw *w, const cJSON *spec, const char *name, const cJSON *value)
+{
+	const char *type = cg_map_spec_type(spec);
+	const cJSON *members = cJSON_IsObject(spec) ? cg_json_member(spec, "members") : NULL;
+	const cJSON *it;
+
+	if (!cg_map_spec_repeats(spec)) {
+		one_extension(w, type, members, name, value);
+		return;
+	}
+	cJSON_ArrayForEach(it, value) one_extension(w, type, members, name, it);
+}
+
+static int
+has_members(const cJSON *members, const cJSON *obj)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, members) if (cg_json_member(obj,
+	                                                  cJSON_GetStringValue(cJSON_GetArrayItem(
+	                                                          m, 0)))) return 1;
+	return 0;
+}
+
+static void
+encode_members(struct cg_jw *w, const cJSON *members, const cJSON *obj)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, members)
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(m, 0));
+		const cJSON *value = cg_json_member(obj, name);
+
+		if (value)
+			encode_member(w, cJSON_GetArrayItem(m, 1), name, value);
+	}
+}
+
+/* "extension": [the extension `key` of record-fhir.json, filled from rec] */
+static void
+extension(struct cg_map_ctx *x, struct cg_jw *w, const char *key, const cJSON *rec)
+{
+	const cJSON *def = cg_json_member(cg_json_member(x->m->record_fhir, "extensions"), key);
+	char url[512];
+
+	cg_map_url(x, "StructureDefinition/", key, url, sizeof(url));
+	cg_jw_array(w, "extension");
+	cg_jw_object(w, NULL);
+	cg_jw_string(w, "url", url);
+	cg_jw_array(w, "extension");
+	encode_members(w, cg_json_member(def, "members"), rec);
+	cg_jw_end(w);
+	cg_jw_end(w);
+	cg_jw_end(w);
+}
+
+/* ---- Procedure -------------------------------------------------------- */
+
+static void
+subject(struct cg_jw *w, const cJSON *rec)
+{
+	const cJSON *first = cJSON_GetArrayItem(
+	        cg_json_member(cg_json_member(rec, "patient"), "identifiers"), 0);
+
+	cg_jw_object(w, "subject");
+	identifier(w, "identifier", str(first, "system", NULL), str(first, "value", NULL));
+	cg_jw_end(w);
+}
+
+static void
+procedure(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
 {
 	const cJSON *ind = cg_json_member(rec, "indication");
 	const cJSON *prod = cg_json_member(rec, "product");
 	const cJSON *adm = cg_json_member(rec, "administration");
 	const struct cg_term *cell = cg_term_find(&x->m->cell_types, str(prod, "cellType", NULL));
 	const char *site = str(adm, "bodySite", NULL);
-	cJSON *p = cJSON_CreateObject(), *a, *cc, *codings;
-	char url[512];
+	const cJSON *pc = cg_json_member(cell->attrs, "procedureCode");
 
-	cJSON_AddStringToObject(p, "resourceType", "Procedure");
-	if (add_extension(x, p, "stemcell-record", rec))
-		goto fail;
-	a = cJSON_AddArrayToObject(p, "identifier");
-	cJSON_AddItemToArray(a,
-	                     identifier(str(rec, "source", "system"), str(rec, "recordId", NULL)));
-	cJSON_AddStringToObject(p, "status", str(adm, "status", NULL));
-	if (!add_concept(p, "category", SNOMED, "77465005", "Transplantation"))
-		goto fail;
+	cg_jw_object(w, "resource");
+	cg_jw_string(w, "resourceType", "Procedure");
+	extension(x, w, "stemcell-record", rec);
+	cg_jw_array(w, "identifier");
+	identifier(w, NULL, str(rec, "source", "system"), str(rec, "recordId", NULL));
+	cg_jw_end(w);
+	cg_jw_string(w, "status", str(adm, "status", NULL));
+	concept(w, "category", SNOMED, "77465005", "Transplantation", NULL);
 	/* code: SNOMED CT where a concept exists, always our own code as well. */
-	cc = cJSON_AddObjectToObject(p, "code");
-	codings = cJSON_AddArrayToObject(cc, "coding");
-	{
-		const cJSON *pc = cg_json_member(cell->attrs, "procedureCode");
-
-		if (pc)
-			add_coding(codings, str(pc, "system", NULL), str(pc, "code", NULL),
-			           str(pc, "display", NULL));
-	}
-	snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_CELL_TYPE));
-	add_coding(codings, url, cell->key, cg_term_str(cell, "display"));
-	cJSON_AddStringToObject(cc, "text", cg_term_str(cell, "display"));
-	cJSON_AddItemToObject(p, "subject", subject(rec));
+	cg_jw_object(w, "code");
+	cg_jw_array(w, "coding");
+	if (pc)
+		coding(w, str(pc, "system", NULL), str(pc, "code", NULL), str(pc, "display", NULL));
+	coding(w, cg_map_cs(x, CG_MAP_CS_CELL_TYPE), cell->key, cg_term_str(cell, "display"));
+	cg_jw_end(w);
+	cg_jw_string(w, "text", cg_term_str(cell, "display"));
+	cg_jw_end(w);
+	subject(w, rec);
 	if (cg_json_member(adm, "end")) {
-		cJSON *period = cJSON_AddObjectToObject(p, "performedPeriod");
-
-		cJSON_AddStringToObject(period, "start", str(adm, "start", NULL));
-		cJSON_AddStringToObject(period, "end", str(adm, "end", NULL));
+		cg_jw_object(w, "performedPeriod");
+		cg_jw_string(w, "start", str(adm, "start", NULL));
+		cg_jw_string(w, "end", str(adm, "end", NULL));
+		cg_jw_end(w);
 	} else {
-		cJSON_AddStringToObject(p, "performedDateTime", str(adm, "start", NULL));
+		cg_jw_string(w, "performedDateTime", str(adm, "start", NULL));
 	}
 	if (cg_json_member(adm, "performer")) {
-		cJSON *perf = cJSON_CreateObject(), *actor;
-
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(p, "performer"), perf);
-		actor = cJSON_AddObjectToObject(perf, "actor");
-		cJSON_AddItemToObject(actor, "identifier",
-		                      identifier(str(adm, "performer", "system"),
-		                                 str(adm, "performer", "value")));
+		cg_jw_array(w, "performer");
+		cg_jw_object(w, NULL);
+		cg_jw_object(w, "actor");
+		identifier(w, "identifier", str(adm, "performer", "system"),
+		           str(adm, "performer", "value"));
+		cg_jw_end(w);
+		cg_jw_end(w);
+		cg_jw_end(w);
 	}
-	cc = cJSON_CreateObject();
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(p, "reasonCode"), cc);
-	codings = cJSON_AddArrayToObject(cc, "coding");
-	add_coding(codings, ICD10CM, str(ind, "icd10cm", NULL), NULL);
+	cg_jw_array(w, "reasonCode");
+	cg_jw_object(w, NULL);
+	cg_jw_array(w, "coding");
+	coding(w, ICD10CM, str(ind, "icd10cm", NULL), NULL);
 	if (str(ind, "snomed", NULL))
-		add_coding(codings, SNOMED, str(ind, "snomed", NULL), NULL);
+		coding(w, SNOMED, str(ind, "snomed", NULL), NULL);
+	cg_jw_end(w);
+	cg_jw_end(w);
+	cg_jw_end(w);
 	if (site) {
 		const struct cg_term *bs = cg_term_find(&x->m->body_sites, site);
 
-		cc = cJSON_CreateObject();
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(p, "bodySite"), cc);
-		codings = cJSON_AddArrayToObject(cc, "coding");
+		cg_jw_array(w, "bodySite");
+		cg_jw_object(w, NULL);
+		cg_jw_array(w, "coding");
 		if (cg_term_str(bs, "snomed"))
-			add_coding(codings, SNOMED, cg_term_str(bs, "snomed"),
-			           cg_term_str(bs, "display"));
-		snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_BODY_SITE));
-		add_coding(codings, url, site, cg_term_str(bs, "display"));
+			coding(w, SNOMED, cg_term_str(bs, "snomed"), cg_term_str(bs, "display"));
+		coding(w, cg_map_cs(x, CG_MAP_CS_BODY_SITE), site, cg_term_str(bs, "display"));
+		cg_jw_end(w);
+		cg_jw_end(w);
+		cg_jw_end(w);
 	}
-	cc = cJSON_CreateObject();
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(p, "usedCode"), cc);
-	add_coding(cJSON_AddArrayToObject(cc, "coding"), SNOMED, "419758009", "Stem cell");
-	cJSON_AddStringToObject(cc, "text", cg_term_str(cell, "display"));
-	return p;
-fail:
-	cJSON_Delete(p);
-	return NULL;
+	cg_jw_array(w, "usedCode");
+	concept(w, NULL, SNOMED, "419758009", "Stem cell", cg_term_str(cell, "display"));
+	cg_jw_end(w);
+	cg_jw_end(w);
 }
 
 /* ---- Observations ----------------------------------------------------- */
 
-static cJSON *
-observation(struct cg_map_ctx *x, const cJSON *rec, const cJSON *o, const char *proc_url)
+static void
+observation(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON *o,
+            const char *oid, const char *proc_url)
 {
 	const struct cg_measure *ms = cg_measure_find(x->m, str(o, "measure", NULL));
 	const cJSON *value = cg_json_member(o, "value"), *tp = cg_json_member(o, "timepoint");
-	cJSON *obs = cJSON_CreateObject(), *a, *comps = NULL, *ref;
-	struct cg_buf idv;
-	char url[512];
+	const cJSON *events = cg_json_member(o, "events"), *grade = cg_json_member(o, "grade");
 
-	cJSON_AddStringToObject(obs, "resourceType", "Observation");
-	if (add_extension(x, obs, "stemcell-timepoint", tp))
-		goto fail;
-	cg_buf_init(&idv, 4096);
-	cg_buf_printf(&idv, "%s/%s", str(rec, "recordId", NULL), str(o, "id", NULL));
-	a = cJSON_AddArrayToObject(obs, "identifier");
-	cJSON_AddItemToArray(a, identifier(str(rec, "source", "system"), idv.p ? idv.p : ""));
-	cg_buf_free(&idv);
-	cJSON_AddStringToObject(obs, "status", str(o, "status", NULL));
-	a = cJSON_AddArrayToObject(obs, "category");
-	{
-		cJSON *cc = cJSON_CreateObject();
-
-		cJSON_AddItemToArray(a, cc);
-		add_coding(cJSON_AddArrayToObject(cc, "coding"),
-		           "http://terminology.hl7.org/CodeSystem/observation-category",
-		           cJSON_GetStringValue(cg_json_member(ms->attrs, "category")), NULL);
-	}
-	cg_map_measure_system(x, ms, url, sizeof(url));
-	add_concept(obs, "code", url, ms->code,
-	            cJSON_GetStringValue(cg_json_member(ms->attrs, "display")));
-	cJSON_AddItemToObject(obs, "subject", subject(rec));
-	ref = cJSON_CreateObject();
-	cJSON_AddStringToObject(ref, "reference", proc_url);
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(obs, "focus"), ref);
-	cJSON_AddStringToObject(obs, "effectiveDateTime", str(tp, "effective", NULL));
+	cg_jw_object(w, "resource");
+	cg_jw_string(w, "resourceType", "Observation");
+	extension(x, w, "stemcell-timepoint", tp);
+	cg_jw_array(w, "identifier");
+	identifier(w, NULL, str(rec, "source", "system"), oid);
+	cg_jw_end(w);
+	cg_jw_string(w, "status", str(o, "status", NULL));
+	cg_jw_array(w, "category");
+	concept(w, NULL, "http://terminology.hl7.org/CodeSystem/observation-category",
+	        cJSON_GetStringValue(cg_json_member(ms->attrs, "category")), NULL, NULL);
+	cg_jw_end(w);
+	concept(w, "code", cg_map_measure_system_url(x, ms), ms->code,
+	        cJSON_GetStringValue(cg_json_member(ms->attrs, "display")), NULL);
+	subject(w, rec);
+	cg_jw_array(w, "focus");
+	cg_jw_object(w, NULL);
+	cg_jw_string(w, "reference", proc_url);
+	cg_jw_end(w);
+	cg_jw_end(w);
+	cg_jw_string(w, "effectiveDateTime", str(tp, "effective", NULL));
 	if (value) {
 		switch (ms->kind) {
 		case CG_VALUE_NUMBER:
-		case CG_VALUE_INTEGER: {
-			cJSON *q = cJSON_AddObjectToObject(obs, "valueQuantity");
-
-			cJSON_AddItemToObject(q, "value", cJSON_Duplicate(value, 0));
-			cJSON_AddStringToObject(q, "unit", ms->unit);
-			cJSON_AddStringToObject(q, "system", UCUM);
-			cJSON_AddStringToObject(q, "code", ms->unit);
+		case CG_VALUE_INTEGER:
+			cg_jw_object(w, "valueQuantity");
+			cg_jw_value(w, "value", value);
+			cg_jw_string(w, "unit", ms->unit);
+			cg_jw_string(w, "system", UCUM);
+			cg_jw_string(w, "code", ms->unit);
+			cg_jw_end(w);
 			break;
-		}
-		case CG_VALUE_CODE: {
-			cJSON *cc;
-
-			snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE));
-			cc = add_concept(obs, "valueCodeableConcept", url, value->valuestring,
-			                 NULL);
-			cJSON_AddStringToObject(cc, "text", value->valuestring);
+		case CG_VALUE_CODE:
+			concept
+			(w, "valueCodeableConcept", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE),
+			 value->valuestring, NULL, value->valuestring);
 			break;
-		}
 		case CG_VALUE_BOOLEAN:
-			cJSON_AddBoolToObject(obs, "valueBoolean", cJSON_IsTrue(value));
+			cg_jw_bool(w, "valueBoolean", cJSON_IsTrue(value));
 			break;
 		}
 	}
 	if (str(o, "dataAbsentReason", NULL))
-		add_concept(obs, "dataAbsentReason",
-		            "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-		            str(o, "dataAbsentReason", NULL), NULL);
-	if (str(o, "method", NULL)) {
-		cJSON *cc;
-
-		snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_METHOD));
-		cc = add_concept(obs, "method", url, str(o, "method", NULL), NULL);
-		cJSON_AddStringToObject(cc, "text", str(o, "method", NULL));
-	}
-	{
+	concept(w, "dataAbsentReason", "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+	        str(o, "dataAbsentReason", NULL), NULL, NULL);
+	if (str(o, "method", NULL))
+	concept(w, "method", cg_map_cs(x, CG_MAP_CS_METHOD), str(o, "method", NULL), NULL,
+	        str(o, "method", NULL));
+	if (events || grade) {
 		const cJSON *ev;
 
-		cJSON_ArrayForEach(ev, cg_json_member(o, "events"))
+		cg_jw_array(w, "component");
+		cJSON_ArrayForEach(ev, events)
 		{
-			cJSON *c = cJSON_CreateObject();
-
-			if (!comps)
-				comps = cJSON_AddArrayToObject(obs, "component");
-			cJSON_AddItemToArray(comps, c);
-			snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_MACE_EVENT));
-			add_concept(c, "code", url, str(ev, "type", NULL), NULL);
-			cJSON_AddStringToObject(c, "valueDateTime", str(ev, "date", NULL));
+			cg_jw_object(w, NULL);
+			concept(w, "code", cg_map_cs(x, CG_MAP_CS_MACE_EVENT),
+			        str(ev, "type", NULL), NULL, NULL);
+			cg_jw_string(w, "valueDateTime", str(ev, "date", NULL));
+			cg_jw_end(w);
 		}
+		if (grade) {
+			cg_jw_object(w, NULL);
+			concept(w, "code", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE), "ctcae-grade",
+			        "CTCAE grade", NULL);
+			cg_jw_value(w, "valueInteger", grade);
+			cg_jw_end(w);
+		}
+		cg_jw_end(w);
 	}
-	if (cg_json_member(o, "grade")) {
-		cJSON *c = cJSON_CreateObject();
-
-		if (!comps)
-			comps = cJSON_AddArrayToObject(obs, "component");
-		cJSON_AddItemToArray(comps, c);
-		snprintf(url, sizeof(url), "%s", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE));
-		add_concept(c, "code", url, "ctcae-grade", "CTCAE grade");
-		cJSON_AddItemToObject(c, "valueInteger",
-		                      cJSON_Duplicate(cg_json_member(o, "grade"), 0));
-	}
-	return obs;
-fail:
-	cJSON_Delete(obs);
-	return NULL;
+	cg_jw_end(w);
 }
 
 /* ---- Bundle ----------------------------------------------------------- */
 
-static int
-add_entry(cJSON *entries, const char *type, const char *system, const char *value, cJSON *resource,
-          char full_url[64])
+/* fullUrl: urn:uuid: and the version 5 UUID of type|system|value. */
+static enum cg_err
+full_url(const char *type, const char *system, const char *value, char out[64])
 {
-	cJSON *e = cJSON_CreateObject(), *req;
-	struct cg_buf name, cond;
+	struct cg_buf name;
 	char uuid[CG_UUID_STRLEN + 1];
 	enum cg_err result;
 
-	if (!e || !cJSON_AddItemToArray(entries, e)) {
-		cJSON_Delete(resource);
-		return -1;
-	}
 	cg_buf_init(&name, 8192);
-	cg_buf_printf(&name, "%s|%s|%s", type, system, value);
-	result = name.p ? cg_uuid_v5(name.p, name.len, uuid) : CG_ENOMEM;
+	result = cg_buf_addstr(&name, type);
+	if (!result)
+		result = cg_buf_addc(&name, '|');
+	if (!result)
+		result = cg_buf_addstr(&name, system);
+	if (!result)
+		result = cg_buf_addc(&name, '|');
+	if (!result)
+		result = cg_buf_addstr(&name, value);
+	if (!result)
+		result = cg_uuid_v5(name.p, name.len, uuid);
 	cg_buf_free(&name);
-	if (result) {
-		cJSON_Delete(resource);
-		return -1;
-	}
-	snprintf(full_url, 64, "urn:uuid:%s", uuid);
-	cJSON_AddStringToObject(e, "fullUrl", full_url);
-	cJSON_AddItemToObject(e, "resource", resource);
-	req = cJSON_AddObjectToObject(e, "request");
-	cJSON_AddStringToObject(req, "method", "POST");
-	cJSON_AddStringToObject(req, "url", type);
-	/* Conditional create: a resend of the same record creates nothing. */
+	if (!result)
+		snprintf(out, 64, "urn:uuid:%s", uuid);
+	return result;
+}
+
+/* The request of an entry: a conditional create, so that a resend of the
+ * same record creates nothing. */
+static void
+request(struct cg_jw *w, const char *type, const char *system, const char *value)
+{
+	struct cg_buf cond;
+
+	cg_jw_object(w, "request");
+	cg_jw_string(w, "method", "POST");
+	cg_jw_string(w, "url", type);
 	cg_buf_init(&cond, 8192);
 	cg_buf_addstr(&cond, "identifier=");
 	cg_map_query_escape(&cond, system);
 	cg_buf_addc(&cond, '|');
 	cg_map_query_escape(&cond, value);
-	cJSON_AddStringToObject(req, "ifNoneExist", cond.p ? cond.p : "");
+	if (!cond.p)
+		w->err = CG_ENOMEM;
+	cg_jw_string(w, "ifNoneExist", cond.p);
 	cg_buf_free(&cond);
-	return 0;
+	cg_jw_end(w);
 }
 
 enum cg_err
 cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struct cg_map_opts *o,
-                      cJSON **out)
+                      struct cg_buf *out)
 {
 	struct cg_map_ctx x;
-	cJSON *bundle = cJSON_CreateObject(), *entries, *res;
+	struct cg_jw w;
+	struct cg_buf oid;
 	const cJSON *oc;
 	const char *system = str(rec, "source", "system"), *rid = str(rec, "recordId", NULL);
 	char proc_url[64], obs_url[64];
-	struct cg_buf oid;
+	enum cg_err result;
 
-	*out = NULL;
 	cg_map_ctx_init(&x, m, o);
-	if (!bundle)
-		return CG_ENOMEM;
-	cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
-	cJSON_AddStringToObject(bundle, "type", "transaction");
-	entries = cJSON_AddArrayToObject(bundle, "entry");
-	res = procedure(&x, rec);
-	if (!res || add_entry(entries, "Procedure", system, rid, res, proc_url))
-		goto fail;
+	cg_jw_init(&w, out);
+	result = full_url("Procedure", system, rid, proc_url);
+	if (result)
+		return result;
+	cg_jw_object(&w, NULL);
+	cg_jw_string(&w, "resourceType", "Bundle");
+	cg_jw_string(&w, "type", "transaction");
+	cg_jw_array(&w, "entry");
+	cg_jw_object(&w, NULL);
+	cg_jw_string(&w, "fullUrl", proc_url);
+	procedure(&x, &w, rec);
+	request(&w, "Procedure", system, rid);
+	cg_jw_end(&w);
 	cg_buf_init(&oid, 8192);
 	cJSON_ArrayForEach(oc, cg_json_member(rec, "outcomes"))
 	{
 		cg_buf_reset(&oid);
-		cg_buf_printf(&oid, "%s/%s", rid, str(oc, "id", NULL));
-		res = observation(&x, rec, oc, proc_url);
-		if (!res || !oid.p ||
-		    add_entry(entries, "Observation", system, oid.p, res, obs_url)) {
-			cg_buf_free(&oid);
-			goto fail;
+		if (cg_buf_addstr(&oid, rid) || cg_buf_addc(&oid, '/') ||
+		    cg_buf_addstr(&oid, str(oc, "id", NULL)) ||
+		    full_url("Observation", system, oid.p, obs_url)) {
+			w.err = CG_ENOMEM;
+			break;
 		}
+		cg_jw_object(&w, NULL);
+		cg_jw_string(&w, "fullUrl", obs_url);
+		observation(&x, &w, rec, oc, oid.p, proc_url);
+		request(&w, "Observation", system, oid.p);
+		cg_jw_end(&w);
 	}
 	cg_buf_free(&oid);
-	*out = bundle;
-	return CG_OK;
-fail:
-	cJSON_Delete(bundle);
-	return CG_ENOMEM;
+	cg_jw_end(&w);
+	cg_jw_end(&w);
+	return w.err;
 }

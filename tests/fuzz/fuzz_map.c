@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "fhir_validate.h"
 #include "map.h"
 #include "mappings.h"
@@ -34,7 +35,14 @@ on_item(void *ctx, const struct cg_record_report *r)
 		return CG_OK;
 	cg_diag_init(&d, 50);
 	if (!cJSON_GetObjectItemCaseSensitive(r->root, "resourceType")) {
-		if (cg_map_record_to_fhir(r->root, mappings, NULL, &out) || !out)
+		struct cg_buf text;
+
+		cg_buf_init(&text, 1u << 26);
+		if (cg_map_record_to_fhir(r->root, mappings, NULL, &text))
+			abort();
+		out = cJSON_ParseWithLength(text.p, text.len); /* the text must be JSON */
+		cg_buf_free(&text);
+		if (!out)
 			abort();
 		if (cg_fhir_validate(out, mappings->fhir, &d) || d.errors)
 			abort(); /* we produced invalid FHIR */

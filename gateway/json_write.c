@@ -1,0 +1,146 @@
+/* json_write.c: streaming JSON output; see json_write.h. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "json_write.h"
+
+void
+cg_jw_init(struct cg_jw *w, struct cg_buf *b)
+{
+	w->b = b;
+	w->depth = 0;
+	w->first[0] = 1;
+	w->err = CG_OK;
+}
+
+/* The comma and "key": before a value. */
+static void
+member(struct cg_jw *w, const char *key)
+{
+	if (w->err)
+		return;
+	if (!w->first[w->depth])
+		w->err = cg_buf_addc(w->b, ',');
+	w->first[w->depth] = 0;
+	if (key && !w->err) {
+		w->err = cg_buf_addc(w->b, '"');
+		if (!w->err)
+			w->err = cg_buf_add_json_string(w->b, key);
+		if (!w->err)
+			w->err = cg_buf_add(w->b, "\":", 2);
+	}
+}
+
+static void
+open_(struct cg_jw *w, const char *key, char c)
+{
+	member(w, key);
+	if (w->err)
+		return;
+	if (w->depth + 1 >= CG_JW_MAX_DEPTH) {
+		w->err = CG_ELIMIT;
+		return;
+	}
+	w->err = cg_buf_addc(w->b, c);
+	w->first[++w->depth] = 1;
+	w->kind[w->depth] = c;
+}
+
+void
+cg_jw_object(struct cg_jw *w, const char *key)
+{
+	open_(w, key, '{');
+}
+
+void
+cg_jw_array(struct cg_jw *w, const char *key)
+{
+	open_(w, key, '[');
+}
+
+void
+cg_jw_end(struct cg_jw *w)
+{
+	if (w->err)
+		return;
+	if (w->depth == 0) {
+		w->err = CG_EINVAL;
+		return;
+	}
+	w->err = cg_buf_addc(w->b, w->kind[w->depth] == '{' ? '}' : ']');
+	w->depth--;
+}
+
+void
+cg_jw_string(struct cg_jw *w, const char *key, const char *s)
+{
+	member(w, key);
+	if (w->err)
+		return;
+	w->err = cg_buf_addc(w->b, '"');
+	if (!w->err)
+		w->err = cg_buf_add_json_string(w->b, s ? s : "");
+	if (!w->err)
+		w->err = cg_buf_addc(w->b, '"');
+}
+
+void
+cg_jw_bool(struct cg_jw *w, const char *key, int v)
+{
+	member(w, key);
+	if (!w->err)
+		w->err = cg_buf_addstr(w->b, v ? "true" : "false");
+}
+
+/* cJSON 1.7's print_number, so that both print the same text. */
+enum cg_err
+cg_jw_number_text(struct cg_buf *b, const cJSON *n)
+{
+	double d = n->valuedouble, test = 0;
+	char text[32];
+	int len;
+
+	if (isnan(d) || isinf(d))
+		return cg_buf_addstr(b, "null");
+	if (d == (double)n->valueint) {
+		char digits[16];
+		size_t i = sizeof(digits);
+		long v = n->valueint;
+		int neg = v < 0;
+		unsigned long u = neg ? 0UL - (unsigned long)v : (unsigned long)v;
+
+		do {
+			digits[--i] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (neg)
+			digits[--i] = '-';
+		return cg_buf_add(b, digits + i, sizeof(digits) - i);
+	}
+	len = snprintf(text, sizeof(text), "%1.15g", d);
+	if (sscanf(text, "%lg", &test) != 1 ||
+	    !(fabs(test - d) <= fmax(fabs(test), fabs(d)) * DBL_EPSILON))
+		len = snprintf(text, sizeof(text), "%1.17g", d);
+	return cg_buf_add(b, text, (size_t)len);
+}
+
+void
+cg_jw_value(struct cg_jw *w, const char *key, const cJSON *v)
+{
+	if (cJSON_IsString(v)) {
+		cg_jw_string(w, key, v->valuestring);
+		return;
+	}
+	member(w, key);
+	if (w->err)
+		return;
+	if (cJSON_IsNumber(v))
+		w->err = cg_jw_number_text(w->b, v);
+	else if (cJSON_IsBool(v))
+		w->err = cg_buf_addstr(w->b, cJSON_IsTrue(v) ? "true" : "false");
+	else
+		w->err = cg_buf_addstr(w->b, "null");
+}
