@@ -2,6 +2,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -26,9 +27,13 @@ member(struct cg_jw *w, const char *key)
 		w->err = cg_buf_addc(w->b, ',');
 	w->first[w->depth] = 0;
 	if (key && !w->err) {
+		/* Keys are the writer's own names (FHIR element names, record member
+		 * names from the tables), never outside input: no escaping needed. */
+		size_t n = strlen(key);
+
 		w->err = cg_buf_addc(w->b, '"');
 		if (!w->err)
-			w->err = cg_buf_add_json_string(w->b, key);
+			w->err = cg_buf_add(w->b, key, n);
 		if (!w->err)
 			w->err = cg_buf_add(w->b, "\":", 2);
 	}

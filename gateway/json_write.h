@@ -7,7 +7,9 @@
  * which of the two made it.
  *
  * Members are written in order; the writer adds commas and quotes. A key of
- * NULL writes an array element. Errors are sticky: check w->err at the end.
+ * NULL writes an array element. Keys are written as they are: they must be
+ * the caller's own names, not outside input (string values are escaped).
+ * Errors are sticky: check w->err at the end.
  */
 #ifndef CG_JSON_WRITE_H
 #define CG_JSON_WRITE_H

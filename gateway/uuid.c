@@ -1,8 +1,13 @@
-/* uuid.c: version 5 UUIDs with OpenSSL's SHA-1; see uuid.h. */
-#include <stdio.h>
+/*
+ * uuid.c: version 5 UUIDs; see uuid.h.
+ *
+ * SHA-1 is written out here (RFC 3174) rather than taken from OpenSSL: a
+ * mapped record needs a UUID per resource, and OpenSSL's EVP dispatch cost
+ * more than the hash of a 60-byte name. tests/unit/test_uuid.c checks it
+ * against OpenSSL on many inputs, and against a known UUID.
+ */
+#include <stdint.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "uuid.h"
 
@@ -11,31 +16,140 @@
 static const unsigned char namespace_id[16] = {0x3e, 0x4c, 0x1a, 0x9d, 0x52, 0x0b, 0x47, 0xd1,
                                                0x8f, 0x6a, 0x2e, 0x71, 0xc9, 0x35, 0xb0, 0x84};
 
+struct sha1 {
+	uint32_t h[5];
+	unsigned char block[64];
+	size_t used;    /* bytes in block */
+	uint64_t total; /* bytes hashed */
+};
+
+static uint32_t
+rol(uint32_t x, int n)
+{
+	return (x << n) | (x >> (32 - n));
+}
+
+static void
+sha1_block(struct sha1 *s, const unsigned char *p)
+{
+	uint32_t w[80], a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (; i < 80; i++)
+		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	for (i = 0; i < 80; i++) {
+		uint32_t f, k, t;
+
+		if (i < 20) {
+			f = (b & c) | (~b & d);
+			k = 0x5a827999;
+		} else if (i < 40) {
+			f = b ^ c ^ d;
+			k = 0x6ed9eba1;
+		} else if (i < 60) {
+			f = (b & c) | (b & d) | (c & d);
+			k = 0x8f1bbcdc;
+		} else {
+			f = b ^ c ^ d;
+			k = 0xca62c1d6;
+		}
+		t = rol(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = rol(b, 30);
+		b = a;
+		a = t;
+	}
+	s->h[0] += a;
+	s->h[1] += b;
+	s->h[2] += c;
+	s->h[3] += d;
+	s->h[4] += e;
+}
+
+static void
+sha1_init(struct sha1 *s)
+{
+	s->h[0] = 0x67452301;
+	s->h[1] = 0xefcdab89;
+	s->h[2] = 0x98badcfe;
+	s->h[3] = 0x10325476;
+	s->h[4] = 0xc3d2e1f0;
+	s->used = 0;
+	s->total = 0;
+}
+
+static void
+sha1_update(struct sha1 *s, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	s->total += len;
+	while (len) {
+		size_t n = 64 - s->used < len ? 64 - s->used : len;
+
+		memcpy(s->block + s->used, p, n);
+		s->used += n;
+		p += n;
+		len -= n;
+		if (s->used == 64) {
+			sha1_block(s, s->block);
+			s->used = 0;
+		}
+	}
+}
+
+static void
+sha1_final(struct sha1 *s, unsigned char out[20])
+{
+	uint64_t bits = s->total * 8;
+	unsigned char pad = 0x80, len[8];
+	int i;
+
+	sha1_update(s, &pad, 1);
+	pad = 0;
+	while (s->used != 56)
+		sha1_update(s, &pad, 1);
+	for (i = 0; i < 8; i++)
+		len[i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha1_update(s, len, 8);
+	for (i = 0; i < 20; i++)
+		out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void
+cg_sha1(const void *data, size_t len, unsigned char out[20])
+{
+	struct sha1 s;
+
+	sha1_init(&s);
+	sha1_update(&s, data, len);
+	sha1_final(&s, out);
+}
+
 enum cg_err
 cg_uuid_v5(const char *name, size_t len, char out[CG_UUID_STRLEN + 1])
 {
-	/* Fetching SHA-1 and making a context cost more than hashing a name:
-	 * both are made once per thread and kept. */
-	static _Thread_local EVP_MD_CTX *ctx;
-	static _Thread_local EVP_MD *sha1;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int ok;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[20];
+	struct sha1 s;
+	size_t i, o = 0;
 
-	if (!sha1 && !(sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)))
-		return CG_EINVAL;
-	if (!ctx && !(ctx = EVP_MD_CTX_new()))
-		return CG_ENOMEM;
-	ok = EVP_DigestInit_ex2(ctx, sha1, NULL) &&
-	     EVP_DigestUpdate(ctx, namespace_id, sizeof(namespace_id)) &&
-	     EVP_DigestUpdate(ctx, name, len) && EVP_DigestFinal_ex(ctx, md, &mdlen);
-	if (!ok || mdlen < 16)
-		return CG_EINVAL;
+	sha1_init(&s);
+	sha1_update(&s, namespace_id, sizeof(namespace_id));
+	sha1_update(&s, name, len);
+	sha1_final(&s, md);
 	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
 	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, CG_UUID_STRLEN + 1,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0],
-	         md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11],
-	         md[12], md[13], md[14], md[15]);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[md[i] >> 4];
+		out[o++] = hex[md[i] & 15];
+	}
+	out[o] = '\0';
 	return CG_OK;
 }

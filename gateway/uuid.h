@@ -15,4 +15,7 @@
  * (CG_UUID_STRLEN + 1 bytes). */
 enum cg_err cg_uuid_v5(const char *name, size_t len, char out[CG_UUID_STRLEN + 1]);
 
+/* SHA-1 of data (for UUIDs only: SHA-1 is no longer a security hash). */
+void cg_sha1(const void *data, size_t len, unsigned char out[20]);
+
 #endif
