@@ -199,8 +199,45 @@ uuid_ok(const char *s)
 	return s[36] == '\0';
 }
 
+static const struct {
+	const char *name;
+	enum cg_fhir_prim kind;
+} prims[] = {
+        {"boolean", CG_PRIM_BOOLEAN},
+        {"integer", CG_PRIM_INTEGER},
+        {"positiveInt", CG_PRIM_POSITIVE_INT},
+        {"unsignedInt", CG_PRIM_UNSIGNED_INT},
+        {"decimal", CG_PRIM_DECIMAL},
+        {"string", CG_PRIM_STRING},
+        {"markdown", CG_PRIM_STRING},
+        {"code", CG_PRIM_CODE},
+        {"id", CG_PRIM_ID},
+        {"uri", CG_PRIM_URI},
+        {"url", CG_PRIM_URI},
+        {"canonical", CG_PRIM_URI},
+        {"oid", CG_PRIM_OID},
+        {"uuid", CG_PRIM_UUID},
+        {"date", CG_PRIM_DATE},
+        {"dateTime", CG_PRIM_DATETIME},
+        {"instant", CG_PRIM_INSTANT},
+        {"time", CG_PRIM_TIME},
+        {"base64Binary", CG_PRIM_BASE64},
+        {"xhtml", CG_PRIM_XHTML},
+};
+
+enum cg_fhir_prim
+cg_fhir_prim_of(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(prims) / sizeof(prims[0]); i++)
+		if (strcmp(prims[i].name, type) == 0)
+			return prims[i].kind;
+	return CG_PRIM_OTHER;
+}
+
 static int
-number_type(const char *type, const cJSON *v, enum cg_code *code, const char **why)
+number_type(enum cg_fhir_prim kind, const cJSON *v, enum cg_code *code, const char **why)
 {
 	double x;
 
@@ -209,80 +246,90 @@ number_type(const char *type, const cJSON *v, enum cg_code *code, const char **w
 	x = v->valuedouble;
 	if (!isfinite(x))
 		return fail(code, why, CG_C_JSON_NUMBER_RANGE, "number is too large to represent");
-	if (strcmp(type, "decimal") == 0)
+	if (kind == CG_PRIM_DECIMAL)
 		return 0;
 	if (x != floor(x))
 		return fail(code, why, CG_C_FHIR_FORMAT, "must be a whole number");
 	if (x > 2147483647.0 || x < -2147483648.0)
 		return fail(code, why, CG_C_FHIR_FORMAT,
 		            "outside the 32-bit range of FHIR integers");
-	if (strcmp(type, "positiveInt") == 0 && x < 1)
+	if (kind == CG_PRIM_POSITIVE_INT && x < 1)
 		return fail(code, why, CG_C_FHIR_FORMAT, "a positiveInt must be at least 1");
-	if (strcmp(type, "unsignedInt") == 0 && x < 0)
+	if (kind == CG_PRIM_UNSIGNED_INT && x < 0)
 		return fail(code, why, CG_C_FHIR_FORMAT, "an unsignedInt must not be negative");
 	return 0;
 }
 
 int
-cg_fhir_primitive_check(const char *type, const cJSON *v, enum cg_code *code, const char **why)
+cg_fhir_primitive_check(enum cg_fhir_prim kind, const cJSON *v, enum cg_code *code,
+                        const char **why)
 {
 	const char *s;
 
-	if (strcmp(type, "boolean") == 0)
+	switch (kind) {
+	case CG_PRIM_BOOLEAN:
 		return cJSON_IsBool(v) ? 0 : fail(code, why, CG_C_TYPE, "must be true or false");
-	if (!strcmp(type, "integer") || !strcmp(type, "positiveInt") ||
-	    !strcmp(type, "unsignedInt") || !strcmp(type, "decimal"))
-		return number_type(type, v, code, why);
+	case CG_PRIM_INTEGER:
+	case CG_PRIM_POSITIVE_INT:
+	case CG_PRIM_UNSIGNED_INT:
+	case CG_PRIM_DECIMAL:
+		return number_type(kind, v, code, why);
+	default:
+		break;
+	}
 	if (!cJSON_IsString(v))
 		return fail(code, why, CG_C_TYPE, "must be a JSON string");
 	s = v->valuestring;
 	if (!s[0])
 		return fail(code, why, CG_C_EMPTY, "must not be an empty string");
-	if (!strcmp(type, "string") || !strcmp(type, "markdown"))
+	switch (kind) {
+	case CG_PRIM_STRING:
 		return strlen(s) <= 1024 * 1024
 		               ? 0
 		               : fail(code, why, CG_C_FHIR_FORMAT, "longer than 1 MB");
-	if (!strcmp(type, "code"))
+	case CG_PRIM_CODE:
 		return code_ok(s) ? 0
 		                  : fail(code, why, CG_C_FHIR_FORMAT,
 		                         "a code has no leading, trailing or double spaces");
-	if (!strcmp(type, "id"))
+	case CG_PRIM_ID:
 		return id_ok(s) ? 0
 		                : fail(code, why, CG_C_FHIR_FORMAT,
 		                       "an id is 1 to 64 of A-Z a-z 0-9 - .");
-	if (!strcmp(type, "uri") || !strcmp(type, "url") || !strcmp(type, "canonical"))
+	case CG_PRIM_URI:
 		return has_space(s) ? fail(code, why, CG_C_FHIR_FORMAT, "a URI has no white space")
 		                    : 0;
-	if (!strcmp(type, "oid"))
+	case CG_PRIM_OID:
 		return oid_ok(s) ? 0 : fail(code, why, CG_C_FHIR_FORMAT, "not urn:oid: and an OID");
-	if (!strcmp(type, "uuid"))
+	case CG_PRIM_UUID:
 		return uuid_ok(s) ? 0
 		                  : fail(code, why, CG_C_FHIR_FORMAT,
 		                         "not urn:uuid: and a lower-case UUID");
-	if (!strcmp(type, "date"))
+	case CG_PRIM_DATE:
 		return date_part(s, 0) == strlen(s)
 		               ? 0
 		               : fail(code, why, CG_C_FHIR_FORMAT,
 		                      "a date is YYYY, YYYY-MM or YYYY-MM-DD, and must exist");
-	if (!strcmp(type, "dateTime"))
+	case CG_PRIM_DATETIME:
 		return datetime_ok(s, 0)
 		               ? 0
 		               : fail(code, why, CG_C_FHIR_FORMAT,
 		                      "a dateTime is a date, or a date and time with a time zone");
-	if (!strcmp(type, "instant"))
+	case CG_PRIM_INSTANT:
 		return datetime_ok(s, 1)
 		               ? 0
 		               : fail(code, why, CG_C_FHIR_FORMAT,
 		                      "an instant is a full date and time with seconds and zone");
-	if (!strcmp(type, "time"))
+	case CG_PRIM_TIME:
 		return time_part(s) == strlen(s)
 		               ? 0
 		               : fail(code, why, CG_C_FHIR_FORMAT, "a time is hh:mm:ss");
-	if (!strcmp(type, "base64Binary"))
+	case CG_PRIM_BASE64:
 		return base64_ok(s) ? 0 : fail(code, why, CG_C_FHIR_FORMAT, "not base64");
-	if (!strcmp(type, "xhtml"))
+	case CG_PRIM_XHTML:
 		return strncmp(s, "<div", 4) == 0
 		               ? 0
 		               : fail(code, why, CG_C_FHIR_FORMAT, "narrative must be a <div>");
-	return 0; /* a primitive this table does not know: accepted as a string */
+	default:
+		return 0;
+	}
 }

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
+#include "fhir_primitive.h"
 #include "fhir_structure.h"
 #include "fileio.h"
 
@@ -208,6 +209,11 @@ build(struct cg_fhir_structure *s, char **why)
 		           : !strcmp(kind, "primitive-type")  ? CG_FHIR_PRIMITIVE
 		                                              : CG_FHIR_COMPLEX;
 		ty->abstract = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "abstract"));
+		ty->prim = ty->kind == CG_FHIR_PRIMITIVE ? (int)cg_fhir_prim_of(ty->name) : 0;
+		ty->any_resource =
+		        !strcmp(ty->name, "Resource") || !strcmp(ty->name, "DomainResource");
+		ty->inline_ctx =
+		        !strcmp(ty->name, "BackboneElement") || !strcmp(ty->name, "Element");
 		if (ty->kind == CG_FHIR_RESOURCE && !ty->abstract)
 			s->resources++;
 		map_put(&s->types, ty->name, ty);
@@ -260,13 +266,19 @@ build(struct cg_fhir_structure *s, char **why)
 			el->targets = cJSON_GetObjectItemCaseSensitive(e, "targets");
 			el->ntypes = (size_t)cJSON_GetArraySize(ty);
 			if (el->ntypes) {
-				const char **v = calloc(el->ntypes, sizeof(*v));
+				/* Names and resolved types in one block, freed as types. */
+				const char **v = calloc(el->ntypes, sizeof(*v) + sizeof(void *));
+				const struct cg_fhir_type **tp;
 
 				if (!v)
 					return CG_ENOMEM;
-				for (k = 0; k < el->ntypes; k++)
+				tp = (const struct cg_fhir_type **)(v + el->ntypes);
+				for (k = 0; k < el->ntypes; k++) {
 					v[k] = cJSON_GetStringValue(cJSON_GetArrayItem(ty, (int)k));
+					tp[k] = v[k] ? map_get(&s->types, v[k]) : NULL;
+				}
 				el->types = v;
+				el->tptr = tp;
 			}
 			c = context_for(s, parent);
 			{
@@ -279,6 +291,13 @@ build(struct cg_fhir_structure *s, char **why)
 				c->kids = kids;
 			}
 		}
+	}
+	/* Each element's own context (a backbone element's children, or where a
+	 * contentReference points), found once rather than for every value. */
+	for (i = 0; i < s->nel; i++) {
+		struct cg_fhir_element *el = &s->el_store[i];
+
+		el->ctx = map_get(&s->contexts, el->ref ? el->ref : el->path);
 	}
 	return CG_OK;
 }
@@ -338,7 +357,8 @@ cg_fhir_context(const struct cg_fhir_structure *s, const char *path)
 }
 
 const struct cg_fhir_element *
-cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const char **type)
+cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const struct cg_fhir_type **type,
+              size_t *index)
 {
 	size_t i, k;
 
@@ -349,9 +369,10 @@ cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const char **
 
 		if (name[0] != el->name[0] || strncmp(name, el->name, n) != 0)
 			continue;
+		*index = i;
 		if (!el->choice) {
 			if (name[n] == '\0') {
-				*type = el->ntypes == 1 ? el->types[0] : NULL;
+				*type = el->ntypes == 1 ? el->tptr[0] : NULL;
 				return el;
 			}
 			continue;
@@ -362,7 +383,7 @@ cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const char **
 
 			if (toupper((unsigned char)t[0]) == name[n] &&
 			    strcmp(t + 1, name + n + 1) == 0) {
-				*type = t;
+				*type = el->tptr[k];
 				return el;
 			}
 		}

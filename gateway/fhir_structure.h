@@ -23,15 +23,19 @@ struct cg_fhir_valueset {
 	const struct cJSON *codes; /* object: system -> array of codes */
 };
 
+struct cg_fhir_type;
+
 struct cg_fhir_element {
 	const char *path; /* full path, "Observation.value[x]" */
 	const char *name; /* "value" (without [x]) */
 	int choice;       /* the name ended in [x] */
 	int min;
-	int max;                  /* -1 for * */
-	const char *const *types; /* type codes */
+	int max;                                /* -1 for * */
+	const char *const *types;               /* type codes */
+	const struct cg_fhir_type *const *tptr; /* the same, resolved (NULL if unknown) */
 	size_t ntypes;
 	const char *ref;                        /* contentReference: the context to use instead */
+	const struct cg_fhir_context *ctx;      /* its children: its own, or those ref names */
 	const struct cg_fhir_valueset *binding; /* required binding we can check */
 	const struct cJSON *targets;            /* Reference target types, or NULL */
 };
@@ -46,6 +50,9 @@ struct cg_fhir_type {
 	const char *name;
 	enum cg_fhir_kind kind;
 	int abstract;
+	int prim;                          /* enum cg_fhir_prim, for primitives */
+	int any_resource;                  /* Resource or DomainResource: any resource goes */
+	int inline_ctx;                    /* BackboneElement or Element: the element defines it */
 	const struct cg_fhir_context *ctx; /* NULL for primitives */
 };
 
@@ -57,9 +64,10 @@ void cg_fhir_structure_free(struct cg_fhir_structure *s);
 const struct cg_fhir_type *cg_fhir_type(const struct cg_fhir_structure *s, const char *name);
 const struct cg_fhir_context *cg_fhir_context(const struct cg_fhir_structure *s, const char *path);
 /* The child element of ctx that JSON member name stands for (choice names
- * resolved: "valueQuantity" -> value[x] with *type "Quantity"), or NULL. */
+ * resolved: "valueQuantity" -> value[x] with *type Quantity), or NULL; *index
+ * is its place among ctx->kids. */
 const struct cg_fhir_element *cg_fhir_child(const struct cg_fhir_context *ctx, const char *name,
-                                            const char **type);
+                                            const struct cg_fhir_type **type, size_t *index);
 /* Whether code is in the value set (any of its systems; system may be NULL). */
 int cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code);
 /* The number of resource types, for metadata and tests. */

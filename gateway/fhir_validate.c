@@ -141,34 +141,31 @@ check_concept_binding(struct fv *v, const cJSON *cc, const struct cg_fhir_values
 /* ---- values ----------------------------------------------------------- */
 
 /* The value of element el, of type `type`, at the current path. */
+/* The value of element el, of type t, at the current path. */
 static void
-check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el, const char *type)
+check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
+            const struct cg_fhir_type *t)
 {
-	const struct cg_fhir_type *t;
-	const struct cg_fhir_context *ctx;
-
-	if (el->ref) {
-		ctx = cg_fhir_context(v->s, el->ref);
-		if (ctx)
-			check_object(v, val, ctx, 0);
+	if (el->ref || (t && t->inline_ctx)) {
+		/* contentReference, or a backbone element: the element itself
+		 * defines what is inside. */
+		if (el->ctx)
+			check_object(v, val, el->ctx, 0);
 		return;
 	}
-	if (!type)
-		return;
-	if (!strcmp(type, "Resource") || !strcmp(type, "DomainResource")) {
-		check_resource(v, val, NULL, !strcmp(el->name, "contained"));
-		return;
-	}
-	t = cg_fhir_type(v->s, type);
 	if (!t)
 		return; /* a type the tables do not define: nothing to check against */
+	if (t->any_resource || t->kind == CG_FHIR_RESOURCE) {
+		check_resource(v, val, NULL, t->any_resource && !strcmp(el->name, "contained"));
+		return;
+	}
 	if (t->kind == CG_FHIR_PRIMITIVE) {
 		enum cg_code code;
 		const char *why;
 
-		if (cg_fhir_primitive_check(type, val, &code, &why)) {
+		if (cg_fhir_primitive_check((enum cg_fhir_prim)t->prim, val, &code, &why)) {
 			cg_check_issue(&v->c, code, val, NULL, 0, "%s (%s, type %s)", why, el->path,
-			               type);
+			               t->name);
 			return;
 		}
 		if (el->binding && cJSON_IsString(val) &&
@@ -178,24 +175,14 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el, co
 			               val->valuestring, el->binding->url, el->path);
 		return;
 	}
-	if (!strcmp(type, "BackboneElement") || !strcmp(type, "Element")) {
-		ctx = cg_fhir_context(v->s, el->path);
-		if (ctx)
-			check_object(v, val, ctx, 0);
-		return;
-	}
-	if (t->kind == CG_FHIR_RESOURCE) {
-		check_resource(v, val, NULL, 0);
-		return;
-	}
 	check_object(v, val, t->ctx, 0);
 	if (!cJSON_IsObject(val))
 		return;
-	if (!strcmp(type, "Reference"))
+	if (!strcmp(t->name, "Reference"))
 		check_reference(v, val, el->targets, el->path);
-	else if (el->binding && !strcmp(type, "Coding"))
+	else if (el->binding && !strcmp(t->name, "Coding"))
 		check_coding_binding(v, val, el->binding, el->path);
-	else if (el->binding && !strcmp(type, "CodeableConcept"))
+	else if (el->binding && !strcmp(t->name, "CodeableConcept"))
 		check_concept_binding(v, val, el->binding, el->path);
 }
 
@@ -230,16 +217,15 @@ check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_ele
 }
 
 static int
-is_primitive(struct fv *v, const char *type)
+is_primitive(const struct cg_fhir_type *t)
 {
-	const struct cg_fhir_type *t = type ? cg_fhir_type(v->s, type) : NULL;
-
 	return t && t->kind == CG_FHIR_PRIMITIVE;
 }
 
 /* One member of an object: its cardinality and its value(s). */
 static void
-check_member(struct fv *v, const cJSON *m, const struct cg_fhir_element *el, const char *type)
+check_member(struct fv *v, const cJSON *m, const struct cg_fhir_element *el,
+             const struct cg_fhir_type *type)
 {
 	const cJSON *it;
 	size_t i = 0, n = 0;
@@ -312,20 +298,19 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 		memset(seen_stack, 0, sizeof(seen_stack));
 	}
 	for (m = obj->child; m; m = m->next) {
-		const char *name = m->string, *type = NULL;
+		const char *name = m->string;
+		const struct cg_fhir_type *type = NULL;
 		const struct cg_fhir_element *el;
-		size_t k, mark;
+		size_t k = 0, mark;
 
 		if (resource && !strcmp(name, "resourceType"))
 			continue;
-		el = cg_fhir_child(ctx, name[0] == '_' ? name + 1 : name, &type);
-		if (!el || (name[0] == '_' && !is_primitive(v, type))) {
+		el = cg_fhir_child(ctx, name[0] == '_' ? name + 1 : name, &type, &k);
+		if (!el || (name[0] == '_' && !is_primitive(type))) {
 			cg_check_issue(&v->c, CG_C_UNKNOWN_FIELD, m, name, 1,
 			               "unknown element '%s' in %s", name, ctx->path);
 			continue;
 		}
-		for (k = 0; ctx->kids[k] != el; k++)
-			;
 		mark = cg_check_push_key(&v->c, name);
 		if (name[0] == '_') {
 			check_primitive_extension(v, m, el);
