@@ -254,6 +254,7 @@ build(struct cg_fhir_structure *s, char **why)
 				name[n - 3] = '\0';
 			}
 			el->name = keep(&st, name, NULL, NULL);
+			el->name_len = strlen(name);
 			if (!el->path || !parent || !el->name)
 				return CG_ENOMEM;
 			el->min = (int)cJSON_GetNumberValue(
@@ -365,7 +366,7 @@ cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const struct 
 	*type = NULL;
 	for (i = 0; i < ctx->nkids; i++) {
 		const struct cg_fhir_element *el = ctx->kids[i];
-		size_t n = strlen(el->name);
+		size_t n = el->name_len;
 
 		if (name[0] != el->name[0] || strncmp(name, el->name, n) != 0)
 			continue;

@@ -28,7 +28,8 @@ struct cg_fhir_type;
 struct cg_fhir_element {
 	const char *path; /* full path, "Observation.value[x]" */
 	const char *name; /* "value" (without [x]) */
-	int choice;       /* the name ended in [x] */
+	size_t name_len;
+	int choice; /* the name ended in [x] */
 	int min;
 	int max;                                /* -1 for * */
 	const char *const *types;               /* type codes */
