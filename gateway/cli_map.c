@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "check.h"
+#include "cli_common.h"
 #include "cli_map.h"
 #include "fileio.h"
 #include "json_pretty.h"
@@ -178,7 +179,6 @@ cg_cli_map(int argc, char **argv)
 	struct cg_mappings *m = NULL;
 	struct run run;
 	const char *dir = NULL, *to = NULL;
-	char *default_dir = NULL, *why = NULL;
 	int c, i, io_failed = 0, status;
 	enum cg_err result;
 
@@ -216,22 +216,13 @@ cg_cli_map(int argc, char **argv)
 		return 2;
 	}
 	run.to_fhir = strcmp(to, "fhir") == 0;
-	if (!dir && !(dir = default_dir = cg_mappings_default_dir())) {
-		fprintf(stderr, "cellgate map: cannot find the code tables; use --mappings DIR\n");
+	m = cg_cli_load_mappings("cellgate map", dir);
+	if (!m)
 		return 2;
-	}
-	result = cg_mappings_load(dir, &m, &why);
-	if (result) {
-		fprintf(stderr, "cellgate map: code tables: %s\n", why ? why : cg_strerror(result));
-		free(why);
-		free(default_dir);
-		return 2;
-	}
 	run.m = m;
 	run.arena = cg_arena_new(256 * 1024);
 	if (!run.arena) {
 		cg_mappings_free(m);
-		free(default_dir);
 		return 2;
 	}
 	cg_validate_opts_default(&vopts, m);
@@ -266,6 +257,5 @@ cg_cli_map(int argc, char **argv)
 	status = io_failed ? 2 : run.failed ? 1 : 0;
 	cg_arena_free(run.arena);
 	cg_mappings_free(m);
-	free(default_dir);
 	return status;
 }

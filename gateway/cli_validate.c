@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cli_common.h"
 #include "fileio.h"
 #include "mappings.h"
 #include "render.h"
@@ -108,7 +109,6 @@ cg_cli_validate(int argc, char **argv)
 	struct cg_mappings *m = NULL;
 	struct run run;
 	const char *mappings_dir = NULL;
-	char *default_dir = NULL, *why = NULL;
 	unsigned long long n;
 	int c, status = EXIT_VALID, io_failed = 0, i;
 	enum cg_err result;
@@ -164,23 +164,9 @@ cg_cli_validate(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!mappings_dir) {
-		default_dir = cg_mappings_default_dir();
-		if (!default_dir) {
-			fprintf(stderr, "cellgate validate: cannot find the code tables; "
-			                "use --mappings DIR or set CELLGATE_MAPPINGS\n");
-			return EXIT_USAGE;
-		}
-		mappings_dir = default_dir;
-	}
-	result = cg_mappings_load(mappings_dir, &m, &why);
-	if (result) {
-		fprintf(stderr, "cellgate validate: code tables: %s\n",
-		        why ? why : cg_strerror(result));
-		free(why);
-		free(default_dir);
+	m = cg_cli_load_mappings("cellgate validate", mappings_dir);
+	if (!m)
 		return EXIT_USAGE;
-	}
 	opts.mappings = m;
 	cg_buf_init(&run.out, 64u * 1024 * 1024);
 
@@ -231,7 +217,6 @@ cg_cli_validate(int argc, char **argv)
 		status = EXIT_USAGE;
 	cg_buf_free(&run.out);
 	cg_mappings_free(m);
-	free(default_dir);
 	return status;
 
 bad_number:
