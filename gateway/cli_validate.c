@@ -101,6 +101,7 @@ cg_cli_validate(int argc, char **argv)
 	        {"max-issues", required_argument, NULL, 'I'},
 	        {"max-depth", required_argument, NULL, 'D'},
 	        {"max-record-size", required_argument, NULL, 'R'},
+	        {"max-string-size", required_argument, NULL, 'S'},
 	        {"list-codes", no_argument, NULL, 'L'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -147,6 +148,11 @@ cg_cli_validate(int argc, char **argv)
 			if (parse_size(optarg, 64, 1ull << 30, &n))
 				goto bad_number;
 			opts.limits.max_record = (size_t)n;
+			break;
+		case 'S':
+			if (parse_size(optarg, 16, 1ull << 30, &n))
+				goto bad_number;
+			opts.limits.max_string = (size_t)n;
 			break;
 		case 'L':
 			list_codes();

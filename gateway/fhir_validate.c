@@ -418,6 +418,18 @@ absolute_uri(const char *s)
 	return *p == ':' && p[1];
 }
 
+/* bdl-7 allows one fullUrl twice for different versions of the resource. */
+static int
+distinct_versions(const cJSON *a, const cJSON *b)
+{
+	const char *va = cJSON_GetStringValue(
+	        cg_json_member(cg_json_member(cg_json_member(a, "resource"), "meta"), "versionId"));
+	const char *vb = cJSON_GetStringValue(
+	        cg_json_member(cg_json_member(cg_json_member(b, "resource"), "meta"), "versionId"));
+
+	return va && vb && strcmp(va, vb) != 0;
+}
+
 /* bdl-1 to bdl-4 and bdl-7; fullUrl absolute. */
 static void
 bundle_rules(struct fv *v, const cJSON *bundle)
@@ -462,7 +474,8 @@ bundle_rules(struct fv *v, const cJSON *bundle)
 		for (prev = entries->child; url && prev != e; prev = prev->next) {
 			const char *pu = cJSON_GetStringValue(cg_json_member(prev, "fullUrl"));
 
-			if (pu && !strcmp(pu, url) && strcmp(type, "history") != 0) {
+			if (pu && !strcmp(pu, url) && strcmp(type, "history") != 0 &&
+			    !distinct_versions(prev, e)) {
 				cg_check_issue(&v->c, CG_C_FHIR_BUNDLE, full, "fullUrl", 0,
 				               "bdl-7: fullUrl is not unique in the Bundle");
 				break;

@@ -25,7 +25,7 @@ struct cg_arena;
 
 #define CG_JSON_DEFAULT_MAX_DEPTH  32
 #define CG_JSON_MAX_MAX_DEPTH      1024
-#define CG_JSON_DEFAULT_MAX_STRING (64u * 1024)
+#define CG_JSON_DEFAULT_MAX_STRING (1024u * 1024) /* FHIR's limit for strings; attachments */
 #define CG_JSON_DEFAULT_MAX_RECORD (1024u * 1024)
 
 struct cg_json_limits {
