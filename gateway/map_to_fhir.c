@@ -133,15 +133,23 @@ has_members(const cJSON *members, const cJSON *obj)
 static void
 encode_members(struct cg_jw *w, const cJSON *members, const cJSON *obj)
 {
-	const cJSON *m;
+	const cJSON *m, *next = cJSON_IsObject(obj) ? obj->child : NULL;
 
 	cJSON_ArrayForEach(m, members)
 	{
-		const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(m, 0));
-		const cJSON *value = cg_json_member(obj, name);
+		const char *name = m->child->valuestring;
+		const cJSON *value;
 
-		if (value)
-			encode_member(w, cJSON_GetArrayItem(m, 1), name, value);
+		/* Records mostly list members in the table's order: try the member
+		 * after the last one found before searching them all. */
+		if (next && next->string[0] == name[0] && !strcmp(next->string, name))
+			value = next;
+		else
+			value = cg_json_member(obj, name);
+		if (value) {
+			encode_member(w, m->child->next, name, value);
+			next = value->next;
+		}
 	}
 }
 
@@ -335,25 +343,23 @@ observation(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON
 
 /* fullUrl: urn:uuid: and the version 5 UUID of type|system|value. */
 static enum cg_err
-full_url(const char *type, const char *system, const char *value, char out[64])
+full_url(struct cg_buf *name, const char *type, const char *system, const char *value, char out[64])
 {
-	struct cg_buf name;
 	char uuid[CG_UUID_STRLEN + 1];
 	enum cg_err result;
 
-	cg_buf_init(&name, 8192);
-	result = cg_buf_addstr(&name, type);
+	cg_buf_reset(name);
+	result = cg_buf_addstr(name, type);
 	if (!result)
-		result = cg_buf_addc(&name, '|');
+		result = cg_buf_addc(name, '|');
 	if (!result)
-		result = cg_buf_addstr(&name, system);
+		result = cg_buf_addstr(name, system);
 	if (!result)
-		result = cg_buf_addc(&name, '|');
+		result = cg_buf_addc(name, '|');
 	if (!result)
-		result = cg_buf_addstr(&name, value);
+		result = cg_buf_addstr(name, value);
 	if (!result)
-		result = cg_uuid_v5(name.p, name.len, uuid);
-	cg_buf_free(&name);
+		result = cg_uuid_v5(name->p, name->len, uuid);
 	if (!result)
 		snprintf(out, 64, "urn:uuid:%s", uuid);
 	return result;
@@ -362,22 +368,20 @@ full_url(const char *type, const char *system, const char *value, char out[64])
 /* The request of an entry: a conditional create, so that a resend of the
  * same record creates nothing. */
 static void
-request(struct cg_jw *w, const char *type, const char *system, const char *value)
+request(struct cg_jw *w, struct cg_buf *cond, const char *type, const char *system,
+        const char *value)
 {
-	struct cg_buf cond;
-
 	cg_jw_object(w, "request");
 	cg_jw_string(w, "method", "POST");
 	cg_jw_string(w, "url", type);
-	cg_buf_init(&cond, 8192);
-	cg_buf_addstr(&cond, "identifier=");
-	cg_map_query_escape(&cond, system);
-	cg_buf_addc(&cond, '|');
-	cg_map_query_escape(&cond, value);
-	if (!cond.p)
+	cg_buf_reset(cond);
+	cg_buf_addstr(cond, "identifier=");
+	cg_map_query_escape(cond, system);
+	cg_buf_addc(cond, '|');
+	cg_map_query_escape(cond, value);
+	if (!cond->p)
 		w->err = CG_ENOMEM;
-	cg_jw_string(w, "ifNoneExist", cond.p);
-	cg_buf_free(&cond);
+	cg_jw_string(w, "ifNoneExist", cond->p);
 	cg_jw_end(w);
 }
 
@@ -387,7 +391,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 {
 	struct cg_map_ctx x;
 	struct cg_jw w;
-	struct cg_buf oid;
+	struct cg_buf oid, scratch;
 	const cJSON *oc;
 	const char *system = str(rec, "source", "system"), *rid = str(rec, "recordId", NULL);
 	char proc_url[64], obs_url[64];
@@ -395,9 +399,12 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 
 	cg_map_ctx_init(&x, m, o);
 	cg_jw_init(&w, out);
-	result = full_url("Procedure", system, rid, proc_url);
-	if (result)
+	cg_buf_init(&scratch, 64 * 1024);
+	result = full_url(&scratch, "Procedure", system, rid, proc_url);
+	if (result) {
+		cg_buf_free(&scratch);
 		return result;
+	}
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "resourceType", "Bundle");
 	cg_jw_string(&w, "type", "transaction");
@@ -405,7 +412,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "fullUrl", proc_url);
 	procedure(&x, &w, rec);
-	request(&w, "Procedure", system, rid);
+	request(&w, &scratch, "Procedure", system, rid);
 	cg_jw_end(&w);
 	cg_buf_init(&oid, 8192);
 	cJSON_ArrayForEach(oc, cg_json_member(rec, "outcomes"))
@@ -413,17 +420,18 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 		cg_buf_reset(&oid);
 		if (cg_buf_addstr(&oid, rid) || cg_buf_addc(&oid, '/') ||
 		    cg_buf_addstr(&oid, str(oc, "id", NULL)) ||
-		    full_url("Observation", system, oid.p, obs_url)) {
+		    full_url(&scratch, "Observation", system, oid.p, obs_url)) {
 			w.err = CG_ENOMEM;
 			break;
 		}
 		cg_jw_object(&w, NULL);
 		cg_jw_string(&w, "fullUrl", obs_url);
 		observation(&x, &w, rec, oc, oid.p, proc_url);
-		request(&w, "Observation", system, oid.p);
+		request(&w, &scratch, "Observation", system, oid.p);
 		cg_jw_end(&w);
 	}
 	cg_buf_free(&oid);
+	cg_buf_free(&scratch);
 	cg_jw_end(&w);
 	cg_jw_end(&w);
 	return w.err;

@@ -40,29 +40,25 @@ sha1_block(struct sha1 *s, const unsigned char *p)
 		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (; i < 80; i++)
 		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	for (i = 0; i < 80; i++) {
-		uint32_t f, k, t;
-
-		if (i < 20) {
-			f = (b & c) | (~b & d);
-			k = 0x5a827999;
-		} else if (i < 40) {
-			f = b ^ c ^ d;
-			k = 0x6ed9eba1;
-		} else if (i < 60) {
-			f = (b & c) | (b & d) | (c & d);
-			k = 0x8f1bbcdc;
-		} else {
-			f = b ^ c ^ d;
-			k = 0xca62c1d6;
-		}
-		t = rol(a, 5) + f + e + k + w[i];
-		e = d;
-		d = c;
-		c = rol(b, 30);
-		b = a;
-		a = t;
-	}
+		/* The four rounds as four loops: no branch inside. */
+#define ROUND(f, k)                                                                                \
+	do {                                                                                       \
+		uint32_t t = rol(a, 5) + (f) + e + (k) + w[i];                                     \
+		e = d;                                                                             \
+		d = c;                                                                             \
+		c = rol(b, 30);                                                                    \
+		b = a;                                                                             \
+		a = t;                                                                             \
+	} while (0)
+	for (i = 0; i < 20; i++)
+		ROUND((b & c) | (~b & d), 0x5a827999);
+	for (; i < 40; i++)
+		ROUND(b ^ c ^ d, 0x6ed9eba1);
+	for (; i < 60; i++)
+		ROUND((b & c) | (b & d) | (c & d), 0x8f1bbcdc);
+	for (; i < 80; i++)
+		ROUND(b ^ c ^ d, 0xca62c1d6);
+#undef ROUND
 	s->h[0] += a;
 	s->h[1] += b;
 	s->h[2] += c;

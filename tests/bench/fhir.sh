@@ -19,6 +19,8 @@ mkdir -p "$out"
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCG_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 cellgate=build/bench/cellgate
+cc -O2 -Igateway -Ibuild/bench/generated -o "$out/map_bench" tests/bench/map_bench.c \
+	build/bench/libcellgate.a $(pkg-config --libs libcjson libcrypto) -lm
 (cd tests/fhir/medplum && [ -d node_modules/@medplum/core ] ||
 	npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
@@ -50,6 +52,9 @@ b = [json.loads(l) for l in open(sys.argv[2])]
 sys.exit(0 if a == b else 1)
 PY
 	{ echo "fhir.sh: the round trip changed records" >&2; exit 1; }
+inproc=$(taskset -c 0 "$out/map_bench" mappings "$out/fhir-records.ndjson")
+ip_fwd=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["to_fhir_per_second"])' "$inproc")
+ip_back=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["to_record_per_second"])' "$inproc")
 resources=$(python3 -c 'import json,sys; print(sum(len(json.loads(l)["entry"]) for l in open(sys.argv[1])))' \
 	"$out/fhir-bundles.ndjson")
 validate=$(best /dev/null "$cellgate" validate --quiet "$out/fhir-bundles.ndjson")
@@ -74,6 +79,8 @@ $records generated records → $records transaction Bundles with $resources reso
 | cellgate ÷ Medplum | | **$(awk -v a="$c_rate" -v b="$m_rate" 'BEGIN {printf "%.0f", a / b}')×** | ≥ 20× |
 | \`cellgate map --to fhir\` (validation included) | ${to_fhir} s | $(rate "$records" "$to_fhir") records/s | ≥ 20,000 |
 | \`cellgate map --to record\` (FHIR and record validation included) | ${to_record} s | $(rate "$records" "$to_record") records/s | ≥ 20,000 |
+| mapping alone, in process (\`map_bench.c\`): record → Bundle text | | ${ip_fwd} records/s | ≥ 20,000 |
+| mapping alone, in process: Bundle tree → record (record validation included) | | ${ip_back} records/s | ≥ 20,000 |
 EOT
 )
 echo "$table"
