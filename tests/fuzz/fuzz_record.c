@@ -1,8 +1,10 @@
 /*
  * fuzz_record.c: libFuzzer target over everything `cellgate validate` does
- * with outside text: splitting (JSON, array, NDJSON), the strict scanner,
- * cJSON, every record rule, locating issues, and rendering them as text and
- * NDJSON. The first byte picks the input format so that all three are reached.
+ * with outside text: splitting (JSON, array, NDJSON), the strict scanner and
+ * tree builder, every record rule, and the whole FHIR validator (inputs with
+ * a resourceType; the corpus holds FHIR seeds), locating issues, and
+ * rendering them as text and NDJSON. The first byte picks the input format
+ * so that all three are reached.
  */
 #include <stdint.h>
 #include <stdio.h>
