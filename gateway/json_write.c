@@ -80,6 +80,14 @@ cg_jw_end(struct cg_jw *w)
 }
 
 void
+cg_jw_raw_members(struct cg_jw *w, const char *members)
+{
+	member(w, NULL);
+	if (!w->err)
+		w->err = cg_buf_addstr(w->b, members);
+}
+
+void
 cg_jw_string(struct cg_jw *w, const char *key, const char *s)
 {
 	member(w, key);

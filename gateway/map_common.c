@@ -1,10 +1,12 @@
 /* map_common.c: helpers of both mapping directions; see map_internal.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "json_write.h"
 #include "map_internal.h"
 
 static const char *const cs_keys[CG_MAP_CS__COUNT] = {"cell-type",     "body-site", "measure",
@@ -96,4 +98,98 @@ int
 cg_map_spec_repeats(const cJSON *spec)
 {
 	return cJSON_IsTrue(cg_json_member(spec, "repeats"));
+}
+
+static void
+ctx_clear(struct cg_map_ctx *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; x->measure_json && i < n; i++)
+		free(x->measure_json[i]);
+	free(x->measure_json);
+	x->measure_json = NULL;
+}
+
+const struct cg_map_ctx *
+cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
+{
+	static _Thread_local struct cg_map_ctx cache;
+	static _Thread_local size_t cached_measures;
+	const char *base = o && o->canonical_base ? o->canonical_base : m->canonical_base;
+	size_t i;
+
+	if (cache.measure_json && cache.generation == m->generation &&
+	    strcmp(cache.base_copy, base) == 0)
+		return &cache;
+	ctx_clear(&cache, cached_measures);
+	snprintf(cache.base_copy, sizeof(cache.base_copy), "%s", base);
+	{
+		struct cg_map_opts own = {cache.base_copy};
+
+		cg_map_ctx_init(&cache, m, &own);
+	}
+	cache.generation = m->generation;
+	{
+		const cJSON *exts = cg_json_member(m->record_fhir, "extensions");
+
+		cg_map_url(&cache, "StructureDefinition/", "stemcell-record", cache.record_ext_url,
+		           sizeof(cache.record_ext_url));
+		cg_map_url(&cache, "StructureDefinition/", "stemcell-timepoint",
+		           cache.timepoint_ext_url, sizeof(cache.timepoint_ext_url));
+		cache.record_ext_members =
+		        cg_json_member(cg_json_member(exts, "stemcell-record"), "members");
+		cache.timepoint_ext_members =
+		        cg_json_member(cg_json_member(exts, "stemcell-timepoint"), "members");
+	}
+	cache.measure_json = calloc(m->nmeasures ? m->nmeasures : 1, sizeof(char *));
+	if (!cache.measure_json)
+		return NULL;
+	cached_measures = m->nmeasures;
+	for (i = 0; i < m->nmeasures; i++) {
+		const struct cg_measure *ms = &m->measures[i];
+		struct cg_buf b;
+		struct cg_jw w;
+
+		cg_buf_init(&b, 64 * 1024);
+		cg_jw_init(&w, &b);
+		cg_jw_object(&w, NULL);
+		cg_jw_array(&w, "category");
+		cg_jw_object(&w, NULL);
+		cg_jw_array(&w, "coding");
+		cg_jw_object(&w, NULL);
+		cg_jw_string(&w, "system",
+		             "http://terminology.hl7.org/CodeSystem/observation-category");
+		cg_jw_string(&w, "code",
+		             cJSON_GetStringValue(cg_json_member(ms->attrs, "category")));
+		cg_jw_end(&w);
+		cg_jw_end(&w);
+		cg_jw_end(&w);
+		cg_jw_end(&w);
+		cg_jw_object(&w, "code");
+		cg_jw_array(&w, "coding");
+		cg_jw_object(&w, NULL);
+		cg_jw_string(&w, "system", cg_map_measure_system_url(&cache, ms));
+		cg_jw_string(&w, "code", ms->code);
+		cg_jw_string(&w, "display",
+		             cJSON_GetStringValue(cg_json_member(ms->attrs, "display")));
+		cg_jw_end(&w);
+		cg_jw_end(&w);
+		cg_jw_end(&w);
+		cg_jw_end(&w);
+		if (w.err || b.len < 2) {
+			cg_buf_free(&b);
+			ctx_clear(&cache, cached_measures);
+			return NULL;
+		}
+		/* Keep the members only: drop the braces of the helper object. */
+		b.p[b.len - 1] = '\0';
+		cache.measure_json[i] = strdup(b.p + 1);
+		cg_buf_free(&b);
+		if (!cache.measure_json[i]) {
+			ctx_clear(&cache, cached_measures);
+			return NULL;
+		}
+	}
+	return &cache;
 }

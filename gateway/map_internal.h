@@ -27,7 +27,19 @@ struct cg_map_ctx {
 	const char *base; /* canonical base URL, without a trailing slash */
 	/* Our code-system URLs, made once: they are needed for every value. */
 	char cs[CG_MAP_CS__COUNT][256];
+	/* Per measure (in m->measures order), the Observation's "category" and
+	 * "code" members as ready JSON text: the same for every outcome. */
+	char **measure_json;
+	/* The two extensions: URL and member table, found once. */
+	char record_ext_url[512], timepoint_ext_url[512];
+	const struct cJSON *record_ext_members, *timepoint_ext_members;
+	unsigned long generation;
+	char base_copy[512];
 };
+
+/* The context for m and o, made once per thread and kept while the tables
+ * and the base stay the same: per record, only a comparison. NULL on ENOMEM. */
+const struct cg_map_ctx *cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o);
 
 void cg_map_ctx_init(struct cg_map_ctx *x, const struct cg_mappings *m,
                      const struct cg_map_opts *o);

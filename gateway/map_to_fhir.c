@@ -41,8 +41,9 @@ coding(struct cg_jw *w, const char *system, const char *code, const char *displa
 
 /* A CodeableConcept with one coding, and text if given, as member key (or
  * as an array element when key is NULL). */
-static void concept(struct cg_jw *w, const char *key, const char *system, const char *code,
-                    const char *display, const char *text)
+static void
+codeable(struct cg_jw *w, const char *key, const char *system, const char *code,
+         const char *display, const char *text)
 {
 	cg_jw_object(w, key);
 	cg_jw_array(w, "coding");
@@ -153,19 +154,15 @@ encode_members(struct cg_jw *w, const cJSON *members, const cJSON *obj)
 	}
 }
 
-/* "extension": [the extension `key` of record-fhir.json, filled from rec] */
+/* "extension": [one extension of record-fhir.json, filled from rec] */
 static void
-extension(struct cg_map_ctx *x, struct cg_jw *w, const char *key, const cJSON *rec)
+extension(struct cg_jw *w, const char *url, const cJSON *members, const cJSON *rec)
 {
-	const cJSON *def = cg_json_member(cg_json_member(x->m->record_fhir, "extensions"), key);
-	char url[512];
-
-	cg_map_url(x, "StructureDefinition/", key, url, sizeof(url));
 	cg_jw_array(w, "extension");
 	cg_jw_object(w, NULL);
 	cg_jw_string(w, "url", url);
 	cg_jw_array(w, "extension");
-	encode_members(w, cg_json_member(def, "members"), rec);
+	encode_members(w, members, rec);
 	cg_jw_end(w);
 	cg_jw_end(w);
 	cg_jw_end(w);
@@ -185,7 +182,7 @@ subject(struct cg_jw *w, const cJSON *rec)
 }
 
 static void
-procedure(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
+procedure(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
 {
 	const cJSON *ind = cg_json_member(rec, "indication");
 	const cJSON *prod = cg_json_member(rec, "product");
@@ -196,12 +193,12 @@ procedure(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
 
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Procedure");
-	extension(x, w, "stemcell-record", rec);
+	extension(w, x->record_ext_url, x->record_ext_members, rec);
 	cg_jw_array(w, "identifier");
 	identifier(w, NULL, str(rec, "source", "system"), str(rec, "recordId", NULL));
 	cg_jw_end(w);
 	cg_jw_string(w, "status", str(adm, "status", NULL));
-	concept(w, "category", SNOMED, "77465005", "Transplantation", NULL);
+	codeable(w, "category", SNOMED, "77465005", "Transplantation", NULL);
 	/* code: SNOMED CT where a concept exists, always our own code as well. */
 	cg_jw_object(w, "code");
 	cg_jw_array(w, "coding");
@@ -253,34 +250,74 @@ procedure(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
 		cg_jw_end(w);
 	}
 	cg_jw_array(w, "usedCode");
-	concept(w, NULL, SNOMED, "419758009", "Stem cell", cg_term_str(cell, "display"));
+	codeable(w, NULL, SNOMED, "419758009", "Stem cell", cg_term_str(cell, "display"));
 	cg_jw_end(w);
 	cg_jw_end(w);
 }
 
 /* ---- Observations ----------------------------------------------------- */
 
+/* An outcome's members, found in one pass rather than one search each. */
+struct outcome {
+	const cJSON *measure, *timepoint, *method, *value, *status, *absent, *events, *grade;
+};
+
 static void
-observation(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON *o,
+outcome_view(const cJSON *o, struct outcome *v)
+{
+	const cJSON *c;
+
+	memset(v, 0, sizeof(*v));
+	for (c = o->child; c; c = c->next) {
+		const char *k = c->string;
+
+		if (!strcmp(k, "measure"))
+			v->measure = c;
+		else if (!strcmp(k, "timepoint"))
+			v->timepoint = c;
+		else if (!strcmp(k, "method"))
+			v->method = c;
+		else if (!strcmp(k, "value"))
+			v->value = c;
+		else if (!strcmp(k, "status"))
+			v->status = c;
+		else if (!strcmp(k, "dataAbsentReason"))
+			v->absent = c;
+		else if (!strcmp(k, "events"))
+			v->events = c;
+		else if (!strcmp(k, "grade"))
+			v->grade = c;
+	}
+}
+
+static void
+observation(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON *o,
             const char *oid, const char *proc_url)
 {
-	const struct cg_measure *ms = cg_measure_find(x->m, str(o, "measure", NULL));
-	const cJSON *value = cg_json_member(o, "value"), *tp = cg_json_member(o, "timepoint");
-	const cJSON *events = cg_json_member(o, "events"), *grade = cg_json_member(o, "grade");
+	struct outcome v;
+	const struct cg_measure *ms;
+	const cJSON *value, *tp, *events, *grade;
+
+	outcome_view(o, &v);
+	ms = cg_measure_find(x->m, v.measure->valuestring);
+	value = v.value;
+	tp = v.timepoint;
+	events = v.events;
+	grade = v.grade;
 
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Observation");
-	extension(x, w, "stemcell-timepoint", tp);
+	extension(w, x->timepoint_ext_url, x->timepoint_ext_members, tp);
 	cg_jw_array(w, "identifier");
 	identifier(w, NULL, str(rec, "source", "system"), oid);
 	cg_jw_end(w);
-	cg_jw_string(w, "status", str(o, "status", NULL));
+	cg_jw_string(w, "status", v.status->valuestring);
 	cg_jw_array(w, "category");
-	concept(w, NULL, "http://terminology.hl7.org/CodeSystem/observation-category",
-	        cJSON_GetStringValue(cg_json_member(ms->attrs, "category")), NULL, NULL);
+	codeable(w, NULL, "http://terminology.hl7.org/CodeSystem/observation-category",
+	         cJSON_GetStringValue(cg_json_member(ms->attrs, "category")), NULL, NULL);
 	cg_jw_end(w);
-	concept(w, "code", cg_map_measure_system_url(x, ms), ms->code,
-	        cJSON_GetStringValue(cg_json_member(ms->attrs, "display")), NULL);
+	codeable(w, "code", cg_map_measure_system_url(x, ms), ms->code,
+	         cJSON_GetStringValue(cg_json_member(ms->attrs, "display")), NULL);
 	subject(w, rec);
 	cg_jw_array(w, "focus");
 	cg_jw_object(w, NULL);
@@ -300,21 +337,21 @@ observation(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON
 			cg_jw_end(w);
 			break;
 		case CG_VALUE_CODE:
-			concept
-			(w, "valueCodeableConcept", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE),
-			 value->valuestring, NULL, value->valuestring);
+			codeable(w, "valueCodeableConcept", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE),
+			         value->valuestring, NULL, value->valuestring);
 			break;
 		case CG_VALUE_BOOLEAN:
 			cg_jw_bool(w, "valueBoolean", cJSON_IsTrue(value));
 			break;
 		}
 	}
-	if (str(o, "dataAbsentReason", NULL))
-	concept(w, "dataAbsentReason", "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-	        str(o, "dataAbsentReason", NULL), NULL, NULL);
-	if (str(o, "method", NULL))
-	concept(w, "method", cg_map_cs(x, CG_MAP_CS_METHOD), str(o, "method", NULL), NULL,
-	        str(o, "method", NULL));
+	if (v.absent)
+		codeable(w, "dataAbsentReason",
+		         "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+		         v.absent->valuestring, NULL, NULL);
+	if (v.method)
+		codeable(w, "method", cg_map_cs(x, CG_MAP_CS_METHOD), v.method->valuestring, NULL,
+		         v.method->valuestring);
 	if (events || grade) {
 		const cJSON *ev;
 
@@ -322,15 +359,15 @@ observation(struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON
 		cJSON_ArrayForEach(ev, events)
 		{
 			cg_jw_object(w, NULL);
-			concept(w, "code", cg_map_cs(x, CG_MAP_CS_MACE_EVENT),
-			        str(ev, "type", NULL), NULL, NULL);
+			codeable(w, "code", cg_map_cs(x, CG_MAP_CS_MACE_EVENT),
+			         str(ev, "type", NULL), NULL, NULL);
 			cg_jw_string(w, "valueDateTime", str(ev, "date", NULL));
 			cg_jw_end(w);
 		}
 		if (grade) {
 			cg_jw_object(w, NULL);
-			concept(w, "code", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE), "ctcae-grade",
-			        "CTCAE grade", NULL);
+			codeable(w, "code", cg_map_cs(x, CG_MAP_CS_MEASURE_VALUE), "ctcae-grade",
+			         "CTCAE grade", NULL);
 			cg_jw_value(w, "valueInteger", grade);
 			cg_jw_end(w);
 		}
@@ -389,7 +426,7 @@ enum cg_err
 cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struct cg_map_opts *o,
                       struct cg_buf *out)
 {
-	struct cg_map_ctx x;
+	const struct cg_map_ctx *x = cg_map_ctx_get(m, o);
 	struct cg_jw w;
 	struct cg_buf oid, scratch;
 	const cJSON *oc;
@@ -397,7 +434,8 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	char proc_url[64], obs_url[64];
 	enum cg_err result;
 
-	cg_map_ctx_init(&x, m, o);
+	if (!x)
+		return CG_ENOMEM;
 	cg_jw_init(&w, out);
 	cg_buf_init(&scratch, 64 * 1024);
 	result = full_url(&scratch, "Procedure", system, rid, proc_url);
@@ -411,7 +449,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	cg_jw_array(&w, "entry");
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "fullUrl", proc_url);
-	procedure(&x, &w, rec);
+	procedure(x, &w, rec);
 	request(&w, &scratch, "Procedure", system, rid);
 	cg_jw_end(&w);
 	cg_buf_init(&oid, 8192);
@@ -426,7 +464,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 		}
 		cg_jw_object(&w, NULL);
 		cg_jw_string(&w, "fullUrl", obs_url);
-		observation(&x, &w, rec, oc, oid.p, proc_url);
+		observation(x, &w, rec, oc, oid.p, proc_url);
 		request(&w, &scratch, "Observation", system, oid.p);
 		cg_jw_end(&w);
 	}

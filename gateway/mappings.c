@@ -355,6 +355,11 @@ cg_mappings_load(const char *dir, struct cg_mappings **out, char **why)
 		return CG_ENOMEM;
 	cg_buf_init(&l.why, 4096);
 	l.dir = dir;
+	{
+		static _Atomic unsigned long loads;
+
+		m->generation = ++loads;
+	}
 	m->dir = strdup(dir);
 	if (!m->dir) {
 		result = CG_ENOMEM;

@@ -57,6 +57,7 @@ struct cg_fhir_structure;
 
 struct cg_mappings {
 	char *dir;
+	unsigned long generation;       /* unique per load: lets caches tell tables apart */
 	struct cg_fhir_structure *fhir; /* fhir-r4/structure.json */
 	struct cJSON *docs[8];
 	const struct cJSON *record_fhir; /* record-fhir.json: how records map to FHIR */
