@@ -7,6 +7,7 @@
  * carried it, and the finished record is validated: a record with any issue
  * is not handed out.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +23,7 @@
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
 
 struct back {
-	struct cg_map_ctx x;
+	const struct cg_map_ctx *x;
 	struct cg_check c;
 	const cJSON *patient; /* a Patient resource for the subject, if any */
 };
@@ -149,29 +150,24 @@ decode_members(struct back *b, const cJSON *members, const cJSON *exts, cJSON *i
 	}
 }
 
-/* The extension `key` of a resource, decoded into rec (1 when present). */
+/* The extension at url of a resource, decoded into rec with the member
+ * table of record-fhir.json (1 when present). */
 static int
-read_extension(struct back *b, const cJSON *res, const char *key, cJSON *rec)
+read_extension(struct back *b, const cJSON *res, const char *url, const cJSON *members, cJSON *rec)
 {
-	const cJSON *def = cg_json_member(cg_json_member(b->x.m->record_fhir, "extensions"), key);
 	const cJSON *e;
-	char url[512];
 	size_t i = 0;
 
-	cg_map_url(&b->x, "StructureDefinition/", key, url, sizeof(url));
 	cJSON_ArrayForEach(e, cg_json_member(res, "extension"))
 	{
 		const char *u = str(e, "url");
 
 		if (u && !strcmp(u, url)) {
 			size_t m1 = cg_check_push_key(&b->c, "extension");
-			size_t m2 = cg_check_push_index(&b->c, i);
-			size_t m3 = cg_check_push_key(&b->c, "extension");
 
-			decode_members(b, cg_json_member(def, "members"),
-			               cg_json_member(e, "extension"), rec);
-			cg_check_pop(&b->c, m3);
-			cg_check_pop(&b->c, m2);
+			cg_check_push_index(&b->c, i);
+			cg_check_push_key(&b->c, "extension");
+			decode_members(b, members, cg_json_member(e, "extension"), rec);
 			cg_check_pop(&b->c, m1);
 			return 1;
 		}
@@ -287,14 +283,14 @@ indication_of(const struct cg_mappings *m, const char *icd)
 static void
 from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 {
-	const struct cg_mappings *m = b->x.m;
+	const struct cg_mappings *m = b->x->m;
 	const cJSON *id = cJSON_GetArrayItem(cg_json_member(p, "identifier"), 0);
 	const cJSON *reason = cJSON_GetArrayItem(cg_json_member(p, "reasonCode"), 0);
 	const cJSON *site = cJSON_GetArrayItem(cg_json_member(p, "bodySite"), 0);
 	const cJSON *period = cg_json_member(p, "performedPeriod");
 	const cJSON *perf =
 	        cg_json_member(cJSON_GetArrayItem(cg_json_member(p, "performer"), 0), "actor");
-	int ours = read_extension(b, p, "stemcell-record", rec);
+	int ours = read_extension(b, p, b->x->record_ext_url, b->x->record_ext_members, rec);
 	cJSON *source = section(rec, "source"), *patient = section(rec, "patient");
 	cJSON *ind = section(rec, "indication"), *prod = section(rec, "product");
 	cJSON *adm = section(rec, "administration");
@@ -346,7 +342,7 @@ from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 	if (!cg_json_member(ind, "category") && s)
 		put_str(ind, "category", indication_of(m, s));
 	/* The product: Procedure.code. */
-	snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_CELL_TYPE));
+	snprintf(url, sizeof(url), "%s", cg_map_cs(b->x, CG_MAP_CS_CELL_TYPE));
 	s = code_in(cg_json_member(p, "code"), url);
 	if (!s && (s = code_in(cg_json_member(p, "code"), SNOMED)) && strcmp(s, "234336002") != 0)
 		s = NULL;
@@ -384,7 +380,7 @@ from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 		        "extension stemcell-record: administration.route");
 	if (!cg_json_member(adm, "dose"))
 		missing(b, "administration.dose", "extension stemcell-record: administration.dose");
-	snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_BODY_SITE));
+	snprintf(url, sizeof(url), "%s", cg_map_cs(b->x, CG_MAP_CS_BODY_SITE));
 	s = code_in(site, url);
 	if (!s && (s = code_in(site, SNOMED))) {
 		size_t i;
@@ -415,34 +411,77 @@ measure_of(struct back *b, const cJSON *code)
 
 	cJSON_ArrayForEach(c, cg_json_member(code, "coding"))
 	{
-		for (i = 0; i < b->x.m->nmeasures; i++) {
-			const struct cg_measure *ms = &b->x.m->measures[i];
+		const char *system = str(c, "system"), *value = str(c, "code");
 
-			const char *sys = cg_map_measure_system_url(&b->x, ms);
+		if (!system || !value)
+			continue;
+		for (i = 0; i < b->x->m->nmeasures; i++) {
+			const struct cg_measure *ms = &b->x->m->measures[i];
 
-			if (str(c, "system") && str(c, "code") && !strcmp(str(c, "system"), sys) &&
-			    !strcmp(str(c, "code"), ms->code))
+			if (!strcmp(value, ms->code) &&
+			    !strcmp(system, cg_map_measure_system_url(b->x, ms)))
 				return ms;
 		}
 	}
 	return NULL;
 }
 
+/* An Observation's members, found in one pass rather than one search each. */
+struct obs_view {
+	const cJSON *code, *identifier, *id, *effective, *method, *quantity, *boolean, *concept,
+	        *status, *absent, *component;
+};
+
+static void
+obs_view(const cJSON *obs, struct obs_view *v)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} names[] = {
+	        {"code", offsetof(struct obs_view, code)},
+	        {"identifier", offsetof(struct obs_view, identifier)},
+	        {"id", offsetof(struct obs_view, id)},
+	        {"effectiveDateTime", offsetof(struct obs_view, effective)},
+	        {"method", offsetof(struct obs_view, method)},
+	        {"valueQuantity", offsetof(struct obs_view, quantity)},
+	        {"valueBoolean", offsetof(struct obs_view, boolean)},
+	        {"valueCodeableConcept", offsetof(struct obs_view, concept)},
+	        {"status", offsetof(struct obs_view, status)},
+	        {"dataAbsentReason", offsetof(struct obs_view, absent)},
+	        {"component", offsetof(struct obs_view, component)},
+	};
+	const cJSON *c;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	for (c = obs->child; c; c = c->next)
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (c->string[0] == names[i].name[0] && !strcmp(c->string, names[i].name)) {
+				*(const cJSON **)(void *)((char *)v + names[i].off) = c;
+				break;
+			}
+}
+
 static void
 from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON *out)
 {
-	const struct cg_measure *ms = measure_of(b, cg_json_member(obs, "code"));
-	const cJSON *id = cJSON_GetArrayItem(cg_json_member(obs, "identifier"), 0);
-	const char *idv = str(id, "value"), *s;
+	struct obs_view v;
+	const struct cg_measure *ms;
+	const cJSON *id, *comp;
+	const char *idv, *s;
 	size_t rl = record_id ? strlen(record_id) : 0;
-	cJSON *tp = cJSON_CreateObject(), *comp;
-	char url[512];
+	cJSON *tp = cJSON_CreateObject();
 
+	obs_view(obs, &v);
+	ms = measure_of(b, v.code);
+	id = cJSON_GetArrayItem(v.identifier, 0);
+	idv = str(id, "value");
 	/* The outcome id: after "recordId/" in the identifier, else the resource id. */
 	if (idv && record_id && !strncmp(idv, record_id, rl) && idv[rl] == '/')
 		put_str(out, "id", idv + rl + 1);
-	else if (str(obs, "id"))
-		put_str(out, "id", str(obs, "id"));
+	else if (cJSON_GetStringValue(v.id))
+		put_str(out, "id", v.id->valuestring);
 	else
 		missing(b, "outcomes[].id",
 		        "Observation.identifier (recordId/id) or Observation.id");
@@ -451,39 +490,35 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 	else
 		missing(b, "outcomes[].measure",
 		        "Observation.code (LOINC or stemcell-outcome-measure)");
-	read_extension(b, obs, "stemcell-timepoint", tp);
-	put_str(tp, "effective", str(obs, "effectiveDateTime"));
+	read_extension(b, obs, b->x->timepoint_ext_url, b->x->timepoint_ext_members, tp);
+	put_str(tp, "effective", cJSON_GetStringValue(v.effective));
 	if (!cg_json_member(tp, "effective"))
 		missing(b, "outcomes[].timepoint.effective", "Observation.effectiveDateTime");
 	if (!cg_json_member(tp, "label"))
 		missing(b, "outcomes[].timepoint.label", "extension stemcell-timepoint: label");
 	cJSON_AddItemToObject(out, "timepoint", tp);
-	snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_METHOD));
-	put_str(out, "method", code_in(cg_json_member(obs, "method"), url));
-	if (cg_json_member(obs, "valueQuantity")) {
-		const cJSON *q = cg_json_member(obs, "valueQuantity");
-
-		put(out, "value", cg_json_member(q, "value"));
-		put_str(out, "unit", str(q, "code") ? str(q, "code") : str(q, "unit"));
-	} else if (cg_json_member(obs, "valueBoolean")) {
-		put(out, "value", cg_json_member(obs, "valueBoolean"));
-	} else if (cg_json_member(obs, "valueCodeableConcept")) {
-		snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_MEASURE_VALUE));
-		put_str(out, "value", code_in(cg_json_member(obs, "valueCodeableConcept"), url));
+	put_str(out, "method", code_in(v.method, cg_map_cs(b->x, CG_MAP_CS_METHOD)));
+	if (v.quantity) {
+		put(out, "value", cg_json_member(v.quantity, "value"));
+		put_str(out, "unit",
+		        str(v.quantity, "code") ? str(v.quantity, "code")
+		                                : str(v.quantity, "unit"));
+	} else if (v.boolean) {
+		put(out, "value", v.boolean);
+	} else if (v.concept) {
+		put_str(out, "value", code_in(v.concept, cg_map_cs(b->x, CG_MAP_CS_MEASURE_VALUE)));
 		if (!cg_json_member(out, "value"))
 			missing(b, "outcomes[].value",
 			        "valueCodeableConcept.coding (stemcell-outcome-value)");
 	}
-	put_str(out, "status", str(obs, "status"));
+	put_str(out, "status", cJSON_GetStringValue(v.status));
 	put_str(out, "dataAbsentReason",
-	        code_in(cg_json_member(obs, "dataAbsentReason"),
-	                "http://terminology.hl7.org/CodeSystem/data-absent-reason"));
-	cJSON_ArrayForEach(comp, cg_json_member(obs, "component"))
+	        code_in(v.absent, "http://terminology.hl7.org/CodeSystem/data-absent-reason"));
+	cJSON_ArrayForEach(comp, v.component)
 	{
 		const cJSON *code = cg_json_member(comp, "code");
 
-		snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_MACE_EVENT));
-		if ((s = code_in(code, url)) != NULL) {
+		if ((s = code_in(code, cg_map_cs(b->x, CG_MAP_CS_MACE_EVENT))) != NULL) {
 			cJSON *events = cJSON_GetObjectItemCaseSensitive(out, "events"), *ev;
 
 			if (!events)
@@ -494,8 +529,8 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 			put_str(ev, "date", str(comp, "valueDateTime"));
 			continue;
 		}
-		snprintf(url, sizeof(url), "%s", cg_map_cs(&b->x, CG_MAP_CS_MEASURE_VALUE));
-		if ((s = code_in(code, url)) != NULL && !strcmp(s, "ctcae-grade"))
+		s = code_in(code, cg_map_cs(b->x, CG_MAP_CS_MEASURE_VALUE));
+		if (s && !strcmp(s, "ctcae-grade"))
 			put(out, "grade", cg_json_member(comp, "valueInteger"));
 	}
 }
@@ -558,8 +593,10 @@ cg_map_fhir_to_record(const cJSON *fhir, const struct cg_mappings *m, const stru
 	enum cg_err result;
 
 	*out = NULL;
-	cg_map_ctx_init(&b.x, m, o);
+	b.x = cg_map_ctx_get(m, o);
 	cg_check_init(&b.c, d);
+	if (!b.x)
+		return CG_ENOMEM;
 	if (!strcmp(str(fhir, "resourceType") ? str(fhir, "resourceType") : "", "Procedure")) {
 		proc = fhir;
 		entries = NULL;
