@@ -429,6 +429,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	const struct cg_map_ctx *x = cg_map_ctx_get(m, o);
 	struct cg_jw w;
 	struct cg_buf oid, scratch;
+	struct cg_uuid_prefix prefix;
 	const cJSON *oc;
 	const char *system = str(rec, "source", "system"), *rid = str(rec, "recordId", NULL);
 	char proc_url[64], obs_url[64];
@@ -452,16 +453,30 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	procedure(x, &w, rec);
 	request(&w, &scratch, "Procedure", system, rid);
 	cg_jw_end(&w);
+	/* Every Observation's UUID name starts "Observation|system|recordId/":
+	 * that part is hashed once. */
 	cg_buf_init(&oid, 8192);
+	cg_buf_reset(&scratch);
+	if (cg_buf_addstr(&scratch, "Observation|") || cg_buf_addstr(&scratch, system) ||
+	    cg_buf_addc(&scratch, '|') || cg_buf_addstr(&scratch, rid) ||
+	    cg_buf_addc(&scratch, '/'))
+		w.err = CG_ENOMEM;
+	else
+		cg_uuid_v5_prefix(&prefix, scratch.p, scratch.len);
 	cJSON_ArrayForEach(oc, cg_json_member(rec, "outcomes"))
 	{
+		const char *id = str(oc, "id", NULL);
+		char uuid[CG_UUID_STRLEN + 1];
+
+		if (w.err)
+			break;
 		cg_buf_reset(&oid);
-		if (cg_buf_addstr(&oid, rid) || cg_buf_addc(&oid, '/') ||
-		    cg_buf_addstr(&oid, str(oc, "id", NULL)) ||
-		    full_url(&scratch, "Observation", system, oid.p, obs_url)) {
+		if (cg_buf_addstr(&oid, rid) || cg_buf_addc(&oid, '/') || cg_buf_addstr(&oid, id)) {
 			w.err = CG_ENOMEM;
 			break;
 		}
+		cg_uuid_v5_suffix(&prefix, id, strlen(id), uuid);
+		snprintf(obs_url, sizeof(obs_url), "urn:uuid:%s", uuid);
 		cg_jw_object(&w, NULL);
 		cg_jw_string(&w, "fullUrl", obs_url);
 		observation(x, &w, rec, oc, oid.p, proc_url);

@@ -129,18 +129,12 @@ cg_sha1(const void *data, size_t len, unsigned char out[20])
 	sha1_final(&s, out);
 }
 
-enum cg_err
-cg_uuid_v5(const char *name, size_t len, char out[CG_UUID_STRLEN + 1])
+static void
+format(unsigned char md[20], char out[CG_UUID_STRLEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[20];
-	struct sha1 s;
 	size_t i, o = 0;
 
-	sha1_init(&s);
-	sha1_update(&s, namespace_id, sizeof(namespace_id));
-	sha1_update(&s, name, len);
-	sha1_final(&s, md);
 	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
 	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	for (i = 0; i < 16; i++) {
@@ -150,5 +144,43 @@ cg_uuid_v5(const char *name, size_t len, char out[CG_UUID_STRLEN + 1])
 		out[o++] = hex[md[i] & 15];
 	}
 	out[o] = '\0';
+}
+
+enum cg_err
+cg_uuid_v5(const char *name, size_t len, char out[CG_UUID_STRLEN + 1])
+{
+	unsigned char md[20];
+	struct sha1 s;
+
+	sha1_init(&s);
+	sha1_update(&s, namespace_id, sizeof(namespace_id));
+	sha1_update(&s, name, len);
+	sha1_final(&s, md);
+	format(md, out);
 	return CG_OK;
+}
+
+void
+cg_uuid_v5_prefix(struct cg_uuid_prefix *p, const char *prefix, size_t len)
+{
+	struct sha1 s;
+
+	_Static_assert(sizeof(struct sha1) <= sizeof(p->state), "cg_uuid_prefix too small");
+	sha1_init(&s);
+	sha1_update(&s, namespace_id, sizeof(namespace_id));
+	sha1_update(&s, prefix, len);
+	memcpy(p->state, &s, sizeof(s));
+}
+
+void
+cg_uuid_v5_suffix(const struct cg_uuid_prefix *p, const char *suffix, size_t len,
+                  char out[CG_UUID_STRLEN + 1])
+{
+	unsigned char md[20];
+	struct sha1 s;
+
+	memcpy(&s, p->state, sizeof(s));
+	sha1_update(&s, suffix, len);
+	sha1_final(&s, md);
+	format(md, out);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,12 +53,38 @@ known_vectors(void **state)
 	assert_string_equal(u, UUID_R1);
 }
 
+/* Hashing a prefix once and each suffix after gives the one-shot UUID. */
+static void
+prefix_and_suffix(void **state)
+{
+	static const char *const names[] = {
+	        "", "a", "Observation|urn:oid:1.2.3|R-1/",
+	        "Observation|https://registry.example.org/very/long/"
+	        "system/uri/that/spans/more/than/one/block|REC-0000001/"};
+	static const char *const suffixes[] = {"", "x", "lvef-bl", "an-outcome-id-of-some-length"};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++) {
+			struct cg_uuid_prefix p;
+			char joined[512], a[CG_UUID_STRLEN + 1], b[CG_UUID_STRLEN + 1];
+
+			snprintf(joined, sizeof(joined), "%s%s", names[i], suffixes[j]);
+			assert_int_equal(cg_uuid_v5(joined, strlen(joined), a), CG_OK);
+			cg_uuid_v5_prefix(&p, names[i], strlen(names[i]));
+			cg_uuid_v5_suffix(&p, suffixes[j], strlen(suffixes[j]), b);
+			assert_string_equal(a, b);
+		}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(sha1_matches_openssl),
 	        cmocka_unit_test(known_vectors),
+	        cmocka_unit_test(prefix_and_suffix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
