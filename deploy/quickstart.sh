@@ -32,8 +32,27 @@ set +e
 "$cellgate" validate --format json tests/data/golden/batch.ndjson | cut -c1-160
 set -e
 
+say "The same record as FHIR R4: a transaction Bundle (first lines; cellgate map)"
+bundle=$(mktemp)
+trap 'rm -f "$bundle"' EXIT
+"$cellgate" map --to fhir --pretty tests/data/records/valid-copd-exosome.json >"$bundle"
+head -24 "$bundle"
+echo "  ... ($(wc -l <"$bundle") lines: a Procedure and one Observation per outcome)"
+
+say "And back: FHIR -> record is lossless"
+if "$cellgate" map --to fhir tests/data/records/valid-copd-exosome.json |
+	"$cellgate" map --to record - |
+	python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.loads(sys.stdin.read()); sys.exit(a != b)' \
+		tests/data/records/valid-copd-exosome.json; then
+	echo "record -> FHIR -> record: identical"
+else
+	echo "record -> FHIR -> record: DIFFERENT" >&2
+	exit 1
+fi
+
 cat <<EOT
 
 Next: $cellgate validate --help, docs/cli.md for every option and issue code,
-docs/record-format.md for the record, ./tests/run.sh for the test suite.
+docs/record-format.md for the record, docs/mapping.md for FHIR,
+./tests/run.sh for the test suite.
 EOT

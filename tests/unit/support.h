@@ -38,6 +38,20 @@ struct test_op {
 	const char *value;
 };
 
+/* Shorthands for tables of cases. */
+#define SET(p, v)                                                                                  \
+	{                                                                                          \
+		TEST_SET, p, v                                                                     \
+	}
+#define ADD(p, v)                                                                                  \
+	{                                                                                          \
+		TEST_ADD, p, v                                                                     \
+	}
+#define DEL(p)                                                                                     \
+	{                                                                                          \
+		TEST_DEL, p, NULL                                                                  \
+	}
+
 /* Applies ops (ended by TEST_END) to the JSON text base and returns the
  * result as new text; aborts when a path does not exist. */
 char *test_mutate(const char *base, const struct test_op *ops);

@@ -28,19 +28,6 @@ struct fhir_case {
 	int only;
 };
 
-#define SET(p, v)                                                                                  \
-	{                                                                                          \
-		TEST_SET, p, v                                                                     \
-	}
-#define ADD(p, v)                                                                                  \
-	{                                                                                          \
-		TEST_ADD, p, v                                                                     \
-	}
-#define DEL(p)                                                                                     \
-	{                                                                                          \
-		TEST_DEL, p, NULL                                                                  \
-	}
-
 static const struct fhir_case cases[] = {
         {"Observation sample", OBS, {{0}}, VALID, NULL, 0},
         {"Procedure sample", PROC, {{0}}, VALID, NULL, 0},

@@ -26,19 +26,6 @@ struct rule_case {
 	int only;          /* 1: it must be the only issue */
 };
 
-#define SET(p, v)                                                                                  \
-	{                                                                                          \
-		TEST_SET, p, v                                                                     \
-	}
-#define ADD(p, v)                                                                                  \
-	{                                                                                          \
-		TEST_ADD, p, v                                                                     \
-	}
-#define DEL(p)                                                                                     \
-	{                                                                                          \
-		TEST_DEL, p, NULL                                                                  \
-	}
-
 /* A child: aged 8 at administration, 30 kg, consistent per-kg dose. */
 #define CHILD                                                                                      \
 	SET("/patient/birthDate", "\"2015-06-01\""), SET("/patient/weightKg", "30"),               \
