@@ -292,7 +292,7 @@ outcome_view(const cJSON *o, struct outcome *v)
 
 static void
 observation(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON *o,
-            const char *oid, const char *proc_url)
+            const char *oid, const char *subject_focus)
 {
 	struct outcome v;
 	const struct cg_measure *ms;
@@ -318,12 +318,8 @@ observation(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const
 	cg_jw_end(w);
 	codeable(w, "code", cg_map_measure_system_url(x, ms), ms->code,
 	         cJSON_GetStringValue(cg_json_member(ms->attrs, "display")), NULL);
-	subject(w, rec);
-	cg_jw_array(w, "focus");
-	cg_jw_object(w, NULL);
-	cg_jw_string(w, "reference", proc_url);
-	cg_jw_end(w);
-	cg_jw_end(w);
+	/* subject and focus: the same for every Observation of the record. */
+	cg_jw_raw_members(w, subject_focus);
 	cg_jw_string(w, "effectiveDateTime", str(tp, "effective", NULL));
 	if (value) {
 		switch (ms->kind) {
@@ -428,7 +424,9 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 {
 	const struct cg_map_ctx *x = cg_map_ctx_get(m, o);
 	struct cg_jw w;
-	struct cg_buf oid, scratch;
+	struct cg_buf oid, scratch, common;
+	struct cg_jw cw;
+	const char *subject_focus = "";
 	struct cg_uuid_prefix prefix;
 	const cJSON *oc;
 	const char *system = str(rec, "source", "system"), *rid = str(rec, "recordId", NULL);
@@ -453,6 +451,23 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	procedure(x, &w, rec);
 	request(&w, &scratch, "Procedure", system, rid);
 	cg_jw_end(&w);
+	/* "subject" and "focus" of the Observations, as ready text. */
+	cg_buf_init(&common, 64 * 1024);
+	cg_jw_init(&cw, &common);
+	cg_jw_object(&cw, NULL);
+	subject(&cw, rec);
+	cg_jw_array(&cw, "focus");
+	cg_jw_object(&cw, NULL);
+	cg_jw_string(&cw, "reference", proc_url);
+	cg_jw_end(&cw);
+	cg_jw_end(&cw);
+	cg_jw_end(&cw);
+	if (cw.err || common.len < 2) {
+		w.err = cw.err ? cw.err : CG_ENOMEM;
+	} else {
+		common.p[common.len - 1] = '\0';
+		subject_focus = common.p + 1;
+	}
 	/* Every Observation's UUID name starts "Observation|system|recordId/":
 	 * that part is hashed once. */
 	cg_buf_init(&oid, 8192);
@@ -479,12 +494,13 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 		snprintf(obs_url, sizeof(obs_url), "urn:uuid:%s", uuid);
 		cg_jw_object(&w, NULL);
 		cg_jw_string(&w, "fullUrl", obs_url);
-		observation(x, &w, rec, oc, oid.p, proc_url);
+		observation(x, &w, rec, oc, oid.p, subject_focus);
 		request(&w, &scratch, "Observation", system, oid.p);
 		cg_jw_end(&w);
 	}
 	cg_buf_free(&oid);
 	cg_buf_free(&scratch);
+	cg_buf_free(&common);
 	cg_jw_end(&w);
 	cg_jw_end(&w);
 	return w.err;
