@@ -11,9 +11,11 @@ cellgate=$(realpath "$1")
 src=$(realpath "${CG_SOURCE_DIR:-$(dirname "$0")/../..}")
 tool=$src/tests/fhir/medplum
 cd "$tool"
-if [ ! -d node_modules/@medplum/core ]; then
-	npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
+# Tests run in parallel: one npm ci at a time in this folder.
+(
+	flock 9
+	[ -d node_modules/@medplum/core ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
+) 9>"$tool/.npm.lock"
 # Medplum wants a global WebSocket, which Node 20 has behind a flag.
 node_flags=()
 if [ "$(node -e 'process.stdout.write(typeof WebSocket)')" != function ]; then

@@ -36,9 +36,12 @@ cmp -s "$work/bundles.ndjson" "$work/bundles2.ndjson" && ok "deterministic outpu
 
 # Medplum, independently (Node; tests only).
 medplum=$src/tests/fhir/medplum
-if [ ! -d "$medplum/node_modules/@medplum/core" ]; then
-	(cd "$medplum" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# Tests run in parallel: one npm ci at a time in that folder.
+(
+	flock 9
+	[ -d "$medplum/node_modules/@medplum/core" ] ||
+		(cd "$medplum" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+) 9>"$medplum/.npm.lock"
 flags=()
 [ "$(node -e 'process.stdout.write(typeof WebSocket)')" = function ] || flags=(--experimental-websocket)
 if node "${flags[@]}" --no-warnings "$medplum/validate.mjs" "$work/bundles.ndjson" >"$work/medplum.txt"; then
