@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "cli_map.h"
+#include "cli_serve.h"
 #include "cli_validate.h"
 #include "version.h"
 
@@ -22,7 +23,10 @@ usage(FILE *f)
 	      "  map        records to FHIR R4 transaction Bundles and back (cellgate map --help)\n"
 	      "  version    print the version of cellgate and its libraries\n"
 	      "\n"
-	      "serve and queue are planned and not part of this build yet.\n",
+	      "  serve      --check-config FILE checks a gateway configuration (the server\n"
+	      "             itself is not part of this build yet)\n"
+	      "\n"
+	      "queue is planned and not part of this build yet.\n",
 	      f);
 }
 
@@ -39,6 +43,8 @@ main(int argc, char **argv)
 		return cg_cli_validate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "map") == 0)
 		return cg_cli_map(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cg_cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("cellgate %s (cJSON %s)\n", CG_VERSION, cJSON_Version());
 		return 0;

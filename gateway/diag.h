@@ -84,6 +84,11 @@ enum cg_code {
 	/* mapping */
 	CG_C_MAP_MISSING,
 	CG_C_MAP_UNMAPPABLE,
+	/* configuration */
+	CG_C_CONFIG_SYNTAX,
+	CG_C_CONFIG_ENV,
+	CG_C_CONFIG_FILE,
+	CG_C_CONFIG_REFERENCE,
 	CG_C__COUNT
 };
 

@@ -1,0 +1,507 @@
+/*
+ * config.c: loading and checking the configuration; see config.h.
+ *
+ * The YAML becomes a cJSON tree (yaml_json.h) and is checked with the same
+ * member tables and value checks as records (check.h), so a typo in a key
+ * gets the same "did you mean" and a stable code; issues are then placed at
+ * the line and column each node came from.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "check.h"
+#include "config.h"
+#include "fileio.h"
+#include "yaml_json.h"
+
+#define MAX_CONFIG (4u * 1024 * 1024)
+
+struct ck {
+	struct cg_check c;
+	const char *dir;
+	const cJSON *clients;
+	const cJSON *destinations;
+};
+
+static const char *const client_modes[] = {"required", "optional", NULL};
+static const char *const methods[] = {"POST", "GET", "PUT", NULL};
+static const char *const accepts[] = {"record", "fhir", NULL};
+static const char *const dest_types[] = {"fhir", "records", "ndjson", NULL};
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+
+/* The checks see the tree as const; the loader owns it and edits values. */
+static cJSON *
+mut(const cJSON *n)
+{
+	return (cJSON *)(uintptr_t)n;
+}
+
+/* ---- ${NAME} and paths ------------------------------------------------ */
+
+/* Replaces ${NAME} in every string of the tree by the environment's value. */
+static void
+expand_env(struct ck *k, cJSON *n)
+{
+	cJSON *c;
+
+	if (cJSON_IsString(n) && strstr(n->valuestring, "${")) {
+		struct cg_buf b;
+		const char *s = n->valuestring, *open;
+
+		cg_buf_init(&b, 1u << 20);
+		while ((open = strstr(s, "${")) != NULL) {
+			const char *close = strchr(open, '}');
+			char name[128];
+			const char *value;
+
+			cg_buf_add(&b, s, (size_t)(open - s));
+			if (!close || (size_t)(close - open - 2) >= sizeof(name)) {
+				cg_check_issue(&k->c, CG_C_CONFIG_ENV, n, NULL, 0,
+				               "unterminated or overlong ${NAME}");
+				cg_buf_free(&b);
+				return;
+			}
+			memcpy(name, open + 2, (size_t)(close - open - 2));
+			name[close - open - 2] = '\0';
+			value = getenv(name);
+			if (!value) {
+				cg_check_issue(&k->c, CG_C_CONFIG_ENV, n, NULL, 0,
+				               "environment variable %s is not set", name);
+				cg_buf_free(&b);
+				return;
+			}
+			cg_buf_addstr(&b, value);
+			s = close + 1;
+		}
+		cg_buf_addstr(&b, s);
+		if (b.p && !cJSON_SetValuestring(n, b.p))
+			k->c.err = CG_ENOMEM;
+		cg_buf_free(&b);
+		return;
+	}
+	{
+		size_t i = 0;
+
+		for (c = n ? n->child : NULL; c; c = c->next, i++) {
+			size_t mark = cJSON_IsObject(n) ? cg_check_push_key(&k->c, c->string)
+			                                : cg_check_push_index(&k->c, i);
+
+			expand_env(k, c);
+			cg_check_pop(&k->c, mark);
+		}
+	}
+}
+
+/* A file the configuration names: made absolute, and it must be readable. */
+static void
+want_file(struct ck *k, cJSON *n, const char *name)
+{
+	const char *s = cg_check_string(&k->c, n, name);
+	char path[PATH_MAX];
+
+	if (!s || strstr(s, "${"))
+		return; /* an unset ${NAME} was reported already */
+	if (s[0] == '/')
+		snprintf(path, sizeof(path), "%s", s);
+	else
+		snprintf(path, sizeof(path), "%s/%s", k->dir, s);
+	if (access(path, R_OK) != 0) {
+		cg_check_issue(&k->c, CG_C_CONFIG_FILE, n, name, 0, "cannot read %s", path);
+		return;
+	}
+	cJSON_SetValuestring(n, path);
+}
+
+/* A folder for output: made absolute; created later, so only its form. */
+static void
+want_folder(struct ck *k, cJSON *n, const char *name)
+{
+	const char *s = cg_check_string(&k->c, n, name);
+	char path[PATH_MAX];
+
+	if (!s)
+		return;
+	snprintf(path, sizeof(path), "%s%s%s", s[0] == '/' ? "" : k->dir, s[0] == '/' ? "" : "/",
+	         s);
+	cJSON_SetValuestring(n, path);
+}
+
+/* ---- sections --------------------------------------------------------- */
+
+enum { L_ADDRESS, L_PORT, L_CERT, L_KEY, L_CA, L_CLIENT, L_CRL, L__N };
+static const struct cg_member listener_spec[] = {{"address", 1},     {"port", 1},
+                                                 {"certificate", 1}, {"key", 1},
+                                                 {"client_ca", 1},   {"client_certificate", 0},
+                                                 {"crl", 0}};
+
+static void
+check_listeners(struct ck *k, const cJSON *n)
+{
+	const cJSON *it;
+	size_t i = 0, mark;
+
+	if (!cg_check_array(&k->c, n, "listeners"))
+		return;
+	mark = cg_check_push_key(&k->c, "listeners");
+	cJSON_ArrayForEach(it, n)
+	{
+		const cJSON *f[L__N];
+		size_t im = cg_check_push_index(&k->c, i++);
+		long port;
+
+		if (cg_check_members(&k->c, it, NULL, listener_spec, L__N, f) == 0) {
+			if (f[L_ADDRESS])
+				cg_check_string(&k->c, f[L_ADDRESS], "address");
+			if (f[L_PORT])
+				cg_check_integer(&k->c, f[L_PORT], "port", 1, 65535, &port);
+			if (f[L_CERT])
+				want_file(k, mut(f[L_CERT]), "certificate");
+			if (f[L_KEY])
+				want_file(k, mut(f[L_KEY]), "key");
+			if (f[L_CA])
+				want_file(k, mut(f[L_CA]), "client_ca");
+			if (f[L_CRL])
+				want_file(k, mut(f[L_CRL]), "crl");
+			if (f[L_CLIENT])
+				cg_check_enum(&k->c, f[L_CLIENT], "client_certificate",
+				              client_modes);
+		}
+		cg_check_pop(&k->c, im);
+	}
+	cg_check_pop(&k->c, mark);
+}
+
+enum { M_SAN_DNS, M_SUBJECT_CN, M__N };
+static const struct cg_member match_spec[] = {{"san_dns", 0}, {"subject_cn", 0}};
+static const struct cg_member client_spec[] = {{"match", 1}};
+
+static void
+check_clients(struct ck *k, const cJSON *n)
+{
+	const cJSON *it;
+	size_t mark;
+
+	if (!cJSON_IsObject(n)) {
+		cg_check_issue(&k->c, CG_C_TYPE, n, "clients", 0,
+		               "must be a mapping of client names to identities");
+		return;
+	}
+	mark = cg_check_push_key(&k->c, "clients");
+	cJSON_ArrayForEach(it, n)
+	{
+		const cJSON *f[1], *m[M__N];
+		size_t im = cg_check_push_key(&k->c, it->string);
+
+		if (cg_check_members(&k->c, it, NULL, client_spec, 1, f) == 0 && f[0] &&
+		    cg_check_members(&k->c, f[0], "match", match_spec, M__N, m) == 0) {
+			size_t mm = cg_check_push_key(&k->c, "match");
+
+			if (!m[M_SAN_DNS] == !m[M_SUBJECT_CN])
+				cg_check_issue(&k->c, CG_C_REQUIRED, f[0], NULL, 0,
+				               "give exactly one of san_dns and subject_cn");
+			if (m[M_SAN_DNS])
+				cg_check_string(&k->c, m[M_SAN_DNS], "san_dns");
+			if (m[M_SUBJECT_CN])
+				cg_check_string(&k->c, m[M_SUBJECT_CN], "subject_cn");
+			cg_check_pop(&k->c, mm);
+		}
+		cg_check_pop(&k->c, im);
+	}
+	cg_check_pop(&k->c, mark);
+}
+
+enum { D_TYPE, D_URL, D_FOLDER, D_CERT, D_KEY, D_CA, D__N };
+static const struct cg_member dest_spec[] = {{"type", 1},        {"url", 0}, {"folder", 0},
+                                             {"certificate", 0}, {"key", 0}, {"ca", 0}};
+
+static void
+check_destinations(struct ck *k, const cJSON *n)
+{
+	const cJSON *it;
+	size_t mark;
+
+	if (!cJSON_IsObject(n)) {
+		cg_check_issue(&k->c, CG_C_TYPE, n, "destinations", 0,
+		               "must be a mapping of destination names to destinations");
+		return;
+	}
+	mark = cg_check_push_key(&k->c, "destinations");
+	cJSON_ArrayForEach(it, n)
+	{
+		const cJSON *f[D__N];
+		size_t im = cg_check_push_key(&k->c, it->string);
+		int type;
+
+		if (cg_check_members(&k->c, it, NULL, dest_spec, D__N, f) == 0 && f[D_TYPE] &&
+		    (type = cg_check_enum(&k->c, f[D_TYPE], "type", dest_types)) >= 0) {
+			if (type == 2) { /* ndjson: a folder, nothing else */
+				if (!f[D_FOLDER])
+					cg_check_issue(&k->c, CG_C_REQUIRED, it, "folder", 0,
+					               "an ndjson destination needs a folder");
+				else
+					want_folder(k, mut(f[D_FOLDER]), "folder");
+				if (f[D_URL])
+					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_URL], "url", 0,
+					               "an ndjson destination has no url");
+			} else {
+				const char *u =
+				        f[D_URL] ? cg_check_string(&k->c, f[D_URL], "url") : NULL;
+
+				if (!f[D_URL])
+					cg_check_issue(&k->c, CG_C_REQUIRED, it, "url", 0,
+					               "a %s destination needs a url",
+					               dest_types[type]);
+				else if (u && strncmp(u, "https://", 8) != 0 &&
+				         strncmp(u, "http://", 7) != 0)
+					cg_check_issue(&k->c, CG_C_URI, f[D_URL], "url", 0,
+					               "must be an http:// or https:// URL");
+				if (f[D_FOLDER])
+					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_FOLDER],
+					               "folder", 0,
+					               "only ndjson destinations have a folder");
+			}
+			if (f[D_CERT])
+				want_file(k, mut(f[D_CERT]), "certificate");
+			if (f[D_KEY])
+				want_file(k, mut(f[D_KEY]), "key");
+			if (f[D_CA])
+				want_file(k, mut(f[D_CA]), "ca");
+		}
+		cg_check_pop(&k->c, im);
+	}
+	cg_check_pop(&k->c, mark);
+}
+
+enum { R_METHOD, R_PATH, R_ACCEPT, R_CLIENTS, R_DEST, R__N };
+static const struct cg_member route_spec[] = {
+        {"method", 1}, {"path", 1}, {"accept", 1}, {"clients", 1}, {"destination", 0}};
+
+static void
+check_routes(struct ck *k, const cJSON *n)
+{
+	const cJSON *it;
+	size_t i = 0, mark;
+
+	if (!cg_check_array(&k->c, n, "routes"))
+		return;
+	mark = cg_check_push_key(&k->c, "routes");
+	cJSON_ArrayForEach(it, n)
+	{
+		const cJSON *f[R__N];
+		size_t im = cg_check_push_index(&k->c, i++);
+
+		if (cg_check_members(&k->c, it, NULL, route_spec, R__N, f) == 0) {
+			const char *p =
+			        f[R_PATH] ? cg_check_string(&k->c, f[R_PATH], "path") : NULL;
+			const char *dest =
+			        f[R_DEST] ? cg_check_string(&k->c, f[R_DEST], "destination") : NULL;
+			const cJSON *c;
+			size_t j = 0;
+
+			if (f[R_METHOD])
+				cg_check_enum(&k->c, f[R_METHOD], "method", methods);
+			if (p && p[0] != '/')
+				cg_check_issue(&k->c, CG_C_PATTERN, f[R_PATH], "path", 0,
+				               "a route path starts with /");
+			if (f[R_ACCEPT])
+				cg_check_enum(&k->c, f[R_ACCEPT], "accept", accepts);
+			if (dest && !cg_json_member(k->destinations, dest))
+				cg_check_issue(&k->c, CG_C_CONFIG_REFERENCE, f[R_DEST],
+				               "destination", 0, "no destination is called %s",
+				               dest);
+			if (f[R_CLIENTS] && cg_check_array(&k->c, f[R_CLIENTS], "clients")) {
+				size_t cm = cg_check_push_key(&k->c, "clients");
+
+				cJSON_ArrayForEach(c, f[R_CLIENTS])
+				{
+					size_t ci = cg_check_push_index(&k->c, j++);
+					const char *name = cg_check_string(&k->c, c, NULL);
+
+					if (name && !cg_json_member(k->clients, name))
+						cg_check_issue(&k->c, CG_C_CONFIG_REFERENCE, c,
+						               NULL, 0, "no client is called %s",
+						               name);
+					cg_check_pop(&k->c, ci);
+				}
+				cg_check_pop(&k->c, cm);
+			}
+		}
+		cg_check_pop(&k->c, im);
+	}
+	cg_check_pop(&k->c, mark);
+}
+
+static const struct cg_member limits_spec[] = {{"max_body_bytes", 0},    {"max_header_bytes", 0},
+                                               {"header_timeout_ms", 0}, {"body_timeout_ms", 0},
+                                               {"idle_timeout_ms", 0},   {"max_connections", 0}};
+
+static void
+check_limits(struct ck *k, const cJSON *n)
+{
+	const cJSON *f[6];
+	size_t i, mark;
+	long v;
+
+	if (cg_check_members(&k->c, n, "limits", limits_spec, 6, f))
+		return;
+	mark = cg_check_push_key(&k->c, "limits");
+	for (i = 0; i < 6; i++)
+		if (f[i])
+			cg_check_integer(&k->c, f[i], limits_spec[i].name, 1, 1e12, &v);
+	cg_check_pop(&k->c, mark);
+}
+
+enum { G_LEVEL, G_AUDIT, G__N };
+static const struct cg_member logging_spec[] = {{"level", 0}, {"audit", 0}};
+
+enum { C_LISTENERS, C_CLIENTS, C_ROUTES, C_DESTS, C_LIMITS, C_LOGGING, C_BASE, C__N };
+static const struct cg_member config_spec[] = {{"listeners", 1},     {"clients", 1}, {"routes", 1},
+                                               {"destinations", 1},  {"limits", 0},  {"logging", 0},
+                                               {"canonical_base", 0}};
+
+static void
+check_config(struct ck *k, cJSON *root)
+{
+	const cJSON *f[C__N];
+
+	expand_env(k, root);
+	if (cg_check_members(&k->c, root, NULL, config_spec, C__N, f))
+		return;
+	k->clients = f[C_CLIENTS];
+	k->destinations = f[C_DESTS];
+	if (f[C_LISTENERS])
+		check_listeners(k, f[C_LISTENERS]);
+	if (f[C_CLIENTS])
+		check_clients(k, f[C_CLIENTS]);
+	if (f[C_DESTS])
+		check_destinations(k, f[C_DESTS]);
+	if (f[C_ROUTES])
+		check_routes(k, f[C_ROUTES]);
+	if (f[C_LIMITS])
+		check_limits(k, f[C_LIMITS]);
+	if (f[C_LOGGING]) {
+		const cJSON *g[G__N];
+
+		if (cg_check_members(&k->c, f[C_LOGGING], "logging", logging_spec, G__N, g) == 0) {
+			size_t mark = cg_check_push_key(&k->c, "logging");
+
+			if (g[G_LEVEL])
+				cg_check_enum(&k->c, g[G_LEVEL], "level", levels);
+			if (g[G_AUDIT])
+				want_folder(k, mut(g[G_AUDIT]), "audit");
+			cg_check_pop(&k->c, mark);
+		}
+	}
+	if (f[C_BASE])
+		cg_check_uri(&k->c, f[C_BASE], "canonical_base");
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static void
+place(struct cg_diag *d, const struct cg_yaml *y)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		cg_yaml_where(y, d->v[i].node, d->v[i].at_key, &d->v[i].line, &d->v[i].column);
+		if (!d->v[i].line)
+			d->v[i].line = d->v[i].column = 1;
+		d->v[i].offset = d->v[i].line * 100000 + d->v[i].column; /* for sorting */
+		d->v[i].located = 1;
+	}
+	cg_diag_sort(d);
+}
+
+enum cg_err
+cg_config_parse(const char *text, size_t len, const char *dir, struct cg_config **out,
+                struct cg_diag *d)
+{
+	struct cg_yaml y;
+	struct ck k;
+	unsigned long line, column;
+	char *why = NULL;
+	enum cg_err result;
+
+	*out = NULL;
+	result = cg_yaml_load(text, len, &y, &line, &column, &why);
+	if (result == CG_EINVAL) {
+		result = cg_diag_add(d, CG_C_CONFIG_SYNTAX, "", NULL, 0, "%s", why ? why : "");
+		if (!result) {
+			d->v[d->n - 1].line = line ? line : 1;
+			d->v[d->n - 1].column = column ? column : 1;
+			d->v[d->n - 1].located = 1;
+		}
+		free(why);
+		return result;
+	}
+	free(why);
+	if (result)
+		return result;
+	memset(&k, 0, sizeof(k));
+	cg_check_init(&k.c, d);
+	k.dir = dir;
+	check_config(&k, y.root);
+	place(d, &y);
+	cg_check_free(&k.c);
+	if (k.c.err || d->errors) {
+		cg_yaml_free(&y);
+		return k.c.err;
+	}
+	*out = calloc(1, sizeof(**out));
+	if (!*out || !((*out)->dir = strdup(dir))) {
+		free(*out);
+		*out = NULL;
+		cg_yaml_free(&y);
+		return CG_ENOMEM;
+	}
+	(*out)->tree = y.root;
+	free(y.pos);
+	return CG_OK;
+}
+
+enum cg_err
+cg_config_load(const char *path, struct cg_config **out, struct cg_diag *d)
+{
+	char *text = NULL, dir[PATH_MAX], *slash;
+	size_t len;
+	enum cg_err result;
+
+	*out = NULL;
+	result = cg_file_read(path, MAX_CONFIG, &text, &len);
+	if (result)
+		return result == CG_ENOMEM ? CG_ENOMEM : CG_EIO;
+	if (!realpath(path, dir))
+		snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	result = cg_config_parse(text, len, dir, out, d);
+	free(text);
+	if (!result && *out && !((*out)->path = strdup(path))) {
+		cg_config_free(*out);
+		*out = NULL;
+		return CG_ENOMEM;
+	}
+	return result;
+}
+
+void
+cg_config_free(struct cg_config *c)
+{
+	if (!c)
+		return;
+	cJSON_Delete(c->tree);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
