@@ -18,9 +18,10 @@
 #define EXIT_USAGE   2
 
 struct run {
-	int json;
+	int json; /* 0 text, 1 NDJSON results, 2 OperationOutcomes */
 	int quiet;
 	const char *name;  /* the input being read, as the user named it */
+	const char *base;  /* canonical base URL, for OperationOutcomes */
 	struct cg_buf out; /* one record's output, written at once */
 	unsigned long records, invalid, errors, warnings;
 	enum cg_err write_err;
@@ -29,7 +30,7 @@ struct run {
 static void
 usage(FILE *f)
 {
-	fputs("usage: cellgate validate [--format text|json] [--mappings DIR] [--quiet]\n"
+	fputs("usage: cellgate validate [--format text|json|outcome] [--mappings DIR] [--quiet]\n"
 	      "                         [--max-issues N] [--max-depth N] [--max-record-size "
 	      "BYTES]\n"
 	      "                         FILE... (- for standard input)\n"
@@ -53,8 +54,9 @@ on_record(void *ctx, const struct cg_record_report *r)
 	if (!cg_diag_valid(r->diag))
 		run->invalid++;
 	cg_buf_reset(&run->out);
-	result = run->json ? cg_render_json(&run->out, run->name, r)
-	                   : cg_render_text(&run->out, run->name, r);
+	result = run->json == 2   ? cg_render_outcome(&run->out, run->base, r)
+	         : run->json == 1 ? cg_render_json(&run->out, run->name, r)
+	                          : cg_render_text(&run->out, run->name, r);
 	if (result)
 		return result;
 	if (run->out.len && fwrite(run->out.p, 1, run->out.len, stdout) != run->out.len) {
@@ -122,9 +124,11 @@ cg_cli_validate(int argc, char **argv)
 		case 'f':
 			if (strcmp(optarg, "json") == 0) {
 				run.json = 1;
+			} else if (strcmp(optarg, "outcome") == 0) {
+				run.json = 2;
 			} else if (strcmp(optarg, "text") != 0) {
-				fprintf(stderr,
-				        "cellgate validate: --format must be text or json\n");
+				fprintf(stderr, "cellgate validate: --format must be text, json or "
+				                "outcome\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -174,6 +178,7 @@ cg_cli_validate(int argc, char **argv)
 	if (!m)
 		return EXIT_USAGE;
 	opts.mappings = m;
+	run.base = m->canonical_base;
 	cg_buf_init(&run.out, 64u * 1024 * 1024);
 
 	for (i = optind; i < argc; i++) {

@@ -15,4 +15,12 @@
 enum cg_err cg_render_text(struct cg_buf *b, const char *name, const struct cg_record_report *r);
 enum cg_err cg_render_json(struct cg_buf *b, const char *name, const struct cg_record_report *r);
 
+/* The same as a FHIR R4 OperationOutcome (one JSON line): one issue per
+ * issue, with severity, the FHIR IssueType of the code, the code itself in
+ * details.coding (system {base}/CodeSystem/cellgate-issue), the message as
+ * details.text, and the JSON pointer with line and column in diagnostics. An
+ * input without issues gives one "information" issue saying so, since FHIR
+ * requires at least one. base is the canonical base URL. */
+enum cg_err cg_render_outcome(struct cg_buf *b, const char *base, const struct cg_record_report *r);
+
 #endif

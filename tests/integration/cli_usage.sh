@@ -39,7 +39,7 @@ expect "unknown command" 2 "unknown command" "$cellgate" frobnicate
 expect "help" 0 "validate" "$cellgate" --help
 expect "version" 0 "^cellgate [0-9]+\.[0-9]+\.[0-9]+ \(cJSON" "$cellgate" version
 expect "validate without input" 2 "no input" "$cellgate" validate
-expect "bad --format" 2 "--format must be text or json" "$cellgate" validate --format xml "$valid"
+expect "bad --format" 2 "--format must be text, json or outcome" "$cellgate" validate --format xml "$valid"
 expect "bad --max-issues" 2 "max-issues" "$cellgate" validate --max-issues 0 "$valid"
 expect "unknown option" 2 "usage" "$cellgate" validate --frobnicate "$valid"
 expect "valid file" 0 "1 record checked: 1 valid, 0 invalid" "$cellgate" validate "$valid"
@@ -54,6 +54,8 @@ expect "directory" 2 "Is a directory" "$cellgate" validate "$data"
 expect "standard input, one record" 0 "1 record checked" sh -c "'$cellgate' validate - < '$valid'"
 expect "standard input, NDJSON" 1 "4 records checked" sh -c "'$cellgate' validate - < '$data/golden/batch.ndjson'"
 expect "standard input named in output" 1 "^<stdin>:" sh -c "'$cellgate' validate - < '$invalid'"
+"$cellgate" validate --format outcome "$invalid" >outcome.json
+expect "--format outcome is a valid FHIR OperationOutcome" 0 "1 valid" "$cellgate" validate outcome.json
 expect "list codes" 0 "^json-duplicate-key +error" "$cellgate" validate --list-codes
 expect "broken code tables" 2 "code tables: .*measures.json" "$cellgate" validate --mappings "$work" "$valid"
 expect "write error" 2 "writing output" sh -c "'$cellgate' validate '$invalid' > /dev/full"

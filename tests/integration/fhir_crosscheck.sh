@@ -24,7 +24,11 @@ fi
 medplum() { node "${node_flags[@]}" --no-warnings validate.mjs "$@"; }
 
 pass=0 fail=0
-valid=("$src"/tests/data/fhir/*.json "$src"/mappings/fhir-extensions/*.json)
+# cellgate's own OperationOutcomes must be valid FHIR too.
+outcome=$(mktemp --suffix=.json)
+trap 'rm -f "$outcome"' EXIT
+"$cellgate" validate --format outcome "$src/tests/data/golden/worked-example.json" >"$outcome" || true
+valid=("$src"/tests/data/fhir/*.json "$src"/mappings/fhir-extensions/*.json "$outcome")
 invalid=("$src"/tests/data/fhir/invalid/*.json)
 
 if medplum "${valid[@]}" >out.txt 2>&1; then pass=$((pass + 1)); else

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "fhir_structure.h"
 #include "mappings.h"
 #include "support.h"
 
@@ -168,6 +169,31 @@ broken_tables(void **state)
 	}
 }
 
+/* Every issue code maps to a code of FHIR's IssueType value set, so that
+ * OperationOutcomes cellgate writes are valid. */
+static void
+issue_types_are_fhir_codes(void **state)
+{
+	const struct cg_mappings *m = test_mappings();
+	const struct cg_fhir_type *t = cg_fhir_type(m->fhir, "OperationOutcome");
+	const struct cg_fhir_context *ctx = cg_fhir_context(m->fhir, "OperationOutcome.issue");
+	const struct cg_fhir_type *type;
+	const struct cg_fhir_element *code;
+	size_t idx;
+	int c;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(ctx);
+	code = cg_fhir_child(ctx, "code", &type, &idx);
+	assert_non_null(code);
+	assert_non_null(code->binding);
+	for (c = 0; c < CG_C__COUNT; c++)
+		if (!cg_fhir_valueset_has(code->binding, NULL, cg_code_fhir_type((enum cg_code)c)))
+			fail_msg("%s: '%s' is not an IssueType", cg_code_name((enum cg_code)c),
+			         cg_code_fhir_type((enum cg_code)c));
+}
+
 int
 main(void)
 {
@@ -176,6 +202,7 @@ main(void)
 	        cmocka_unit_test(table_snomed_ids_are_well_formed),
 	        cmocka_unit_test(identifier_forms),
 	        cmocka_unit_test(broken_tables),
+	        cmocka_unit_test(issue_types_are_fhir_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
