@@ -11,6 +11,7 @@ build=(
 	build-essential cmake pkg-config
 	libcjson-dev libssl-dev libcurl4-openssl-dev libevent-dev
 	libsqlite3-dev libpq-dev libyaml-dev
+	openssl # the command line: certs/make-dev-pki.sh
 )
 test=(
 	clang libclang-rt-14-dev clang-format libcmocka-dev python3 curl
