@@ -295,7 +295,7 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 			return;
 		}
 	} else {
-		memset(seen_stack, 0, sizeof(seen_stack));
+		memset(seen_stack, 0, ctx->nkids * sizeof(seen_stack[0]));
 	}
 	for (m = obj->child; m; m = m->next) {
 		const char *name = m->string;
