@@ -14,6 +14,7 @@
 #include "cli_map.h"
 #include "fileio.h"
 #include "json_pretty.h"
+#include "json_write.h"
 #include "map.h"
 #include "render.h"
 #include "validate.h"
@@ -62,16 +63,22 @@ emit_text(struct run *run, const char *text, size_t len)
 	return ok && fputc('\n', stdout) != EOF ? 0 : -1;
 }
 
+/* Prints with json_write rather than cJSON_PrintUnformatted: the same text
+ * (tests/integration/map_golden checks it), without cJSON's sprintf and
+ * sscanf round trip for every number or its reallocations. */
 static int
 emit(struct run *run, const cJSON *doc)
 {
-	char *text = cJSON_PrintUnformatted(doc);
-	int r;
+	struct cg_buf text;
+	struct cg_jw w;
+	int r = -1;
 
-	if (!text)
-		return -1;
-	r = emit_text(run, text, strlen(text));
-	cJSON_free(text);
+	cg_buf_init(&text, (size_t)1 << 30);
+	cg_jw_init(&w, &text);
+	cg_jw_tree(&w, NULL, doc);
+	if (!w.err)
+		r = emit_text(run, text.p, text.len);
+	cg_buf_free(&text);
 	return r;
 }
 

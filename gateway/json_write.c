@@ -39,6 +39,22 @@ member(struct cg_jw *w, const char *key)
 	}
 }
 
+/* member() for a key that is not the writer's own: escaped. The value
+ * written next must not add a comma of its own, hence first[] = 1. */
+static void
+key_escaped(struct cg_jw *w, const char *key)
+{
+	member(w, NULL);
+	if (w->err)
+		return;
+	w->err = cg_buf_addc(w->b, '"');
+	if (!w->err)
+		w->err = cg_buf_add_json_string(w->b, key);
+	if (!w->err)
+		w->err = cg_buf_add(w->b, "\":", 2);
+	w->first[w->depth] = 1;
+}
+
 static void
 open_(struct cg_jw *w, const char *key, char c)
 {
@@ -118,7 +134,8 @@ cg_jw_number_text(struct cg_buf *b, const cJSON *n)
 
 	if (isnan(d) || isinf(d))
 		return cg_buf_addstr(b, "null");
-	if (d == (double)n->valueint) {
+	/* -0 equals valueint 0, but cJSON prints it as "-0" through "%g". */
+	if (d == (double)n->valueint && !(d == 0 && signbit(d))) {
 		char digits[16];
 		size_t i = sizeof(digits);
 		long v = n->valueint;
@@ -156,4 +173,24 @@ cg_jw_value(struct cg_jw *w, const char *key, const cJSON *v)
 		w->err = cg_buf_addstr(w->b, cJSON_IsTrue(v) ? "true" : "false");
 	else
 		w->err = cg_buf_addstr(w->b, "null");
+}
+
+void
+cg_jw_tree(struct cg_jw *w, const char *key, const cJSON *v)
+{
+	const cJSON *it;
+	int is_object = cJSON_IsObject(v);
+
+	if (!is_object && !cJSON_IsArray(v)) {
+		if (key)
+			key_escaped(w, key);
+		cg_jw_value(w, NULL, v);
+		return;
+	}
+	if (key)
+		key_escaped(w, key);
+	open_(w, NULL, is_object ? '{' : '[');
+	for (it = v->child; it; it = it->next)
+		cg_jw_tree(w, is_object ? (it->string ? it->string : "") : NULL, it);
+	cg_jw_end(w);
 }

@@ -36,6 +36,10 @@ void cg_jw_string(struct cg_jw *w, const char *key, const char *s);
 void cg_jw_bool(struct cg_jw *w, const char *key, int v);
 /* A copy of a scalar cJSON value (string, number, boolean, null). */
 void cg_jw_value(struct cg_jw *w, const char *key, const struct cJSON *v);
+/* A copy of any cJSON value, objects and arrays included, as
+ * cJSON_PrintUnformatted prints it. Keys of the tree are escaped: they may
+ * have come from outside. */
+void cg_jw_tree(struct cg_jw *w, const char *key, const struct cJSON *v);
 /* Appends members given as ready JSON text ("a":1,"b":2) to the open object. */
 void cg_jw_raw_members(struct cg_jw *w, const char *members);
 /* Appends a number as cJSON_Print would. */

@@ -1,0 +1,120 @@
+/*
+ * test_json_write.c: cg_jw_tree prints exactly what cJSON_PrintUnformatted
+ * prints. `cellgate map --to record` relies on it: its output bytes must not
+ * depend on which printer made them (tests/data/map golden files too).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "json_write.h"
+#include "support.h"
+
+static void
+prints_like_cjson(const char *text)
+{
+	cJSON *doc = cJSON_Parse(text);
+	char *want;
+	struct cg_buf b;
+	struct cg_jw w;
+
+	assert_non_null(doc);
+	want = cJSON_PrintUnformatted(doc);
+	assert_non_null(want);
+	cg_buf_init(&b, 1u << 20);
+	cg_jw_init(&w, &b);
+	cg_jw_tree(&w, NULL, doc);
+	assert_int_equal(w.err, CG_OK);
+	assert_int_equal(w.depth, 0);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.p, want, b.len);
+	cg_buf_free(&b);
+	cJSON_free(want);
+	cJSON_Delete(doc);
+}
+
+static void
+scalars(void **state)
+{
+	(void)state;
+	prints_like_cjson("\"plain\"");
+	prints_like_cjson("true");
+	prints_like_cjson("false");
+	prints_like_cjson("null");
+	prints_like_cjson("0");
+	prints_like_cjson("-0");
+	prints_like_cjson("42");
+	prints_like_cjson("-17");
+	prints_like_cjson("0.1");
+	prints_like_cjson("3.14159265358979");
+	prints_like_cjson("1e300");
+	prints_like_cjson("-2.5e-8");
+	prints_like_cjson("9007199254740993");
+	prints_like_cjson("2147483648");
+}
+
+static void
+containers(void **state)
+{
+	(void)state;
+	prints_like_cjson("{}");
+	prints_like_cjson("[]");
+	prints_like_cjson("[[],{},[[]],{\"a\":{}}]");
+	prints_like_cjson("{\"a\":1,\"b\":[1,2,{\"c\":null}],\"d\":{\"e\":\"f\"}}");
+	prints_like_cjson("[1,\"two\",3.5,true,false,null]");
+	prints_like_cjson("{\"lvef\":{\"value\":38.5,\"unit\":\"%\"},\"events\":[]}");
+}
+
+static void
+escapes(void **state)
+{
+	(void)state;
+	/* Values and keys alike: quotes, backslashes, control characters,
+	 * the solidus cJSON leaves alone, and UTF-8 it passes through. */
+	prints_like_cjson("\"a\\\"b\\\\c\\/d\\n\\r\\t\\b\\f\\u0001\\u001f\"");
+	prints_like_cjson("{\"k\\\"ey\":1,\"\":3,\"tab\\t\":[\"\\u00e9\\u4e2d\"]}");
+	prints_like_cjson("{\"a\":{\"\\\\\":{\"\\n\":\"\\ud83d\\ude00\"}}}");
+}
+
+static void
+deep_trees_stop_with_an_error(void **state)
+{
+	cJSON *doc = cJSON_CreateArray(), *at = doc;
+	struct cg_buf b;
+	struct cg_jw w;
+	int i;
+
+	(void)state;
+	for (i = 0; i < CG_JW_MAX_DEPTH + 4; i++) {
+		cJSON *inner = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(at, inner);
+		at = inner;
+	}
+	cg_buf_init(&b, 1u << 20);
+	cg_jw_init(&w, &b);
+	cg_jw_tree(&w, NULL, doc);
+	assert_int_equal(w.err, CG_ELIMIT);
+	cg_buf_free(&b);
+	cJSON_Delete(doc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(scalars),
+	        cmocka_unit_test(containers),
+	        cmocka_unit_test(escapes),
+	        cmocka_unit_test(deep_trees_stop_with_an_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
