@@ -2,6 +2,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -124,6 +125,52 @@ cg_jw_bool(struct cg_jw *w, const char *key, int v)
 		w->err = cg_buf_addstr(w->b, v ? "true" : "false");
 }
 
+/*
+ * The text "%1.15g" gives for a short decimal (38.5, 0.25, 1.2e-3), without
+ * printf: records are full of them and snprintf plus cJSON's sscanf check
+ * cost more than the rest of writing a number. Only for 1e-4 <= |d| < 1e9
+ * with at most 6 decimals, where %g writes no exponent and at most 15
+ * significant digits; the candidate must read back as d exactly, and then
+ * rounding d to 15 digits gives it too (d is within half an ulp of it, far
+ * closer than the 15-digit grid's spacing). 0 when it does not apply.
+ */
+static int
+short_decimal(double d, char *text, size_t size)
+{
+	double a = fabs(d), scaled = 0;
+	unsigned long long m, pow10 = 1, ip, frac;
+	char *p = text;
+	int k;
+
+	if (!(a >= 1e-4 && a < 1e9) || size < 24)
+		return 0;
+	for (k = 1; k <= 6; k++) {
+		pow10 *= 10;
+		scaled = a * (double)pow10;
+		if (scaled == floor(scaled))
+			break;
+	}
+	if (k > 6)
+		return 0;
+	m = (unsigned long long)scaled;
+	ip = m / pow10;
+	frac = m % pow10;
+	if (frac == 0 || frac % 10 == 0)
+		return 0;
+	if (d < 0)
+		*p++ = '-';
+	p += snprintf(p, 12, "%llu", ip); /* integers print cheaply */
+	*p++ = '.';
+	for (; k > 0; k--) {
+		pow10 /= 10;
+		*p++ = (char)('0' + frac / pow10 % 10);
+	}
+	*p = '\0';
+	if (strtod(text, NULL) != d)
+		return 0;
+	return (int)(p - text);
+}
+
 /* cJSON 1.7's print_number, so that both print the same text. */
 enum cg_err
 cg_jw_number_text(struct cg_buf *b, const cJSON *n)
@@ -150,6 +197,9 @@ cg_jw_number_text(struct cg_buf *b, const cJSON *n)
 			digits[--i] = '-';
 		return cg_buf_add(b, digits + i, sizeof(digits) - i);
 	}
+	len = short_decimal(d, text, sizeof(text));
+	if (len)
+		return cg_buf_add(b, text, (size_t)len);
 	len = snprintf(text, sizeof(text), "%1.15g", d);
 	if (sscanf(text, "%lg", &test) != 1 ||
 	    !(fabs(test - d) <= fmax(fabs(test), fabs(d)) * DBL_EPSILON))

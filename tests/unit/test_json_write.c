@@ -3,6 +3,7 @@
  * prints. `cellgate map --to record` relies on it: its output bytes must not
  * depend on which printer made them (tests/data/map golden files too).
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,6 +59,62 @@ scalars(void **state)
 	prints_like_cjson("-2.5e-8");
 	prints_like_cjson("9007199254740993");
 	prints_like_cjson("2147483648");
+	prints_like_cjson("38.5");
+	prints_like_cjson("-0.0001");
+	prints_like_cjson("0.00009");
+	prints_like_cjson("999999999.999999");
+	prints_like_cjson("1000000000.5");
+	prints_like_cjson("0.1234567");
+}
+
+/* Many numbers, compared with cJSON one by one: short decimals (json_write
+ * prints those without printf), their neighbours one ulp away (which must
+ * fall back to it), and arbitrary bit patterns. Fixed seed: reproducible. */
+static void
+numbers_in_bulk(void **state)
+{
+	static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7};
+	unsigned long long x = 88172645463325252ULL;
+	struct cg_buf b;
+	int i;
+
+	(void)state;
+	cg_buf_init(&b, 1u << 20);
+	for (i = 0; i < 200000; i++) {
+		double d;
+		cJSON *n;
+		char *want;
+
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 4) {
+		case 0:
+		case 1:
+			d = (double)(long long)(x % 2000000000000ULL - 1000000000000ULL) /
+			    scale[(x >> 50) % 8];
+			if (i % 4 == 1)
+				d = nextafter(d, (x >> 60) & 1 ? 1e300 : -1e300);
+			break;
+		case 2:
+			d = (double)(x % 100000) / scale[(x >> 40) % 8];
+			break;
+		default:
+			memcpy(&d, &x, sizeof(d));
+			break;
+		}
+		n = cJSON_CreateNumber(d);
+		assert_non_null(n);
+		want = cJSON_PrintUnformatted(n);
+		assert_non_null(want);
+		b.len = 0;
+		assert_int_equal(cg_jw_number_text(&b, n), CG_OK);
+		if (b.len != strlen(want) || memcmp(b.p, want, b.len) != 0)
+			fail_msg("%.17g: cJSON %s, json_write %.*s", d, want, (int)b.len, b.p);
+		cJSON_free(want);
+		cJSON_Delete(n);
+	}
+	cg_buf_free(&b);
 }
 
 static void
@@ -111,6 +168,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(scalars),
+	        cmocka_unit_test(numbers_in_bulk),
 	        cmocka_unit_test(containers),
 	        cmocka_unit_test(escapes),
 	        cmocka_unit_test(deep_trees_stop_with_an_error),
