@@ -125,6 +125,22 @@ cg_jw_bool(struct cg_jw *w, const char *key, int v)
 		w->err = cg_buf_addstr(w->b, v ? "true" : "false");
 }
 
+/* The decimal digits of u at p, without a terminator; returns how many
+ * (at most 20). */
+static size_t
+put_digits(char *p, unsigned long long u)
+{
+	char digits[20];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	memcpy(p, digits + i, sizeof(digits) - i);
+	return sizeof(digits) - i;
+}
+
 /*
  * The text "%1.15g" gives for a short decimal (38.5, 0.25, 1.2e-3), without
  * printf: records are full of them and snprintf plus cJSON's sscanf check
@@ -155,11 +171,12 @@ short_decimal(double d, char *text, size_t size)
 	m = (unsigned long long)scaled;
 	ip = m / pow10;
 	frac = m % pow10;
-	if (frac == 0 || frac % 10 == 0)
+	/* A trailing zero: an integer too large for valueint, or rounding. */
+	if (frac % 10 == 0)
 		return 0;
 	if (d < 0)
 		*p++ = '-';
-	p += snprintf(p, 12, "%llu", ip); /* integers print cheaply */
+	p += put_digits(p, ip);
 	*p++ = '.';
 	for (; k > 0; k--) {
 		pow10 /= 10;
@@ -183,19 +200,13 @@ cg_jw_number_text(struct cg_buf *b, const cJSON *n)
 		return cg_buf_addstr(b, "null");
 	/* -0 equals valueint 0, but cJSON prints it as "-0" through "%g". */
 	if (d == (double)n->valueint && !(d == 0 && signbit(d))) {
-		char digits[16];
-		size_t i = sizeof(digits);
 		long v = n->valueint;
-		int neg = v < 0;
-		unsigned long u = neg ? 0UL - (unsigned long)v : (unsigned long)v;
+		char *p = text;
 
-		do {
-			digits[--i] = (char)('0' + u % 10);
-			u /= 10;
-		} while (u);
-		if (neg)
-			digits[--i] = '-';
-		return cg_buf_add(b, digits + i, sizeof(digits) - i);
+		if (v < 0)
+			*p++ = '-';
+		p += put_digits(p, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+		return cg_buf_add(b, text, (size_t)(p - text));
 	}
 	len = short_decimal(d, text, sizeof(text));
 	if (len)
@@ -231,14 +242,12 @@ cg_jw_tree(struct cg_jw *w, const char *key, const cJSON *v)
 	const cJSON *it;
 	int is_object = cJSON_IsObject(v);
 
+	if (key)
+		key_escaped(w, key);
 	if (!is_object && !cJSON_IsArray(v)) {
-		if (key)
-			key_escaped(w, key);
 		cg_jw_value(w, NULL, v);
 		return;
 	}
-	if (key)
-		key_escaped(w, key);
 	open_(w, NULL, is_object ? '{' : '[');
 	for (it = v->child; it; it = it->next)
 		cg_jw_tree(w, is_object ? (it->string ? it->string : "") : NULL, it);
