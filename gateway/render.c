@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "json_write.h"
+#include "outcome.h"
 #include "render.h"
 
 static const char *
@@ -101,55 +102,9 @@ cg_render_json(struct cg_buf *b, const char *name, const struct cg_record_report
 enum cg_err
 cg_render_outcome(struct cg_buf *b, const char *base, const struct cg_record_report *r)
 {
-	struct cg_jw w;
-	char system[600];
-	size_t i, bl = strlen(base);
+	struct cg_outcome o;
 
-	if (bl && base[bl - 1] == '/')
-		bl--;
-	snprintf(system, sizeof(system), "%.*s/CodeSystem/cellgate-issue", (int)bl, base);
-	cg_jw_init(&w, b);
-	cg_jw_object(&w, NULL);
-	cg_jw_string(&w, "resourceType", "OperationOutcome");
-	cg_jw_array(&w, "issue");
-	for (i = 0; i < r->diag->n; i++) {
-		const struct cg_issue *is = &r->diag->v[i];
-		char where[96];
-
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "severity", cg_severity_name(cg_code_severity(is->code)));
-		cg_jw_string(&w, "code", cg_code_fhir_type(is->code));
-		cg_jw_object(&w, "details");
-		cg_jw_array(&w, "coding");
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "system", system);
-		cg_jw_string(&w, "code", cg_code_name(is->code));
-		cg_jw_end(&w);
-		cg_jw_end(&w);
-		cg_jw_string(&w, "text", is->message);
-		cg_jw_end(&w);
-		snprintf(where, sizeof(where), "line %lu, column %lu: ", is->line, is->column);
-		{
-			struct cg_buf d;
-
-			cg_buf_init(&d, 1u << 20);
-			cg_buf_addstr(&d, where);
-			cg_buf_addstr(&d, is->path[0] ? is->path : "(root)");
-			cg_jw_string(&w, "diagnostics", d.p ? d.p : where);
-			cg_buf_free(&d);
-		}
-		cg_jw_end(&w);
-	}
-	if (r->diag->n == 0) {
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "severity", "information");
-		cg_jw_string(&w, "code", "informational");
-		cg_jw_string(&w, "diagnostics", "no issues: the input is valid");
-		cg_jw_end(&w);
-	}
-	cg_jw_end(&w);
-	cg_jw_end(&w);
-	if (!w.err)
-		w.err = cg_buf_addc(b, '\n');
-	return w.err;
+	cg_outcome_begin(&o, b, base);
+	cg_outcome_diag(&o, r->diag, NULL);
+	return cg_outcome_end(&o, 1);
 }
