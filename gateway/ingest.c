@@ -1,0 +1,253 @@
+/* ingest.c: a request body to items or an OperationOutcome; see ingest.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "arena.h"
+#include "check.h"
+#include "ingest.h"
+#include "json_write.h"
+#include "outcome.h"
+#include "validate.h"
+
+struct run {
+	const struct cg_ingest_in *in;
+	struct cg_ingest_out *out;
+	struct cg_outcome oc;
+	struct cg_map_opts mopts;
+	struct cg_arena *arena;
+	int unreadable; /* a JSON syntax fault: 400 rather than 422 */
+	int too_many;
+};
+
+static int
+is_syntax(enum cg_code c)
+{
+	return c <= CG_C_EMPTY_INPUT;
+}
+
+/* The issues of one item go into the outcome, prefixed with its place. */
+static void
+note_issues(struct run *run, const struct cg_record_report *r, const struct cg_diag *d)
+{
+	char where[64];
+	size_t i;
+
+	snprintf(where, sizeof(where), "item %lu, ", r->index);
+	cg_outcome_diag(&run->oc, d, where);
+	for (i = 0; i < d->n; i++) {
+		run->out->code_count[d->v[i].code]++;
+		if (cg_code_severity(d->v[i].code) != CG_SEV_ERROR)
+			continue;
+		if (!run->out->first_code)
+			run->out->first_code = cg_code_name(d->v[i].code);
+		if (is_syntax(d->v[i].code))
+			run->unreadable = 1;
+	}
+	run->out->errors += d->errors;
+	run->out->warnings += d->warnings;
+}
+
+/* One issue of ours about an item, at the item's line and column. */
+static void
+item_issue(struct run *run, const struct cg_record_report *r, enum cg_code code, const char *msg)
+{
+	struct cg_diag d;
+
+	cg_diag_init(&d, 1);
+	if (!cg_diag_add(&d, code, "", NULL, 0, "%s", msg)) {
+		d.v[0].line = r->pos.line;
+		d.v[0].column = r->pos.column;
+		note_issues(run, r, &d);
+	}
+	cg_diag_free(&d);
+}
+
+static enum cg_err
+push_item(struct run *run, const char *type, const char *record_id, const char *text, size_t len)
+{
+	struct cg_ingest_out *o = run->out;
+	struct cg_item *it;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 8;
+		struct cg_item *v = realloc(o->item, cap * sizeof(*v));
+
+		if (!v)
+			return CG_ENOMEM;
+		o->item = v;
+		o->cap = cap;
+	}
+	it = &o->item[o->n];
+	memset(it, 0, sizeof(*it));
+	it->off = o->data.len;
+	it->len = len;
+	snprintf(it->type, sizeof(it->type), "%s", type);
+	if (record_id)
+		snprintf(it->record_id, sizeof(it->record_id), "%s", record_id);
+	if (cg_buf_add(&o->data, text, len) || cg_buf_addc(&o->data, '\n'))
+		return CG_ENOMEM;
+	o->n++;
+	return CG_OK;
+}
+
+/* A tree as compact JSON text, then an item. */
+static enum cg_err
+push_tree(struct run *run, const char *type, const char *record_id, const cJSON *v)
+{
+	struct cg_buf t;
+	struct cg_jw w;
+	enum cg_err result;
+
+	cg_buf_init(&t, (size_t)1 << 30);
+	cg_jw_init(&w, &t);
+	cg_jw_tree(&w, NULL, v);
+	result = w.err ? w.err : push_item(run, type, record_id, t.p, t.len);
+	cg_buf_free(&t);
+	return result;
+}
+
+static enum cg_err
+deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
+{
+	const struct cg_ingest_in *in = run->in;
+	const char *rt = cJSON_GetStringValue(cg_json_member(r->root, "resourceType"));
+	enum cg_err result = CG_OK;
+
+	if (in->validate_only || run->out->errors)
+		return CG_OK; /* all or nothing: no point in mapping the rest */
+	if (!is_fhir && in->want == CG_PAYLOAD_RECORD)
+		return push_tree(run, "record", r->record_id, r->root);
+	if (is_fhir && in->want == CG_PAYLOAD_FHIR)
+		return push_tree(run, rt, NULL, r->root);
+	cg_arena_activate(run->arena);
+	if (!is_fhir) {
+		struct cg_buf t;
+
+		cg_buf_init(&t, (size_t)1 << 30);
+		result = cg_map_record_to_fhir(r->root, in->m, &run->mopts, &t);
+		if (!result)
+			result = push_item(run, "Bundle", r->record_id, t.p, t.len);
+		cg_buf_free(&t);
+	} else {
+		struct cg_diag d;
+		cJSON *rec = NULL;
+
+		cg_diag_init(&d, 100);
+		result = cg_map_fhir_to_record(r->root, in->m, &run->mopts, &rec, &d);
+		if (!result && !rec) {
+			size_t i;
+
+			for (i = 0; i < d.n; i++) {
+				d.v[i].line = r->pos.line;
+				d.v[i].column = r->pos.column;
+			}
+			note_issues(run, r, &d);
+		} else if (!result) {
+			result = push_tree(run, "record",
+			                   cJSON_GetStringValue(cg_json_member(rec, "recordId")),
+			                   rec);
+		}
+		cg_diag_free(&d);
+	}
+	cg_arena_activate(NULL);
+	cg_arena_reset(run->arena);
+	return result;
+}
+
+static enum cg_err
+on_item(void *ctx, const struct cg_record_report *r)
+{
+	struct run *run = ctx;
+	const struct cg_ingest_in *in = run->in;
+	const char *rt;
+	int is_fhir;
+
+	if (in->max_items && r->index >= in->max_items) {
+		run->too_many = 1;
+		return CG_ELIMIT;
+	}
+	if (!cg_diag_valid(r->diag) || r->diag->n)
+		note_issues(run, r, r->diag);
+	if (!r->root || !cg_diag_valid(r->diag))
+		return CG_OK;
+	rt = cJSON_GetStringValue(cg_json_member(r->root, "resourceType"));
+	is_fhir = rt != NULL;
+	if (is_fhir != (in->accept == CG_PAYLOAD_FHIR)) {
+		item_issue(run, r, CG_C_MAP_UNMAPPABLE,
+		           is_fhir ? "this route takes stem-cell treatment records, not FHIR"
+		                   : "this route takes FHIR resources, not records");
+		return CG_OK;
+	}
+	if (is_fhir && in->resource_type && strcmp(rt, in->resource_type) != 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "this endpoint takes %s resources only",
+		         in->resource_type);
+		item_issue(run, r, CG_C_FHIR_RESOURCE_TYPE, msg);
+		return CG_OK;
+	}
+	return deliver(run, r, is_fhir);
+}
+
+void
+cg_ingest_out_init(struct cg_ingest_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	cg_buf_init(&out->outcome, (size_t)64 << 20);
+	cg_buf_init(&out->data, (size_t)1 << 30);
+}
+
+void
+cg_ingest_out_free(struct cg_ingest_out *out)
+{
+	cg_buf_free(&out->outcome);
+	cg_buf_free(&out->data);
+	free(out->item);
+	memset(out, 0, sizeof(*out));
+}
+
+enum cg_err
+cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg_ingest_out *out)
+{
+	struct cg_validate_opts vo;
+	struct run run;
+	enum cg_err result;
+
+	memset(&run, 0, sizeof(run));
+	run.in = in;
+	run.out = out;
+	run.mopts.canonical_base = in->canonical_base;
+	run.arena = cg_arena_new(256 * 1024);
+	if (!run.arena)
+		return CG_ENOMEM;
+	cg_validate_opts_default(&vo, in->m);
+	if (in->max_record)
+		vo.limits.max_record = in->max_record;
+	cg_outcome_begin(&run.oc, &out->outcome,
+	                 in->canonical_base ? in->canonical_base : in->m->canonical_base);
+	result = cg_validate_input(&vo, body, len, in->format, on_item, &run);
+	if (run.too_many) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "more than %zu items in one request", in->max_items);
+		cg_outcome_add(&run.oc, "error", "too-costly", NULL, msg);
+		out->errors++;
+		out->first_code = "too-many-items";
+		result = CG_OK;
+	}
+	if (!result)
+		result = cg_outcome_end(&run.oc, 0);
+	cg_arena_free(run.arena);
+	if (result)
+		return result;
+	out->status = run.unreadable ? 400 : out->errors ? 422 : 200;
+	if (out->status != 200) {
+		/* All or nothing. */
+		cg_buf_reset(&out->data);
+		out->n = 0;
+	}
+	return CG_OK;
+}

@@ -1,0 +1,62 @@
+/*
+ * ingest.h: a request body, checked and turned into what a destination takes.
+ *
+ * The server's whole handling of a body, without sockets, so that the fuzzer
+ * and the unit tests drive exactly what the gateway runs: split the body into
+ * items (one JSON value, a JSON array or NDJSON), validate each (record or
+ * FHIR, told apart by resourceType), check it is what the route accepts, map
+ * it to what the destination wants, and write either the items' JSON text
+ * (one per line) or an OperationOutcome listing every issue of every item.
+ * A batch is all or nothing: one invalid item and no item is handed out.
+ */
+#ifndef CG_INGEST_H
+#define CG_INGEST_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "err.h"
+#include "map.h"
+#include "mappings.h"
+#include "split.h"
+
+enum cg_payload { CG_PAYLOAD_RECORD, CG_PAYLOAD_FHIR };
+
+struct cg_ingest_in {
+	const struct cg_mappings *m;
+	const char *canonical_base; /* for the outcome's code system and extensions */
+	enum cg_payload accept;     /* what the body must hold */
+	const char *resource_type;  /* FHIR: the one resourceType allowed, or NULL */
+	enum cg_payload want;       /* what the destination takes */
+	enum cg_format format;      /* from the Content-Type */
+	size_t max_items;           /* items in one body (0: no limit) */
+	size_t max_record;          /* bytes in one item (0: the default) */
+	int validate_only;          /* $validate: the outcome, never items */
+};
+
+struct cg_item {
+	size_t off, len;    /* its JSON text in data (no newline) */
+	char type[32];      /* "record", "Bundle", "Procedure"... */
+	char record_id[72]; /* the record's recordId, for the audit log, or "" */
+};
+
+struct cg_ingest_out {
+	int status; /* 200: items ready; 400: unreadable; 422: invalid */
+	size_t errors, warnings;
+	struct cg_buf outcome; /* the OperationOutcome (always written) */
+	struct cg_buf data;    /* the items' text, each followed by '\n' */
+	struct cg_item *item;
+	size_t n, cap;
+	const char *first_code;                /* the first error's code, for logs and metrics */
+	unsigned long code_count[CG_C__COUNT]; /* issues by code, for metrics */
+};
+
+/* Fills out (initialise it with cg_ingest_out_init). Returns CG_ENOMEM or
+ * CG_OK; a bad body is not an error of the call but out->status. */
+enum cg_err cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len,
+                      struct cg_ingest_out *out);
+void cg_ingest_out_init(struct cg_ingest_out *out);
+void cg_ingest_out_free(struct cg_ingest_out *out);
+
+#endif
