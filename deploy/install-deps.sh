@@ -11,13 +11,13 @@ build=(
 	build-essential cmake pkg-config
 	libcjson-dev libssl-dev libcurl4-openssl-dev libevent-dev
 	libsqlite3-dev libpq-dev libyaml-dev
-	openssl # the command line: certs/make-dev-pki.sh
+	openssl curl # certs/make-dev-pki.sh; the quick start posts with curl
 )
 test=(
 	clang libclang-rt-14-dev clang-format libcmocka-dev python3 curl
 	nodejs npm # the Medplum FHIR cross-check (tests only)
 )
-bench=()
+bench=(wrk nginx-light)
 
 want=("${build[@]}")
 for arg in "$@"; do

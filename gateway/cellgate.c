@@ -21,12 +21,10 @@ usage(FILE *f)
 	      "commands:\n"
 	      "  validate   check stem-cell treatment records and FHIR R4 resources\n"
 	      "  map        records to FHIR R4 transaction Bundles and back (cellgate map --help)\n"
+	      "  serve      the mutual-TLS gateway (cellgate serve --help)\n"
 	      "  version    print the version of cellgate and its libraries\n"
 	      "\n"
-	      "  serve      --check-config FILE checks a gateway configuration (the server\n"
-	      "             itself is not part of this build yet)\n"
-	      "\n"
-	      "queue is planned and not part of this build yet.\n",
+	      "queue (the durable outbox) is planned and not part of this build yet.\n",
 	      f);
 }
 

@@ -217,9 +217,11 @@ check_clients(struct ck *k, const cJSON *n)
 	cg_check_pop(&k->c, mark);
 }
 
-enum { D_TYPE, D_URL, D_FOLDER, D_CERT, D_KEY, D_CA, D__N };
-static const struct cg_member dest_spec[] = {{"type", 1},        {"url", 0}, {"folder", 0},
-                                             {"certificate", 0}, {"key", 0}, {"ca", 0}};
+enum { D_TYPE, D_URL, D_FOLDER, D_CERT, D_KEY, D_CA, D_FORMAT, D_TIMEOUT, D__N };
+static const struct cg_member dest_spec[] = {{"type", 1},        {"url", 0},       {"folder", 0},
+                                             {"certificate", 0}, {"key", 0},       {"ca", 0},
+                                             {"format", 0},      {"timeout_ms", 0}};
+static const char *const formats[] = {"record", "fhir", NULL};
 
 static void
 check_destinations(struct ck *k, const cJSON *n)
@@ -250,6 +252,12 @@ check_destinations(struct ck *k, const cJSON *n)
 				if (f[D_URL])
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_URL], "url", 0,
 					               "an ndjson destination has no url");
+				if (f[D_FORMAT])
+					cg_check_enum(&k->c, f[D_FORMAT], "format", formats);
+				if (f[D_TIMEOUT])
+					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_TIMEOUT],
+					               "timeout_ms", 0,
+					               "an ndjson destination has no timeout");
 			} else {
 				const char *u =
 				        f[D_URL] ? cg_check_string(&k->c, f[D_URL], "url") : NULL;
@@ -266,6 +274,17 @@ check_destinations(struct ck *k, const cJSON *n)
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_FOLDER],
 					               "folder", 0,
 					               "only ndjson destinations have a folder");
+				if (f[D_FORMAT])
+					cg_check_issue(
+					        &k->c, CG_C_NOT_ALLOWED, f[D_FORMAT], "format", 0,
+					        "the type of a %s destination says its format",
+					        dest_types[type]);
+				if (f[D_TIMEOUT]) {
+					long v;
+
+					cg_check_integer(&k->c, f[D_TIMEOUT], "timeout_ms", 1,
+					                 3600000, &v);
+				}
 			}
 			if (f[D_CERT])
 				want_file(k, mut(f[D_CERT]), "certificate");
@@ -361,10 +380,10 @@ check_limits(struct ck *k, const cJSON *n)
 enum { G_LEVEL, G_AUDIT, G__N };
 static const struct cg_member logging_spec[] = {{"level", 0}, {"audit", 0}};
 
-enum { C_LISTENERS, C_CLIENTS, C_ROUTES, C_DESTS, C_LIMITS, C_LOGGING, C_BASE, C__N };
-static const struct cg_member config_spec[] = {{"listeners", 1},     {"clients", 1}, {"routes", 1},
-                                               {"destinations", 1},  {"limits", 0},  {"logging", 0},
-                                               {"canonical_base", 0}};
+enum { C_LISTENERS, C_CLIENTS, C_ROUTES, C_DESTS, C_LIMITS, C_LOGGING, C_BASE, C_WORKERS, C__N };
+static const struct cg_member config_spec[] = {
+        {"listeners", 1}, {"clients", 1}, {"routes", 1},         {"destinations", 1},
+        {"limits", 0},    {"logging", 0}, {"canonical_base", 0}, {"workers", 0}};
 
 static void
 check_config(struct ck *k, cJSON *root)
@@ -401,6 +420,11 @@ check_config(struct ck *k, cJSON *root)
 	}
 	if (f[C_BASE])
 		cg_check_uri(&k->c, f[C_BASE], "canonical_base");
+	if (f[C_WORKERS]) {
+		long v;
+
+		cg_check_integer(&k->c, f[C_WORKERS], "workers", 1, 64, &v);
+	}
 }
 
 /* ---- loading ---------------------------------------------------------- */

@@ -38,4 +38,8 @@ enum cg_err cg_map_fhir_to_record(const struct cJSON *fhir, const struct cg_mapp
                                   const struct cg_map_opts *o, struct cJSON **record,
                                   struct cg_diag *d);
 
+/* Frees what mapping keeps per thread (codes written once as JSON); for
+ * threads that end before the process does. */
+void cg_map_thread_done(void);
+
 #endif

@@ -111,11 +111,19 @@ ctx_clear(struct cg_map_ctx *x, size_t n)
 	x->measure_json = NULL;
 }
 
+static _Thread_local struct cg_map_ctx cache;
+static _Thread_local size_t cached_measures;
+
+void
+cg_map_thread_done(void)
+{
+	ctx_clear(&cache, cached_measures);
+	cached_measures = 0;
+}
+
 const struct cg_map_ctx *
 cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
 {
-	static _Thread_local struct cg_map_ctx cache;
-	static _Thread_local size_t cached_measures;
 	const char *base = o && o->canonical_base ? o->canonical_base : m->canonical_base;
 	size_t i;
 

@@ -1,0 +1,243 @@
+/* dest_http.c: libcurl's multi_socket interface on a libevent loop; see
+ * dest_http.h. The pattern is curl's own (docs/examples/hiperfifo.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "dest_http.h"
+
+#define MAX_RESPONSE (1u << 20)
+
+struct cg_http_client {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	int active;
+};
+
+struct sock {
+	struct event *ev;
+};
+
+static void check_done(struct cg_http_client *c);
+
+static void
+on_event(evutil_socket_t fd, short kind, void *arg)
+{
+	struct cg_http_client *c = arg;
+	int running, action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) |
+	                      ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+
+	curl_multi_socket_action(c->multi, fd, action, &running);
+	check_done(c);
+}
+
+static void
+on_timer(evutil_socket_t fd, short kind, void *arg)
+{
+	struct cg_http_client *c = arg;
+	int running;
+
+	(void)fd;
+	(void)kind;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(c);
+}
+
+static int
+socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct cg_http_client *c = userp;
+	struct sock *sk = socketp;
+	short kind;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		if (sk) {
+			event_free(sk->ev);
+			free(sk);
+			curl_multi_assign(c->multi, s, NULL);
+		}
+		return 0;
+	}
+	kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
+	               ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+	if (!sk) {
+		sk = calloc(1, sizeof(*sk));
+		if (!sk)
+			return -1;
+		curl_multi_assign(c->multi, s, sk);
+	} else {
+		event_free(sk->ev);
+	}
+	sk->ev = event_new(c->base, s, kind, on_event, c);
+	return sk->ev && event_add(sk->ev, NULL) == 0 ? 0 : -1;
+}
+
+static int
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct cg_http_client *c = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		return evtimer_del(c->timer);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(c->timer, &tv);
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct cg_http_call *call = arg;
+	size_t len = size * n;
+
+	/* Past 1 MB the rest is dropped: the answer is for the client to read,
+	 * not ours to hold without bound. */
+	if (call->response.len < MAX_RESPONSE)
+		cg_buf_add(&call->response, p,
+		           len < MAX_RESPONSE - call->response.len
+		                   ? len
+		                   : MAX_RESPONSE - call->response.len);
+	return len;
+}
+
+static void
+finish(struct cg_http_client *c, CURL *easy, CURLcode code)
+{
+	struct cg_http_call *call = NULL;
+	char *ct = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->status);
+	if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+		snprintf(call->response_type, sizeof(call->response_type), "%s", ct);
+	if (code == CURLE_OK) {
+		call->result = call->status >= 200 && call->status < 300   ? CG_UP_OK
+		               : call->status >= 400 && call->status < 500 ? CG_UP_REJECTED
+		                                                           : CG_UP_FAILED;
+	} else {
+		call->result = code == CURLE_OPERATION_TIMEDOUT ? CG_UP_TIMEOUT : CG_UP_UNREACHABLE;
+		if (!call->error[0])
+			snprintf(call->error, sizeof(call->error), "%s", curl_easy_strerror(code));
+	}
+	curl_multi_remove_handle(c->multi, easy);
+	curl_easy_cleanup(easy);
+	curl_slist_free_all(call->headers);
+	call->headers = NULL;
+	call->easy = NULL;
+	c->active--;
+	call->done(call, call->arg);
+}
+
+static void
+check_done(struct cg_http_client *c)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			finish(c, msg->easy_handle, msg->data.result);
+}
+
+struct cg_http_client *
+cg_http_client_new(struct event_base *base)
+{
+	struct cg_http_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->base = base;
+	c->multi = curl_multi_init();
+	c->timer = evtimer_new(base, on_timer, c);
+	if (!c->multi || !c->timer) {
+		cg_http_client_free(c);
+		return NULL;
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+	return c;
+}
+
+void
+cg_http_client_free(struct cg_http_client *c)
+{
+	if (!c)
+		return;
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	if (c->timer)
+		event_free(c->timer);
+	free(c);
+}
+
+int
+cg_http_active(const struct cg_http_client *c)
+{
+	return c->active;
+}
+
+int
+cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
+{
+	const struct cg_dest_cfg *d = call->dest;
+	CURL *e = curl_easy_init();
+	char h[200];
+
+	call->status = 0;
+	call->error[0] = 0;
+	call->response_type[0] = 0;
+	cg_buf_init(&call->response, MAX_RESPONSE + 1);
+	if (!e) {
+		snprintf(call->error, sizeof(call->error), "out of memory");
+		return -1;
+	}
+	snprintf(h, sizeof(h), "Content-Type: %s", call->content_type);
+	call->headers = curl_slist_append(NULL, h);
+	call->headers = curl_slist_append(call->headers, "Accept: application/fhir+json, "
+	                                                 "application/json");
+	snprintf(h, sizeof(h), "X-Request-Id: %s", call->request_id);
+	call->headers = curl_slist_append(call->headers, h);
+	call->headers = curl_slist_append(call->headers, "Expect:"); /* no 100-continue wait */
+	curl_easy_setopt(e, CURLOPT_URL, call->url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->error);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, d->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                 d->timeout_ms < 5000 ? d->timeout_ms : 5000L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "cellgate");
+	if (d->certificate)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, d->certificate);
+	if (d->key)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, d->key);
+	if (d->ca)
+		curl_easy_setopt(e, CURLOPT_CAINFO, d->ca);
+	call->easy = e;
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+		snprintf(call->error, sizeof(call->error), "could not start the call");
+		curl_slist_free_all(call->headers);
+		call->headers = NULL;
+		curl_easy_cleanup(e);
+		return -1;
+	}
+	c->active++;
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* log.c: JSON-lines logs and the audit log; see log.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+static atomic_int min_level = CG_LOG_INFO;
+static atomic_int audit_fd = -1;
+
+void
+cg_log_set_level(int level)
+{
+	atomic_store(&min_level, level);
+}
+
+void
+cg_log_time(char *buf)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	snprintf(buf + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void
+cg_log(enum cg_level level, const char *fmt, ...)
+{
+	static const char *const names[] = {"debug", "info", "warn", "error"};
+	char msg[1024], when[32];
+	struct cg_buf b;
+	va_list ap;
+
+	if ((int)level < atomic_load(&min_level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cg_log_time(when);
+	cg_buf_init(&b, 8192);
+	cg_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, names[level]);
+	cg_buf_add_json_string(&b, msg);
+	cg_buf_addstr(&b, "\"}\n");
+	/* One write per line, so that lines of several threads never mix. */
+	if (b.p && write(STDERR_FILENO, b.p, b.len) < 0)
+		errno = 0;
+	cg_buf_free(&b);
+}
+
+int
+cg_audit_open(const char *path)
+{
+	int fd = -1, old;
+
+	if (path) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return -1;
+	}
+	old = atomic_exchange(&audit_fd, fd);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+void
+cg_audit_write(const char *line, unsigned long len)
+{
+	struct iovec v[2] = {{(void *)(uintptr_t)line, len}, {(void *)(uintptr_t) "\n", 1}};
+	int fd = atomic_load(&audit_fd);
+
+	if (fd < 0)
+		return;
+	/* O_APPEND and one writev: each line lands whole at the end, whatever
+	 * the thread. */
+	if (writev(fd, v, 2) < 0)
+		cg_log(CG_LOG_ERROR, "audit log: write failed: %s", strerror(errno));
+}

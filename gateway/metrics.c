@@ -1,0 +1,131 @@
+/* metrics.c: counters and their Prometheus text; see metrics.h. */
+#include <stdatomic.h>
+
+#include "metrics.h"
+#include "tls.h"
+
+static const char *const endpoints[] = {"ingest",  "validate", "metadata", "structure_definition",
+                                        "healthz", "readyz",   "metrics",  "other"};
+static const int statuses[] = {200, 201, 202, 400, 401, 403, 404, 405, 406, 411,
+                               413, 415, 422, 431, 500, 502, 503, 504, 0};
+#define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,   0.25,   0.5,   1,    2.5,   5};
+#define NBUCKET (sizeof(buckets) / sizeof(buckets[0]))
+static const char *const dest_types[] = {"fhir", "records", "ndjson"};
+static const char *const results[] = {"ok", "rejected", "failed", "unreachable", "timeout"};
+
+static atomic_ulong requests[CG_EP__COUNT][NSTATUS];
+static atomic_ulong latency[NBUCKET + 1];
+static atomic_ulong latency_us_sum;
+static atomic_ulong issues[CG_C__COUNT];
+static atomic_ulong upstream[3][CG_UP__COUNT];
+static atomic_long connections;
+
+void
+cg_metrics_request(enum cg_endpoint ep, int status, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < NSTATUS - 1 && statuses[i] != status; i++)
+		;
+	atomic_fetch_add(&requests[ep][i], 1);
+	for (i = 0; i < NBUCKET && seconds > buckets[i]; i++)
+		;
+	atomic_fetch_add(&latency[i], 1);
+	atomic_fetch_add(&latency_us_sum, (unsigned long)(seconds * 1e6));
+}
+
+void
+cg_metrics_issue(enum cg_code code)
+{
+	if ((int)code >= 0 && code < CG_C__COUNT)
+		atomic_fetch_add(&issues[code], 1);
+}
+
+void
+cg_metrics_upstream(int dest_type, enum cg_upstream_result r)
+{
+	if (dest_type >= 0 && dest_type < 3)
+		atomic_fetch_add(&upstream[dest_type][r], 1);
+}
+
+void
+cg_metrics_connections(int delta)
+{
+	atomic_fetch_add(&connections, delta);
+}
+
+long
+cg_metrics_open_connections(void)
+{
+	return atomic_load(&connections);
+}
+
+enum cg_err
+cg_metrics_render(struct cg_buf *b)
+{
+	unsigned long cum = 0, n;
+	size_t i, j;
+
+	cg_buf_addstr(b,
+	              "# HELP cellgate_requests_total Requests answered, by endpoint and status.\n"
+	              "# TYPE cellgate_requests_total counter\n");
+	for (i = 0; i < CG_EP__COUNT; i++)
+		for (j = 0; j < NSTATUS; j++)
+			if ((n = atomic_load(&requests[i][j])) != 0) {
+				if (statuses[j])
+					cg_buf_printf(b,
+					              "cellgate_requests_total{endpoint=\"%s\","
+					              "status=\"%d\"} %lu\n",
+					              endpoints[i], statuses[j], n);
+				else
+					cg_buf_printf(b,
+					              "cellgate_requests_total{endpoint=\"%s\","
+					              "status=\"other\"} %lu\n",
+					              endpoints[i], n);
+			}
+	cg_buf_addstr(b, "# HELP cellgate_request_duration_seconds Time from the whole request "
+	                 "read to the answer.\n"
+	                 "# TYPE cellgate_request_duration_seconds histogram\n");
+	for (i = 0; i <= NBUCKET; i++) {
+		cum += atomic_load(&latency[i]);
+		if (i < NBUCKET)
+			cg_buf_printf(b,
+			              "cellgate_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+			              buckets[i], cum);
+		else
+			cg_buf_printf(b,
+			              "cellgate_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n",
+			              cum);
+	}
+	cg_buf_printf(b, "cellgate_request_duration_seconds_sum %.6f\n",
+	              (double)atomic_load(&latency_us_sum) / 1e6);
+	cg_buf_printf(b, "cellgate_request_duration_seconds_count %lu\n", cum);
+	cg_buf_addstr(b, "# HELP cellgate_validation_issues_total Issues found in request bodies, "
+	                 "by code.\n"
+	                 "# TYPE cellgate_validation_issues_total counter\n");
+	for (i = 0; i < CG_C__COUNT; i++)
+		if ((n = atomic_load(&issues[i])) != 0)
+			cg_buf_printf(b, "cellgate_validation_issues_total{code=\"%s\"} %lu\n",
+			              cg_code_name((enum cg_code)i), n);
+	cg_buf_addstr(b, "# HELP cellgate_upstream_total Deliveries to destinations, by type and "
+	                 "result.\n"
+	                 "# TYPE cellgate_upstream_total counter\n");
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < CG_UP__COUNT; j++)
+			if ((n = atomic_load(&upstream[i][j])) != 0)
+				cg_buf_printf(
+				        b,
+				        "cellgate_upstream_total{type=\"%s\",result=\"%s\"} %lu\n",
+				        dest_types[i], results[j], n);
+	cg_buf_printf(b,
+	              "# HELP cellgate_tls_handshake_failures_total Handshakes that failed.\n"
+	              "# TYPE cellgate_tls_handshake_failures_total counter\n"
+	              "cellgate_tls_handshake_failures_total %lu\n"
+	              "# HELP cellgate_open_connections Client connections open now.\n"
+	              "# TYPE cellgate_open_connections gauge\n"
+	              "cellgate_open_connections %ld\n",
+	              cg_tls_handshake_failures(), atomic_load(&connections));
+	return b->p ? CG_OK : CG_ENOMEM;
+}

@@ -1,0 +1,43 @@
+/*
+ * metrics.h: the gateway's counters, shown on /metrics (Prometheus text).
+ *
+ * Plain atomic counters with fixed labels (endpoints, statuses, issue codes,
+ * destination types), so that counting costs a few nanoseconds on any thread
+ * and a hostile client cannot grow the label sets.
+ */
+#ifndef CG_METRICS_H
+#define CG_METRICS_H
+
+#include "buf.h"
+#include "diag.h"
+
+enum cg_endpoint {
+	CG_EP_INGEST,
+	CG_EP_VALIDATE,
+	CG_EP_METADATA,
+	CG_EP_STRUCTURE,
+	CG_EP_HEALTH,
+	CG_EP_READY,
+	CG_EP_METRICS,
+	CG_EP_OTHER,
+	CG_EP__COUNT
+};
+
+enum cg_upstream_result {
+	CG_UP_OK,          /* 2xx, or written and fsynced */
+	CG_UP_REJECTED,    /* 4xx */
+	CG_UP_FAILED,      /* 5xx or a write error */
+	CG_UP_UNREACHABLE, /* no connection */
+	CG_UP_TIMEOUT,
+	CG_UP__COUNT
+};
+
+void cg_metrics_request(enum cg_endpoint ep, int status, double seconds);
+void cg_metrics_issue(enum cg_code code);
+void cg_metrics_upstream(int dest_type, enum cg_upstream_result r);
+void cg_metrics_connections(int delta);
+long cg_metrics_open_connections(void);
+/* Appends the Prometheus text exposition. */
+enum cg_err cg_metrics_render(struct cg_buf *b);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * server.h: `cellgate serve`, the mutual-TLS gateway.
+ *
+ * libevent's evhttp over bufferevent_openssl, one event loop per worker
+ * thread, each with its own listening socket on the same port
+ * (SO_REUSEPORT), so the kernel spreads connections and no lock is taken
+ * per request. The request path: route and method -> client identity from
+ * the certificate -> body checked and mapped (ingest.h, no sockets) -> the
+ * destination (ndjson writer thread, or an upstream over libcurl on the same
+ * loop) -> the answer, an OperationOutcome whenever it is not a success.
+ * SIGHUP loads the configuration, mappings and certificates again and swaps
+ * them in for new requests; SIGTERM stops accepting, finishes what is in
+ * flight and exits 0.
+ */
+#ifndef CG_SERVER_H
+#define CG_SERVER_H
+
+/* Runs until SIGTERM or SIGINT. Returns the exit status (0 after a clean
+ * drain, 1 when the configuration or a listener cannot be used). */
+int cg_serve(const char *config_path, const char *mappings_dir);
+
+#endif

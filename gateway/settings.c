@@ -1,0 +1,156 @@
+/* settings.c: the checked configuration tree as structs; see settings.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "config.h"
+#include "settings.h"
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cg_json_member(o, key));
+}
+
+static long
+num(const cJSON *o, const char *key, long def)
+{
+	const cJSON *v = cg_json_member(o, key);
+
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
+}
+
+static size_t
+count(const cJSON *a)
+{
+	return a ? (size_t)cJSON_GetArraySize(a) : 0;
+}
+
+static void
+read_dest(struct cg_dest_cfg *d, const cJSON *n)
+{
+	const char *type = str(n, "type"), *format = str(n, "format");
+
+	d->name = n->string;
+	d->type = strcmp(type, "fhir") == 0      ? CG_DEST_FHIR
+	          : strcmp(type, "records") == 0 ? CG_DEST_RECORDS
+	                                         : CG_DEST_NDJSON;
+	d->url = str(n, "url");
+	d->folder = str(n, "folder");
+	d->certificate = str(n, "certificate");
+	d->key = str(n, "key");
+	d->ca = str(n, "ca");
+	d->format = d->type == CG_DEST_FHIR                 ? CG_PAYLOAD_FHIR
+	            : d->type == CG_DEST_RECORDS            ? CG_PAYLOAD_RECORD
+	            : format && strcmp(format, "fhir") == 0 ? CG_PAYLOAD_FHIR
+	                                                    : CG_PAYLOAD_RECORD;
+	d->timeout_ms = num(n, "timeout_ms", 30000);
+}
+
+struct cg_settings *
+cg_settings_from(const struct cg_config *c)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	const cJSON *root = c->tree, *it, *lim = cg_json_member(root, "limits"),
+	            *log = cg_json_member(root, "logging");
+	struct cg_settings *s = calloc(1, sizeof(*s));
+	size_t i;
+
+	if (!s)
+		return NULL;
+	s->nlisteners = count(cg_json_member(root, "listeners"));
+	s->nclients = count(cg_json_member(root, "clients"));
+	s->nroutes = count(cg_json_member(root, "routes"));
+	s->ndests = count(cg_json_member(root, "destinations"));
+	s->listeners = calloc(s->nlisteners + 1, sizeof(*s->listeners));
+	s->clients = calloc(s->nclients + 1, sizeof(*s->clients));
+	s->routes = calloc(s->nroutes + 1, sizeof(*s->routes));
+	s->dests = calloc(s->ndests + 1, sizeof(*s->dests));
+	if (!s->listeners || !s->clients || !s->routes || !s->dests) {
+		cg_settings_free(s);
+		return NULL;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, cg_json_member(root, "listeners"))
+	{
+		struct cg_listener_cfg *l = &s->listeners[i++];
+		const char *mode = str(it, "client_certificate");
+
+		l->address = str(it, "address");
+		l->port = (int)num(it, "port", 8443);
+		l->certificate = str(it, "certificate");
+		l->key = str(it, "key");
+		l->client_ca = str(it, "client_ca");
+		l->crl = str(it, "crl");
+		l->require_client = !mode || strcmp(mode, "required") == 0;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, cg_json_member(root, "clients"))
+	{
+		const cJSON *m = cg_json_member(it, "match");
+
+		s->clients[i].name = it->string;
+		s->clients[i].san_dns = str(m, "san_dns");
+		s->clients[i].subject_cn = str(m, "subject_cn");
+		i++;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, cg_json_member(root, "destinations")) read_dest(&s->dests[i++], it);
+	i = 0;
+	cJSON_ArrayForEach(it, cg_json_member(root, "routes"))
+	{
+		struct cg_route_cfg *r = &s->routes[i++];
+		const char *dest = str(it, "destination");
+		const cJSON *cl = cg_json_member(it, "clients"), *cn;
+		size_t j, k;
+
+		r->method = str(it, "method");
+		r->path = str(it, "path");
+		r->accept = strcmp(str(it, "accept"), "fhir") == 0 ? CG_PAYLOAD_FHIR
+		                                                   : CG_PAYLOAD_RECORD;
+		r->clients = calloc(count(cl) + 1, sizeof(*r->clients));
+		if (!r->clients) {
+			cg_settings_free(s);
+			return NULL;
+		}
+		cJSON_ArrayForEach(
+		        cn, cl) for (k = 0; k < s->nclients;
+		                     k++) if (strcmp(s->clients[k].name, cn->valuestring) == 0)
+		        r->clients[r->nclients++] = k;
+		for (j = 0; dest && j < s->ndests; j++)
+			if (strcmp(s->dests[j].name, dest) == 0)
+				r->dest = &s->dests[j];
+	}
+	s->max_body = (size_t)num(lim, "max_body_bytes", 10L << 20);
+	s->max_header = (size_t)num(lim, "max_header_bytes", 16384);
+	s->header_timeout_ms = num(lim, "header_timeout_ms", 10000);
+	s->body_timeout_ms = num(lim, "body_timeout_ms", 30000);
+	s->idle_timeout_ms = num(lim, "idle_timeout_ms", 60000);
+	s->max_connections = (size_t)num(lim, "max_connections", 4096);
+	s->level = 1;
+	for (i = 0; i < 4; i++)
+		if (str(log, "level") && strcmp(str(log, "level"), levels[i]) == 0)
+			s->level = (int)i;
+	s->audit = str(log, "audit");
+	s->canonical_base = str(root, "canonical_base");
+	s->workers = (int)num(root, "workers", 0);
+	return s;
+}
+
+void
+cg_settings_free(struct cg_settings *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; s->routes && i < s->nroutes; i++)
+		free(s->routes[i].clients);
+	free(s->listeners);
+	free(s->clients);
+	free(s->routes);
+	free(s->dests);
+	free(s);
+}

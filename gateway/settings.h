@@ -1,0 +1,74 @@
+/*
+ * settings.h: a checked configuration (config.h) as the server uses it.
+ *
+ * config.c decides what is valid and reports where; this only reads the
+ * checked tree into plain structs with the defaults filled in, so that the
+ * server never looks a key up by name while serving.
+ */
+#ifndef CG_SETTINGS_H
+#define CG_SETTINGS_H
+
+#include <stddef.h>
+
+#include "ingest.h"
+
+struct cg_config;
+
+enum cg_dest_type { CG_DEST_FHIR, CG_DEST_RECORDS, CG_DEST_NDJSON };
+
+struct cg_listener_cfg {
+	const char *address;
+	int port;
+	const char *certificate, *key, *client_ca, *crl;
+	int require_client;
+};
+
+struct cg_client_cfg {
+	const char *name;
+	const char *san_dns;    /* or NULL */
+	const char *subject_cn; /* or NULL */
+};
+
+struct cg_dest_cfg {
+	const char *name;
+	enum cg_dest_type type;
+	const char *url;                    /* fhir, records */
+	const char *folder;                 /* ndjson */
+	const char *certificate, *key, *ca; /* or NULL */
+	enum cg_payload format;             /* what it takes */
+	long timeout_ms;
+};
+
+struct cg_route_cfg {
+	const char *method;
+	const char *path;
+	enum cg_payload accept;
+	size_t *clients; /* indexes into clients */
+	size_t nclients;
+	const struct cg_dest_cfg *dest; /* or NULL: validate only */
+};
+
+struct cg_settings {
+	struct cg_listener_cfg *listeners;
+	size_t nlisteners;
+	struct cg_client_cfg *clients;
+	size_t nclients;
+	struct cg_route_cfg *routes;
+	size_t nroutes;
+	struct cg_dest_cfg *dests;
+	size_t ndests;
+	size_t max_body, max_header;
+	long header_timeout_ms, body_timeout_ms, idle_timeout_ms;
+	size_t max_connections;
+	int level;                  /* 0 debug, 1 info, 2 warn, 3 error */
+	const char *audit;          /* file, or NULL */
+	const char *canonical_base; /* or NULL: the mappings' own */
+	int workers;                /* 0: one per core */
+};
+
+/* Reads c (which must have loaded without errors). Strings point into c's
+ * tree: free the settings before the configuration. NULL when out of memory. */
+struct cg_settings *cg_settings_from(const struct cg_config *c);
+void cg_settings_free(struct cg_settings *s);
+
+#endif

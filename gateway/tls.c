@@ -1,0 +1,166 @@
+/* tls.c: server TLS contexts and client identities; see tls.h. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+
+/* Mozilla intermediate (v5.7) for TLS 1.2; TLS 1.3 keeps OpenSSL's suites. */
+const char cg_tls_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+static atomic_ulong handshake_failures;
+
+unsigned long
+cg_tls_handshake_failures(void)
+{
+	return atomic_load(&handshake_failures);
+}
+
+/* A fatal alert sent before the handshake finished is a failed handshake
+ * (bad certificate, no certificate, old protocol, no shared cipher). */
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && !SSL_is_init_finished(ssl) &&
+	    strcmp(SSL_alert_type_string(ret), "F") == 0)
+		atomic_fetch_add(&handshake_failures, 1);
+}
+
+static void
+why(char *err, size_t errlen, const char *what, const char *file)
+{
+	unsigned long e = ERR_peek_last_error();
+	char ossl[256] = "";
+
+	if (e)
+		ERR_error_string_n(e, ossl, sizeof(ossl));
+	snprintf(err, errlen, "%s %s: %s", what, file ? file : "", e ? ossl : "failed");
+	ERR_clear_error();
+}
+
+static int
+load_crl(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	FILE *f = fopen(file, "r");
+	X509_CRL *crl;
+	int n = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "crl %s: cannot open", file);
+		return -1;
+	}
+	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
+		X509_STORE_add_crl(store, crl);
+		X509_CRL_free(crl);
+		n++;
+	}
+	fclose(f);
+	ERR_clear_error(); /* the end of the file */
+	if (n == 0) {
+		snprintf(err, errlen, "crl %s: no CRL in the file", file);
+		return -1;
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
+SSL_CTX *
+cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errlen)
+{
+	static const unsigned char sid_ctx[] = "cellgate";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	STACK_OF(X509_NAME) * names;
+
+	if (!ctx) {
+		why(err, errlen, "TLS context", NULL);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_set_cipher_list(ctx, cg_tls_ciphers) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1) {
+		why(err, errlen, "TLS ciphers", NULL);
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, s->certificate) != 1) {
+		why(err, errlen, "certificate", s->certificate);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		why(err, errlen, "key", s->key);
+		goto fail;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, s->client_ca, NULL) != 1 ||
+	    !(names = SSL_load_client_CA_file(s->client_ca))) {
+		why(err, errlen, "client_ca", s->client_ca);
+		goto fail;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	if (s->crl && load_crl(ctx, s->crl, err, errlen))
+		goto fail;
+	SSL_CTX_set_verify(
+	        ctx, SSL_VERIFY_PEER | (s->require_client ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+	        NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	/* Resumption: a server-side cache (the context id is required with
+	 * client certificates) and stateless tickets for TLS 1.3. */
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, 20000);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int
+cg_tls_has_san_dns(X509 *cert, const char *san_dns)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	int i, found = 0;
+
+	for (i = 0; names && i < sk_GENERAL_NAME_num(names) && !found; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		const unsigned char *p;
+		int len;
+
+		if (g->type != GEN_DNS)
+			continue;
+		p = ASN1_STRING_get0_data(g->d.dNSName);
+		len = ASN1_STRING_length(g->d.dNSName);
+		/* Exact and case-insensitive; an embedded NUL never matches. */
+		found = len == (int)strlen(san_dns) && memchr(p, 0, (size_t)len) == NULL &&
+		        strncasecmp((const char *)p, san_dns, (size_t)len) == 0;
+	}
+	GENERAL_NAMES_free(names);
+	return found;
+}
+
+int
+cg_tls_has_subject_cn(X509 *cert, const char *cn)
+{
+	X509_NAME *subject = X509_get_subject_name(cert);
+	int i = -1;
+
+	while ((i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0) {
+		ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+		const unsigned char *p = ASN1_STRING_get0_data(v);
+		int len = ASN1_STRING_length(v);
+
+		if (len == (int)strlen(cn) && memchr(p, 0, (size_t)len) == NULL &&
+		    memcmp(p, cn, (size_t)len) == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * tls.h: the gateway's TLS settings (OpenSSL) and client identities.
+ *
+ * Server contexts follow Mozilla's "intermediate" profile: TLS 1.2 and 1.3
+ * only, ECDHE with AES-GCM or ChaCha20-Poly1305, no renegotiation, session
+ * resumption by cache and tickets. Client certificates are checked against
+ * the listener's CA and, when given, its CRL; who a verified client is comes
+ * from its certificate's DNS subject alternative names or subject CN, matched
+ * against the names the configuration gives (never guessed).
+ */
+#ifndef CG_TLS_H
+#define CG_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct cg_tls_server {
+	const char *certificate, *key; /* PEM; ECDSA or RSA */
+	const char *client_ca;         /* PEM bundle */
+	const char *crl;               /* PEM, or NULL */
+	int require_client;            /* no certificate: no handshake */
+};
+
+/* A new server context, or NULL with the reason (file and OpenSSL's words) in
+ * err. */
+SSL_CTX *cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errlen);
+
+/* A client context for upstream calls is libcurl's business; this is only the
+ * cipher list both sides use. */
+extern const char cg_tls_ciphers[];
+
+/* 1 when cert carries DNS name san_dns in its subject alternative names. */
+int cg_tls_has_san_dns(X509 *cert, const char *san_dns);
+/* 1 when cert's subject CN is cn. */
+int cg_tls_has_subject_cn(X509 *cert, const char *cn);
+
+/* Counts handshakes that failed (for /metrics), all contexts together. */
+unsigned long cg_tls_handshake_failures(void);
+
+#endif
