@@ -150,6 +150,7 @@ deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 			                   cJSON_GetStringValue(cg_json_member(rec, "recordId")),
 			                   rec);
 		}
+		cJSON_Delete(rec); /* a no-op in the arena when cJSON's hooks point there */
 		cg_diag_free(&d);
 	}
 	cg_arena_activate(NULL);

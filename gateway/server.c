@@ -28,6 +28,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "arena.h"
 #include "config.h"
 #include "default_config.h"
 #include "dest_http.h"
@@ -1414,6 +1415,9 @@ cg_serve(const char *config_path, const char *mappings_dir)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* Trees built while a request's arena is active live in it (cJSON makes
+	 * one allocation per value: glibc malloc would be the hot spot). */
+	cg_arena_cjson_hooks();
 	conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
