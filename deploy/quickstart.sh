@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Quick start on a fresh Debian 12 machine: installs what is missing, builds
-# cellgate, and shows it at work on the sample records. (The running gateway
-# joins this script with issue #4.)
+# cellgate, shows the command line at work on the sample records, then makes
+# development certificates, starts the gateway on its embedded defaults
+# (mutual TLS on 127.0.0.1:8443, NDJSON files under var/) and posts records
+# to it with curl and a client certificate. The gateway is stopped (SIGTERM,
+# drained) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,9 +57,65 @@ else
 fi
 rm -f "$back"
 
+say "Development certificates (certs/dev, made by certs/make-dev-pki.sh)"
+[ -f certs/dev/ehr.crt ] || certs/make-dev-pki.sh certs/dev >/dev/null
+ls certs/dev | tr '\n' ' '
+echo
+
+say "Starting the gateway on its embedded defaults: $cellgate serve"
+mkdir -p var/ndjson
+if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
+	echo "something already listens on 127.0.0.1:8443; stop it and run this again" >&2
+	exit 1
+fi
+"$cellgate" serve 2>var/cellgate.log &
+gateway=$!
+trap 'kill -TERM $gateway 2>/dev/null; rm -f "$bundle"' EXIT
+for _ in $(seq 100); do
+	(exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null && break
+	sleep 0.05
+done
+head -1 var/cellgate.log
+
+post() { # PATH FILE CONTENT-TYPE [CLIENT]: prints the status and the answer
+	curl -sS --cacert certs/dev/ca.crt --cert "certs/dev/${4:-ehr}.crt" --key "certs/dev/${4:-ehr}.key" \
+		-H "Content-Type: $3" --data-binary "@$2" -w '\n  -> HTTP %{http_code}\n' \
+		"https://localhost:8443$1" | cut -c1-200
+}
+say "POST /records, each sample record, as the 'ehr' client (mutual TLS)"
+for f in tests/data/records/valid-*.json; do
+	echo "$f:"
+	post /records "$f" application/json
+done
+say "POST /records, an NDJSON batch of four: one line is not JSON, one record is invalid (400, nothing stored)"
+post /records tests/data/golden/batch.ndjson application/x-ndjson
+say "POST /fhir, a FHIR transaction Bundle (stored as the record it carries)"
+"$cellgate" map --to fhir tests/data/records/valid-heart-failure.json >"$bundle"
+post /fhir "$bundle" application/fhir+json
+say "The 'registry' client may not post records here (403)"
+post /records tests/data/records/valid-copd-exosome.json application/json registry
+say "No client certificate: the TLS handshake fails"
+curl -sS --cacert certs/dev/ca.crt https://localhost:8443/healthz || true
+
+say "Where the records landed: var/ndjson/ (one file per day and kind)"
+wc -l var/ndjson/*.ndjson
+say "The audit log (var/audit.log): who sent what, no patient data"
+tail -3 var/audit.log | cut -c1-220
+say "Metrics (GET /metrics, Prometheus text), excerpt"
+curl -sS --cacert certs/dev/ca.crt --cert certs/dev/ehr.crt --key certs/dev/ehr.key \
+	https://localhost:8443/metrics | grep -E '^cellgate_(requests_total|upstream_total|tls)' | head -8
+
+say "Stopping the gateway (SIGTERM: finishes what is in flight, exits 0)"
+kill -TERM "$gateway"
+wait "$gateway"
+echo "exit status $?"
+trap 'rm -f "$bundle"' EXIT
+
 cat <<EOT
 
-Next: $cellgate validate --help, docs/cli.md for every option and issue code,
-docs/record-format.md for the record, docs/mapping.md for FHIR,
-./tests/run.sh for the test suite.
+Next: run it yourself with $cellgate serve (Ctrl-C stops it), or with your own
+configuration: $cellgate serve --config deploy/cellgate.example.yaml.
+docs/api.md for every endpoint, docs/configuration.md, docs/security.md,
+docs/operations.md; docs/cli.md for the command line; ./tests/run.sh for the
+test suite.
 EOT

@@ -41,7 +41,8 @@ note_issues(struct run *run, const struct cg_record_report *r, const struct cg_d
 		run->out->code_count[d->v[i].code]++;
 		if (cg_code_severity(d->v[i].code) != CG_SEV_ERROR)
 			continue;
-		if (!run->out->first_code)
+		/* The code that decides the status names the outcome in logs. */
+		if (!run->out->first_code || (is_syntax(d->v[i].code) && !run->unreadable))
 			run->out->first_code = cg_code_name(d->v[i].code);
 		if (is_syntax(d->v[i].code))
 			run->unreadable = 1;
