@@ -859,7 +859,8 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	ii.want = r->route->dest ? r->route->dest->format : r->route->accept;
 	ii.format = format;
 	ii.max_items = 10000;
-	ii.validate_only = validate_only;
+	/* A route without a destination only validates: no items to make. */
+	ii.validate_only = validate_only || !r->route->dest;
 	cg_ingest_out_init(&r->out);
 	r->have_out = 1;
 	if (cg_ingest(&ii, p ? p : "", len, &r->out)) {
@@ -1298,8 +1299,16 @@ worker_init(struct worker *w, int id, const struct cg_settings *s)
 {
 	size_t i;
 
+	struct event_config *ec = event_config_new();
+
 	w->id = id;
-	w->base = event_base_new();
+	/* Batch epoll_ctl calls: evhttp turns reading and writing on and off
+	 * several times per request, often back to where they were. */
+	if (ec)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = ec ? event_base_new_with_config(ec) : NULL;
+	if (ec)
+		event_config_free(ec);
 	w->max_conns = s->max_connections / (size_t)nworkers + 1;
 	w->nfronts = s->nlisteners;
 	w->fronts = calloc(w->nfronts, sizeof(*w->fronts));

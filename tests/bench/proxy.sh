@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# The gateway against nginx, in one run, on the same machine and certificates:
+#   - keep-alive HTTPS POSTs of one record (2.5 KB) with a client certificate,
+#     driven by wrk (-t2 -c32, 15 s, after a 3 s warm-up);
+#   - cellgate validates the record, maps it to a FHIR transaction Bundle and
+#     POSTs that to the upstream; nginx terminates TLS and proxy_passes the
+#     same body to the same upstream, checking nothing;
+#   - the upstream is a third process (nginx answering 201), plain HTTP on
+#     localhost, the same for both;
+#   - resident memory of each, idle and with 1,000 open TLS connections.
+# Both use every core (cellgate workers = cores, nginx worker_processes auto).
+# The table goes into docs/benchmarks.md between the proxy markers.
+#   tests/bench/proxy.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+seconds=${1:-15}
+out=$root/tests/bench/out/proxy
+rm -rf "$out"
+mkdir -p "$out/pki" "$out/nginx" "$out/upstream" "$out/var"
+
+./deploy/install-deps.sh --bench
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCG_TESTS=OFF >/dev/null
+cmake --build build/bench -j"$(nproc)" >/dev/null
+cellgate=$root/build/bench/cellgate
+cc -O2 -shared -fPIC -o "$out/wrk_client_cert.so" tests/bench/wrk_client_cert.c -ldl -lssl
+certs/make-dev-pki.sh "$out/pki" >/dev/null
+ulimit -n 8192
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+up=$(free_port) gw=$(free_port) ng=$(free_port)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.05; done; exit 1; }
+
+# The upstream: nginx answering 201 with a small transaction-response.
+cat >"$out/upstream/nginx.conf" <<EOT
+daemon off; worker_processes 1; pid $out/upstream/nginx.pid; error_log $out/upstream/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off; client_body_temp_path $out/upstream; client_max_body_size 20m;
+  server { listen 127.0.0.1:$up; keepalive_requests 1000000;
+    location / { client_body_buffer_size 1m; return 201 '{"resourceType":"Bundle","type":"transaction-response"}'; } }
+}
+EOT
+nginx -c "$out/upstream/nginx.conf" -p "$out/upstream" &
+pids+=($!)
+
+# nginx as the TLS proxy: the same certificates, client certificates
+# required, Mozilla intermediate, keep-alive to the upstream.
+cat >"$out/nginx/nginx.conf" <<EOT
+daemon off; worker_processes auto; pid $out/nginx/nginx.pid; error_log $out/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off; client_body_temp_path $out/nginx; proxy_temp_path $out/nginx;
+  client_max_body_size 10m; client_body_buffer_size 1m;
+  upstream registry { server 127.0.0.1:$up; keepalive 64; }
+  server {
+    listen 127.0.0.1:$ng ssl; keepalive_requests 1000000;
+    ssl_certificate $out/pki/server.crt; ssl_certificate_key $out/pki/server.key;
+    ssl_client_certificate $out/pki/ca.crt; ssl_verify_client on; ssl_crl $out/pki/crl.pem;
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers off;
+    ssl_session_cache shared:SSL:10m;
+    location /healthz { return 200 'ok'; }
+    location / { proxy_pass http://registry/fhir; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+EOT
+nginx -c "$out/nginx/nginx.conf" -p "$out/nginx" &
+nginx_master=$!
+pids+=($nginx_master)
+
+cat >"$out/cellgate.yaml" <<EOT
+listeners:
+  - {address: 127.0.0.1, port: $gw, certificate: pki/server.crt, key: pki/server.key,
+     client_ca: pki/ca.crt, crl: pki/crl.pem}
+clients:
+  ehr: {match: {san_dns: ehr.clients.cellgate.test}}
+routes:
+  - {method: POST, path: /records, accept: record, clients: [ehr], destination: registry}
+destinations:
+  registry: {type: fhir, url: "http://127.0.0.1:$up/fhir"}
+logging: {level: warn}
+EOT
+"$cellgate" serve --config "$out/cellgate.yaml" --mappings mappings 2>"$out/cellgate.log" &
+gateway=$!
+pids+=($gateway)
+wait_port "$up"; wait_port "$ng"; wait_port "$gw"
+
+python3 tests/bench/gen_records.py 1 3 >"$out/record.json"
+cat >"$out/post.lua" <<EOT
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$out/record.json", "rb"); wrk.body = f:read("*a"); f:close()
+EOT
+# One request through each first: both must answer 2xx, or the run is void.
+check() {
+	curl -sS -o /dev/null -w '%{http_code}' --cacert "$out/pki/ca.crt" --cert "$out/pki/ehr.crt" \
+		--key "$out/pki/ehr.key" -H 'Content-Type: application/json' \
+		--data-binary @"$out/record.json" "https://localhost:$1/records"
+}
+[ "$(check "$gw")" = 200 ] || [ "$(check "$gw")" = 201 ] || { echo "cellgate does not answer 2xx" >&2; exit 1; }
+[ "$(check "$ng")" = 201 ] || { echo "nginx does not answer 201" >&2; exit 1; }
+
+run_wrk() { # PORT DURATION -> wrk output
+	WRK_CLIENT_CERT=$out/pki/ehr.crt WRK_CLIENT_KEY=$out/pki/ehr.key \
+		LD_PRELOAD=$out/wrk_client_cert.so \
+		wrk -t2 -c32 -d"$2" --latency -s "$out/post.lua" "https://localhost:$1/records"
+}
+rss() { # PIDS (comma-separated) -> kB
+	local total=0 p
+	for p in ${1//,/ }; do total=$((total + $(awk '/^VmRSS/ {print $2}' /proc/"$p"/status))); done
+	echo "$total"
+}
+nginx_pids=$(pgrep -d, -P "$nginx_master"),$nginx_master
+idle_cg=$(rss "$gateway") idle_ng=$(rss "$nginx_pids")
+
+run_wrk "$gw" 3s >/dev/null
+run_wrk "$gw" "${seconds}s" >"$out/wrk-cellgate.txt"
+run_wrk "$ng" 3s >/dev/null
+run_wrk "$ng" "${seconds}s" >"$out/wrk-nginx.txt"
+busy_cg=$(python3 tests/bench/hold_connections.py "$gw" "$out/pki" "$gateway" 1000)
+busy_ng=$(python3 tests/bench/hold_connections.py "$ng" "$out/pki" "$nginx_pids" 1000)
+
+field() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
+rps() { awk '/^Requests\/sec:/ {printf "%d", $2}' "$1"; }
+errors() { awk '/Non-2xx or 3xx responses:/ {print $5} /Socket errors/ {print}' "$1"; }
+for f in "$out/wrk-cellgate.txt" "$out/wrk-nginx.txt"; do
+	if grep -q -e 'Non-2xx' -e 'Socket errors' "$f"; then
+		echo "proxy.sh: errors during the run:" >&2
+		cat "$f" >&2
+		exit 1
+	fi
+done
+cg_rps=$(rps "$out/wrk-cellgate.txt") ng_rps=$(rps "$out/wrk-nginx.txt")
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}'; }
+table=$(cat <<EOT
+Run on $(date -u +%Y-%m-%d) on \`$(hostname)\`: $cpu, $(nproc) cores, shared by wrk, the
+gateway under test and the upstream. $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2),
+wrk -t2 -c32 -d${seconds}s, keep-alive, TLS with a client certificate (ECDSA P-256).
+
+| | requests/s | p50 | p99 | RSS idle | RSS, 1,000 TLS connections |
+|---|---|---|---|---|---|
+| cellgate: validate, map to FHIR (11 KB Bundle), forward | **$cg_rps** | $(field "$out/wrk-cellgate.txt" 50%) | $(field "$out/wrk-cellgate.txt" 99%) | $(mb "$idle_cg") | $(mb "$busy_cg") |
+| nginx: TLS + proxy_pass of the same body | **$ng_rps** | $(field "$out/wrk-nginx.txt" 50%) | $(field "$out/wrk-nginx.txt" 99%) | $(mb "$idle_ng") | $(mb "$busy_ng") |
+| cellgate ÷ nginx | **$(awk -v a="$cg_rps" -v b="$ng_rps" 'BEGIN {printf "%.2f", a / b}')×** | | | | |
+EOT
+)
+echo "$table"
+python3 - "$root/docs/benchmarks.md" "$table" <<'PY'
+import sys
+path, table = sys.argv[1], sys.argv[2]
+text = open(path).read()
+begin, end = "<!-- proxy:begin -->", "<!-- proxy:end -->"
+a, b = text.index(begin) + len(begin), text.index(end)
+open(path, "w").write(text[:a] + "\n" + table + "\n" + text[b:])
+PY
