@@ -24,7 +24,7 @@ SSL_new(SSL_CTX *ctx)
 
 	pthread_mutex_lock(&lock);
 	if (!real)
-		real = (SSL *(*)(SSL_CTX *))dlsym(RTLD_NEXT, "SSL_new");
+		real = (SSL * (*)(SSL_CTX *)) dlsym(RTLD_NEXT, "SSL_new");
 	if (ctx != loaded && cert && key) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
