@@ -25,6 +25,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -34,6 +35,7 @@
 #include "dest_http.h"
 #include "dest_ndjson.h"
 #include "fileio.h"
+#include "http_guard.h"
 #include "json_write.h"
 #include "ingest.h"
 #include "log.h"
@@ -261,7 +263,9 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	enum conn_state state;
-	long request_ms; /* header + body timeout: a whole request's time */
+	long request_ms;            /* header + body timeout: a whole request's time */
+	struct cg_http_guard guard; /* size limits, on the raw bytes */
+	int refused;                /* answered 413/431 ourselves: input is dropped */
 };
 
 static void maybe_exit(struct worker *w);
@@ -290,19 +294,94 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		shutdown(s, SHUT_RDWR);
 }
 
+/* A request over a size limit is answered here, before evhttp has parsed
+ * it (http_guard.h says why): the answer goes out through the connection's
+ * SSL directly, the connection is shut for writing, and whatever else the
+ * client sends is dropped until it goes away or its time is up. */
+static void
+refuse(struct conn *c, struct evbuffer *buf, enum cg_guard_verdict v)
+{
+	struct runtime *rt = runtime_acquire();
+	int status = v == CG_GUARD_HEADERS_TOO_LARGE ? 431 : 413;
+	struct cg_buf body, all;
+	char id[40], when[32], line[256];
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	snprintf(id, sizeof(id), "%s-%08lx", id_prefix, atomic_fetch_add(&request_seq, 1) + 1);
+	cg_buf_init(&body, 1u << 16);
+	cg_buf_init(&all, 1u << 17);
+	cg_outcome_simple(&body, rt->base, "error", "too-costly",
+	                  status == 431 ? "the request's header block is over max_header_bytes"
+	                                : "the request's body is over max_body_bytes");
+	cg_buf_printf(
+	        &all,
+	        "HTTP/1.1 %d %s\r\nServer: cellgate\r\nContent-Type: application/fhir+json\r\n"
+	        "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
+	        "Connection: close\r\n\r\n",
+	        status, status == 431 ? "Request Header Fields Too Large" : "Content Too Large",
+	        body.len, id);
+	cg_buf_add(&all, body.p, body.len);
+	if (ssl && all.p && SSL_write(ssl, all.p, (int)all.len) <= 0)
+		ERR_clear_error(); /* the client is gone or stuck: it gets nothing */
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	c->refused = 1;
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	cg_metrics_request(CG_EP_OTHER, status, 0);
+	cg_log(CG_LOG_WARN, "request %s: refused with %d: over %s", id, status,
+	       status == 431 ? "max_header_bytes" : "max_body_bytes");
+	cg_log_time(when);
+	snprintf(line, sizeof(line),
+	         "{\"time\":\"%s\",\"request_id\":\"%s\",\"status\":%d,\"outcome\":\"%s\"}", when,
+	         id, status, status == 431 ? "headers too large" : "body too large");
+	cg_audit_write(line, strlen(line));
+	cg_buf_free(&body);
+	cg_buf_free(&all);
+	runtime_release(rt);
+}
+
 static void
 on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-	struct timeval tv;
+	struct evbuffer_iovec v[16];
+	struct evbuffer_ptr at;
+	size_t len = evbuffer_get_length(buf), fresh, left;
+	enum cg_guard_verdict verdict = CG_GUARD_OK;
+	int n, i;
 
-	(void)buf;
-	if (info->n_added == 0 || c->state != C_IDLE)
+	if (info->n_added == 0)
 		return;
-	set_state(c, C_READING);
-	tv.tv_sec = c->request_ms / 1000;
-	tv.tv_usec = (c->request_ms % 1000) * 1000;
-	evtimer_add(c->deadline, &tv);
+	if (c->refused) {
+		evbuffer_drain(buf, len);
+		return;
+	}
+	if (c->state == C_IDLE) {
+		struct timeval tv = {c->request_ms / 1000, (c->request_ms % 1000) * 1000};
+
+		set_state(c, C_READING);
+		evtimer_add(c->deadline, &tv);
+	}
+	/* The bytes just added are the last ones of the buffer. */
+	fresh = info->n_added < len ? info->n_added : len;
+	if (evbuffer_ptr_set(buf, &at, len - fresh, EVBUFFER_PTR_SET) != 0)
+		return;
+	left = fresh;
+	while (left && verdict == CG_GUARD_OK) {
+		n = evbuffer_peek(buf, (ev_ssize_t)left, &at, v, 16);
+		for (i = 0; i < n && i < 16 && left && verdict == CG_GUARD_OK; i++) {
+			size_t k = v[i].iov_len < left ? v[i].iov_len : left;
+
+			verdict = cg_http_guard_feed(&c->guard, v[i].iov_base, k);
+			left -= k;
+			evbuffer_ptr_set(buf, &at, k, EVBUFFER_PTR_ADD);
+		}
+		if (n <= 0)
+			break;
+	}
+	if (verdict != CG_GUARD_OK)
+		refuse(c, buf, verdict);
 }
 
 static void
@@ -365,6 +444,7 @@ on_connection(struct event_base *base, void *arg)
 	c->bev = bev;
 	c->request_ms = rt->s->header_timeout_ms + rt->s->body_timeout_ms;
 	c->deadline = evtimer_new(base, on_deadline, c);
+	cg_http_guard_init(&c->guard, rt->s->max_header, rt->s->max_body);
 	SSL_set_ex_data(ssl, conn_ex_index, c);
 	evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
 	/* The handshake counts as reading the first request. */
@@ -1133,6 +1213,8 @@ on_request(struct evhttp_request *req, void *arg)
 	if (r->conn) {
 		set_state(r->conn, C_HANDLING);
 		evtimer_del(r->conn->deadline);
+		if (r->conn->guard.chunked) /* its end is evhttp's to know */
+			cg_http_guard_reset(&r->conn->guard);
 	}
 	request_id(r);
 	if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Server"))
@@ -1273,8 +1355,10 @@ listen_on(struct front *f, const struct cg_listener_cfg *l, const struct cg_sett
 		return -1;
 	evhttp_set_bevcb(f->http, on_connection, f);
 	evhttp_set_gencb(f->http, on_request, f);
-	evhttp_set_max_headers_size(f->http, (ev_ssize_t)s->max_header);
-	evhttp_set_max_body_size(f->http, (ev_ssize_t)s->max_body);
+	/* The guard answers the limits first (with OperationOutcomes); evhttp's
+	 * own, higher, are a backstop. */
+	evhttp_set_max_headers_size(f->http, (ev_ssize_t)s->max_header * 2);
+	evhttp_set_max_body_size(f->http, (ev_ssize_t)(s->max_body + s->max_body / 8 + 4096));
 	evhttp_set_timeout(f->http, (int)((s->idle_timeout_ms + 999) / 1000));
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |

@@ -282,7 +282,43 @@ st, h, data = call("POST", "/fhir", recs[11])
 ok(st == 422 and "not records" in data.decode(), "a record sent to a FHIR route: 422", data[:300])
 big = b'{"pad": "' + b"x" * (1 << 20) + b'"}'
 st, h, data = call("POST", "/records", big)
-ok(st == 413, "a body over max_body_bytes: 413", f"{st}")
+ok(st == 413 and outcome(data) and "X-Request-Id" in h,
+   "a body over max_body_bytes: 413 with an OperationOutcome", f"{st} {data[:200]}")
+st, h, data = call("POST", "/records", recs[11], headers={"X-Big": "a" * 20000})
+ok(st == 431 and outcome(data) and "X-Request-Id" in h,
+   "headers over max_header_bytes: 431 with an OperationOutcome", f"{st} {data[:200]}")
+
+
+def raw_request(payload):
+    with socket.create_connection(("127.0.0.1", PORT)) as raw:
+        with context().wrap_socket(raw, server_hostname="localhost") as s:
+            s.settimeout(10)
+            try:
+                s.sendall(payload)
+            except (ssl.SSLError, OSError):
+                pass  # the gateway may stop reading once it has answered
+            answer = b""
+            try:
+                while chunk := s.recv(65536):
+                    answer += chunk
+            except (ssl.SSLError, OSError):
+                pass
+    return answer
+
+
+chunk = b"x" * 65536
+chunked = (b"POST /records HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n" +
+           (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 20 + b"0\r\n\r\n")
+answer = raw_request(chunked)
+ok(answer.startswith(b"HTTP/1.1 413") and b"OperationOutcome" in answer,
+   "a chunked body over max_body_bytes: 413", answer[:200])
+small = json.dumps(recs[11]).encode()
+answer = raw_request(b"POST /records HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
+                     b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                     b"%x\r\n" % len(small) + small + b"\r\n0\r\n\r\n")
+ok(answer.startswith(b"HTTP/1.1 200"), "a small chunked body: accepted", answer[:200])
+before = len(stored_records())
 ok(len(stored_records()) == before, "nothing of the rejected requests is stored")
 
 # No Content-Length and no chunked encoding on a POST: 411.
