@@ -100,11 +100,78 @@ cg_map_spec_repeats(const cJSON *spec)
 	return cJSON_IsTrue(cg_json_member(spec, "repeats"));
 }
 
+/* "valueDecimal" for "decimal": the element of Extension.value[x]. */
+static const char *
+value_key(const char *type)
+{
+	static const char *const keys[][2] = {
+	        {"string", "valueString"},     {"code", "valueCode"},
+	        {"uri", "valueUri"},           {"date", "valueDate"},
+	        {"dateTime", "valueDateTime"}, {"decimal", "valueDecimal"},
+	        {"integer", "valueInteger"},   {"boolean", "valueBoolean"}};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i][0], type) == 0)
+			return keys[i][1];
+	return "valueString";
+}
+
+static void
+spec_free(struct cg_ext_spec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmembers; i++)
+		spec_free(&s->members[i]);
+	free(s->members);
+	free(s->url_member);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Fills s->members from a member table ([[name, spec], ...]); -1 on ENOMEM. */
+static int
+spec_compile(struct cg_ext_spec *s, const cJSON *members)
+{
+	const cJSON *m;
+	size_t i = 0;
+
+	s->nmembers = (size_t)cJSON_GetArraySize(members);
+	s->members = calloc(s->nmembers ? s->nmembers : 1, sizeof(*s->members));
+	if (!s->members)
+		return -1;
+	cJSON_ArrayForEach(m, members)
+	{
+		struct cg_ext_spec *c = &s->members[i++];
+		const cJSON *spec = m->child->next;
+		const char *type = cg_map_spec_type(spec);
+		struct cg_buf b;
+
+		c->name = m->child->valuestring;
+		c->repeats = cg_map_spec_repeats(spec);
+		cg_buf_init(&b, 4096);
+		cg_buf_addstr(&b, "\"url\":\"");
+		cg_buf_add_json_string(&b, c->name);
+		cg_buf_addc(&b, '"');
+		c->url_member = cg_buf_take(&b);
+		if (!c->url_member)
+			return -1;
+		if (type) {
+			c->value_key = value_key(type);
+		} else if (spec_compile(c, cg_json_member(spec, "members"))) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 ctx_clear(struct cg_map_ctx *x, size_t n)
 {
 	size_t i;
 
+	spec_free(&x->record_ext);
+	spec_free(&x->timepoint_ext);
 	for (i = 0; x->measure_json && i < n; i++)
 		free(x->measure_json[i]);
 	free(x->measure_json);
@@ -149,6 +216,11 @@ cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
 		        cg_json_member(cg_json_member(exts, "stemcell-record"), "members");
 		cache.timepoint_ext_members =
 		        cg_json_member(cg_json_member(exts, "stemcell-timepoint"), "members");
+		if (spec_compile(&cache.record_ext, cache.record_ext_members) ||
+		    spec_compile(&cache.timepoint_ext, cache.timepoint_ext_members)) {
+			ctx_clear(&cache, 0);
+			return NULL;
+		}
 	}
 	cache.measure_json = calloc(m->nmeasures ? m->nmeasures : 1, sizeof(char *));
 	if (!cache.measure_json)

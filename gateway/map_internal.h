@@ -22,6 +22,19 @@ enum {
 	CG_MAP_CS__COUNT
 };
 
+/* A member table of record-fhir.json made into structs once per context, so
+ * that writing an extension looks nothing up by name: for each record member,
+ * its ready "url":"name" JSON, its Extension.value[x] element (NULL when it
+ * has members of its own), whether it repeats, and its members. */
+struct cg_ext_spec {
+	const char *name;      /* the record member, and the extension's url */
+	char *url_member;      /* "url":"name" */
+	const char *value_key; /* "valueDecimal"...; NULL: nested members */
+	int repeats;
+	struct cg_ext_spec *members;
+	size_t nmembers;
+};
+
 struct cg_map_ctx {
 	const struct cg_mappings *m;
 	const char *base; /* canonical base URL, without a trailing slash */
@@ -33,6 +46,7 @@ struct cg_map_ctx {
 	/* The two extensions: URL and member table, found once. */
 	char record_ext_url[512], timepoint_ext_url[512];
 	const struct cJSON *record_ext_members, *timepoint_ext_members;
+	struct cg_ext_spec record_ext, timepoint_ext; /* the same, compiled */
 	unsigned long generation;
 	char base_copy[512];
 };

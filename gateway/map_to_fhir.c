@@ -65,98 +65,68 @@ identifier(struct cg_jw *w, const char *key, const char *system, const char *val
 
 /* ---- the generic extension encoding (mappings/record-fhir.json) --------- */
 
-static int has_members(const cJSON *members, const cJSON *obj);
-static void encode_members(struct cg_jw *w, const cJSON *members, const cJSON *obj);
+static int has_members(const struct cg_ext_spec *s, const cJSON *obj);
+static void encode_members(struct cg_jw *w, const struct cg_ext_spec *s, const cJSON *obj);
 
-/* "valueDecimal" for "decimal": the element of Extension.value[x]. */
-static const char *
-value_key(const char *type)
-{
-	static const char *const keys[][2] = {
-	        {"string", "valueString"},     {"code", "valueCode"},
-	        {"uri", "valueUri"},           {"date", "valueDate"},
-	        {"dateTime", "valueDateTime"}, {"decimal", "valueDecimal"},
-	        {"integer", "valueInteger"},   {"boolean", "valueBoolean"}};
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(keys[i][0], type) == 0)
-			return keys[i][1];
-	return "valueString";
-}
-
-/* One sub-extension named name: nested members, or a value of type. */
+/* One sub-extension for member s: nested members, or a value. */
 static void
-one_extension(struct cg_jw *w, const char *type, const cJSON *members, const char *name,
-              const cJSON *value)
+one_extension(struct cg_jw *w, const struct cg_ext_spec *s, const cJSON *value)
 {
 	/* All of an object may have gone to standard elements (source.system):
 	 * FHIR has no empty extensions, so there is none. */
-	if (members && !has_members(members, value))
+	if (!s->value_key && !has_members(s, value))
 		return;
 	cg_jw_object(w, NULL);
-	cg_jw_string(w, "url", name);
-	if (members) {
+	cg_jw_raw_members(w, s->url_member);
+	if (!s->value_key) {
 		cg_jw_array(w, "extension");
-		encode_members(w, members, value);
+		encode_members(w, s, value);
 		cg_jw_end(w);
 	} else {
-		cg_jw_value(w, value_key(type), value);
+		cg_jw_value(w, s->value_key, value);
 	}
 	cg_jw_end(w);
 }
 
-static void
-encode_member(struct cg_jw *w, const cJSON *spec, const char *name, const cJSON *value)
-{
-	const char *type = cg_map_spec_type(spec);
-	const cJSON *members = cJSON_IsObject(spec) ? cg_json_member(spec, "members") : NULL;
-	const cJSON *it;
-
-	if (!cg_map_spec_repeats(spec)) {
-		one_extension(w, type, members, name, value);
-		return;
-	}
-	cJSON_ArrayForEach(it, value) one_extension(w, type, members, name, it);
-}
-
 static int
-has_members(const cJSON *members, const cJSON *obj)
+has_members(const struct cg_ext_spec *s, const cJSON *obj)
 {
-	const cJSON *m;
+	size_t i;
 
-	cJSON_ArrayForEach(m, members) if (cg_json_member(obj,
-	                                                  cJSON_GetStringValue(cJSON_GetArrayItem(
-	                                                          m, 0)))) return 1;
+	for (i = 0; i < s->nmembers; i++)
+		if (cg_json_member(obj, s->members[i].name))
+			return 1;
 	return 0;
 }
 
 static void
-encode_members(struct cg_jw *w, const cJSON *members, const cJSON *obj)
+encode_members(struct cg_jw *w, const struct cg_ext_spec *s, const cJSON *obj)
 {
-	const cJSON *m, *next = cJSON_IsObject(obj) ? obj->child : NULL;
+	const cJSON *next = cJSON_IsObject(obj) ? obj->child : NULL, *value, *it;
+	size_t i;
 
-	cJSON_ArrayForEach(m, members)
-	{
-		const char *name = m->child->valuestring;
-		const cJSON *value;
+	for (i = 0; i < s->nmembers; i++) {
+		const struct cg_ext_spec *m = &s->members[i];
 
 		/* Records mostly list members in the table's order: try the member
 		 * after the last one found before searching them all. */
-		if (next && next->string[0] == name[0] && !strcmp(next->string, name))
+		if (next && next->string[0] == m->name[0] && !strcmp(next->string, m->name))
 			value = next;
 		else
-			value = cg_json_member(obj, name);
-		if (value) {
-			encode_member(w, m->child->next, name, value);
-			next = value->next;
-		}
+			value = cg_json_member(obj, m->name);
+		if (!value)
+			continue;
+		next = value->next;
+		if (!m->repeats)
+			one_extension(w, m, value);
+		else
+			cJSON_ArrayForEach(it, value) one_extension(w, m, it);
 	}
 }
 
 /* "extension": [one extension of record-fhir.json, filled from rec] */
 static void
-extension(struct cg_jw *w, const char *url, const cJSON *members, const cJSON *rec)
+extension(struct cg_jw *w, const char *url, const struct cg_ext_spec *members, const cJSON *rec)
 {
 	cg_jw_array(w, "extension");
 	cg_jw_object(w, NULL);
@@ -193,7 +163,7 @@ procedure(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
 
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Procedure");
-	extension(w, x->record_ext_url, x->record_ext_members, rec);
+	extension(w, x->record_ext_url, &x->record_ext, rec);
 	cg_jw_array(w, "identifier");
 	identifier(w, NULL, str(rec, "source", "system"), str(rec, "recordId", NULL));
 	cg_jw_end(w);
@@ -307,17 +277,14 @@ observation(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const
 
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Observation");
-	extension(w, x->timepoint_ext_url, x->timepoint_ext_members, tp);
+	extension(w, x->timepoint_ext_url, &x->timepoint_ext, tp);
 	cg_jw_array(w, "identifier");
 	identifier(w, NULL, str(rec, "source", "system"), oid);
 	cg_jw_end(w);
 	cg_jw_string(w, "status", v.status->valuestring);
-	cg_jw_array(w, "category");
-	codeable(w, NULL, "http://terminology.hl7.org/CodeSystem/observation-category",
-	         cJSON_GetStringValue(cg_json_member(ms->attrs, "category")), NULL, NULL);
-	cg_jw_end(w);
-	codeable(w, "code", cg_map_measure_system_url(x, ms), ms->code,
-	         cJSON_GetStringValue(cg_json_member(ms->attrs, "display")), NULL);
+	/* category and code: the same text for every outcome of a measure,
+	 * written once per context (map_common.c). */
+	cg_jw_raw_members(w, x->measure_json[ms - x->m->measures]);
 	/* subject and focus: the same for every Observation of the record. */
 	cg_jw_raw_members(w, subject_focus);
 	cg_jw_string(w, "effectiveDateTime", str(tp, "effective", NULL));

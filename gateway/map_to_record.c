@@ -94,58 +94,69 @@ value_of(const cJSON *ext)
 	return NULL;
 }
 
-static void decode_members(struct back *b, const cJSON *members, const cJSON *exts, cJSON *into);
+static void decode_members(struct back *b, const struct cg_ext_spec *s, const cJSON *exts,
+                           cJSON *into);
 
 static void
-decode_member(struct back *b, const cJSON *spec, const char *name, const cJSON *ext, cJSON *into)
+decode_member(struct back *b, const struct cg_ext_spec *m, const cJSON *ext, cJSON *into)
 {
-	const cJSON *members = cJSON_IsObject(spec) ? cg_json_member(spec, "members") : NULL;
 	cJSON *item;
 
-	if (members) {
+	if (!m->value_key) {
 		item = cJSON_CreateObject();
-		decode_members(b, members, cg_json_member(ext, "extension"), item);
+		decode_members(b, m, cg_json_member(ext, "extension"), item);
 	} else {
 		const cJSON *v = value_of(ext);
 
 		if (!v) {
 			cg_check_issue(&b->c, CG_C_MAP_UNMAPPABLE, ext, NULL, 0,
-			               "extension %s has no value", name);
+			               "extension %s has no value", m->name);
 			return;
 		}
 		item = cJSON_Duplicate(v, 1);
 	}
-	if (cg_map_spec_repeats(spec)) {
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(into, name);
+	if (m->repeats) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(into, m->name);
 
 		if (!list)
-			list = cJSON_AddArrayToObject(into, name);
+			list = cJSON_AddArrayToObject(into, m->name);
 		cJSON_AddItemToArray(list, item);
 	} else {
-		cJSON_AddItemToObject(into, name, item);
+		cJSON_AddItemToObject(into, m->name, item);
 	}
 }
 
+/* The sub-extensions exts, decoded into into with the compiled member table
+ * s (map_internal.h). */
 static void
-decode_members(struct back *b, const cJSON *members, const cJSON *exts, cJSON *into)
+decode_members(struct back *b, const struct cg_ext_spec *s, const cJSON *exts, cJSON *into)
 {
-	const cJSON *e, *m;
-	size_t i = 0;
+	const cJSON *e;
+	size_t i = 0, hint = 0;
 
 	cJSON_ArrayForEach(e, exts)
 	{
 		const char *url = str(e, "url");
-		size_t mark = cg_check_push_index(&b->c, i++);
+		size_t mark = cg_check_push_index(&b->c, i++), k, j = s->nmembers;
 
-		cJSON_ArrayForEach(m, members) if (url && !strcmp(cJSON_GetStringValue(
-		                                                          cJSON_GetArrayItem(m, 0)),
-		                                                  url)) break;
-		if (m)
-			decode_member(b, cJSON_GetArrayItem(m, 1), url, e, into);
-		else
+		/* Extensions mostly come in the table's order: look from the last
+		 * match on, then wrap around. */
+		for (k = 0; url && k < s->nmembers; k++) {
+			size_t at = (hint + k) % s->nmembers;
+
+			if (s->members[at].name[0] == url[0] && !strcmp(s->members[at].name, url)) {
+				j = at;
+				break;
+			}
+		}
+		if (j < s->nmembers) {
+			decode_member(b, &s->members[j], e, into);
+			hint = j;
+		} else {
 			cg_check_issue(&b->c, CG_C_MAP_UNMAPPABLE, e, NULL, 0,
 			               "sub-extension '%s' is not part of the record",
 			               url ? url : "");
+		}
 		cg_check_pop(&b->c, mark);
 	}
 }
@@ -153,7 +164,8 @@ decode_members(struct back *b, const cJSON *members, const cJSON *exts, cJSON *i
 /* The extension at url of a resource, decoded into rec with the member
  * table of record-fhir.json (1 when present). */
 static int
-read_extension(struct back *b, const cJSON *res, const char *url, const cJSON *members, cJSON *rec)
+read_extension(struct back *b, const cJSON *res, const char *url, const struct cg_ext_spec *members,
+               cJSON *rec)
 {
 	const cJSON *e;
 	size_t i = 0;
@@ -178,36 +190,51 @@ read_extension(struct back *b, const cJSON *res, const char *url, const cJSON *m
 
 /* ---- members in contract order ----------------------------------------- */
 
+/* Puts obj's members in the order the list names (at most 32), the others
+ * after them in their own order. Relinks the nodes in place: no copy, no
+ * allocation. */
 static void
 reorder(cJSON *obj, const char *const *order)
 {
-	cJSON *head = NULL, *item;
-	size_t i;
+	cJSON *slot[32] = {NULL}, *rest = NULL, *rest_tail = NULL, *c, *next, *head = NULL,
+	      *tail = NULL;
+	size_t i, n;
 
-	if (!cJSON_IsObject(obj))
+	if (!cJSON_IsObject(obj) || !obj->child)
 		return;
-	for (i = 0; order[i]; i++) {
-		item = cJSON_DetachItemFromObjectCaseSensitive(obj, order[i]);
-		if (!item)
+	for (n = 0; order[n] && n < 32; n++)
+		;
+	for (c = obj->child; c; c = next) {
+		next = c->next;
+		for (i = 0; i < n; i++)
+			if (c->string[0] == order[i][0] && !strcmp(c->string, order[i]))
+				break;
+		if (i < n && !slot[i]) {
+			slot[i] = c;
 			continue;
-		if (!head) {
-			head = cJSON_CreateObject();
-			if (!head)
-				return;
 		}
-		cJSON_AddItemToObject(head, order[i], item);
-		/* cJSON_AddItemToObject copied the name: the detached one is freed there. */
+		c->next = NULL;
+		if (rest_tail)
+			rest_tail->next = c;
+		else
+			rest = c;
+		rest_tail = c;
 	}
-	if (!head)
-		return;
-	/* Whatever the order list does not name keeps its place at the end. */
-	while ((item = obj->child) != NULL) {
-		cJSON_DetachItemViaPointer(obj, item);
-		cJSON_AddItemToArray(head, item);
+	for (i = 0; i <= n; i++) {
+		for (c = i < n ? slot[i] : rest; c; c = next) {
+			next = i < n ? NULL : c->next;
+			c->prev = tail;
+			c->next = NULL;
+			if (tail)
+				tail->next = c;
+			else
+				head = c;
+			tail = c;
+		}
 	}
-	obj->child = head->child;
-	head->child = NULL;
-	cJSON_Delete(head);
+	/* cJSON's convention: the first node's prev is the last node. */
+	head->prev = tail;
+	obj->child = head;
 }
 
 static void
@@ -290,7 +317,7 @@ from_procedure(struct back *b, const cJSON *p, cJSON *rec)
 	const cJSON *period = cg_json_member(p, "performedPeriod");
 	const cJSON *perf =
 	        cg_json_member(cJSON_GetArrayItem(cg_json_member(p, "performer"), 0), "actor");
-	int ours = read_extension(b, p, b->x->record_ext_url, b->x->record_ext_members, rec);
+	int ours = read_extension(b, p, b->x->record_ext_url, &b->x->record_ext, rec);
 	cJSON *source = section(rec, "source"), *patient = section(rec, "patient");
 	cJSON *ind = section(rec, "indication"), *prod = section(rec, "product");
 	cJSON *adm = section(rec, "administration");
@@ -490,7 +517,7 @@ from_observation(struct back *b, const cJSON *obs, const char *record_id, cJSON 
 	else
 		missing(b, "outcomes[].measure",
 		        "Observation.code (LOINC or stemcell-outcome-measure)");
-	read_extension(b, obs, b->x->timepoint_ext_url, b->x->timepoint_ext_members, tp);
+	read_extension(b, obs, b->x->timepoint_ext_url, &b->x->timepoint_ext, tp);
 	put_str(tp, "effective", cJSON_GetStringValue(v.effective));
 	if (!cg_json_member(tp, "effective"))
 		missing(b, "outcomes[].timepoint.effective", "Observation.effectiveDateTime");
@@ -561,15 +588,18 @@ find_patient(const cJSON *proc, const cJSON *entries)
 	return n == 1 ? found : NULL;
 }
 
+/* 1 when obs points at the Procedure by focus or partOf (one pass over
+ * its members: this runs for every Observation of every Bundle). */
 static int
 refers_to(const cJSON *obs, const char *full_url, const char *local)
 {
-	static const char *const links[] = {"focus", "partOf"};
-	const cJSON *r;
-	size_t i;
+	const cJSON *c, *r;
 
-	for (i = 0; i < 2; i++)
-		cJSON_ArrayForEach(r, cg_json_member(obs, links[i]))
+	for (c = obs->child; c; c = c->next) {
+		if (!((c->string[0] == 'f' && !strcmp(c->string, "focus")) ||
+		      (c->string[0] == 'p' && !strcmp(c->string, "partOf"))))
+			continue;
+		cJSON_ArrayForEach(r, c)
 		{
 			const char *ref = str(r, "reference");
 
@@ -577,6 +607,7 @@ refers_to(const cJSON *obs, const char *full_url, const char *local)
 			            (local && !strcmp(ref, local))))
 				return 1;
 		}
+	}
 	return 0;
 }
 
