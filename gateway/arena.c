@@ -133,3 +133,28 @@ cg_arena_cjson_hooks(void)
 
 	cJSON_InitHooks(&hooks);
 }
+
+static _Thread_local struct cg_arena *thread_arenas[CG_ARENA_SLOTS];
+
+struct cg_arena *
+cg_arena_thread(int slot, size_t first_chunk)
+{
+	struct cg_arena **a = &thread_arenas[slot];
+
+	if (!*a)
+		*a = cg_arena_new(first_chunk);
+	else
+		cg_arena_reset(*a);
+	return *a;
+}
+
+void
+cg_arena_thread_release(void)
+{
+	int i;
+
+	for (i = 0; i < CG_ARENA_SLOTS; i++) {
+		cg_arena_free(thread_arenas[i]);
+		thread_arenas[i] = NULL;
+	}
+}

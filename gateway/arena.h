@@ -64,6 +64,18 @@ void cg_arena_cjson_hooks(void);
 /* Makes a the thread's active arena for cJSON (NULL: none); returns the old one. */
 struct cg_arena *cg_arena_activate(struct cg_arena *a);
 
+/*
+ * Per-thread arenas that outlive a call: a server handles thousands of
+ * bodies a second on each thread, and a fresh arena per body meant a fresh
+ * 256 KB from malloc each time. cg_arena_thread(slot) hands out the calling
+ * thread's arena for slot (0..3), made on first use and reset before it is
+ * returned; cg_arena_thread_release() frees them all when the thread ends.
+ * A caller must not use a slot another caller up its stack holds.
+ */
+enum { CG_ARENA_SLOT_PARSE, CG_ARENA_SLOT_MAP, CG_ARENA_SLOTS = 4 };
+struct cg_arena *cg_arena_thread(int slot, size_t first_chunk);
+void cg_arena_thread_release(void);
+
 /* Bytes handed out since the last reset, for tests and metrics. */
 size_t cg_arena_used(const struct cg_arena *a);
 

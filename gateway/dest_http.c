@@ -69,12 +69,18 @@ socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 		sk = calloc(1, sizeof(*sk));
 		if (!sk)
 			return -1;
+		sk->ev = event_new(c->base, s, kind, on_event, c);
+		if (!sk->ev) {
+			free(sk);
+			return -1;
+		}
 		curl_multi_assign(c->multi, s, sk);
 	} else {
-		event_free(sk->ev);
+		/* Same socket, other interest: reuse the event (no allocation). */
+		event_del(sk->ev);
+		event_assign(sk->ev, c->base, s, kind, on_event, c);
 	}
-	sk->ev = event_new(c->base, s, kind, on_event, c);
-	return sk->ev && event_add(sk->ev, NULL) == 0 ? 0 : -1;
+	return event_add(sk->ev, NULL) == 0 ? 0 : -1;
 }
 
 static int
@@ -165,6 +171,10 @@ cg_http_client_new(struct event_base *base)
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+	/* The cache's default size follows the number of transfers in flight,
+	 * so connections were closed as soon as the load dipped and opened
+	 * again: keep enough for every host and then some. */
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 256L);
 	return c;
 }
 

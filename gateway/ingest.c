@@ -222,7 +222,7 @@ cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg
 	run.in = in;
 	run.out = out;
 	run.mopts.canonical_base = in->canonical_base;
-	run.arena = cg_arena_new(256 * 1024);
+	run.arena = cg_arena_thread(CG_ARENA_SLOT_MAP, 256 * 1024);
 	if (!run.arena)
 		return CG_ENOMEM;
 	cg_validate_opts_default(&vo, in->m);
@@ -242,7 +242,7 @@ cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg
 	}
 	if (!result)
 		result = cg_outcome_end(&run.oc, 0);
-	cg_arena_free(run.arena);
+	cg_arena_reset(run.arena); /* kept for the thread's next body */
 	if (result)
 		return result;
 	out->status = run.unreadable ? 400 : out->errors ? 422 : 200;

@@ -59,7 +59,8 @@ struct static_doc { /* our FHIR conformance resources, served as they are */
 /* Everything a configuration load makes. Requests hold a reference, so a
  * reload never pulls it from under one. */
 struct runtime {
-	int refs; /* under rt_lock */
+	int refs;          /* under rt_lock */
+	unsigned long gen; /* unique per load (an address could be reused) */
 	struct cg_config *cfg;
 	struct cg_settings *s;
 	struct cg_mappings *m;
@@ -70,6 +71,7 @@ struct runtime {
 };
 
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong runtime_gen;
 static struct runtime *current;
 
 static void
@@ -164,6 +166,7 @@ runtime_load(const char *config_path, const char *mappings_dir)
 	if (!rt)
 		return NULL;
 	rt->refs = 1;
+	rt->gen = atomic_fetch_add(&runtime_gen, 1) + 1;
 	cg_diag_init(&d, 50);
 	if (config_path) {
 		cg_config_load(config_path, &rt->cfg, &d);
@@ -266,6 +269,10 @@ struct conn {
 	long request_ms;            /* header + body timeout: a whole request's time */
 	struct cg_http_guard guard; /* size limits, on the raw bytes */
 	int refused;                /* answered 413/431 ourselves: input is dropped */
+	/* The client names the certificate maps to, worked out once per
+	 * connection and configuration (parsing the SAN costs microseconds). */
+	unsigned long id_gen;    /* the runtime's gen they were worked out for */
+	unsigned char *id_match; /* one flag per configured client */
 };
 
 static void maybe_exit(struct worker *w);
@@ -411,6 +418,7 @@ conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	if (!c)
 		return;
 	set_state(c, C_IDLE);
+	free(c->id_match);
 	event_free(c->deadline);
 	c->w->conns--;
 	cg_metrics_connections(-1);
@@ -1093,12 +1101,33 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 		fail(r, 401, "login", "this route needs a client certificate");
 		return -1;
 	}
+	if (!r->conn || !r->conn->id_match || r->conn->id_gen != r->rt->gen) {
+		unsigned char *match = calloc(s->nclients + 1, 1);
+
+		if (!match) {
+			fail(r, 503, "transient", "out of memory");
+			return -1;
+		}
+		for (i = 0; i < s->nclients; i++) {
+			const struct cg_client_cfg *c = &s->clients[i];
+
+			match[i] = (unsigned char)(c->san_dns ? cg_tls_has_san_dns(cert, c->san_dns)
+			                                      : cg_tls_has_subject_cn(
+			                                                cert, c->subject_cn));
+		}
+		if (!r->conn) { /* not reached: every request has its connection */
+			free(match);
+			fail(r, 503, "transient", "no connection");
+			return -1;
+		}
+		free(r->conn->id_match);
+		r->conn->id_match = match;
+		r->conn->id_gen = r->rt->gen;
+	}
 	for (i = 0; i < s->nclients; i++) {
 		const struct cg_client_cfg *c = &s->clients[i];
-		int match = c->san_dns ? cg_tls_has_san_dns(cert, c->san_dns)
-		                       : cg_tls_has_subject_cn(cert, c->subject_cn);
 
-		if (!match)
+		if (!r->conn->id_match[i])
 			continue;
 		if (!r->client)
 			r->client = c->name;
@@ -1375,6 +1404,7 @@ worker_main(void *arg)
 
 	event_base_dispatch(w->base);
 	cg_map_thread_done();
+	cg_arena_thread_release();
 	return NULL;
 }
 

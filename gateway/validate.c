@@ -119,7 +119,7 @@ cg_validate_input(const struct cg_validate_opts *o, const char *p, size_t len,
 	struct cg_span span;
 	struct cg_json_fault fault;
 	struct cg_diag d;
-	struct cg_arena *arena = cg_arena_new(64 * 1024);
+	struct cg_arena *arena = cg_arena_thread(CG_ARENA_SLOT_PARSE, 64 * 1024);
 	enum cg_split_result sr;
 	enum cg_err result = CG_OK;
 
@@ -139,6 +139,6 @@ cg_validate_input(const struct cg_validate_opts *o, const char *p, size_t len,
 		cg_arena_reset(arena);
 	}
 	cg_diag_free(&d);
-	cg_arena_free(arena);
+	cg_arena_reset(arena); /* kept for the thread's next input */
 	return result;
 }
