@@ -11,11 +11,17 @@
 
 #define MAX_RESPONSE (1u << 20)
 
+#define POOL 64
+
 struct cg_http_client {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
 	int active;
+	/* Finished easy handles, reset and kept for the next calls: making one
+	 * is a dozen allocations. */
+	CURL *pool[POOL];
+	int npool;
 };
 
 struct sock {
@@ -133,7 +139,12 @@ finish(struct cg_http_client *c, CURL *easy, CURLcode code)
 			snprintf(call->error, sizeof(call->error), "%s", curl_easy_strerror(code));
 	}
 	curl_multi_remove_handle(c->multi, easy);
-	curl_easy_cleanup(easy);
+	if (c->npool < POOL) {
+		curl_easy_reset(easy);
+		c->pool[c->npool++] = easy;
+	} else {
+		curl_easy_cleanup(easy);
+	}
 	curl_slist_free_all(call->headers);
 	call->headers = NULL;
 	call->easy = NULL;
@@ -183,6 +194,8 @@ cg_http_client_free(struct cg_http_client *c)
 {
 	if (!c)
 		return;
+	while (c->npool > 0)
+		curl_easy_cleanup(c->pool[--c->npool]);
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
 	if (c->timer)
@@ -200,7 +213,7 @@ int
 cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 {
 	const struct cg_dest_cfg *d = call->dest;
-	CURL *e = curl_easy_init();
+	CURL *e = c->npool > 0 ? c->pool[--c->npool] : curl_easy_init();
 	char h[200];
 
 	call->status = 0;
