@@ -3,11 +3,20 @@
  *
  * SHA-1 is written out here (RFC 3174) rather than taken from OpenSSL: a
  * mapped record needs a UUID per resource, and OpenSSL's EVP dispatch cost
- * more than the hash of a 60-byte name. tests/unit/test_uuid.c checks it
+ * more than the hash of a 60-byte name. On CPUs with the SHA extensions the
+ * block function uses them (four times faster here: the UUIDs were a tenth
+ * of `map --to fhir`). tests/unit/test_uuid.c checks both block functions
  * against OpenSSL on many inputs, and against a known UUID.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define CG_SHA_NI 1
+#endif
 
 #include "uuid.h"
 
@@ -30,7 +39,7 @@ rol(uint32_t x, int n)
 }
 
 static void
-sha1_block(struct sha1 *s, const unsigned char *p)
+sha1_block_portable(struct sha1 *s, const unsigned char *p)
 {
 	uint32_t w[80], a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4];
 	int i;
@@ -64,6 +73,110 @@ sha1_block(struct sha1 *s, const unsigned char *p)
 	s->h[2] += c;
 	s->h[3] += d;
 	s->h[4] += e;
+}
+
+#ifdef CG_SHA_NI
+/* The same with the SHA extensions (Intel's published sequence): four
+ * rounds per sha1rnds4, the message schedule by sha1msg1/sha1msg2. */
+__attribute__((target("sha,sse4.1"))) static void
+sha1_block_ni(struct sha1 *s, const unsigned char *p)
+{
+	const __m128i mask = _mm_set_epi64x(0x0001020304050607ULL, 0x08090a0b0c0d0e0fULL);
+	__m128i abcd, abcd_save, e0, e0_save, e1, m0, m1, m2, m3;
+
+	abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)s->h), 0x1b);
+	e0 = _mm_set_epi32((int)s->h[4], 0, 0, 0);
+	abcd_save = abcd;
+	e0_save = e0;
+	/* rounds 0-11: the first three quarters of the message come in */
+	m0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), mask);
+	e0 = _mm_add_epi32(e0, m0);
+	e1 = abcd;
+	abcd = _mm_sha1rnds4_epu32(abcd, e0, 0);
+	m1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)), mask);
+	e1 = _mm_sha1nexte_epu32(e1, m1);
+	e0 = abcd;
+	abcd = _mm_sha1rnds4_epu32(abcd, e1, 0);
+	m0 = _mm_sha1msg1_epu32(m0, m1);
+	m2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)), mask);
+	e0 = _mm_sha1nexte_epu32(e0, m2);
+	e1 = abcd;
+	abcd = _mm_sha1rnds4_epu32(abcd, e0, 0);
+	m1 = _mm_sha1msg1_epu32(m1, m2);
+	m0 = _mm_xor_si128(m0, m2);
+	m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)), mask);
+	/* rounds 12-79: the same step, the registers turning round. The last
+	 * steps compute schedule words nobody reads, which costs less than a
+	 * special case. */
+#define STEP(f, ex, ey, cur, next, prev, prev2)                                                    \
+	do {                                                                                       \
+		ex = _mm_sha1nexte_epu32(ex, cur);                                                 \
+		ey = abcd;                                                                         \
+		next = _mm_sha1msg2_epu32(next, cur);                                              \
+		abcd = _mm_sha1rnds4_epu32(abcd, ex, f);                                           \
+		prev = _mm_sha1msg1_epu32(prev, cur);                                              \
+		prev2 = _mm_xor_si128(prev2, cur);                                                 \
+	} while (0)
+	STEP(0, e1, e0, m3, m0, m2, m1); /* 12-15 */
+	STEP(0, e0, e1, m0, m1, m3, m2); /* 16-19 */
+	STEP(1, e1, e0, m1, m2, m0, m3);
+	STEP(1, e0, e1, m2, m3, m1, m0);
+	STEP(1, e1, e0, m3, m0, m2, m1);
+	STEP(1, e0, e1, m0, m1, m3, m2);
+	STEP(1, e1, e0, m1, m2, m0, m3); /* 36-39 */
+	STEP(2, e0, e1, m2, m3, m1, m0);
+	STEP(2, e1, e0, m3, m0, m2, m1);
+	STEP(2, e0, e1, m0, m1, m3, m2);
+	STEP(2, e1, e0, m1, m2, m0, m3);
+	STEP(2, e0, e1, m2, m3, m1, m0); /* 56-59 */
+	STEP(3, e1, e0, m3, m0, m2, m1);
+	STEP(3, e0, e1, m0, m1, m3, m2);
+	STEP(3, e1, e0, m1, m2, m0, m3);
+	STEP(3, e0, e1, m2, m3, m1, m0);
+	STEP(3, e1, e0, m3, m0, m2, m1); /* 76-79 */
+#undef STEP
+	e0 = _mm_sha1nexte_epu32(e0, e0_save);
+	abcd = _mm_add_epi32(abcd, abcd_save);
+	_mm_storeu_si128((__m128i *)(void *)s->h, _mm_shuffle_epi32(abcd, 0x1b));
+	s->h[4] = (uint32_t)_mm_extract_epi32(e0, 3);
+}
+
+static int
+have_sha_ni(void)
+{
+	unsigned a, b, c, d;
+
+	/* SHA (leaf 7, EBX bit 29) and SSE4.1 (leaf 1, ECX bit 19). */
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 29)))
+		return 0;
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19));
+}
+#endif
+
+static atomic_int use_portable = -1; /* -1: not decided yet */
+
+void
+cg_sha1_force_portable(int on)
+{
+	atomic_store_explicit(&use_portable, on ? 1 : -1, memory_order_relaxed);
+}
+
+static void
+sha1_block(struct sha1 *s, const unsigned char *p)
+{
+#ifdef CG_SHA_NI
+	int portable = atomic_load_explicit(&use_portable, memory_order_relaxed);
+
+	if (portable < 0) {
+		portable = !have_sha_ni();
+		atomic_store_explicit(&use_portable, portable, memory_order_relaxed);
+	}
+	if (!portable) {
+		sha1_block_ni(s, p);
+		return;
+	}
+#endif
+	sha1_block_portable(s, p);
 }
 
 static void

@@ -27,5 +27,8 @@ void cg_uuid_v5_suffix(const struct cg_uuid_prefix *p, const char *suffix, size_
 
 /* SHA-1 of data (for UUIDs only: SHA-1 is no longer a security hash). */
 void cg_sha1(const void *data, size_t len, unsigned char out[20]);
+/* For tests: 1 forces the portable block function even where the CPU has
+ * the SHA extensions, 0 lets it choose again. */
+void cg_sha1_force_portable(int on);
 
 #endif
