@@ -268,3 +268,25 @@ cg_ndjson_ready(const char *folder)
 {
 	return access(folder, W_OK | X_OK) == 0 ? 0 : -1;
 }
+
+int
+cg_ndjson_make_folder(const char *folder)
+{
+	char path[PATH_MAX];
+	size_t i, n = strlen(folder);
+
+	if (n == 0 || n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, folder, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST)
+			return -1;
+		path[i] = i < n ? '/' : '\0';
+	}
+	return 0;
+}

@@ -33,5 +33,7 @@ void cg_ndjson_submit(struct cg_ndjson_job *job);
 void cg_ndjson_stop(void);
 /* 0 when folder can take files now (for /readyz). */
 int cg_ndjson_ready(const char *folder);
+/* Makes folder and its missing parents (0750), as at start; -1 with errno. */
+int cg_ndjson_make_folder(const char *folder);
 
 #endif

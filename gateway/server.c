@@ -222,6 +222,18 @@ runtime_load(const char *config_path, const char *mappings_dir)
 		runtime_free(rt);
 		return NULL;
 	}
+	/* ndjson folders are made if missing: a registry's drop folder is
+	 * part of the setup this file describes. */
+	for (i = 0; i < rt->s->ndests; i++) {
+		const struct cg_dest_cfg *dc = &rt->s->dests[i];
+
+		if (dc->type == CG_DEST_NDJSON && cg_ndjson_make_folder(dc->folder)) {
+			cg_log(CG_LOG_ERROR, "destination %s: folder %s: %s", dc->name, dc->folder,
+			       strerror(errno));
+			runtime_free(rt);
+			return NULL;
+		}
+	}
 	return rt;
 }
 
@@ -1549,6 +1561,16 @@ cg_serve(const char *config_path, const char *mappings_dir)
 	if (!current)
 		return 1;
 	cg_log_set_level(current->s->level);
+	if (current->s->audit) { /* its folder too is made if missing */
+		char dir[4096], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", current->s->audit);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			cg_ndjson_make_folder(dir);
+		}
+	}
 	if (cg_audit_open(current->s->audit)) {
 		cg_log(CG_LOG_ERROR, "audit log %s: %s", current->s->audit, strerror(errno));
 		runtime_release(current);

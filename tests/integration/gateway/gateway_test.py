@@ -77,6 +77,39 @@ subprocess.run(
      "-subj", "/CN=ehr", "-addext", "subjectAltName=DNS:ehr.clients.cellgate.test"],
     check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+# deploy/cellgate.example.yaml, as shipped, in a copy of the layout it expects
+# (../certs/dev from its folder), only its port changed to a free one.
+EX = f"{TMP}/example"
+os.makedirs(f"{EX}/deploy")
+os.makedirs(f"{EX}/certs")
+os.symlink(PKI, f"{EX}/certs/dev")
+ex_port = free_port()
+with open(f"{SRC}/deploy/cellgate.example.yaml") as f:
+    example = f.read()
+assert "port: 8443" in example
+with open(f"{EX}/deploy/cellgate.example.yaml", "w") as f:
+    f.write(example.replace("port: 8443", f"port: {ex_port}"))
+ex = subprocess.Popen([BIN, "serve", "--config", f"{EX}/deploy/cellgate.example.yaml",
+                       "--mappings", f"{SRC}/mappings"], stderr=subprocess.DEVNULL)
+procs.append(ex)
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", ex_port), timeout=0.2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+ex_ctx = ssl.create_default_context(cafile=f"{PKI}/ca.crt")
+ex_ctx.load_cert_chain(f"{PKI}/ehr.crt", f"{PKI}/ehr.key")
+conn = http.client.HTTPSConnection("localhost", ex_port, context=ex_ctx, timeout=10)
+with open(f"{SRC}/tests/data/records/valid-heart-failure.json", "rb") as f:
+    conn.request("POST", "/records", body=f.read(), headers={"Content-Type": "application/json"})
+ex_status = conn.getresponse().status
+ex_files = os.listdir(f"{EX}/var/ndjson") if os.path.isdir(f"{EX}/var/ndjson") else []
+ex.send_signal(signal.SIGTERM)
+ok(ex_status == 200 and ex.wait(timeout=20) == 0 and any(n.startswith("records-") for n in ex_files),
+   "deploy/cellgate.example.yaml works as shipped (folders made, record stored, clean stop)",
+   f"{ex_status} {ex_files}")
+
 UP = free_port()
 DOWN = free_port()  # nothing listens there
 PORT, PORT_RSA = free_port(), free_port()
