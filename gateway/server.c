@@ -981,6 +981,40 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	deliver(r);
 }
 
+/* "interaction": [{"code": code}] */
+static void
+interaction(struct cg_jw *w, const char *code)
+{
+	cg_jw_array(w, "interaction");
+	cg_jw_object(w, NULL);
+	cg_jw_string(w, "code", code);
+	cg_jw_end(w);
+	cg_jw_end(w);
+}
+
+/* One rest.resource entry: its type, create when FHIR is forwarded, and
+ * $validate; or read only, for our conformance resources. */
+static void
+capability_resource(struct cg_jw *w, const char *type, int create, int validate, int read)
+{
+	cg_jw_object(w, NULL);
+	cg_jw_string(w, "type", type);
+	if (create)
+		interaction(w, "create");
+	if (read)
+		interaction(w, "read");
+	if (validate) {
+		cg_jw_array(w, "operation");
+		cg_jw_object(w, NULL);
+		cg_jw_string(w, "name", "validate");
+		cg_jw_string(w, "definition",
+		             "http://hl7.org/fhir/OperationDefinition/Resource-validate");
+		cg_jw_end(w);
+		cg_jw_end(w);
+	}
+	cg_jw_end(w);
+}
+
 /* The CapabilityStatement says what this gateway does, from its routes. */
 static void
 metadata(struct request *r)
@@ -1024,53 +1058,13 @@ metadata(struct request *r)
 	cg_jw_string(&w, "description", "Mutual TLS: a client certificate mapped to a client name");
 	cg_jw_end(&w);
 	cg_jw_array(&w, "resource");
-	{
-		static const char *const types[] = {"Procedure", "Observation"};
-
-		for (i = 0; i < 2; i++) {
-			cg_jw_object(&w, NULL);
-			cg_jw_string(&w, "type", types[i]);
-			if (any_fhir_dest) {
-				cg_jw_array(&w, "interaction");
-				cg_jw_object(&w, NULL);
-				cg_jw_string(&w, "code", "create");
-				cg_jw_end(&w);
-				cg_jw_end(&w);
-			}
-			cg_jw_array(&w, "operation");
-			cg_jw_object(&w, NULL);
-			cg_jw_string(&w, "name", "validate");
-			cg_jw_string(&w, "definition",
-			             "http://hl7.org/fhir/OperationDefinition/Resource-validate");
-			cg_jw_end(&w);
-			cg_jw_end(&w);
-			cg_jw_end(&w);
-		}
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "type", "StructureDefinition");
-		cg_jw_array(&w, "interaction");
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "code", "read");
-		cg_jw_end(&w);
-		cg_jw_end(&w);
-		cg_jw_end(&w);
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "type", "CodeSystem");
-		cg_jw_array(&w, "interaction");
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "code", "read");
-		cg_jw_end(&w);
-		cg_jw_end(&w);
-		cg_jw_end(&w);
-	}
+	capability_resource(&w, "Procedure", any_fhir_dest, 1, 0);
+	capability_resource(&w, "Observation", any_fhir_dest, 1, 0);
+	capability_resource(&w, "StructureDefinition", 0, 0, 1);
+	capability_resource(&w, "CodeSystem", 0, 0, 1);
 	cg_jw_end(&w);
-	if (any_fhir_dest) {
-		cg_jw_array(&w, "interaction");
-		cg_jw_object(&w, NULL);
-		cg_jw_string(&w, "code", "transaction");
-		cg_jw_end(&w);
-		cg_jw_end(&w);
-	}
+	if (any_fhir_dest)
+		interaction(&w, "transaction");
 	cg_jw_end(&w);
 	cg_jw_end(&w);
 	cg_jw_end(&w);
