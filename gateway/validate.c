@@ -64,6 +64,8 @@ report_fault(struct cg_diag *d, const struct cg_span *span, const struct cg_json
 	d->v[0].located = 1;
 	r.index = span->index;
 	r.pos = span->pos;
+	r.start = span->start;
+	r.end = span->end;
 	r.record_id = NULL;
 	r.diag = d;
 	r.root = NULL;
@@ -98,6 +100,8 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 
 		r.index = span->index;
 		r.pos = span->pos;
+		r.start = span->start;
+		r.end = span->end;
 		r.record_id = cJSON_IsString(id) ? id->valuestring : NULL;
 		/* A resource is named Type/id, as in a FHIR reference. */
 		if (fhir && r.record_id && rt) {

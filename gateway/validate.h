@@ -39,6 +39,7 @@ struct cg_record_report {
 	const char *record_id;      /* its recordId when that is a string, else NULL */
 	const struct cg_diag *diag; /* located, sorted; valid = cg_diag_valid() */
 	const struct cJSON *root; /* the parsed item (NULL after a syntax fault), during the call */
+	size_t start, end;        /* the item's bytes in the input (valid when root is set) */
 };
 
 /* Called once per record, in input order. A non-zero return stops the walk

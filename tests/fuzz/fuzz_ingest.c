@@ -7,7 +7,7 @@
  *  - the call succeeds and the status is 200, 400 or 422;
  *  - the outcome is always one JSON OperationOutcome;
  *  - all or nothing: items only with 200, and then each item is JSON of the
- *    kind the destination wants (a record, or a FHIR resource).
+ *    kind the destination wants (a record, or a FHIR resource), on one line.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,6 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!item || is_fhir != (in.want == CG_PAYLOAD_FHIR))
 			abort(); /* not JSON, or not what the destination takes */
+		if (memchr(out.data.p + out.item[i].off, '\n', out.item[i].len))
+			abort(); /* an item must fit on one NDJSON line */
 		cJSON_Delete(item);
 	}
 	cg_ingest_out_free(&out);
