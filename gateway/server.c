@@ -517,7 +517,9 @@ struct request {
 	struct cg_ndjson_job job; /* ndjson */
 	struct cg_http_call call; /* fhir, records */
 	char url[2048];
-	struct cg_buf body; /* an upstream request body we built */
+	struct cg_buf body;  /* an upstream request body we built */
+	const char *up_body; /* what is sent upstream: body, or an item as it lies */
+	size_t up_len;
 };
 
 static const char *
@@ -801,9 +803,10 @@ build_upstream(struct request *r)
 		cg_buf_add(&r->body, o->data.p + o->item[0].off, o->item[0].len);
 		return r->body.p ? 0 : -1;
 	}
-	if (o->n == 1) {
-		cg_buf_add(&r->body, o->data.p + o->item[0].off, o->item[0].len);
-		return r->body.p ? 0 : -1;
+	if (o->n == 1) { /* the Bundle as it is: sent from where it lies */
+		r->up_body = o->data.p + o->item[0].off;
+		r->up_len = o->item[0].len;
+		return 0;
 	}
 	{
 		cJSON *all = cJSON_CreateObject(), *entries = cJSON_CreateArray();
@@ -869,8 +872,8 @@ deliver(struct request *r)
 	memset(&r->call, 0, sizeof(r->call));
 	r->call.dest = d;
 	r->call.url = r->url;
-	r->call.body = r->body.p;
-	r->call.len = r->body.len;
+	r->call.body = r->up_body ? r->up_body : r->body.p;
+	r->call.len = r->up_body ? r->up_len : r->body.len;
 	r->call.content_type =
 	        d->type == CG_DEST_FHIR ? "application/fhir+json" : "application/json";
 	r->call.request_id = r->id;
