@@ -677,6 +677,9 @@ fail(struct request *r, int status, const char *type, const char *fmt, ...)
 	va_end(ap);
 	cg_buf_init(&b, 1u << 20);
 	cg_outcome_simple(&b, r->rt->base, "error", type, msg);
+	/* Worth trying again soon: integration engines honour Retry-After. */
+	if (status == 502 || status == 503 || status == 504)
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
 	respond(r, status, "application/fhir+json", b.p ? b.p : "", b.len, type);
 	cg_buf_free(&b);
 }
