@@ -1,9 +1,14 @@
 /* support.c: shared unit-test helpers; see support.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <cmocka.h>
 
 #include "fileio.h"
 #include "support.h"
@@ -205,4 +210,36 @@ test_mutate(const char *base, const struct test_op *ops)
 	if (!out)
 		abort();
 	return out;
+}
+
+void
+test_check_case(const char *text, enum cg_code expect, const char *path, int only)
+{
+	struct cg_diag d;
+	size_t i;
+
+	assert_int_equal(test_validate_text(text, &d), 1);
+	if (expect == CG_C__COUNT) {
+		if (d.errors || d.warnings)
+			test_dump(&d);
+		assert_int_equal(d.errors, 0);
+		assert_int_equal(d.warnings, 0);
+	} else {
+		if (!test_has_issue(&d, expect, path) || (only && d.n != 1)) {
+			fprintf(stderr, "expected %s at %s, got:\n", cg_code_name(expect), path);
+			test_dump(&d);
+		}
+		assert_true(test_has_issue(&d, expect, path));
+		if (only)
+			assert_int_equal(d.n, 1);
+		if (cg_code_severity(expect) == CG_SEV_ERROR)
+			assert_true(d.errors > 0);
+		else if (only)
+			assert_int_equal(d.errors, 0); /* a warning alone leaves it valid */
+		for (i = 0; i < d.n; i++) {
+			assert_true(d.v[i].located);
+			assert_true(d.v[i].line >= 1);
+		}
+	}
+	cg_diag_free(&d);
 }

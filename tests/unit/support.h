@@ -56,6 +56,14 @@ struct test_op {
  * result as new text; aborts when a path does not exist. */
 char *test_mutate(const char *base, const struct test_op *ops);
 
+/* The check of one table case, the same for records and FHIR: text is
+ * validated as one item; expect CG_C__COUNT means valid, with neither errors
+ * nor warnings; otherwise an issue with code at path must be among the
+ * issues (the only one when only), every issue located, and the item
+ * invalid when the code is an error (still valid when a warning is the only
+ * issue). Fails the running cmocka test otherwise. */
+void test_check_case(const char *text, enum cg_code expect, const char *path, int only);
+
 /* Prints d to stderr (on failure, to see what was found instead). */
 void test_dump(const struct cg_diag *d);
 

@@ -373,25 +373,9 @@ static void
 run_case(void **state)
 {
 	const struct fhir_case *c = *state;
-	struct cg_diag d;
 	char *text = test_mutate(bases[c->base], c->ops);
 
-	assert_int_equal(test_validate_text(text, &d), 1);
-	if (c->code == VALID) {
-		if (d.errors || d.warnings)
-			test_dump(&d);
-		assert_int_equal(d.errors, 0);
-	} else {
-		if (!test_has_issue(&d, c->code, c->path) || (c->only && d.n != 1)) {
-			fprintf(stderr, "expected %s at %s, got:\n", cg_code_name(c->code),
-			        c->path);
-			test_dump(&d);
-		}
-		assert_true(test_has_issue(&d, c->code, c->path));
-		if (c->only)
-			assert_int_equal(d.n, 1);
-	}
-	cg_diag_free(&d);
+	test_check_case(text, c->code, c->path, c->only);
 	free(text);
 }
 
