@@ -190,6 +190,19 @@ read_extension(struct back *b, const cJSON *res, const char *url, const struct c
 
 /* ---- members in contract order ----------------------------------------- */
 
+/* Appends node c to the list from *head to *tail (prev and next). */
+static void
+append_node(cJSON **head, cJSON **tail, cJSON *c)
+{
+	c->prev = *tail;
+	c->next = NULL;
+	if (*tail)
+		(*tail)->next = c;
+	else
+		*head = c;
+	*tail = c;
+}
+
 /* Puts obj's members in the order the list names (at most 32), the others
  * after them in their own order. Relinks the nodes in place: no copy, no
  * allocation. */
@@ -209,28 +222,17 @@ reorder(cJSON *obj, const char *const *order)
 		for (i = 0; i < n; i++)
 			if (c->string[0] == order[i][0] && !strcmp(c->string, order[i]))
 				break;
-		if (i < n && !slot[i]) {
+		if (i < n && !slot[i])
 			slot[i] = c;
-			continue;
-		}
-		c->next = NULL;
-		if (rest_tail)
-			rest_tail->next = c;
 		else
-			rest = c;
-		rest_tail = c;
+			append_node(&rest, &rest_tail, c);
 	}
-	for (i = 0; i <= n; i++) {
-		for (c = i < n ? slot[i] : rest; c; c = next) {
-			next = i < n ? NULL : c->next;
-			c->prev = tail;
-			c->next = NULL;
-			if (tail)
-				tail->next = c;
-			else
-				head = c;
-			tail = c;
-		}
+	for (i = 0; i < n; i++)
+		if (slot[i])
+			append_node(&head, &tail, slot[i]);
+	for (c = rest; c; c = next) {
+		next = c->next;
+		append_node(&head, &tail, c);
 	}
 	/* cJSON's convention: the first node's prev is the last node. */
 	head->prev = tail;
