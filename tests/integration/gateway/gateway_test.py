@@ -189,6 +189,7 @@ limits:
   header_timeout_ms: 1000
   body_timeout_ms: 1000
   idle_timeout_ms: 5000
+  max_connections: 64
 logging:
   level: info
   audit: var/audit.log
@@ -568,6 +569,35 @@ def leaves(v):
 
 leaked = [x for rec in recs[:24] for x in leaves(rec) if x in log or x in json.dumps(audit)]
 ok(not leaked, "no value from a record (dates, identifiers, free text) in the logs", leaked[:5])
+
+# ---- the connection limit ------------------------------------------------------
+
+# 64 connections, shared by 2 workers (33 each): past that the listeners stop
+# accepting, so further handshakes wait; once connections close they resume.
+# Held connections have made one request and sit idle (idle_timeout_ms is
+# 5 s); the whole loop takes about 3 s.
+held, waited, hold_ctx = [], 0, context()
+for _ in range(90):
+    raw = socket.create_connection(("127.0.0.1", PORT))
+    try:
+        raw.settimeout(0.1)
+        s = hold_ctx.wrap_socket(raw, server_hostname="localhost")
+        s.settimeout(2)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += s.recv(4096)
+        held.append(s)
+    except (socket.timeout, ssl.SSLError, OSError):
+        waited += 1
+        raw.close()
+ok(len(held) <= 66 and waited >= 90 - 66, f"max_connections: {len(held)} accepted of 90, "
+   f"{waited} kept waiting", f"{len(held)} {waited}")
+for s in held:
+    s.close()
+time.sleep(0.5)
+st, h, data = call("GET", "/healthz")
+ok(st == 200, "connections accepted again once others closed")
 
 # ---- reload under load --------------------------------------------------------
 
