@@ -1,5 +1,8 @@
 /* metrics.c: counters and their Prometheus text; see metrics.h. */
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "metrics.h"
 #include "tls.h"
@@ -15,21 +18,52 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 static const char *const dest_types[] = {"fhir", "records", "ndjson"};
 static const char *const results[] = {"ok", "rejected", "failed", "unreachable", "timeout"};
 
-static atomic_ulong requests[CG_EP__COUNT][NSTATUS];
+/* Route labels: index 0 is "none", the last "other"; paths are interned
+ * once (under a lock) and read without one (the count is published after
+ * the path is written). */
+#define NROUTE 66
+static char route_path[NROUTE][128];
+static atomic_int nroutes = 1;
+static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong requests[CG_EP__COUNT][NROUTE][NSTATUS];
 static atomic_ulong latency[NBUCKET + 1];
 static atomic_ulong latency_us_sum;
 static atomic_ulong issues[CG_C__COUNT];
 static atomic_ulong upstream[3][CG_UP__COUNT];
 static atomic_long connections;
 
+static int
+route_index(const char *route)
+{
+	int n = atomic_load_explicit(&nroutes, memory_order_acquire), i;
+
+	if (!route)
+		return 0;
+	for (i = 1; i < n; i++)
+		if (strcmp(route_path[i], route) == 0)
+			return i;
+	pthread_mutex_lock(&route_lock);
+	n = atomic_load_explicit(&nroutes, memory_order_relaxed);
+	for (i = 1; i < n && strcmp(route_path[i], route) != 0; i++)
+		;
+	if (i == n && n < NROUTE - 1 && strlen(route) < sizeof(route_path[0])) {
+		memcpy(route_path[n], route, strlen(route) + 1);
+		atomic_store_explicit(&nroutes, n + 1, memory_order_release);
+	} else if (i == n) {
+		i = NROUTE - 1; /* other */
+	}
+	pthread_mutex_unlock(&route_lock);
+	return i;
+}
+
 void
-cg_metrics_request(enum cg_endpoint ep, int status, double seconds)
+cg_metrics_request(enum cg_endpoint ep, const char *route, int status, double seconds)
 {
 	size_t i;
 
 	for (i = 0; i < NSTATUS - 1 && statuses[i] != status; i++)
 		;
-	atomic_fetch_add(&requests[ep][i], 1);
+	atomic_fetch_add(&requests[ep][route_index(route)][i], 1);
 	for (i = 0; i < NBUCKET && seconds > buckets[i]; i++)
 		;
 	atomic_fetch_add(&latency[i], 1);
@@ -66,24 +100,27 @@ enum cg_err
 cg_metrics_render(struct cg_buf *b)
 {
 	unsigned long cum = 0, n;
-	size_t i, j;
+	size_t i, j, r;
 
-	cg_buf_addstr(b,
-	              "# HELP cellgate_requests_total Requests answered, by endpoint and status.\n"
-	              "# TYPE cellgate_requests_total counter\n");
+	cg_buf_addstr(b, "# HELP cellgate_requests_total Requests answered, by endpoint, route and "
+	                 "status.\n"
+	                 "# TYPE cellgate_requests_total counter\n");
 	for (i = 0; i < CG_EP__COUNT; i++)
-		for (j = 0; j < NSTATUS; j++)
-			if ((n = atomic_load(&requests[i][j])) != 0) {
-				if (statuses[j])
-					cg_buf_printf(b,
-					              "cellgate_requests_total{endpoint=\"%s\","
-					              "status=\"%d\"} %lu\n",
-					              endpoints[i], statuses[j], n);
-				else
-					cg_buf_printf(b,
-					              "cellgate_requests_total{endpoint=\"%s\","
-					              "status=\"other\"} %lu\n",
-					              endpoints[i], n);
+		for (r = 0; r < NROUTE; r++)
+			for (j = 0; j < NSTATUS; j++) {
+				char st[16];
+
+				if ((n = atomic_load(&requests[i][r][j])) == 0)
+					continue;
+				snprintf(st, sizeof(st), "%d", statuses[j]);
+				cg_buf_printf(b, "cellgate_requests_total{endpoint=\"%s\",route=\"",
+				              endpoints[i]);
+				/* a path from the configuration, escaped as a label value */
+				cg_buf_add_json_string(b, r == 0            ? "none"
+				                          : r == NROUTE - 1 ? "other"
+				                                            : route_path[r]);
+				cg_buf_printf(b, "\",status=\"%s\"} %lu\n",
+				              statuses[j] ? st : "other", n);
 			}
 	cg_buf_addstr(b, "# HELP cellgate_request_duration_seconds Time from the whole request "
 	                 "read to the answer.\n"

@@ -32,7 +32,10 @@ enum cg_upstream_result {
 	CG_UP__COUNT
 };
 
-void cg_metrics_request(enum cg_endpoint ep, int status, double seconds);
+/* route is the configured route's path, or NULL for none (ops endpoints,
+ * unknown paths). Routes come from the configuration, so the label set is
+ * bounded; past 64 distinct paths over reloads they count as "other". */
+void cg_metrics_request(enum cg_endpoint ep, const char *route, int status, double seconds);
 void cg_metrics_issue(enum cg_code code);
 void cg_metrics_upstream(int dest_type, enum cg_upstream_result r);
 void cg_metrics_connections(int delta);

@@ -347,7 +347,7 @@ refuse(struct conn *c, struct evbuffer *buf, enum cg_guard_verdict v)
 		shutdown(fd, SHUT_WR);
 	c->refused = 1;
 	evbuffer_drain(buf, evbuffer_get_length(buf));
-	cg_metrics_request(CG_EP_OTHER, status, 0);
+	cg_metrics_request(CG_EP_OTHER, NULL, status, 0);
 	cg_log(CG_LOG_WARN, "request %s: refused with %d: over %s", id, status,
 	       status == 431 ? "max_header_bytes" : "max_body_bytes");
 	cg_log_time(when);
@@ -653,7 +653,7 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 	evhttp_send_reply(r->req, status, reason(status), b);
 	if (b)
 		evbuffer_free(b);
-	cg_metrics_request(r->ep, status, since(&r->start));
+	cg_metrics_request(r->ep, r->route ? r->route->path : NULL, status, since(&r->start));
 	if (r->ep == CG_EP_INGEST || r->ep == CG_EP_VALIDATE || status >= 400)
 		audit(r, status, outcome);
 	cg_log(status >= 500 ? CG_LOG_WARN : CG_LOG_INFO, "request %s: %s %s -> %d %s (%.1f ms)",

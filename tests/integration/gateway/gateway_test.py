@@ -536,12 +536,14 @@ st, h, data = call("GET", "/readyz")
 ok(st == 200, "/readyz")
 st, h, data = call("GET", "/metrics")
 text = data.decode()
-ok(st == 200 and re.search(r'cellgate_requests_total\{endpoint="ingest",status="200"\} \d+', text)
+ok(st == 200 and re.search(r'cellgate_requests_total\{endpoint="ingest",route="/records",status="200"\} \d+', text)
+   and re.search(r'cellgate_requests_total\{endpoint="ingest",route="/up/slow",status="504"\} 1', text)
    and re.search(r'cellgate_validation_issues_total\{code="json-syntax"\} [1-9]', text)
    and re.search(r'cellgate_upstream_total\{type="fhir",result="timeout"\} 1', text)
    and re.search(r'cellgate_tls_handshake_failures_total [1-9]', text)
    and "cellgate_open_connections" in text and "cellgate_request_duration_seconds_bucket" in text,
-   "/metrics: requests, issues, upstream results, handshake failures, connections", text[:2000])
+   "/metrics: requests by endpoint, route and status, issues, upstream results, handshake "
+   "failures, connections", text[:2000])
 
 # ---- logs: no patient data --------------------------------------------------
 
