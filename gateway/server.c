@@ -30,6 +30,7 @@
 #include <openssl/ssl.h>
 
 #include "arena.h"
+#include "check.h"
 #include "config.h"
 #include "default_config.h"
 #include "dest_http.h"
@@ -741,6 +742,48 @@ on_ndjson_done(evutil_socket_t fd, short what, void *arg)
 	cg_buf_free(&b);
 }
 
+/* 502 for an upstream's 5xx: our issue first, then the upstream's own issues
+ * when it sent an OperationOutcome, each marked as the upstream's, so that
+ * the client sees why without another system's error page. */
+static void
+upstream_failed(struct request *r, const struct cg_http_call *call)
+{
+	cJSON *up = call->response.p ? cJSON_ParseWithLength(call->response.p, call->response.len)
+	                             : NULL;
+	const cJSON *issues = NULL, *is;
+	struct cg_outcome o;
+	struct cg_buf b;
+	char msg[256];
+
+	if (up && strcmp(cJSON_GetStringValue(cg_json_member(up, "resourceType"))
+	                         ? cJSON_GetStringValue(cg_json_member(up, "resourceType"))
+	                         : "",
+	                 "OperationOutcome") == 0)
+		issues = cg_json_member(up, "issue");
+	snprintf(msg, sizeof(msg), "destination %s answered %ld", r->route->dest->name,
+	         call->status);
+	cg_buf_init(&b, 1u << 20);
+	cg_outcome_begin(&o, &b, r->rt->base);
+	cg_outcome_add(&o, "error", "transient", NULL, msg);
+	cJSON_ArrayForEach(is, issues)
+	{
+		const char *sev = cJSON_GetStringValue(cg_json_member(is, "severity"));
+		const char *code = cJSON_GetStringValue(cg_json_member(is, "code"));
+		const char *diag = cJSON_GetStringValue(cg_json_member(is, "diagnostics"));
+		char text[600];
+
+		snprintf(text, sizeof(text), "upstream: %s", diag ? diag : "(no diagnostics)");
+		cg_outcome_add(&o, sev ? sev : "error", code ? code : "exception", NULL, text);
+	}
+	cJSON_Delete(up);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
+	if (cg_outcome_end(&o, 0))
+		fail(r, 502, "transient", "%s", msg);
+	else
+		respond(r, 502, "application/fhir+json", b.p, b.len, "transient");
+	cg_buf_free(&b);
+}
+
 /* The upstream's answer is passed back as it is (status, body, type), with
  * X-Upstream-Status; no answer is 502 (unreachable, 5xx) or 504 (timeout). */
 static void
@@ -765,8 +808,7 @@ on_upstream_done(struct cg_http_call *call, void *arg)
 	evhttp_add_header(h, "X-Upstream-Status", st);
 	evhttp_add_header(h, "X-Cellgate-Destination", r->route->dest->name);
 	if (call->result == CG_UP_FAILED) {
-		fail(r, 502, "transient", "destination %s answered %ld", r->route->dest->name,
-		     call->status);
+		upstream_failed(r, call);
 		return;
 	}
 	respond(r, (int)call->status,

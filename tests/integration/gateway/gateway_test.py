@@ -501,8 +501,10 @@ st, h, data = call("POST", "/up/reject", recs[20])
 ok(st == 422 and "the registry refuses this" in data.decode() and h.get("X-Upstream-Status") == "422",
    "upstream 422: passed back with its OperationOutcome", f"{st}")
 st, h, data = call("POST", "/up/fail", recs[21])
-ok(st == 502 and outcome(data) and h.get("Retry-After") == "5", "upstream 500: 502 with Retry-After",
-   f"{st}")
+ok(st == 502 and h.get("Retry-After") == "5" and
+   any(i.get("details", {}).get("text") == "upstream: the registry database is down"
+       for i in outcome(data)["issue"]),
+   "upstream 500: 502 with Retry-After, carrying the upstream's issues", f"{st} {data[:300]}")
 t0 = time.time()
 st, h, data = call("POST", "/up/down", recs[22])
 ok(st == 502 and outcome(data) and time.time() - t0 < 5, "upstream down: 502 at once", f"{st}")

@@ -8,7 +8,7 @@ identity towards destinations). What it does depends on the first path
 segment, so one receiver serves every case of the tests:
   /ok/...      201 with a transaction-response Bundle
   /reject/...  422 with an OperationOutcome
-  /fail/...    500
+  /fail/...    500 with an OperationOutcome
   /slow/...    answers 201 after 5 s
 Every request is appended to LOG as one JSON line: path, headers of interest,
 the client certificate's subject and the body.
@@ -46,7 +46,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(5)
         if mode == "fail":
-            self.answer(500, {"error": "upstream failure"})
+            self.answer(500, {"resourceType": "OperationOutcome", "issue": [
+                {"severity": "fatal", "code": "exception",
+                 "diagnostics": "the registry database is down"}]})
         elif mode == "reject":
             self.answer(422, {"resourceType": "OperationOutcome", "issue": [
                 {"severity": "error", "code": "business-rule",
