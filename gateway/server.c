@@ -257,6 +257,7 @@ struct worker {
 	struct front *fronts;
 	size_t nfronts;
 	struct event *stop_ev, *drain_tick;
+	struct event *reconfigure_ev; /* a reload: apply the new limits */
 	struct cg_http_client *http;
 	size_t conns, max_conns;
 	size_t busy; /* connections reading or handling a request */
@@ -1407,6 +1408,35 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	maybe_exit(w);
 }
 
+/* evhttp's side of the limits; the guard answers them first (with
+ * OperationOutcomes), so evhttp's own, higher, are a backstop. */
+static void
+apply_limits(struct evhttp *http, const struct cg_settings *s)
+{
+	evhttp_set_max_headers_size(http, (ev_ssize_t)s->max_header * 2);
+	evhttp_set_max_body_size(http, (ev_ssize_t)(s->max_body + s->max_body / 8 + 4096));
+	evhttp_set_timeout(http, (int)((s->idle_timeout_ms + 999) / 1000));
+}
+
+/* After a reload, on the worker's own thread (evhttp is not thread-safe):
+ * the new limits for the connections to come. */
+static void
+on_reconfigure(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct runtime *rt = runtime_acquire();
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < w->nfronts; i++)
+		if (w->fronts[i].http)
+			apply_limits(w->fronts[i].http, rt->s);
+	w->max_conns = rt->s->max_connections / (size_t)nworkers + 1;
+	resume_accepting(w);
+	runtime_release(rt);
+}
+
 static int
 listen_on(struct front *f, const struct cg_listener_cfg *l, const struct cg_settings *s)
 {
@@ -1438,11 +1468,7 @@ listen_on(struct front *f, const struct cg_listener_cfg *l, const struct cg_sett
 		return -1;
 	evhttp_set_bevcb(f->http, on_connection, f);
 	evhttp_set_gencb(f->http, on_request, f);
-	/* The guard answers the limits first (with OperationOutcomes); evhttp's
-	 * own, higher, are a backstop. */
-	evhttp_set_max_headers_size(f->http, (ev_ssize_t)s->max_header * 2);
-	evhttp_set_max_body_size(f->http, (ev_ssize_t)(s->max_body + s->max_body / 8 + 4096));
-	evhttp_set_timeout(f->http, (int)((s->idle_timeout_ms + 999) / 1000));
+	apply_limits(f->http, s);
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |
 	                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
@@ -1483,8 +1509,9 @@ worker_init(struct worker *w, int id, const struct cg_settings *s)
 	if (!w->base || !w->fronts)
 		return -1;
 	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+	w->reconfigure_ev = event_new(w->base, -1, 0, on_reconfigure, w);
 	w->http = cg_http_client_new(w->base);
-	if (!w->stop_ev || !w->http)
+	if (!w->stop_ev || !w->reconfigure_ev || !w->http)
 		return -1;
 	for (i = 0; i < w->nfronts; i++) {
 		w->fronts[i].w = w;
@@ -1508,6 +1535,8 @@ worker_free(struct worker *w)
 		cg_http_client_free(w->http);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
+	if (w->reconfigure_ev)
+		event_free(w->reconfigure_ev);
 	if (w->drain_tick)
 		event_free(w->drain_tick);
 	if (w->base)
@@ -1555,6 +1584,8 @@ reload(struct control *ctl)
 	current = fresh;
 	pthread_mutex_unlock(&rt_lock);
 	runtime_release(old);
+	for (i = 0; i < (size_t)nworkers; i++)
+		event_active(workers[i].reconfigure_ev, EV_READ, 1);
 	cg_log(CG_LOG_INFO, "reload: configuration, mappings and certificates loaded");
 }
 

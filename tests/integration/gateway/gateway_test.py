@@ -125,7 +125,7 @@ os.makedirs(f"{TMP}/var/fhirfiles")
 CONFIG = f"{TMP}/cellgate.yaml"
 
 
-def write_config(extra_clients=""):
+def write_config(extra_clients="", max_body=1048576):
     up = f"https://127.0.0.1:{UP}"
     ident = f"certificate: pki/registry.crt\n    key: pki/registry.key\n    ca: pki/ca.crt"
     with open(CONFIG + ".new", "w") as f:
@@ -185,7 +185,7 @@ destinations:
     url: https://127.0.0.1:{DOWN}/fhir
     {ident}
 limits:
-  max_body_bytes: 1048576
+  max_body_bytes: {max_body}
   header_timeout_ms: 1000
   body_timeout_ms: 1000
   idle_timeout_ms: 5000
@@ -643,9 +643,17 @@ for t in threads:
 ok(not results["bad"] and results["ok"] > 20,
    f"SIGHUP under load: {results['ok']} requests, none failed", results["bad"][:5])
 ok(st == 200, "after the reload the new route rule holds (registry may post)", f"{st}")
+write_config("", max_body=1000)
+gateway.send_signal(signal.SIGHUP)
+time.sleep(0.5)
+st, h, data = call("POST", "/records", recs[25])
+ok(st == 413, "after a reload the new limits hold on new connections (413 past 1000 bytes)",
+   f"{st}")
 write_config("")
 gateway.send_signal(signal.SIGHUP)
 time.sleep(0.5)
+st, h, data = call("POST", "/records", recs[26])
+ok(st == 200, "and are lifted again by the next reload", f"{st}")
 # A broken configuration is refused and the old one keeps serving.
 with open(CONFIG, "a") as f:
     f.write("bogus: 1\n")
