@@ -26,6 +26,7 @@ cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCG_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 cellgate=$root/build/bench/cellgate
 cc -O2 -shared -fPIC -o "$out/wrk_client_cert.so" tests/bench/wrk_client_cert.c -ldl -lssl
+cc -O2 -o "$out/curl_post" tests/bench/curl_post.c $(pkg-config --cflags --libs libcurl)
 certs/make-dev-pki.sh "$out/pki" >/dev/null
 ulimit -n 8192
 
@@ -128,6 +129,10 @@ run_wrk "$ng" "${seconds}s" >"$out/wrk-nginx.txt"
 # Where cellgate's time goes: the same requests with less work.
 run_wrk "$gw" "${seconds}s" /passthrough >"$out/wrk-passthrough.txt"
 run_wrk "$gw" "${seconds}s" /validate-only >"$out/wrk-validate.txt"
+# libcurl alone: the same Bundle POSTed to the same upstream, one thread.
+"$cellgate" map --to fhir --mappings mappings "$out/record.json" >"$out/bundle.json"
+curl_alone=$("$out/curl_post" "http://127.0.0.1:$up/fhir" "$out/bundle.json" 100000 |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_second"])')
 busy_cg=$(python3 tests/bench/hold_connections.py "$gw" "$out/pki" "$gateway" 1000)
 busy_ng=$(python3 tests/bench/hold_connections.py "$ng" "$out/pki" "$nginx_pids" 1000)
 
@@ -162,6 +167,10 @@ Where cellgate's time goes (same run, same client, less work per request):
 | validate, answer (no destination) | $(rps "$out/wrk-validate.txt") | $(field "$out/wrk-validate.txt" 50%) | $(field "$out/wrk-validate.txt" 99%) |
 | validate, forward the record as it is (\`records\` destination, libcurl) | $(rps "$out/wrk-passthrough.txt") | $(field "$out/wrk-passthrough.txt" 50%) | $(field "$out/wrk-passthrough.txt" 99%) |
 | validate, map to FHIR, forward the Bundle (\`fhir\` destination) | $cg_rps | $(field "$out/wrk-cellgate.txt" 50%) | $(field "$out/wrk-cellgate.txt" 99%) |
+
+For scale: libcurl alone (\`tests/bench/curl_post.c\`), POSTing the same Bundle to the
+same upstream from one thread, 32 transfers in flight, nothing else: **$curl_alone**
+requests/s.
 EOT
 )
 echo "$table"
