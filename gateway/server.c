@@ -1303,6 +1303,13 @@ on_request(struct evhttp_request *req, void *arg)
 	request_id(r);
 	if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Server"))
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");
+	if (!r->conn) {
+		/* on_connection could not make the TLS bufferevent (out of memory)
+		 * and evhttp fell back to plain text: serve nothing over it. */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		fail(r, 503, "transient", "no TLS on this connection");
+		return;
+	}
 	if (!accepts_json(evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"))) {
 		fail(r, 406, "not-supported", "answers are application/fhir+json");
 		return;
