@@ -361,11 +361,17 @@ const struct cg_fhir_element *
 cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const struct cg_fhir_type **type,
               size_t *index)
 {
-	size_t i, k;
+	size_t j, i, k, start = *index < ctx->nkids ? *index : 0;
 
 	*type = NULL;
-	for (i = 0; i < ctx->nkids; i++) {
-		const struct cg_fhir_element *el = ctx->kids[i];
+	/* Members mostly come in definition order: start where the caller says
+	 * the next one probably is, and wrap around. At most one element can
+	 * match a name, so where the search starts changes nothing else. */
+	for (j = 0; j < ctx->nkids; j++) {
+		const struct cg_fhir_element *el;
+
+		i = start + j < ctx->nkids ? start + j : start + j - ctx->nkids;
+		el = ctx->kids[i];
 		size_t n = el->name_len;
 
 		if (name[0] != el->name[0] || strncmp(name, el->name, n) != 0)

@@ -65,8 +65,10 @@ void cg_fhir_structure_free(struct cg_fhir_structure *s);
 const struct cg_fhir_type *cg_fhir_type(const struct cg_fhir_structure *s, const char *name);
 const struct cg_fhir_context *cg_fhir_context(const struct cg_fhir_structure *s, const char *path);
 /* The child element of ctx that JSON member name stands for (choice names
- * resolved: "valueQuantity" -> value[x] with *type Quantity), or NULL; *index
- * is its place among ctx->kids. */
+ * resolved: "valueQuantity" -> value[x] with *type Quantity), or NULL. On
+ * entry *index is where among ctx->kids to look first (0, or one past the
+ * previous member's: members mostly come in definition order); on return
+ * it is the element's place among ctx->kids. */
 const struct cg_fhir_element *cg_fhir_child(const struct cg_fhir_context *ctx, const char *name,
                                             const struct cg_fhir_type **type, size_t *index);
 /* Whether code is in the value set (any of its systems; system may be NULL). */

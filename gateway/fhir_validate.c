@@ -276,7 +276,7 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 	const cJSON *seen_stack[64];
 	const cJSON **seen = seen_stack;
 	const cJSON *m;
-	size_t i;
+	size_t i, hint = 0;
 
 	if (!cJSON_IsObject(obj)) {
 		cg_check_issue(&v->c, CG_C_TYPE, obj, NULL, 0, "must be an object, not %s (%s)",
@@ -301,11 +301,13 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 		const char *name = m->string;
 		const struct cg_fhir_type *type = NULL;
 		const struct cg_fhir_element *el;
-		size_t k = 0, mark;
+		size_t k = hint, mark;
 
 		if (resource && !strcmp(name, "resourceType"))
 			continue;
 		el = cg_fhir_child(ctx, name[0] == '_' ? name + 1 : name, &type, &k);
+		if (el)
+			hint = k + 1;
 		if (!el || (name[0] == '_' && !is_primitive(type))) {
 			cg_check_issue(&v->c, CG_C_UNKNOWN_FIELD, m, name, 1,
 			               "unknown element '%s' in %s", name, ctx->path);

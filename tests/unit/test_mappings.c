@@ -179,7 +179,7 @@ issue_types_are_fhir_codes(void **state)
 	const struct cg_fhir_context *ctx = cg_fhir_context(m->fhir, "OperationOutcome.issue");
 	const struct cg_fhir_type *type;
 	const struct cg_fhir_element *code;
-	size_t idx;
+	size_t idx = 0;
 	int c;
 
 	(void)state;
