@@ -63,7 +63,7 @@ ls certs/dev | tr '\n' ' '
 echo
 
 say "Starting the gateway on its embedded defaults: $cellgate serve"
-mkdir -p var/ndjson
+
 if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
 	echo "something already listens on 127.0.0.1:8443; stop it and run this again" >&2
 	exit 1
