@@ -68,6 +68,7 @@ if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
 	echo "something already listens on 127.0.0.1:8443; stop it and run this again" >&2
 	exit 1
 fi
+mkdir -p var # for the log below; the gateway makes its own folders
 "$cellgate" serve 2>var/cellgate.log &
 gateway=$!
 trap 'kill -TERM $gateway 2>/dev/null; rm -f "$bundle"' EXIT
