@@ -17,7 +17,6 @@ struct cg_http_client {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	int active;
 	/* Finished easy handles, reset and kept for the next calls: making one
 	 * is a dozen allocations. */
 	CURL *pool[POOL];
@@ -148,7 +147,6 @@ finish(struct cg_http_client *c, CURL *easy, CURLcode code)
 	curl_slist_free_all(call->headers);
 	call->headers = NULL;
 	call->easy = NULL;
-	c->active--;
 	call->done(call, call->arg);
 }
 
@@ -204,12 +202,6 @@ cg_http_client_free(struct cg_http_client *c)
 }
 
 int
-cg_http_active(const struct cg_http_client *c)
-{
-	return c->active;
-}
-
-int
 cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 {
 	const struct cg_dest_cfg *d = call->dest;
@@ -261,6 +253,5 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 		curl_easy_cleanup(e);
 		return -1;
 	}
-	c->active++;
 	return 0;
 }

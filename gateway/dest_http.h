@@ -43,7 +43,5 @@ void cg_http_client_free(struct cg_http_client *c);
 /* Starts call; done runs on the loop when it finishes, whatever the result.
  * -1 when it could not start (call->error says why; done is not called). */
 int cg_http_start(struct cg_http_client *c, struct cg_http_call *call);
-/* Calls in flight. */
-int cg_http_active(const struct cg_http_client *c);
 
 #endif

@@ -90,12 +90,6 @@ cg_metrics_connections(int delta)
 	atomic_fetch_add(&connections, delta);
 }
 
-long
-cg_metrics_open_connections(void)
-{
-	return atomic_load(&connections);
-}
-
 enum cg_err
 cg_metrics_render(struct cg_buf *b)
 {

@@ -39,7 +39,6 @@ void cg_metrics_request(enum cg_endpoint ep, const char *route, int status, doub
 void cg_metrics_issue(enum cg_code code);
 void cg_metrics_upstream(int dest_type, enum cg_upstream_result r);
 void cg_metrics_connections(int delta);
-long cg_metrics_open_connections(void);
 /* Appends the Prometheus text exposition. */
 enum cg_err cg_metrics_render(struct cg_buf *b);
 
