@@ -131,8 +131,14 @@ run_wrk "$gw" "${seconds}s" /passthrough >"$out/wrk-passthrough.txt"
 run_wrk "$gw" "${seconds}s" /validate-only >"$out/wrk-validate.txt"
 # libcurl alone: the same Bundle POSTed to the same upstream, one thread.
 "$cellgate" map --to fhir --mappings mappings "$out/record.json" >"$out/bundle.json"
-curl_alone=$("$out/curl_post" "http://127.0.0.1:$up/fhir" "$out/bundle.json" 100000 |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_second"])')
+# Best of three: this machine's noise is large, and the best run is the
+# kindest to libcurl.
+curl_alone=0
+for _ in 1 2 3; do
+	r=$("$out/curl_post" "http://127.0.0.1:$up/fhir" "$out/bundle.json" 50000 |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_second"])')
+	[ "$r" -gt "$curl_alone" ] && curl_alone=$r
+done
 busy_cg=$(python3 tests/bench/hold_connections.py "$gw" "$out/pki" "$gateway" 1000)
 busy_ng=$(python3 tests/bench/hold_connections.py "$ng" "$out/pki" "$nginx_pids" 1000)
 
@@ -168,9 +174,9 @@ Where cellgate's time goes (same run, same client, less work per request):
 | validate, forward the record as it is (\`records\` destination, libcurl) | $(rps "$out/wrk-passthrough.txt") | $(field "$out/wrk-passthrough.txt" 50%) | $(field "$out/wrk-passthrough.txt" 99%) |
 | validate, map to FHIR, forward the Bundle (\`fhir\` destination) | $cg_rps | $(field "$out/wrk-cellgate.txt" 50%) | $(field "$out/wrk-cellgate.txt" 99%) |
 
-For scale: libcurl alone (\`tests/bench/curl_post.c\`), POSTing the same Bundle to the
-same upstream from one thread, 32 transfers in flight, nothing else: **$curl_alone**
-requests/s.
+For scale: libcurl alone (\`tests/bench/curl_post.c\`, its plain multi interface),
+POSTing the same Bundle to the same upstream from one thread, 32 transfers in flight,
+nothing else, best of three: **$curl_alone** requests/s.
 EOT
 )
 echo "$table"
