@@ -26,15 +26,15 @@ struct open_file {
 	int job_seen; /* the current job has written to it */
 };
 
-#define MAX_FILES 32
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct cg_ndjson_job *queue, **queue_tail = &queue;
 static int stopping, running;
 static pthread_t thread;
-static struct open_file files[MAX_FILES];
-static size_t nfiles;
+/* The files of the day, open (destinations x kinds: bounded by the
+ * configuration and the FHIR resource types). Closed when the day changes. */
+static struct open_file *files;
+static size_t nfiles, cap_files;
 static char today[16];
 
 static void
@@ -58,9 +58,16 @@ file_for(const char *folder, const char *kind, int *err)
 	for (i = 0; i < nfiles; i++)
 		if (strcmp(files[i].path, path) == 0)
 			return &files[i];
-	if (nfiles == MAX_FILES) {
-		*err = EMFILE;
-		return NULL;
+	if (nfiles == cap_files) {
+		size_t cap = cap_files ? cap_files * 2 : 8;
+		struct open_file *v = realloc(files, cap * sizeof(*v));
+
+		if (!v) {
+			*err = ENOMEM;
+			return NULL;
+		}
+		files = v;
+		cap_files = cap;
 	}
 	f = &files[nfiles];
 	f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -222,6 +229,9 @@ writer(void *arg)
 	}
 	pthread_mutex_unlock(&lock);
 	close_all();
+	free(files);
+	files = NULL;
+	cap_files = 0;
 	return NULL;
 }
 

@@ -151,6 +151,7 @@ routes:
   - {{method: POST, path: /fhir, accept: fhir, clients: [ehr], destination: upstream}}
   - {{method: POST, path: /to-fhir, accept: record, clients: [ehr], destination: upstream}}
   - {{method: POST, path: /to-fhir-files, accept: record, clients: [ehr], destination: fhirfiles}}
+  - {{method: POST, path: /fhir-files, accept: fhir, clients: [ehr], destination: manyfiles}}
   - {{method: POST, path: /to-registry, accept: fhir, clients: [ehr], destination: registry-api}}
   - {{method: POST, path: /up/reject, accept: record, clients: [ehr], destination: reject}}
   - {{method: POST, path: /up/fail, accept: record, clients: [ehr], destination: fail}}
@@ -159,6 +160,7 @@ routes:
 destinations:
   files: {{type: ndjson, folder: var/files}}
   fhirfiles: {{type: ndjson, folder: var/fhirfiles, format: fhir}}
+  manyfiles: {{type: ndjson, folder: var/manyfiles, format: fhir}}
   upstream:
     type: fhir
     url: {up}/ok/fhir
@@ -496,6 +498,24 @@ st, h, data = call("POST", "/to-fhir-files", recs[19])
 kinds = sorted(os.listdir(f"{TMP}/var/fhirfiles"))
 ok(st == 200 and any(k.startswith("Procedure-") for k in kinds) and
    any(k.startswith("Observation-") for k in kinds), "ndjson in FHIR form: one file per type", kinds)
+
+# Many files at once: one per resource type, for every R4 resource type that is
+# valid with nothing but an id (33 of them). The writer keeps every file of the
+# day open; it used to have room for 32 only.
+with open(f"{SRC}/mappings/fhir-r4/structure.json") as f:
+    kinds = sorted(n for n, t in json.load(f)["types"].items()
+                   if t.get("kind") == "resource" and not t.get("abstract"))
+minimal = "".join(json.dumps({"resourceType": k, "id": "x1"}) + "\n" for k in kinds)
+with open(f"{TMP}/minimal.ndjson", "w") as f:
+    f.write(minimal)
+v = subprocess.run([BIN, "validate", "--format", "json", "--mappings", f"{SRC}/mappings",
+                    f"{TMP}/minimal.ndjson"], capture_output=True, text=True)
+valid_kinds = [kinds[json.loads(x)["index"]] for x in v.stdout.splitlines() if json.loads(x)["valid"]]
+body = "".join(json.dumps({"resourceType": k, "id": "x1"}) + "\n" for k in valid_kinds)
+st, h, data = call("POST", "/fhir-files", body, ctype="application/fhir+ndjson")
+made = os.listdir(f"{TMP}/var/manyfiles")
+ok(st == 200 and len(valid_kinds) > 32 and len(made) == len(valid_kinds),
+   f"{len(valid_kinds)} resource types in one request: one file each", f"{st} {len(made)} {data[:200]}")
 
 st, h, data = call("POST", "/up/reject", recs[20])
 ok(st == 422 and "the registry refuses this" in data.decode() and h.get("X-Upstream-Status") == "422",
