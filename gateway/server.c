@@ -1582,21 +1582,19 @@ reload(struct control *ctl)
 		                     "still serving with the previous one");
 		return;
 	}
-	if (fresh->s->nlisteners != current->s->nlisteners)
-		cg_log(CG_LOG_WARN, "reload: listeners changed; addresses and ports take effect "
-		                    "at the next restart (certificates take effect now)");
-	for (i = 0; i < fresh->s->nlisteners && i < current->s->nlisteners; i++)
-		if (fresh->s->listeners[i].port != current->s->listeners[i].port ||
-		    strcmp(fresh->s->listeners[i].address, current->s->listeners[i].address) != 0)
-			cg_log(CG_LOG_WARN,
-			       "reload: listener %zu moved; it takes effect at the next "
-			       "restart",
-			       i);
-	if (fresh->s->nlisteners < current->s->nlisteners) {
-		runtime_free(fresh);
-		cg_log(CG_LOG_ERROR, "reload: fewer listeners than running; restart instead");
-		return;
-	}
+	/* Listening sockets are made at start; a reload that moves them would
+	 * serve listener i's new certificate on its old address. Refuse it. */
+	for (i = 0; i < fresh->s->nlisteners || i < current->s->nlisteners; i++)
+		if (i >= fresh->s->nlisteners || i >= current->s->nlisteners ||
+		    fresh->s->listeners[i].port != current->s->listeners[i].port ||
+		    strcmp(fresh->s->listeners[i].address, current->s->listeners[i].address) != 0) {
+			runtime_free(fresh);
+			cg_log(CG_LOG_ERROR,
+			       "reload: the listeners' addresses or ports changed; "
+			       "restart to apply that. Still serving with the previous "
+			       "configuration");
+			return;
+		}
 	cg_log_set_level(fresh->s->level);
 	if (cg_audit_open(fresh->s->audit))
 		cg_log(CG_LOG_ERROR, "reload: audit log: %s", strerror(errno));

@@ -674,6 +674,20 @@ gateway.send_signal(signal.SIGHUP)
 time.sleep(0.5)
 st, h, data = call("POST", "/records", recs[26])
 ok(st == 200, "and are lifted again by the next reload", f"{st}")
+# Moving a listener needs a restart: such a reload is refused, and the old
+# configuration keeps serving.
+with open(CONFIG) as f:
+    moved = f.read().replace(f"port: {PORT_RSA}", f"port: {free_port()}")
+with open(CONFIG, "w") as f:
+    f.write(moved)
+gateway.send_signal(signal.SIGHUP)
+time.sleep(0.5)
+st, h, data = call("POST", "/records", recs[27], port=PORT_RSA)
+with open(f"{TMP}/gateway.log") as f:
+    refused = "restart to apply" in f.read()
+ok(st == 200 and refused, "a reload that moves a listener is refused (logged); it keeps serving",
+   f"{st} {refused}")
+write_config("")
 # A broken configuration is refused and the old one keeps serving.
 with open(CONFIG, "a") as f:
     f.write("bogus: 1\n")
