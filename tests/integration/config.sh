@@ -53,6 +53,9 @@ sed 's/    accept: record /    accept: records/' cellgate.example.yaml >in.yaml
 expect "an unknown code" 1 "error\[enum\] /routes/0/accept" <in.yaml
 sed 's/^  - address: 127.0.0.1/  - address: 127.0.0.1\n    address: 0.0.0.0/' cellgate.example.yaml >in.yaml
 expect "a repeated key" 1 "case.yaml:7:5: error\[json-duplicate-key\] /listeners/0/address" <in.yaml
+long=$(printf 'a%.0s' $(seq 1900))
+sed "s|    folder: ../var/ndjson|    folder: ../var/ndjson\n  upstream:\n    type: fhir\n    url: https://registry.example/$long|" cellgate.example.yaml >in.yaml
+expect "a URL too long" 1 "error\[range\] /destinations/upstream/url: a destination URL has at most 1900 characters" <in.yaml
 printf 'listeners: [\n  {address: 1\n' >in.yaml
 expect "broken YAML" 1 "case.yaml:3:1: error\[config-syntax\]" <in.yaml
 printf 'a: &x [1]\nb: *x\n' >in.yaml
