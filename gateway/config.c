@@ -271,8 +271,9 @@ check_destinations(struct ck *k, const cJSON *n)
 					cg_check_issue(&k->c, CG_C_URI, f[D_URL], "url", 0,
 					               "must be an http:// or https:// URL");
 				else if (u && strlen(u) > 1900)
-					cg_check_issue(&k->c, CG_C_RANGE, f[D_URL], "url", 0,
-					               "a destination URL has at most 1900 characters");
+					cg_check_issue(
+					        &k->c, CG_C_RANGE, f[D_URL], "url", 0,
+					        "a destination URL has at most 1900 characters");
 				if (f[D_FOLDER])
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_FOLDER],
 					               "folder", 0,
