@@ -70,13 +70,10 @@ static int
 emit(struct run *run, const cJSON *doc)
 {
 	struct cg_buf text;
-	struct cg_jw w;
 	int r = -1;
 
 	cg_buf_init(&text, (size_t)1 << 30);
-	cg_jw_init(&w, &text);
-	cg_jw_tree(&w, NULL, doc);
-	if (!w.err)
+	if (!cg_jw_write_tree(&text, doc))
 		r = emit_text(run, text.p, text.len);
 	cg_buf_free(&text);
 	return r;

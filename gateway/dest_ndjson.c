@@ -130,14 +130,11 @@ append_bundle(struct cg_ndjson_job *job, const char *text, size_t len)
 	{
 		const cJSON *r = cg_json_member(e, "resource");
 		const char *rt = cJSON_GetStringValue(cg_json_member(r, "resourceType"));
-		struct cg_jw w;
 
 		if (!rt)
 			continue;
 		cg_buf_reset(&line);
-		cg_jw_init(&w, &line);
-		cg_jw_tree(&w, NULL, r);
-		if (w.err || cg_buf_addc(&line, '\n')) {
+		if (cg_jw_write_tree(&line, r) || cg_buf_addc(&line, '\n')) {
 			err = ENOMEM;
 			break;
 		}

@@ -96,16 +96,6 @@ add_item(struct run *run, const char *type, const char *record_id, size_t off)
 	return CG_OK;
 }
 
-static enum cg_err
-push_item(struct run *run, const char *type, const char *record_id, const char *text, size_t len)
-{
-	size_t off = run->out->data.len;
-
-	if (cg_buf_add(&run->out->data, text, len))
-		return CG_ENOMEM;
-	return add_item(run, type, record_id, off);
-}
-
 /* An item that goes out as it came in: its own bytes without the whitespace
  * between tokens. The text passed the strict scanner, so this is compact
  * JSON of the same value, at a fraction of the cost of writing the tree. */
@@ -138,20 +128,15 @@ push_raw(struct run *run, const char *type, const char *record_id, const char *p
 	return add_item(run, type, record_id, off);
 }
 
-/* A tree as compact JSON text, then an item. */
+/* A tree as compact JSON text, written straight into the items' buffer,
+ * then an item. */
 static enum cg_err
 push_tree(struct run *run, const char *type, const char *record_id, const cJSON *v)
 {
-	struct cg_buf t;
-	struct cg_jw w;
-	enum cg_err result;
+	size_t off = run->out->data.len;
+	enum cg_err result = cg_jw_write_tree(&run->out->data, v);
 
-	cg_buf_init(&t, (size_t)1 << 30);
-	cg_jw_init(&w, &t);
-	cg_jw_tree(&w, NULL, v);
-	result = w.err ? w.err : push_item(run, type, record_id, t.p, t.len);
-	cg_buf_free(&t);
-	return result;
+	return result ? result : add_item(run, type, record_id, off);
 }
 
 static enum cg_err

@@ -253,3 +253,13 @@ cg_jw_tree(struct cg_jw *w, const char *key, const cJSON *v)
 		cg_jw_tree(w, is_object ? (it->string ? it->string : "") : NULL, it);
 	cg_jw_end(w);
 }
+
+enum cg_err
+cg_jw_write_tree(struct cg_buf *b, const cJSON *v)
+{
+	struct cg_jw w;
+
+	cg_jw_init(&w, b);
+	cg_jw_tree(&w, NULL, v);
+	return w.err;
+}

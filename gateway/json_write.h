@@ -40,6 +40,8 @@ void cg_jw_value(struct cg_jw *w, const char *key, const struct cJSON *v);
  * cJSON_PrintUnformatted prints it. Keys of the tree are escaped: they may
  * have come from outside. */
 void cg_jw_tree(struct cg_jw *w, const char *key, const struct cJSON *v);
+/* The same as a whole document: appends v to b as compact JSON text. */
+enum cg_err cg_jw_write_tree(struct cg_buf *b, const struct cJSON *v);
 /* Appends members given as ready JSON text ("a":1,"b":2) to the open object. */
 void cg_jw_raw_members(struct cg_jw *w, const char *members);
 /* Appends a number as cJSON_Print would. */

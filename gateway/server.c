@@ -299,6 +299,24 @@ set_state(struct conn *c, enum conn_state s)
 	c->state = s;
 }
 
+/* A request begins (its first byte, or the handshake of a new connection):
+ * its deadline starts. */
+static void
+start_reading(struct conn *c)
+{
+	struct timeval tv = {c->request_ms / 1000, (c->request_ms % 1000) * 1000};
+
+	set_state(c, C_READING);
+	evtimer_add(c->deadline, &tv);
+}
+
+/* New ids: the process's random prefix and a counter. */
+static void
+new_request_id(char *out, size_t n)
+{
+	snprintf(out, n, "%s-%08lx", id_prefix, atomic_fetch_add(&request_seq, 1) + 1);
+}
+
 /* A request must arrive whole within its time, however slowly its bytes
  * trickle in (slowloris): past it, the connection is shut. */
 static void
@@ -329,7 +347,7 @@ refuse(struct conn *c, struct evbuffer *buf, enum cg_guard_verdict v)
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
-	snprintf(id, sizeof(id), "%s-%08lx", id_prefix, atomic_fetch_add(&request_seq, 1) + 1);
+	new_request_id(id, sizeof(id));
 	cg_buf_init(&body, 1u << 16);
 	cg_buf_init(&all, 1u << 17);
 	cg_outcome_simple(&body, rt->base, "error", "too-costly",
@@ -378,12 +396,8 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		evbuffer_drain(buf, len);
 		return;
 	}
-	if (c->state == C_IDLE) {
-		struct timeval tv = {c->request_ms / 1000, (c->request_ms % 1000) * 1000};
-
-		set_state(c, C_READING);
-		evtimer_add(c->deadline, &tv);
-	}
+	if (c->state == C_IDLE)
+		start_reading(c);
 	/* The bytes just added are the last ones of the buffer. */
 	fresh = info->n_added < len ? info->n_added : len;
 	if (evbuffer_ptr_set(buf, &at, len - fresh, EVBUFFER_PTR_SET) != 0)
@@ -483,13 +497,7 @@ on_connection(struct event_base *base, void *arg)
 	SSL_set_ex_data(ssl, conn_ex_index, c);
 	evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
 	evbuffer_add_cb(bufferevent_get_output(bev), on_output, c);
-	/* The handshake counts as reading the first request. */
-	{
-		struct timeval tv = {c->request_ms / 1000, (c->request_ms % 1000) * 1000};
-
-		set_state(c, C_READING);
-		evtimer_add(c->deadline, &tv);
-	}
+	start_reading(c); /* the handshake counts as reading the first request */
 	w->conns++;
 	cg_metrics_connections(1);
 	if (w->conns >= w->max_conns && !w->paused) {
@@ -656,6 +664,7 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	struct evbuffer *b = evbuffer_new();
+	double elapsed;
 
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "X-Request-Id", r->id);
@@ -669,12 +678,13 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 	evhttp_send_reply(r->req, status, reason(status), b);
 	if (b)
 		evbuffer_free(b);
-	cg_metrics_request(r->ep, r->route ? r->route->path : NULL, status, since(&r->start));
+	elapsed = since(&r->start);
+	cg_metrics_request(r->ep, r->route ? r->route->path : NULL, status, elapsed);
 	if (r->ep == CG_EP_INGEST || r->ep == CG_EP_VALIDATE || status >= 400)
 		audit(r, status, outcome);
 	cg_log(status >= 500 ? CG_LOG_WARN : CG_LOG_INFO, "request %s: %s %s -> %d %s (%.1f ms)",
 	       r->id, r->client ? r->client : "-", r->route ? r->route->path : "-", status, outcome,
-	       since(&r->start) * 1e3);
+	       elapsed * 1e3);
 	request_finish(r);
 }
 
@@ -870,7 +880,7 @@ build_upstream(struct request *r)
 	}
 	{
 		cJSON *all = cJSON_CreateObject(), *entries = cJSON_CreateArray();
-		struct cg_jw w;
+		enum cg_err err;
 
 		cJSON_AddStringToObject(all, "resourceType", "Bundle");
 		cJSON_AddStringToObject(all, "type", "transaction");
@@ -896,10 +906,9 @@ build_upstream(struct request *r)
 			cJSON_Delete(e);
 			cJSON_Delete(b);
 		}
-		cg_jw_init(&w, &r->body);
-		cg_jw_tree(&w, NULL, all);
+		err = cg_jw_write_tree(&r->body, all);
 		cJSON_Delete(all);
-		return w.err || !r->body.p ? -1 : 0;
+		return err || !r->body.p ? -1 : 0;
 	}
 }
 
@@ -1225,8 +1234,7 @@ request_id(struct request *r)
 	if (given && n && given[n] == 0 && n < sizeof(r->id))
 		memcpy(r->id, given, n + 1);
 	else
-		snprintf(r->id, sizeof(r->id), "%s-%08lx", id_prefix,
-		         atomic_fetch_add(&request_seq, 1) + 1);
+		new_request_id(r->id, sizeof(r->id));
 }
 
 static int
