@@ -27,6 +27,8 @@ cmake --build build/bench -j"$(nproc)" >/dev/null
 cellgate=$root/build/bench/cellgate
 cc -O2 -shared -fPIC -o "$out/wrk_client_cert.so" tests/bench/wrk_client_cert.c -ldl -lssl
 cc -O2 -o "$out/curl_post" tests/bench/curl_post.c $(pkg-config --cflags --libs libcurl)
+cc -O2 -Igateway -Ibuild/bench/generated -o "$out/ingest_bench" tests/bench/ingest_bench.c \
+	build/bench/libcellgate.a $(pkg-config --libs libcjson libcrypto) -lm -lpthread
 certs/make-dev-pki.sh "$out/pki" >/dev/null
 ulimit -n 8192
 
@@ -48,7 +50,8 @@ http {
 }
 EOT
 nginx -c "$out/upstream/nginx.conf" -p "$out/upstream" &
-pids+=($!)
+upstream_master=$!
+pids+=($upstream_master)
 
 # nginx as the TLS proxy: the same certificates, client certificates
 # required, Mozilla intermediate, keep-alive to the upstream.
@@ -120,25 +123,55 @@ rss() { # PIDS (comma-separated) -> kB
 	echo "$total"
 }
 nginx_pids=$(pgrep -d, -P "$nginx_master"),$nginx_master
+upstream_pids=$(pgrep -d, -P "$upstream_master"),$upstream_master
 idle_cg=$(rss "$gateway") idle_ng=$(rss "$nginx_pids")
 
+# CPU time (user + system) of processes, in ms: what a request costs each
+# of them, whatever the machine's load, where requests/s only tells how the
+# three of them shared two cores.
+cpu_ms() { # PIDS (comma-separated)
+	local total=0 p
+	for p in ${1//,/ }; do
+		total=$((total + $(awk '{print $14 + $15}' /proc/"$p"/stat)))
+	done
+	echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+measure() { # NAME PROXY_PIDS PORT [PATH] -> wrk-NAME.txt and cpu-NAME.txt
+	local p0 u0 p1 u1 wrk_cpu
+	p0=$(cpu_ms "$2") u0=$(cpu_ms "$upstream_pids")
+	wrk_cpu=$({ TIMEFORMAT='%3U %3S'; time run_wrk "$3" "${seconds}s" "${4:-}" >"$out/wrk-$1.txt"; } 2>&1)
+	p1=$(cpu_ms "$2") u1=$(cpu_ms "$upstream_pids")
+	awk -v n="$(awk '/requests in/ {print $1}' "$out/wrk-$1.txt")" -v p=$((p1 - p0)) \
+		-v u=$((u1 - u0)) -v w="$wrk_cpu" 'BEGIN {
+			split(w, t, " ")
+			printf "%.0f %.0f %.0f\n", p * 1000 / n, u * 1000 / n, (t[1] + t[2]) * 1e6 / n }' >"$out/cpu-$1.txt"
+}
+cpu_field() { awk -v i="$2" '{print $i}' "$out/cpu-$1.txt"; }
+
 run_wrk "$gw" 3s >/dev/null
-run_wrk "$gw" "${seconds}s" >"$out/wrk-cellgate.txt"
+measure cellgate "$gateway" "$gw"
 run_wrk "$ng" 3s >/dev/null
-run_wrk "$ng" "${seconds}s" >"$out/wrk-nginx.txt"
+measure nginx "$nginx_pids" "$ng"
 # Where cellgate's time goes: the same requests with less work.
-run_wrk "$gw" "${seconds}s" /passthrough >"$out/wrk-passthrough.txt"
-run_wrk "$gw" "${seconds}s" /validate-only >"$out/wrk-validate.txt"
+measure passthrough "$gateway" "$gw" /passthrough
+measure validate "$gateway" "$gw" /validate-only
 # libcurl alone: the same Bundle POSTed to the same upstream, one thread.
 "$cellgate" map --to fhir --mappings mappings "$out/record.json" >"$out/bundle.json"
-# Best of three: this machine's noise is large, and the best run is the
-# kindest to libcurl.
-curl_alone=0
+# Best of three (the kindest run to libcurl), with its CPU time per request.
+curl_alone=0 curl_us=0
 for _ in 1 2 3; do
-	r=$("$out/curl_post" "http://127.0.0.1:$up/fhir" "$out/bundle.json" 50000 |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_second"])')
-	[ "$r" -gt "$curl_alone" ] && curl_alone=$r
+	t=$({ TIMEFORMAT='%3U %3S'; time "$out/curl_post" "http://127.0.0.1:$up/fhir" \
+		"$out/bundle.json" 50000 >"$out/curl_post.json"; } 2>&1)
+	r=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests_per_second"])' \
+		"$out/curl_post.json")
+	if [ "$r" -gt "$curl_alone" ]; then
+		curl_alone=$r
+		curl_us=$(awk -v t="$t" 'BEGIN {split(t, a, " "); printf "%.0f", (a[1] + a[2]) * 1e6 / 50000}')
+	fi
 done
+# cellgate's own work on the same body, in process (no TLS, HTTP or sockets).
+inproc=$("$out/ingest_bench" mappings "$out/record.json" 20000)
+inproc_field() { python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])[sys.argv[2]]))' "$inproc" "$1"; }
 busy_cg=$(python3 tests/bench/hold_connections.py "$gw" "$out/pki" "$gateway" 1000)
 busy_ng=$(python3 tests/bench/hold_connections.py "$ng" "$out/pki" "$nginx_pids" 1000)
 
@@ -166,17 +199,26 @@ wrk -t2 -c32 -d${seconds}s, keep-alive, TLS with a client certificate (ECDSA P-2
 | nginx: TLS + proxy_pass of the same body | **$ng_rps** | $(field "$out/wrk-nginx.txt" 50%) | $(field "$out/wrk-nginx.txt" 99%) | $(mb "$idle_ng") | $(mb "$busy_ng") |
 | cellgate ÷ nginx | **$(awk -v a="$cg_rps" -v b="$ng_rps" 'BEGIN {printf "%.2f", a / b}')×** | | | | |
 
-Where cellgate's time goes (same run, same client, less work per request):
+Where cellgate's time goes (same run, same client, less work per request), and
+what one request costs each process in CPU time (user + system, µs, from
+\`/proc/PID/stat\` over the run, divided by the requests served):
 
-| cellgate route | requests/s | p50 | p99 |
-|---|---|---|---|
-| validate, answer (no destination) | $(rps "$out/wrk-validate.txt") | $(field "$out/wrk-validate.txt" 50%) | $(field "$out/wrk-validate.txt" 99%) |
-| validate, forward the record as it is (\`records\` destination, libcurl) | $(rps "$out/wrk-passthrough.txt") | $(field "$out/wrk-passthrough.txt" 50%) | $(field "$out/wrk-passthrough.txt" 99%) |
-| validate, map to FHIR, forward the Bundle (\`fhir\` destination) | $cg_rps | $(field "$out/wrk-cellgate.txt" 50%) | $(field "$out/wrk-cellgate.txt" 99%) |
+| | requests/s | p50 | p99 | CPU µs/request: proxy | upstream | wrk | all three |
+|---|---|---|---|---|---|---|---|
+$(for r in "nginx:nginx: TLS, proxy_pass" "validate:cellgate: validate, answer (no destination)" "passthrough:cellgate: validate, forward the record as it is (\`records\` destination, libcurl)" "cellgate:cellgate: validate, map to FHIR, forward the Bundle (\`fhir\` destination)"; do
+	n=${r%%:*} label=${r#*:}
+	echo "| $label | $(rps "$out/wrk-$n.txt") | $(field "$out/wrk-$n.txt" 50%) | $(field "$out/wrk-$n.txt" 99%) | $(cpu_field "$n" 1) | $(cpu_field "$n" 2) | $(cpu_field "$n" 3) | $(($(cpu_field "$n" 1) + $(cpu_field "$n" 2) + $(cpu_field "$n" 3))) |"
+done)
 
-For scale: libcurl alone (\`tests/bench/curl_post.c\`, its plain multi interface),
-POSTing the same Bundle to the same upstream from one thread, 32 transfers in flight,
-nothing else, best of three: **$curl_alone** requests/s.
+The parts alone, measured in the same run, CPU µs per request:
+
+| | µs |
+|---|---|
+| nginx's whole proxy path (TLS, HTTP, proxy_pass), from the table above | $(cpu_field nginx 1) |
+| cellgate's work in process (\`tests/bench/ingest_bench.c\`, best of 3, no TLS, HTTP or sockets): validate | $(inproc_field validate_us) |
+| … validate and copy the record out (\`records\` destination) | $(inproc_field validate_copy_us) |
+| … validate and map to the FHIR Bundle (\`fhir\` destination) | $(inproc_field validate_map_us) |
+| libcurl alone (\`tests/bench/curl_post.c\`, plain multi interface, one thread, 32 in flight, best of 3 at $curl_alone requests/s): one POST of the Bundle to the same upstream, user + system | $curl_us |
 EOT
 )
 echo "$table"
