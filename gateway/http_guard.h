@@ -1,15 +1,21 @@
 /*
- * http_guard.h: the size limits of a request, checked on its raw bytes as
- * they arrive.
+ * http_guard.h: a request's framing and size limits, checked on its raw
+ * bytes as they arrive.
  *
- * libevent 2.1's evhttp enforces its own header and body limits, but answers
- * them with an HTML page, no X-Request-Id, and 413 for headers too; it has
- * no hook to do otherwise (2.2's evhttp_set_errorcb). So the server watches
- * each request's bytes before evhttp parses them: this scanner finds the end
- * of the header block, reads Content-Length and Transfer-Encoding, counts,
- * and says when a limit is passed, so that the server answers 431 or 413
- * with an OperationOutcome itself. evhttp's own limits stay, set higher, as
- * a backstop. No sockets here: bytes in, a verdict out.
+ * libevent 2.1's evhttp answers what it cannot parse, and its own header and
+ * body limits, with an HTML page and no X-Request-Id (400, 413 for headers
+ * too, 413 for a bad chunk, 501 for an unknown method); it has no hook to do
+ * otherwise (2.2's evhttp_set_errorcb). So the server watches each request's
+ * bytes before evhttp parses them: this scanner reads the request line, the
+ * header lines and the body's framing (Content-Length or chunked) as RFC 9112
+ * has them, at least as strictly as evhttp does, and says what is wrong, so
+ * that the server answers with an OperationOutcome itself. What it also
+ * refuses that evhttp would let through: header line folding, whitespace
+ * before a header's colon, control characters, a missing or repeated Host,
+ * Content-Length and Transfer-Encoding together or Content-Lengths that
+ * disagree (request smuggling through a proxy in front), bare CRs. evhttp's
+ * own limits stay, set higher, as a backstop. No sockets here: bytes in, a
+ * verdict out.
  */
 #ifndef CG_HTTP_GUARD_H
 #define CG_HTTP_GUARD_H
@@ -18,28 +24,40 @@
 
 enum cg_guard_verdict {
 	CG_GUARD_OK,
+	CG_GUARD_BAD_REQUEST,       /* 400: not a well-formed HTTP/1.x request */
+	CG_GUARD_NOT_IMPLEMENTED,   /* 501: a method or transfer coding not served */
+	CG_GUARD_BAD_VERSION,       /* 505: HTTP/2.0, HTTP/0.9... */
 	CG_GUARD_HEADERS_TOO_LARGE, /* 431 */
 	CG_GUARD_BODY_TOO_LARGE     /* 413 */
 };
 
 struct cg_http_guard {
 	size_t max_header, max_body;
-	size_t header_bytes, body_bytes;
-	long long content_length; /* -1: none given */
-	int chunked;
-	int in_body;   /* the blank line has been seen */
-	int started;   /* the request line has begun (leading CRLFs skipped) */
-	char line[48]; /* the start of the current header line */
+	size_t header_bytes;
+	unsigned long long body_bytes; /* declared so far (chunk sizes) or received */
+	enum cg_guard_verdict verdict; /* once given, kept */
+	const char *why;               /* what is wrong, for the answer and the log */
+	int phase;                     /* request line, headers, body, chunks, trailer */
+	int part;                      /* where in the current line */
+	size_t part_len;               /* bytes of that part so far */
+	int cr;                        /* the previous byte was a CR */
+	int unserved;                  /* the method is not one the server answers */
+	int https;                     /* an absolute target's scheme is https */
+	unsigned port;                 /* an absolute target's port */
+	int major, minor;              /* HTTP/major.minor */
+	int hosts, lengths, codings;   /* Host, Content-Length, Transfer-Encoding lines */
+	long long content_length;      /* -1: none given */
+	unsigned long long chunk_left; /* bytes of the current chunk still to come */
+	char line[80];                 /* the start of the current line */
 	size_t line_len;
 };
 
 void cg_http_guard_init(struct cg_http_guard *g, size_t max_header, size_t max_body);
-/* Forgets the request: the next byte starts a new one. A request with a
- * Content-Length (or none, and no body) ends by itself; a chunked one when
- * the server says so with this. */
-void cg_http_guard_reset(struct cg_http_guard *g);
-/* Feeds the next n bytes of the connection. Once it says a limit is passed
- * it keeps saying so. */
+/* Feeds the next n bytes of the connection; requests follow each other
+ * (pipelining), each scanned from its first byte. Once a verdict other than
+ * CG_GUARD_OK is given it is kept, with g->why saying what is wrong. */
 enum cg_guard_verdict cg_http_guard_feed(struct cg_http_guard *g, const char *p, size_t n);
+/* The status line's code and reason of a verdict other than CG_GUARD_OK. */
+int cg_http_guard_status(enum cg_guard_verdict v, const char **reason);
 
 #endif

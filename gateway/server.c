@@ -333,33 +333,36 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 		shutdown(s, SHUT_RDWR);
 }
 
-/* A request over a size limit is answered here, before evhttp has parsed
- * it (http_guard.h says why): the answer goes out through the connection's
- * SSL directly, the connection is shut for writing, and whatever else the
- * client sends is dropped until it goes away or its time is up. */
+/* A request the guard refuses (over a size limit, or not well-formed HTTP/1.x)
+ * is answered here, before evhttp has parsed it (http_guard.h says why): the
+ * answer goes out through the connection's SSL directly, the connection is
+ * shut for writing, and whatever else the client sends is dropped until it
+ * goes away or its time is up. */
 static void
-refuse(struct conn *c, struct evbuffer *buf, enum cg_guard_verdict v)
+refuse(struct conn *c, struct evbuffer *buf)
 {
 	struct runtime *rt = runtime_acquire();
-	int status = v == CG_GUARD_HEADERS_TOO_LARGE ? 431 : 413;
+	const char *reason, *why = c->guard.why ? c->guard.why : "the request is refused";
+	int status = cg_http_guard_status(c->guard.verdict, &reason);
 	struct cg_buf body, all;
-	char id[40], when[32], line[256];
+	char id[40], when[32], line[512];
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
 	new_request_id(id, sizeof(id));
 	cg_buf_init(&body, 1u << 16);
 	cg_buf_init(&all, 1u << 17);
-	cg_outcome_simple(&body, rt->base, "error", "too-costly",
-	                  status == 431 ? "the request's header block is over max_header_bytes"
-	                                : "the request's body is over max_body_bytes");
+	cg_outcome_simple(&body, rt->base, "error",
+	                  status == 431 || status == 413 ? "too-costly"
+	                  : status == 400                ? "structure"
+	                                                 : "not-supported",
+	                  why);
 	cg_buf_printf(
 	        &all,
 	        "HTTP/1.1 %d %s\r\nServer: cellgate\r\nContent-Type: application/fhir+json\r\n"
 	        "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
 	        "Connection: close\r\n\r\n",
-	        status, status == 431 ? "Request Header Fields Too Large" : "Content Too Large",
-	        body.len, id);
+	        status, reason, body.len, id);
 	cg_buf_add(&all, body.p, body.len);
 	if (ssl && all.p && SSL_write(ssl, all.p, (int)all.len) <= 0)
 		ERR_clear_error(); /* the client is gone or stuck: it gets nothing */
@@ -368,12 +371,12 @@ refuse(struct conn *c, struct evbuffer *buf, enum cg_guard_verdict v)
 	c->refused = 1;
 	evbuffer_drain(buf, evbuffer_get_length(buf));
 	cg_metrics_request(CG_EP_OTHER, NULL, status, 0);
-	cg_log(CG_LOG_WARN, "request %s: refused with %d: over %s", id, status,
-	       status == 431 ? "max_header_bytes" : "max_body_bytes");
+	/* why is one of the guard's fixed texts: never a byte of the request. */
+	cg_log(CG_LOG_WARN, "request %s: refused with %d: %s", id, status, why);
 	cg_log_time(when);
 	snprintf(line, sizeof(line),
 	         "{\"time\":\"%s\",\"request_id\":\"%s\",\"status\":%d,\"outcome\":\"%s\"}", when,
-	         id, status, status == 431 ? "headers too large" : "body too large");
+	         id, status, why);
 	cg_audit_write(line, strlen(line));
 	cg_buf_free(&body);
 	cg_buf_free(&all);
@@ -416,7 +419,7 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 			break;
 	}
 	if (verdict != CG_GUARD_OK)
-		refuse(c, buf, verdict);
+		refuse(c, buf);
 }
 
 static void
@@ -1319,8 +1322,6 @@ on_request(struct evhttp_request *req, void *arg)
 	if (r->conn) {
 		set_state(r->conn, C_HANDLING);
 		evtimer_del(r->conn->deadline);
-		if (r->conn->guard.chunked) /* its end is evhttp's to know */
-			cg_http_guard_reset(&r->conn->guard);
 	}
 	request_id(r);
 	if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Server"))

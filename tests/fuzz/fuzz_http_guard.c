@@ -1,8 +1,9 @@
 /*
- * fuzz_http_guard.c: libFuzzer target over the request size scanner
+ * fuzz_http_guard.c: libFuzzer target over the request framing scanner
  * (http_guard.h), the first code that reads a client's raw bytes. Checks
  * that feeding the input whole and in the pieces the first byte chooses
- * gives the same verdict, and that a verdict, once given, stays.
+ * gives the same verdict for the same reason, that a verdict, once given,
+ * stays, and that every refusal says why with a status the server knows.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +34,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* a verdict changed */
 		last = b;
 	}
-	if (size && a != b)
+	if (size && (a != b || whole.why != parts.why))
 		abort(); /* the pieces decided otherwise than the whole */
+	if (a != CG_GUARD_OK) {
+		const char *reason;
+		int status = cg_http_guard_status(a, &reason);
+
+		if (!whole.why || status < 400 || status > 505)
+			abort();
+	}
 	return 0;
 }

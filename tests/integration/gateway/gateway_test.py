@@ -11,6 +11,7 @@ line; the first failure stops the run with exit status 1.
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -367,6 +368,131 @@ with socket.create_connection(("127.0.0.1", PORT)) as raw:
             answer += chunk
 ok(answer.startswith(b"HTTP/1.1 411") and b"OperationOutcome" in answer, "no Content-Length: 411",
    answer[:200])
+
+# ---- bytes that are not well-formed HTTP/1.1 -------------------------------
+# evhttp would answer these itself (an HTML page, no X-Request-Id) or let them
+# through; the gateway's guard answers first, with an OperationOutcome.
+
+
+def split_answer(answer):
+    status_line, _, rest = answer.partition(b"\r\n")
+    head, _, body = rest.partition(b"\r\n\r\n")
+    return status_line, head, body
+
+
+V = (b"POST /records/$validate HTTP/1.1\r\nHost: localhost\r\n"
+     b"Content-Type: application/json\r\n")
+malformed = [
+    (b"hello there\r\n\r\n", 400),
+    (b"GET /healthz\r\n\r\n", 400),
+    (b"GET /healthz HTTP/2.0\r\nHost: localhost\r\n\r\n", 505),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505),
+    (b"FOO /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", 501),
+    (b"TRACE /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", 501),
+    (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a\r\n b\r\n\r\n", 400),
+    (b"GET /healthz HTTP/1.1\r\nHost : localhost\r\n\r\n", 400),
+    (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a\x00b\r\n\r\n", 400),
+    (b"GET /healthz HTTP/1.1\r\nHost: localhost\rX-A: b\r\n\r\n", 400),
+    (b"GET /healthz HTTP/1.1\r\n\r\n", 400),
+    (b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    (b"GET /h\xc3\xa9 HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
+    (b"GET http://[::1/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
+    (V + b"Content-Length: abc\r\n\r\n{}", 400),
+    (V + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{} ", 400),
+    (V + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400),
+    (V + b"Transfer-Encoding: gzip\r\n\r\n{}", 501),
+    (V + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400),
+    (V + b"Transfer-Encoding: chunked\r\n\r\n2;x=y\r\n{}\r\n0\r\n\r\n", 400),
+]
+for payload, want in malformed:
+    answer = raw_request(payload)
+    line, head, body = split_answer(answer)
+    ok(line.startswith(b"HTTP/1.1 %d" % want) and b"X-Request-Id" in head and
+       b'"OperationOutcome"' in body, f"not HTTP/1.1 as it should be, {payload[:34]!r}...: {want}",
+       answer[:300])
+# What is well-formed still passes: absolute-form targets, HTTP/1.0 without
+# Host, bare LFs, a chunked body with a trailer.
+for payload in [b"GET https://localhost/healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                b"GET http://[::1]:1/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                b"GET /healthz HTTP/1.0\r\n\r\n",
+                b"GET /healthz HTTP/1.1\nHost: localhost\nConnection: close\n\n",
+                V + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n"
+                b"X-Trailer: 1\r\n\r\n"]:
+    answer = raw_request(payload)
+    ok(re.match(rb"HTTP/1\.[01] (200|422) ", answer) is not None,
+       f"well-formed, served: {payload[:40]!r}...", answer[:300])
+
+
+def answer_of(payload, timeout=4):
+    """The first answer on a fresh connection, or b"" when the gateway said
+    nothing before closing (a request left incomplete is cut at its deadline)."""
+    with socket.create_connection(("127.0.0.1", PORT)) as raw:
+        with context().wrap_socket(raw, server_hostname="localhost") as s:
+            s.settimeout(timeout)
+            try:
+                s.sendall(payload)
+            except (ssl.SSLError, OSError):
+                pass
+            got = b""
+            try:
+                while chunk := s.recv(65536):
+                    got += chunk
+                    line, head, body = split_answer(got)
+                    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", b"\r\n" + head)
+                    if b"\r\n\r\n" in got and m and len(body) >= int(m.group(1)):
+                        break
+            except (ssl.SSLError, OSError):
+                pass
+    return got
+
+
+def mutate(rng, payload):
+    b = bytearray(payload)
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(len(b))
+        op = rng.randrange(4)
+        if op == 0:
+            b[i] = rng.choice(b" \r\n\t\x00:\x7f\xff/%[]@?#a0;,")
+        elif op == 1:
+            b.insert(i, rng.choice(b" \r\n\t\x00:\x7f\xff/%[]@?#a0;,"))
+        elif op == 2:
+            del b[i]
+        else:
+            b[i:i] = b[i:i + rng.randint(1, 12)]
+    return bytes(b)
+
+
+# Random damage to good requests: whatever the gateway answers carries an
+# X-Request-Id, and every error an OperationOutcome. Some damage leaves a
+# request waiting for bytes that never come; those are cut at the deadline
+# without an answer, and must stay the exception.
+bases = [b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+         V + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+         V + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n"]
+rng = random.Random(20261122)
+cases = [mutate(rng, rng.choice(bases)) for _ in range(240)]
+results = [None] * len(cases)
+
+
+def run_cases(k):
+    for i in range(k, len(cases), 24):
+        results[i] = answer_of(cases[i])
+
+
+threads = [threading.Thread(target=run_cases, args=(k,)) for k in range(24)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+wrong = [(c, a) for c, a in zip(cases, results)
+       if a and not (re.match(rb"HTTP/1\.[01] \d{3} ", a) and b"X-Request-Id" in split_answer(a)[1]
+                     and (a[9:10] in b"123" or b'"OperationOutcome"' in split_answer(a)[2]))]
+answered = sum(1 for a in results if a)
+ok(not wrong, "240 damaged requests: every answer has an X-Request-Id, every error an "
+   "OperationOutcome", repr(wrong[:1])[:600])
+ok(answered >= 0.8 * len(cases), f"... and {answered} of 240 were answered (the rest left "
+   "incomplete, cut at the deadline)", f"{answered}")
+ok(call("GET", "/healthz")[0] == 200, "the gateway is still up")
 
 # ---- who may connect ------------------------------------------------------
 
