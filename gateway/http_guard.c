@@ -155,6 +155,9 @@ request_line_byte(struct cg_http_guard *g, unsigned char c)
 			 * read: a line that is not HTTP/1.x at all is told so first
 			 * (HTTP/2's "PRI * HTTP/2.0" gets 505). */
 			g->unserved = !known_method(g->line, g->part_len);
+			g->needs_body = (g->part_len == 4 && memcmp(g->line, "POST", 4) == 0) ||
+			                (g->part_len == 3 && memcmp(g->line, "PUT", 3) == 0) ||
+			                (g->part_len == 5 && memcmp(g->line, "PATCH", 5) == 0);
 			set_part(g, T_START);
 		} else if (is_tchar(c)) {
 			g->part_len++;
@@ -305,18 +308,26 @@ content_length(struct cg_http_guard *g, const char *v, int truncated)
 	g->content_length = n;
 }
 
-static void
-transfer_encoding(struct cg_http_guard *g, const char *v, int truncated)
+/* Whether a header's value is word, as evhttp reads values: leading spaces
+ * (not tabs) skipped, trailing spaces and tabs trimmed, case ignored. */
+static int
+value_is(const char *v, const char *word)
 {
 	size_t n;
 
-	for (; *v == ' ' || *v == '\t'; v++)
+	for (; *v == ' '; v++)
 		;
 	for (n = strlen(v); n && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
 		;
+	return n == strlen(word) && strncasecmp(v, word, n) == 0;
+}
+
+static void
+transfer_encoding(struct cg_http_guard *g, const char *v, int truncated)
+{
 	if (g->codings++)
 		fail(g, CG_GUARD_BAD_REQUEST, "Transfer-Encoding given more than once");
-	else if (truncated || n != 7 || strncasecmp(v, "chunked", 7) != 0)
+	else if (truncated || !value_is(v, "chunked"))
 		fail(g, CG_GUARD_NOT_IMPLEMENTED, "a transfer coding other than chunked");
 }
 
@@ -324,7 +335,8 @@ transfer_encoding(struct cg_http_guard *g, const char *v, int truncated)
 static void
 header_line(struct cg_http_guard *g)
 {
-	static const char cl[] = "content-length:", te[] = "transfer-encoding:", host[] = "host:";
+	static const char cl[] = "content-length:", te[] = "transfer-encoding:", host[] = "host:",
+	                  expect[] = "expect:";
 	int truncated = g->line_len >= sizeof(g->line);
 
 	g->line[truncated ? sizeof(g->line) - 1 : g->line_len] = 0;
@@ -334,6 +346,9 @@ header_line(struct cg_http_guard *g)
 		transfer_encoding(g, g->line + sizeof(te) - 1, truncated);
 	else if (strncasecmp(g->line, host, sizeof(host) - 1) == 0)
 		g->hosts++;
+	else if (strncasecmp(g->line, expect, sizeof(expect) - 1) == 0)
+		g->bad_expect |=
+		        truncated || !value_is(g->line + sizeof(expect) - 1, "100-continue");
 }
 
 /* The blank line after the headers: how the body is framed. */
@@ -348,6 +363,11 @@ end_of_headers(struct cg_http_guard *g)
 		fail(g, CG_GUARD_BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request");
 	else if (g->codings && g->lengths)
 		fail(g, CG_GUARD_BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+	else if (g->bad_expect && g->minor >= 1) /* evhttp ignores Expect in HTTP/1.0 */
+		fail(g, CG_GUARD_EXPECTATION, "an Expect other than 100-continue");
+	else if (g->needs_body && !g->codings && !g->lengths)
+		fail(g, CG_GUARD_LENGTH_REQUIRED,
+		     "a body needs Content-Length (or chunked encoding)");
 	else if (g->codings)
 		g->phase = PH_CHUNK_SIZE, g->part_len = 0, g->chunk_left = 0;
 	else if (g->content_length > (long long)g->max_body)
@@ -521,6 +541,12 @@ cg_http_guard_status(enum cg_guard_verdict v, const char **reason)
 	case CG_GUARD_BAD_VERSION:
 		*reason = "HTTP Version Not Supported";
 		return 505;
+	case CG_GUARD_LENGTH_REQUIRED:
+		*reason = "Length Required";
+		return 411;
+	case CG_GUARD_EXPECTATION:
+		*reason = "Expectation Failed";
+		return 417;
 	case CG_GUARD_HEADERS_TOO_LARGE:
 		*reason = "Request Header Fields Too Large";
 		return 431;

@@ -27,6 +27,8 @@ enum cg_guard_verdict {
 	CG_GUARD_BAD_REQUEST,       /* 400: not a well-formed HTTP/1.x request */
 	CG_GUARD_NOT_IMPLEMENTED,   /* 501: a method or transfer coding not served */
 	CG_GUARD_BAD_VERSION,       /* 505: HTTP/2.0, HTTP/0.9... */
+	CG_GUARD_LENGTH_REQUIRED,   /* 411: POST, PUT, PATCH with no framing */
+	CG_GUARD_EXPECTATION,       /* 417: an Expect other than 100-continue */
 	CG_GUARD_HEADERS_TOO_LARGE, /* 431 */
 	CG_GUARD_BODY_TOO_LARGE     /* 413 */
 };
@@ -42,6 +44,8 @@ struct cg_http_guard {
 	size_t part_len;               /* bytes of that part so far */
 	int cr;                        /* the previous byte was a CR */
 	int unserved;                  /* the method is not one the server answers */
+	int needs_body;                /* POST, PUT, PATCH */
+	int bad_expect;                /* an Expect other than 100-continue */
 	int https;                     /* an absolute target's scheme is https */
 	unsigned port;                 /* an absolute target's port */
 	int major, minor;              /* HTTP/major.minor */

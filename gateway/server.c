@@ -355,6 +355,7 @@ refuse(struct conn *c, struct evbuffer *buf)
 	cg_outcome_simple(&body, rt->base, "error",
 	                  status == 431 || status == 413 ? "too-costly"
 	                  : status == 400                ? "structure"
+	                  : status == 411                ? "required"
 	                                                 : "not-supported",
 	                  why);
 	cg_buf_printf(

@@ -18,6 +18,8 @@
 #define N505 CG_GUARD_BAD_VERSION
 #define N431 CG_GUARD_HEADERS_TOO_LARGE
 #define N413 CG_GUARD_BODY_TOO_LARGE
+#define N411 CG_GUARD_LENGTH_REQUIRED
+#define N417 CG_GUARD_EXPECTATION
 
 struct guard_case {
 	const char *text;
@@ -112,6 +114,22 @@ static const struct guard_case cases[] = {
          "longer than its size"},
         {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n", BAD,
          "whitespace"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tchunked\r\n\r\n", N501,
+         "chunked"}, /* evhttp skips spaces only: a tab makes it another coding */
+        {"POST /records HTTP/1.1\r\nHost: x\r\n\r\n", N411, "Content-Length"},
+        {"PUT / HTTP/1.1\r\nHost: x\r\n\r\n", N411, "Content-Length"},
+        {"PATCH / HTTP/1.0\r\n\r\n", N411, "Content-Length"},
+        {"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", OK, NULL},
+        /* Expect. */
+        {"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}", OK,
+         NULL},
+        {"POST / HTTP/1.1\r\nHost: x\r\nExpect:  100-Continue\t\r\nContent-Length: 2\r\n\r\n{}", OK,
+         NULL},
+        {"POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 2\r\n\r\n{}", N417,
+         "Expect"},
+        {"POST / HTTP/1.1\r\nHost: x\r\nExpect:\t100-continue\r\nContent-Length: 2\r\n\r\n", N417,
+         "Expect"},
+        {"POST / HTTP/1.0\r\nExpect: foo\r\nContent-Length: 2\r\n\r\n{}", OK, NULL},
         /* Sizes. */
         {"POST / HTTP/1.1\r\nHost: x\r\ncontent-LENGTH:  101\r\n\r\n", N413, "max_body_bytes"},
         {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999999999999999999999999999999999"
@@ -220,6 +238,8 @@ verdicts_stay(void **state)
 	assert_int_equal(cg_http_guard_status(CG_GUARD_NOT_IMPLEMENTED, &reason), 501);
 	assert_int_equal(cg_http_guard_status(CG_GUARD_BAD_VERSION, &reason), 505);
 	assert_int_equal(cg_http_guard_status(CG_GUARD_HEADERS_TOO_LARGE, &reason), 431);
+	assert_int_equal(cg_http_guard_status(CG_GUARD_LENGTH_REQUIRED, &reason), 411);
+	assert_int_equal(cg_http_guard_status(CG_GUARD_EXPECTATION, &reason), 417);
 }
 
 static void

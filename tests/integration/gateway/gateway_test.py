@@ -403,6 +403,8 @@ malformed = [
     (V + b"Transfer-Encoding: gzip\r\n\r\n{}", 501),
     (V + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400),
     (V + b"Transfer-Encoding: chunked\r\n\r\n2;x=y\r\n{}\r\n0\r\n\r\n", 400),
+    (V + b"Expect: foo\r\nContent-Length: 2\r\n\r\n{}", 417),
+    (V + b"\r\n", 411),
 ]
 for payload, want in malformed:
     answer = raw_request(payload)
@@ -417,7 +419,8 @@ for payload in [b"GET https://localhost/healthz HTTP/1.1\r\nHost: localhost\r\nC
                 b"GET /healthz HTTP/1.0\r\n\r\n",
                 b"GET /healthz HTTP/1.1\nHost: localhost\nConnection: close\n\n",
                 V + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n"
-                b"X-Trailer: 1\r\n\r\n"]:
+                b"X-Trailer: 1\r\n\r\n",
+                V + b"Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"]:
     answer = raw_request(payload)
     ok(re.match(rb"HTTP/1\.[01] (200|422) ", answer) is not None,
        f"well-formed, served: {payload[:40]!r}...", answer[:300])
