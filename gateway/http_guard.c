@@ -57,7 +57,10 @@ cg_http_guard_init(struct cg_http_guard *g, size_t max_header, size_t max_body)
 static void
 next_request(struct cg_http_guard *g)
 {
+	unsigned long long offset = g->offset;
+
 	cg_http_guard_init(g, g->max_header, g->max_body);
+	g->offset = g->request_start = offset;
 }
 
 static void
@@ -449,6 +452,7 @@ in_lines(const struct cg_http_guard *g)
 static void
 byte(struct cg_http_guard *g, unsigned char c)
 {
+	g->offset++;
 	if (in_lines(g) && ++g->header_bytes > g->max_header) {
 		fail(g, CG_GUARD_HEADERS_TOO_LARGE,
 		     "the request's header block is over max_header_bytes");
@@ -502,6 +506,7 @@ body(struct cg_http_guard *g, size_t avail)
 	                                  : g->chunk_left;
 	size_t take = want < avail ? (size_t)want : avail;
 
+	g->offset += take;
 	g->body_bytes += take;
 	if (g->phase == PH_BODY) {
 		if (g->body_bytes == (unsigned long long)g->content_length)

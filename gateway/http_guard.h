@@ -52,7 +52,10 @@ struct cg_http_guard {
 	int hosts, lengths, codings;   /* Host, Content-Length, Transfer-Encoding lines */
 	long long content_length;      /* -1: none given */
 	unsigned long long chunk_left; /* bytes of the current chunk still to come */
-	char line[80];                 /* the start of the current line */
+	/* Bytes of the connection fed so far, and where the current request
+	 * began: on a refusal, the requests before it can still be served. */
+	unsigned long long offset, request_start;
+	char line[80]; /* the start of the current line */
 	size_t line_len;
 };
 

@@ -280,9 +280,12 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	enum conn_state state;
-	long request_ms;            /* header + body timeout: a whole request's time */
-	struct cg_http_guard guard; /* size limits, on the raw bytes */
-	int refused;                /* answered 413/431 ourselves: input is dropped */
+	long request_ms;             /* header + body timeout: a whole request's time */
+	struct cg_http_guard guard;  /* size limits, on the raw bytes */
+	int refused;                 /* refused by the guard: further input is dropped */
+	int refusal_due;             /* ...and answered once the requests before it are */
+	int trimming;                /* drop_tail is rewriting the input: not new bytes */
+	unsigned long long bytes_in; /* bytes of the connection read so far */
 	/* The client names the certificate maps to, worked out once per
 	 * connection and configuration (parsing the SAN costs microseconds). */
 	unsigned long id_gen;    /* the runtime's gen they were worked out for */
@@ -334,12 +337,12 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A request the guard refuses (over a size limit, or not well-formed HTTP/1.x)
- * is answered here, before evhttp has parsed it (http_guard.h says why): the
- * answer goes out through the connection's SSL directly, the connection is
- * shut for writing, and whatever else the client sends is dropped until it
- * goes away or its time is up. */
+ * is answered here, never by evhttp (http_guard.h says why): the answer goes
+ * out through the connection's SSL directly, after whatever evhttp has sent,
+ * and the connection is shut for writing; whatever else the client sends is
+ * dropped until it goes away or its time is up. */
 static void
-refuse(struct conn *c, struct evbuffer *buf)
+send_refusal(struct conn *c)
 {
 	struct runtime *rt = runtime_acquire();
 	const char *reason, *why = c->guard.why ? c->guard.why : "the request is refused";
@@ -369,8 +372,6 @@ refuse(struct conn *c, struct evbuffer *buf)
 		ERR_clear_error(); /* the client is gone or stuck: it gets nothing */
 	if (fd >= 0)
 		shutdown(fd, SHUT_WR);
-	c->refused = 1;
-	evbuffer_drain(buf, evbuffer_get_length(buf));
 	cg_metrics_request(CG_EP_OTHER, NULL, status, 0);
 	/* why is one of the guard's fixed texts: never a byte of the request. */
 	cg_log(CG_LOG_WARN, "request %s: refused with %d: %s", id, status, why);
@@ -384,26 +385,54 @@ refuse(struct conn *c, struct evbuffer *buf)
 	runtime_release(rt);
 }
 
+/* Keeps the first keep bytes of the input and drops the rest: what follows a
+ * refused request's start must not reach evhttp, what precedes it must. */
+static void
+drop_tail(struct conn *c, struct evbuffer *buf, size_t keep)
+{
+	struct evbuffer *head;
+
+	if (keep >= evbuffer_get_length(buf))
+		return;
+	head = keep ? evbuffer_new() : NULL;
+	c->trimming = 1;
+	if (head && evbuffer_remove_buffer(buf, head, keep) == (int)keep) {
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		evbuffer_add_buffer(buf, head);
+	} else {
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	}
+	c->trimming = 0;
+	if (head)
+		evbuffer_free(head);
+}
+
+/* Every byte a client sends passes through the guard before evhttp reads it.
+ * On a refusal, the requests before the refused one (pipelined in the same
+ * read, or one still being handled) are served first and answered in order;
+ * the refusal follows them (on_sent). */
 static void
 on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer_iovec v[16];
 	struct evbuffer_ptr at;
-	size_t len = evbuffer_get_length(buf), fresh, left;
+	size_t len = evbuffer_get_length(buf), fresh, left, keep;
 	enum cg_guard_verdict verdict = CG_GUARD_OK;
+	unsigned long long start;
 	int n, i;
 
-	if (info->n_added == 0)
+	if (info->n_added == 0 || c->trimming)
 		return;
+	/* The bytes just added are the last ones of the buffer. */
+	fresh = info->n_added < len ? info->n_added : len;
 	if (c->refused) {
-		evbuffer_drain(buf, len);
+		drop_tail(c, buf, c->refusal_due ? len - fresh : 0);
 		return;
 	}
 	if (c->state == C_IDLE)
 		start_reading(c);
-	/* The bytes just added are the last ones of the buffer. */
-	fresh = info->n_added < len ? info->n_added : len;
+	c->bytes_in += fresh;
 	if (evbuffer_ptr_set(buf, &at, len - fresh, EVBUFFER_PTR_SET) != 0)
 		return;
 	left = fresh;
@@ -419,8 +448,19 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		if (n <= 0)
 			break;
 	}
-	if (verdict != CG_GUARD_OK)
-		refuse(c, buf);
+	if (verdict == CG_GUARD_OK)
+		return;
+	c->refused = 1;
+	/* The buffer holds the connection's bytes from start on. */
+	start = c->bytes_in - len;
+	keep = c->guard.request_start > start ? (size_t)(c->guard.request_start - start) : 0;
+	if (keep > len)
+		keep = len;
+	drop_tail(c, buf, keep);
+	if (keep || c->state == C_HANDLING)
+		c->refusal_due = 1;
+	else
+		send_refusal(c);
 }
 
 static void
@@ -658,6 +698,11 @@ on_sent(struct evhttp_request *req, void *arg)
 
 	(void)req;
 	set_state(c, C_IDLE);
+	/* The last request before a refused one has been answered. */
+	if (c->refusal_due && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		c->refusal_due = 0;
+		send_refusal(c);
+	}
 	maybe_exit(c->w);
 }
 

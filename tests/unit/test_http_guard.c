@@ -261,6 +261,26 @@ many_requests_on_one_connection(void **state)
 		assert_int_equal(cg_http_guard_feed(&g, one, strlen(one)), OK);
 }
 
+static void
+where_the_refused_request_began(void **state)
+{
+	struct cg_http_guard g;
+	static const char first[] = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+	                            "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char bad[] = "GET /c HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n";
+	char all[256];
+
+	(void)state;
+	/* The server serves what came before it and refuses from there on. */
+	snprintf(all, sizeof(all), "%s%s", first, bad);
+	cg_http_guard_init(&g, 1024, 100);
+	assert_int_equal(cg_http_guard_feed(&g, all, strlen(all)), BAD);
+	assert_int_equal(g.request_start, strlen(first));
+	cg_http_guard_init(&g, 1024, 100);
+	assert_int_equal(cg_http_guard_feed(&g, bad, strlen(bad)), BAD);
+	assert_int_equal(g.request_start, 0);
+}
+
 int
 main(void)
 {
@@ -269,6 +289,7 @@ main(void)
 	        cmocka_unit_test(headers_over_the_limit),
 	        cmocka_unit_test(verdicts_stay),
 	        cmocka_unit_test(many_requests_on_one_connection),
+	        cmocka_unit_test(where_the_refused_request_began),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

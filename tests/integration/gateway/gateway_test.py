@@ -696,6 +696,28 @@ ok(st == 200 and re.search(r'cellgate_requests_total\{endpoint="ingest",route="/
    "/metrics: requests by endpoint, route and status, issues, upstream results, handshake "
    "failures, connections", text[:2000])
 
+# ---- a refusal after pipelined requests ------------------------------------
+# Requests sent ahead of a refused one in the same write are still served, and
+# answered in order before the refusal; so is one still waiting on its upstream.
+
+
+def statuses(answer):
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+
+
+GET_H = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+answer = raw_request(GET_H + GET_H + b"hello there\r\n\r\n" + GET_H)
+ok(statuses(answer) == [200, 200, 400] and b'"OperationOutcome"' in answer,
+   "two requests, then bytes that are not HTTP, in one write: 200, 200, then 400",
+   f"{statuses(answer)} {answer[-300:]}")
+slow = json.dumps(recs[30]).encode()
+t0 = time.time()
+answer = raw_request(b"POST /up/slow HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(slow) + slow + b"FOO / HTTP/1.1\r\n\r\n")
+ok(statuses(answer) == [504, 501] and time.time() - t0 < 5,
+   "a request waiting on its upstream, then a refused one: 504 first, then 501",
+   f"{statuses(answer)}")
+
 # ---- logs: no patient data --------------------------------------------------
 
 gw_err.flush()
