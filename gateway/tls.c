@@ -1,13 +1,18 @@
 /* tls.c: server TLS contexts and client identities; see tls.h. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "log.h"
 #include "tls.h"
 
 /* Mozilla intermediate (v5.7) for TLS 1.2; TLS 1.3 keeps OpenSSL's suites. */
@@ -23,14 +28,96 @@ cg_tls_handshake_failures(void)
 	return atomic_load(&handshake_failures);
 }
 
+/* The peer's address, for the log. */
+static void
+peer_address(const SSL *ssl, char *out, size_t n)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int fd = SSL_get_fd(ssl);
+
+	snprintf(out, n, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+		return;
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(out, n, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(out, n, "[%s]:%u", host, ntohs(in6->sin6_port));
+	}
+}
+
+/* The certificate the check refused, noted by verify_cb for log_failure:
+ * both run on the handshake's thread, within one SSL_do_handshake. */
+static _Thread_local char refused_cert[600];
+
+static int
+verify_cb(int ok, X509_STORE_CTX *store)
+{
+	X509 *cert = X509_STORE_CTX_get_current_cert(store);
+	char subject[256] = "", issuer[256] = "";
+
+	if (!ok && cert && !refused_cert[0]) {
+		X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+		X509_NAME_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
+		snprintf(refused_cert, sizeof(refused_cert), ", subject %s, issuer %s, depth %d",
+		         subject, issuer, X509_STORE_CTX_get_error_depth(store));
+	}
+	return ok;
+}
+
+/* Why a handshake failed, in a warning an operator setting up a client can
+ * act on: the alert, the certificate check's verdict, and which certificate
+ * (its subject and issuer name systems, never patients). At most ten lines a
+ * second, so that a flood of bad handshakes cannot flood the log; the
+ * counter in /metrics counts them all. */
+static void
+log_failure(const SSL *ssl, int alert)
+{
+	static atomic_llong second;
+	static atomic_uint lines;
+	static atomic_ulong dropped;
+	long long now = (long long)time(NULL);
+	long verdict = SSL_get_verify_result(ssl);
+	unsigned long before;
+	char addr[INET6_ADDRSTRLEN + 16], more[64] = "";
+
+	if (atomic_exchange(&second, now) != now)
+		atomic_store(&lines, 0);
+	if (atomic_fetch_add(&lines, 1) >= 10) {
+		atomic_fetch_add(&dropped, 1);
+		refused_cert[0] = 0;
+		return;
+	}
+	peer_address(ssl, addr, sizeof(addr));
+	if ((before = atomic_exchange(&dropped, 0)) != 0)
+		snprintf(more, sizeof(more), " (and %lu more not logged)", before);
+	cg_log(CG_LOG_WARN, "TLS handshake with %s refused: %s alert%s%s%s%s", addr,
+	       /* TLS 1.3's "certificate required" is unknown to OpenSSL 3.0's table */
+	       (alert & 0xff) == 116 ? "certificate required (the client sent none)"
+	                             : SSL_alert_desc_string_long(alert),
+	       verdict != X509_V_OK ? "; the client certificate: " : "",
+	       verdict != X509_V_OK ? X509_verify_cert_error_string(verdict) : "", refused_cert,
+	       more);
+	refused_cert[0] = 0;
+}
+
 /* A fatal alert sent before the handshake finished is a failed handshake
  * (bad certificate, no certificate, old protocol, no shared cipher). */
 static void
 info_cb(const SSL *ssl, int where, int ret)
 {
 	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && !SSL_is_init_finished(ssl) &&
-	    strcmp(SSL_alert_type_string(ret), "F") == 0)
+	    strcmp(SSL_alert_type_string(ret), "F") == 0) {
 		atomic_fetch_add(&handshake_failures, 1);
+		log_failure(ssl, ret);
+	}
 }
 
 static void
@@ -109,7 +196,7 @@ cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errlen)
 		goto fail;
 	SSL_CTX_set_verify(
 	        ctx, SSL_VERIFY_PEER | (s->require_client ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-	        NULL);
+	        verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	/* Resumption: a server-side cache (the context id is required with
 	 * client certificates) and stateless tickets for TLS 1.3. */

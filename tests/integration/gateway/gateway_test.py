@@ -78,6 +78,52 @@ subprocess.run(
      "-subj", "/CN=ehr", "-addext", "subjectAltName=DNS:ehr.clients.cellgate.test"],
     check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+
+def issuing_ca(name, crl):
+    """An intermediate CA under the development CA, as hospitals' PKIs have
+    them, and a client certificate it issues (chain.crt: the leaf, then the
+    intermediate). crl: its CRL is added to the gateway's CRL file."""
+    d = f"{TMP}/{name}"
+    os.makedirs(f"{d}/db")
+    with open(f"{d}/ext.cnf", "w") as f:
+        f.write("[ica]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,"
+                "cRLSign\n[leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,"
+                "digitalSignature\nextendedKeyUsage=clientAuth\n"
+                "subjectAltName=DNS:ehr.clients.cellgate.test\n"
+                f"[ca]\ndefault_ca=i\n[i]\ndatabase={d}/db/index.txt\ncrlnumber={d}/db/crlnumber\n"
+                f"certificate={d}/ca.crt\nprivate_key={d}/ca.key\ndefault_md=sha256\n"
+                "default_crl_days=2\n")
+    open(f"{d}/db/index.txt", "w").close()
+    with open(f"{d}/db/crlnumber", "w") as f:
+        f.write("1000\n")
+    steps = [
+        ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{d}/ca.key"],
+        ["req", "-new", "-key", f"{d}/ca.key", "-subj", f"/O=hospital/CN={name}", "-out", f"{d}/ca.csr"],
+        ["x509", "-req", "-in", f"{d}/ca.csr", "-CA", f"{PKI}/ca.crt", "-CAkey", f"{PKI}/ca.key",
+         "-set_serial", "77", "-days", "2", "-extfile", f"{d}/ext.cnf", "-extensions", "ica",
+         "-out", f"{d}/ca.crt"],
+        ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{d}/leaf.key"],
+        ["req", "-new", "-key", f"{d}/leaf.key", "-subj", "/O=hospital/CN=ehr", "-out", f"{d}/leaf.csr"],
+        ["x509", "-req", "-in", f"{d}/leaf.csr", "-CA", f"{d}/ca.crt", "-CAkey", f"{d}/ca.key",
+         "-set_serial", "78", "-days", "2", "-extfile", f"{d}/ext.cnf", "-extensions", "leaf",
+         "-out", f"{d}/leaf.crt"],
+        ["ca", "-config", f"{d}/ext.cnf", "-gencrl", "-out", f"{d}/crl.pem"],
+    ]
+    for step in steps:
+        subprocess.run(["openssl", *step], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    with open(f"{d}/chain.crt", "w") as out:
+        for part in ("leaf.crt", "ca.crt"):
+            with open(f"{d}/{part}") as f:
+                out.write(f.read())
+    if crl:
+        with open(f"{d}/crl.pem") as f, open(f"{PKI}/crl.pem", "a") as out:
+            out.write(f.read())
+
+
+issuing_ca("issuing-ca", crl=True)
+issuing_ca("other-issuing-ca", crl=False)
+
 # deploy/cellgate.example.yaml, as shipped, in a copy of the layout it expects
 # (../certs/dev from its folder), only its port changed to a free one.
 EX = f"{TMP}/example"
@@ -517,6 +563,19 @@ ok(handshake_fails(context("expired")), "expired certificate: the handshake fail
 ok(handshake_fails(context("revoked")), "revoked certificate: the handshake fails")
 ok(handshake_fails(context("x", f"{TMP}/stranger.crt", f"{TMP}/stranger.key")),
    "a certificate from another CA: the handshake fails")
+ok(handshake_fails(context("x", f"{TMP}/other-issuing-ca/chain.crt",
+                          f"{TMP}/other-issuing-ca/leaf.key")),
+   "a certificate from an intermediate CA whose CRL the gateway lacks: the handshake fails")
+ok(handshake_fails(context("x", f"{TMP}/issuing-ca/chain.crt", f"{TMP}/issuing-ca/leaf.key")) is None,
+   "a certificate from an intermediate CA (chain sent, its CRL loaded): accepted")
+time.sleep(0.2)
+with open(f"{TMP}/gateway.log") as f:
+    refusals = [json.loads(line)["msg"] for line in f if "TLS handshake with" in line]
+ok(any("certificate has expired, subject /CN=expired" in m for m in refusals) and
+   any("certificate revoked, subject /CN=revoked" in m for m in refusals) and
+   any("unable to get certificate CRL" in m and "CN=other-issuing-ca" in m for m in refusals) and
+   any("certificate required" in m for m in refusals),
+   "failed handshakes are logged with the reason and the certificate's names", "\n".join(refusals))
 
 
 def s_client(*args):
