@@ -1,5 +1,4 @@
 /* server.c: the gateway's event loops and request handling; see server.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,12 +29,10 @@
 #include <openssl/ssl.h>
 
 #include "arena.h"
+#include "capability.h"
 #include "check.h"
-#include "config.h"
-#include "default_config.h"
 #include "dest_http.h"
 #include "dest_ndjson.h"
-#include "fileio.h"
 #include "http_guard.h"
 #include "json_write.h"
 #include "ingest.h"
@@ -44,199 +41,10 @@
 #include "mappings.h"
 #include "metrics.h"
 #include "outcome.h"
+#include "runtime.h"
 #include "server.h"
 #include "settings.h"
 #include "tls.h"
-#include "version.h"
-
-/* ---- the loaded configuration ------------------------------------------ */
-
-struct static_doc { /* our FHIR conformance resources, served as they are */
-	char type[32], id[96];
-	char *text;
-	size_t len;
-};
-
-/* Everything a configuration load makes. Requests hold a reference, so a
- * reload never pulls it from under one. */
-struct runtime {
-	int refs;          /* under rt_lock */
-	unsigned long gen; /* unique per load (an address could be reused) */
-	struct cg_config *cfg;
-	struct cg_settings *s;
-	struct cg_mappings *m;
-	SSL_CTX **tls; /* one per listener */
-	struct static_doc *docs;
-	size_t ndocs;
-	const char *base; /* canonical base */
-};
-
-static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_ulong runtime_gen;
-static struct runtime *current;
-
-static void
-runtime_free(struct runtime *rt)
-{
-	size_t i;
-
-	if (!rt)
-		return;
-	for (i = 0; rt->tls && rt->s && i < rt->s->nlisteners; i++)
-		SSL_CTX_free(rt->tls[i]);
-	free(rt->tls);
-	for (i = 0; i < rt->ndocs; i++)
-		free(rt->docs[i].text);
-	free(rt->docs);
-	cg_settings_free(rt->s);
-	cg_mappings_free(rt->m);
-	cg_config_free(rt->cfg);
-	free(rt);
-}
-
-static struct runtime *
-runtime_acquire(void)
-{
-	struct runtime *rt;
-
-	pthread_mutex_lock(&rt_lock);
-	rt = current;
-	rt->refs++;
-	pthread_mutex_unlock(&rt_lock);
-	return rt;
-}
-
-static void
-runtime_release(struct runtime *rt)
-{
-	int last;
-
-	pthread_mutex_lock(&rt_lock);
-	last = --rt->refs == 0;
-	pthread_mutex_unlock(&rt_lock);
-	if (last)
-		runtime_free(rt);
-}
-
-/* Reads mappings/fhir-extensions/{Type}-{id}.json, once per load, for
- * GET {fhir route}/{Type}/{id}. */
-static int
-load_docs(struct runtime *rt)
-{
-	char dir[4096];
-	DIR *dh;
-	struct dirent *de;
-
-	snprintf(dir, sizeof(dir), "%s/fhir-extensions", rt->m->dir);
-	dh = opendir(dir);
-	if (!dh)
-		return 0; /* nothing to serve: 404 */
-	while ((de = readdir(dh)) != NULL) {
-		const char *dash = strchr(de->d_name, '-'), *dot = strrchr(de->d_name, '.');
-		struct static_doc *doc, *v;
-		char path[4400];
-
-		if (!dash || !dot || strcmp(dot, ".json") != 0 || dash - de->d_name >= 32 ||
-		    dot - dash - 1 >= 96)
-			continue;
-		v = realloc(rt->docs, (rt->ndocs + 1) * sizeof(*v));
-		if (!v)
-			break;
-		rt->docs = v;
-		doc = &v[rt->ndocs];
-		memset(doc, 0, sizeof(*doc));
-		snprintf(doc->type, sizeof(doc->type), "%.*s", (int)(dash - de->d_name),
-		         de->d_name);
-		snprintf(doc->id, sizeof(doc->id), "%.*s", (int)(dot - dash - 1), dash + 1);
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (cg_file_read(path, 1u << 22, &doc->text, &doc->len) == CG_OK)
-			rt->ndocs++;
-	}
-	closedir(dh);
-	return 0;
-}
-
-static struct runtime *
-runtime_load(const char *config_path, const char *mappings_dir)
-{
-	struct runtime *rt = calloc(1, sizeof(*rt));
-	struct cg_diag d;
-	char *why = NULL, *dir = NULL;
-	size_t i;
-
-	if (!rt)
-		return NULL;
-	rt->refs = 1;
-	rt->gen = atomic_fetch_add(&runtime_gen, 1) + 1;
-	cg_diag_init(&d, 50);
-	if (config_path) {
-		cg_config_load(config_path, &rt->cfg, &d);
-	} else {
-		char cwd[4096];
-
-		/* The embedded defaults: paths from the working directory. */
-		if (getcwd(cwd, sizeof(cwd)))
-			cg_config_parse(cg_default_config, sizeof(cg_default_config) - 1, cwd,
-			                &rt->cfg, &d);
-		config_path = "(embedded defaults)";
-	}
-	if (!rt->cfg) {
-		for (i = 0; i < d.n; i++)
-			cg_log(CG_LOG_ERROR, "%s:%lu:%lu: %s %s: %s", config_path, d.v[i].line,
-			       d.v[i].column, cg_code_name(d.v[i].code), d.v[i].path,
-			       d.v[i].message);
-		if (d.n == 0)
-			cg_log(CG_LOG_ERROR, "%s: cannot be read: %s", config_path,
-			       strerror(errno));
-		cg_diag_free(&d);
-		runtime_free(rt);
-		return NULL;
-	}
-	cg_diag_free(&d);
-	rt->s = cg_settings_from(rt->cfg);
-	if (!mappings_dir)
-		mappings_dir = dir = cg_mappings_default_dir();
-	if (!rt->s || !mappings_dir || cg_mappings_load(mappings_dir, &rt->m, &why)) {
-		cg_log(CG_LOG_ERROR, "mappings: %s", why ? why : "no mappings folder found");
-		free(why);
-		free(dir);
-		runtime_free(rt);
-		return NULL;
-	}
-	free(dir);
-	rt->base = rt->s->canonical_base ? rt->s->canonical_base : rt->m->canonical_base;
-	rt->tls = calloc(rt->s->nlisteners + 1, sizeof(*rt->tls));
-	for (i = 0; rt->tls && i < rt->s->nlisteners; i++) {
-		const struct cg_listener_cfg *l = &rt->s->listeners[i];
-		struct cg_tls_server ts = {l->certificate, l->key, l->client_ca, l->crl,
-		                           l->require_client};
-		char err[512];
-
-		rt->tls[i] = cg_tls_server_ctx(&ts, err, sizeof(err));
-		if (!rt->tls[i]) {
-			cg_log(CG_LOG_ERROR, "listener %s:%d: %s", l->address, l->port, err);
-			runtime_free(rt);
-			return NULL;
-		}
-	}
-	if (!rt->tls || load_docs(rt)) {
-		runtime_free(rt);
-		return NULL;
-	}
-	/* ndjson folders are made if missing: a registry's drop folder is
-	 * part of the setup this file describes. */
-	for (i = 0; i < rt->s->ndests; i++) {
-		const struct cg_dest_cfg *dc = &rt->s->dests[i];
-
-		if (dc->type == CG_DEST_NDJSON && cg_ndjson_make_folder(dc->folder)) {
-			cg_log(CG_LOG_ERROR, "destination %s: folder %s: %s", dc->name, dc->folder,
-			       strerror(errno));
-			runtime_free(rt);
-			return NULL;
-		}
-	}
-	return rt;
-}
 
 /* ---- workers and connections --------------------------------------------- */
 
@@ -344,7 +152,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 static void
 send_refusal(struct conn *c)
 {
-	struct runtime *rt = runtime_acquire();
+	struct cg_runtime *rt = cg_runtime_acquire();
 	const char *reason, *why = c->guard.why ? c->guard.why : "the request is refused";
 	int status = cg_http_guard_status(c->guard.verdict, &reason);
 	struct cg_buf body, all;
@@ -382,7 +190,7 @@ send_refusal(struct conn *c)
 	cg_audit_write(line, strlen(line));
 	cg_buf_free(&body);
 	cg_buf_free(&all);
-	runtime_release(rt);
+	cg_runtime_release(rt);
 }
 
 /* Keeps the first keep bytes of the input and drops the rest: what follows a
@@ -517,7 +325,7 @@ on_connection(struct event_base *base, void *arg)
 {
 	struct front *f = arg;
 	struct worker *w = f->w;
-	struct runtime *rt = runtime_acquire();
+	struct cg_runtime *rt = cg_runtime_acquire();
 	struct conn *c = calloc(1, sizeof(*c));
 	SSL *ssl = SSL_new(rt->tls[f->index]);
 	struct bufferevent *bev = NULL;
@@ -530,7 +338,7 @@ on_connection(struct event_base *base, void *arg)
 		 * plain-text peer then gets nothing it can use, which is right. */
 		SSL_free(ssl);
 		free(c);
-		runtime_release(rt);
+		cg_runtime_release(rt);
 		return NULL;
 	}
 	c->w = w;
@@ -553,7 +361,7 @@ on_connection(struct event_base *base, void *arg)
 		cg_log(CG_LOG_WARN, "worker %d: %zu connections, not accepting more for now", w->id,
 		       w->conns);
 	}
-	runtime_release(rt);
+	cg_runtime_release(rt);
 	return bev;
 }
 
@@ -573,7 +381,7 @@ struct request {
 	struct evhttp_request *req;
 	struct conn *conn;
 	struct worker *w;
-	struct runtime *rt;
+	struct cg_runtime *rt;
 	enum cg_endpoint ep;
 	const struct cg_route_cfg *route;
 	const char *client; /* the identity's name, or NULL */
@@ -770,7 +578,7 @@ request_finish(struct request *r)
 		event_free(r->ev);
 	cg_buf_free(&r->call.response);
 	cg_buf_free(&r->body);
-	runtime_release(r->rt);
+	cg_runtime_release(r->rt);
 	free(r);
 	maybe_exit(w);
 }
@@ -1102,94 +910,14 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	deliver(r);
 }
 
-/* "interaction": [{"code": code}] */
-static void
-interaction(struct cg_jw *w, const char *code)
-{
-	cg_jw_array(w, "interaction");
-	cg_jw_object(w, NULL);
-	cg_jw_string(w, "code", code);
-	cg_jw_end(w);
-	cg_jw_end(w);
-}
-
-/* One rest.resource entry: its type, create when FHIR is forwarded, and
- * $validate; or read only, for our conformance resources. */
-static void
-capability_resource(struct cg_jw *w, const char *type, int create, int validate, int read)
-{
-	cg_jw_object(w, NULL);
-	cg_jw_string(w, "type", type);
-	if (create)
-		interaction(w, "create");
-	if (read)
-		interaction(w, "read");
-	if (validate) {
-		cg_jw_array(w, "operation");
-		cg_jw_object(w, NULL);
-		cg_jw_string(w, "name", "validate");
-		cg_jw_string(w, "definition",
-		             "http://hl7.org/fhir/OperationDefinition/Resource-validate");
-		cg_jw_end(w);
-		cg_jw_end(w);
-	}
-	cg_jw_end(w);
-}
-
-/* The CapabilityStatement says what this gateway does, from its routes. */
+/* GET {fhir route}/metadata. */
 static void
 metadata(struct request *r)
 {
 	struct cg_buf b;
-	struct cg_jw w;
-	char when[32];
-	size_t i;
-	int any_fhir_dest = 0;
 
-	for (i = 0; i < r->rt->s->nroutes; i++)
-		if (r->rt->s->routes[i].accept == CG_PAYLOAD_FHIR && r->rt->s->routes[i].dest)
-			any_fhir_dest = 1;
-	cg_log_time(when);
 	cg_buf_init(&b, 1u << 20);
-	cg_jw_init(&w, &b);
-	cg_jw_object(&w, NULL);
-	cg_jw_string(&w, "resourceType", "CapabilityStatement");
-	cg_jw_string(&w, "status", "active");
-	cg_jw_string(&w, "date", when);
-	cg_jw_string(&w, "kind", "instance");
-	cg_jw_object(&w, "software");
-	cg_jw_string(&w, "name", "cellgate");
-	cg_jw_string(&w, "version", CG_VERSION);
-	cg_jw_end(&w);
-	cg_jw_object(&w, "implementation");
-	cg_jw_string(&w, "description",
-	             "cellgate: stem-cell treatment records and FHIR R4 gateway");
-	cg_jw_end(&w);
-	cg_jw_string(&w, "fhirVersion", "4.0.1");
-	cg_jw_array(&w, "format");
-	cg_jw_string(&w, NULL, "json");
-	cg_jw_end(&w);
-	cg_jw_array(&w, "rest");
-	cg_jw_object(&w, NULL);
-	cg_jw_string(&w, "mode", "server");
-	cg_jw_string(&w, "documentation",
-	             "Accepts Procedure and Observation resources and transaction Bundles, "
-	             "validates them against FHIR R4 and forwards them; mutual TLS.");
-	cg_jw_object(&w, "security");
-	cg_jw_string(&w, "description", "Mutual TLS: a client certificate mapped to a client name");
-	cg_jw_end(&w);
-	cg_jw_array(&w, "resource");
-	capability_resource(&w, "Procedure", any_fhir_dest, 1, 0);
-	capability_resource(&w, "Observation", any_fhir_dest, 1, 0);
-	capability_resource(&w, "StructureDefinition", 0, 0, 1);
-	capability_resource(&w, "CodeSystem", 0, 0, 1);
-	cg_jw_end(&w);
-	if (any_fhir_dest)
-		interaction(&w, "transaction");
-	cg_jw_end(&w);
-	cg_jw_end(&w);
-	cg_jw_end(&w);
-	if (w.err)
+	if (cg_capability_write(&b, r->rt->s))
 		fail(r, 503, "transient", "out of memory");
 	else
 		respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
@@ -1199,18 +927,14 @@ metadata(struct request *r)
 static void
 conformance_doc(struct request *r, const char *rest)
 {
-	size_t i, tl = strcspn(rest, "/");
+	size_t tl = strcspn(rest, "/");
+	const struct cg_static_doc *d =
+	        rest[tl] == '/' ? cg_runtime_doc(r->rt, rest, tl, rest + tl + 1) : NULL;
 
-	for (i = 0; i < r->rt->ndocs; i++) {
-		const struct static_doc *d = &r->rt->docs[i];
-
-		if (strlen(d->type) == tl && strncmp(d->type, rest, tl) == 0 && rest[tl] == '/' &&
-		    strcmp(d->id, rest + tl + 1) == 0) {
-			respond(r, 200, "application/fhir+json", d->text, d->len, "ok");
-			return;
-		}
-	}
-	fail(r, 404, "not-found", "no such resource");
+	if (d)
+		respond(r, 200, "application/fhir+json", d->text, d->len, "ok");
+	else
+		fail(r, 404, "not-found", "no such resource");
 }
 
 /* Which client names the verified certificate maps to, and whether one of
@@ -1360,7 +1084,7 @@ on_request(struct evhttp_request *req, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	r->req = req;
 	r->w = f->w;
-	r->rt = runtime_acquire();
+	r->rt = cg_runtime_acquire();
 	r->ep = CG_EP_OTHER;
 	r->conn = conn_of(req);
 	cg_buf_init(&r->call.response, 1);
@@ -1500,7 +1224,7 @@ static void
 on_reconfigure(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct runtime *rt = runtime_acquire();
+	struct cg_runtime *rt = cg_runtime_acquire();
 	size_t i;
 
 	(void)fd;
@@ -1510,7 +1234,7 @@ on_reconfigure(evutil_socket_t fd, short what, void *arg)
 			apply_limits(w->fronts[i].http, rt->s);
 	w->max_conns = rt->s->max_connections / (size_t)nworkers + 1;
 	resume_accepting(w);
-	runtime_release(rt);
+	cg_runtime_release(rt);
 }
 
 static int
@@ -1629,8 +1353,9 @@ struct control {
 static void
 reload(struct control *ctl)
 {
-	struct runtime *fresh = runtime_load(ctl->config_path, ctl->mappings_dir), *old;
+	struct cg_runtime *fresh = cg_runtime_load(ctl->config_path, ctl->mappings_dir), *cur;
 	size_t i;
+	int moved = 0;
 
 	if (!fresh) {
 		cg_log(CG_LOG_ERROR, "reload: the new configuration has errors (above); "
@@ -1639,25 +1364,23 @@ reload(struct control *ctl)
 	}
 	/* Listening sockets are made at start; a reload that moves them would
 	 * serve listener i's new certificate on its old address. Refuse it. */
-	for (i = 0; i < fresh->s->nlisteners || i < current->s->nlisteners; i++)
-		if (i >= fresh->s->nlisteners || i >= current->s->nlisteners ||
-		    fresh->s->listeners[i].port != current->s->listeners[i].port ||
-		    strcmp(fresh->s->listeners[i].address, current->s->listeners[i].address) != 0) {
-			runtime_free(fresh);
-			cg_log(CG_LOG_ERROR,
-			       "reload: the listeners' addresses or ports changed; "
-			       "restart to apply that. Still serving with the previous "
-			       "configuration");
-			return;
-		}
+	cur = cg_runtime_acquire();
+	for (i = 0; i < fresh->s->nlisteners || i < cur->s->nlisteners; i++)
+		moved |= i >= fresh->s->nlisteners || i >= cur->s->nlisteners ||
+		         fresh->s->listeners[i].port != cur->s->listeners[i].port ||
+		         strcmp(fresh->s->listeners[i].address, cur->s->listeners[i].address) != 0;
+	cg_runtime_release(cur);
+	if (moved) {
+		cg_runtime_free(fresh);
+		cg_log(CG_LOG_ERROR, "reload: the listeners' addresses or ports changed; "
+		                     "restart to apply that. Still serving with the previous "
+		                     "configuration");
+		return;
+	}
 	cg_log_set_level(fresh->s->level);
 	if (cg_audit_open(fresh->s->audit))
 		cg_log(CG_LOG_ERROR, "reload: audit log: %s", strerror(errno));
-	pthread_mutex_lock(&rt_lock);
-	old = current;
-	current = fresh;
-	pthread_mutex_unlock(&rt_lock);
-	runtime_release(old);
+	cg_runtime_release(cg_runtime_install(fresh));
 	for (i = 0; i < (size_t)nworkers; i++)
 		event_active(workers[i].reconfigure_ev, EV_READ, 1);
 	cg_log(CG_LOG_INFO, "reload: configuration, mappings and certificates loaded");
@@ -1688,6 +1411,7 @@ cg_serve(const char *config_path, const char *mappings_dir)
 {
 	struct control ctl = {config_path, mappings_dir, NULL};
 	struct event *sig[3] = {NULL, NULL, NULL};
+	struct cg_runtime *rt; /* valid until the control loop runs (a reload frees it) */
 	static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
 	unsigned char rnd[4];
 	sigset_t block, old;
@@ -1704,29 +1428,30 @@ cg_serve(const char *config_path, const char *mappings_dir)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(id_prefix, sizeof(id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-	current = runtime_load(config_path, mappings_dir);
-	if (!current)
+	rt = cg_runtime_load(config_path, mappings_dir);
+	if (!rt)
 		return 1;
-	cg_log_set_level(current->s->level);
-	if (current->s->audit) { /* its folder too is made if missing */
+	cg_runtime_install(rt); /* the first: nothing to release */
+	cg_log_set_level(rt->s->level);
+	if (rt->s->audit) { /* its folder too is made if missing */
 		char dir[4096], *slash;
 
-		snprintf(dir, sizeof(dir), "%s", current->s->audit);
+		snprintf(dir, sizeof(dir), "%s", rt->s->audit);
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
 			cg_ndjson_make_folder(dir);
 		}
 	}
-	if (cg_audit_open(current->s->audit)) {
-		cg_log(CG_LOG_ERROR, "audit log %s: %s", current->s->audit, strerror(errno));
-		runtime_release(current);
+	if (cg_audit_open(rt->s->audit)) {
+		cg_log(CG_LOG_ERROR, "audit log %s: %s", rt->s->audit, strerror(errno));
+		cg_runtime_release(cg_runtime_install(NULL));
 		return 1;
 	}
-	nworkers = current->s->workers ? current->s->workers : (int)(cores > 0 ? cores : 1);
+	nworkers = rt->s->workers ? rt->s->workers : (int)(cores > 0 ? cores : 1);
 	workers = calloc((size_t)nworkers, sizeof(*workers));
 	if (!workers || cg_ndjson_start()) {
-		runtime_release(current);
+		cg_runtime_release(cg_runtime_install(NULL));
 		return 1;
 	}
 	/* Signals are for the control loop only: workers never see them. */
@@ -1735,7 +1460,7 @@ cg_serve(const char *config_path, const char *mappings_dir)
 		sigaddset(&block, sigs[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < nworkers; i++) {
-		if (worker_init(&workers[i], i, current->s)) {
+		if (worker_init(&workers[i], i, rt->s)) {
 			status = 1;
 			break;
 		}
@@ -1751,11 +1476,11 @@ cg_serve(const char *config_path, const char *mappings_dir)
 			sig[i] = evsignal_new(ctl.base, sigs[i], on_signal, &ctl);
 			evsignal_add(sig[i], NULL);
 		}
-		for (i = 0; i < (int)current->s->nlisteners; i++)
+		for (i = 0; i < (int)rt->s->nlisteners; i++)
 			cg_log(CG_LOG_INFO,
 			       "listening on %s:%d (TLS, client certificate %s), %d workers",
-			       current->s->listeners[i].address, current->s->listeners[i].port,
-			       current->s->listeners[i].require_client ? "required" : "optional",
+			       rt->s->listeners[i].address, rt->s->listeners[i].port,
+			       rt->s->listeners[i].require_client ? "required" : "optional",
 			       nworkers);
 		if (ctl.base)
 			event_base_dispatch(ctl.base);
@@ -1777,7 +1502,7 @@ cg_serve(const char *config_path, const char *mappings_dir)
 	if (ctl.base)
 		event_base_free(ctl.base);
 	free(workers);
-	runtime_release(current);
+	cg_runtime_release(cg_runtime_install(NULL));
 	cg_audit_open(NULL);
 	curl_global_cleanup();
 	if (!status)

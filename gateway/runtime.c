@@ -1,0 +1,214 @@
+/* runtime.c: one configuration load, shared and swapped; see runtime.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "default_config.h"
+#include "dest_ndjson.h"
+#include "diag.h"
+#include "fileio.h"
+#include "log.h"
+#include "mappings.h"
+#include "runtime.h"
+#include "settings.h"
+#include "tls.h"
+
+static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong runtime_gen;
+static struct cg_runtime *current; /* under rt_lock */
+
+void
+cg_runtime_free(struct cg_runtime *rt)
+{
+	size_t i;
+
+	if (!rt)
+		return;
+	for (i = 0; rt->tls && rt->s && i < rt->s->nlisteners; i++)
+		SSL_CTX_free(rt->tls[i]);
+	free(rt->tls);
+	for (i = 0; i < rt->ndocs; i++)
+		free(rt->docs[i].text);
+	free(rt->docs);
+	cg_settings_free(rt->s);
+	cg_mappings_free(rt->m);
+	cg_config_free(rt->cfg);
+	free(rt);
+}
+
+struct cg_runtime *
+cg_runtime_acquire(void)
+{
+	struct cg_runtime *rt;
+
+	pthread_mutex_lock(&rt_lock);
+	rt = current;
+	rt->refs++;
+	pthread_mutex_unlock(&rt_lock);
+	return rt;
+}
+
+void
+cg_runtime_release(struct cg_runtime *rt)
+{
+	int last;
+
+	pthread_mutex_lock(&rt_lock);
+	last = --rt->refs == 0;
+	pthread_mutex_unlock(&rt_lock);
+	if (last)
+		cg_runtime_free(rt);
+}
+
+/* Reads mappings/fhir-extensions/{Type}-{id}.json, once per load, for
+ * GET {fhir route}/{Type}/{id}. */
+static int
+load_docs(struct cg_runtime *rt)
+{
+	char dir[4096];
+	DIR *dh;
+	struct dirent *de;
+
+	snprintf(dir, sizeof(dir), "%s/fhir-extensions", rt->m->dir);
+	dh = opendir(dir);
+	if (!dh)
+		return 0; /* nothing to serve: 404 */
+	while ((de = readdir(dh)) != NULL) {
+		const char *dash = strchr(de->d_name, '-'), *dot = strrchr(de->d_name, '.');
+		struct cg_static_doc *doc, *v;
+		char path[4400];
+
+		if (!dash || !dot || strcmp(dot, ".json") != 0 || dash - de->d_name >= 32 ||
+		    dot - dash - 1 >= 96)
+			continue;
+		v = realloc(rt->docs, (rt->ndocs + 1) * sizeof(*v));
+		if (!v)
+			break;
+		rt->docs = v;
+		doc = &v[rt->ndocs];
+		memset(doc, 0, sizeof(*doc));
+		snprintf(doc->type, sizeof(doc->type), "%.*s", (int)(dash - de->d_name),
+		         de->d_name);
+		snprintf(doc->id, sizeof(doc->id), "%.*s", (int)(dot - dash - 1), dash + 1);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (cg_file_read(path, 1u << 22, &doc->text, &doc->len) == CG_OK)
+			rt->ndocs++;
+	}
+	closedir(dh);
+	return 0;
+}
+
+struct cg_runtime *
+cg_runtime_load(const char *config_path, const char *mappings_dir)
+{
+	struct cg_runtime *rt = calloc(1, sizeof(*rt));
+	struct cg_diag d;
+	char *why = NULL, *dir = NULL;
+	size_t i;
+
+	if (!rt)
+		return NULL;
+	rt->refs = 1;
+	rt->gen = atomic_fetch_add(&runtime_gen, 1) + 1;
+	cg_diag_init(&d, 50);
+	if (config_path) {
+		cg_config_load(config_path, &rt->cfg, &d);
+	} else {
+		char cwd[4096];
+
+		/* The embedded defaults: paths from the working directory. */
+		if (getcwd(cwd, sizeof(cwd)))
+			cg_config_parse(cg_default_config, sizeof(cg_default_config) - 1, cwd,
+			                &rt->cfg, &d);
+		config_path = "(embedded defaults)";
+	}
+	if (!rt->cfg) {
+		for (i = 0; i < d.n; i++)
+			cg_log(CG_LOG_ERROR, "%s:%lu:%lu: %s %s: %s", config_path, d.v[i].line,
+			       d.v[i].column, cg_code_name(d.v[i].code), d.v[i].path,
+			       d.v[i].message);
+		if (d.n == 0)
+			cg_log(CG_LOG_ERROR, "%s: cannot be read: %s", config_path,
+			       strerror(errno));
+		cg_diag_free(&d);
+		cg_runtime_free(rt);
+		return NULL;
+	}
+	cg_diag_free(&d);
+	rt->s = cg_settings_from(rt->cfg);
+	if (!mappings_dir)
+		mappings_dir = dir = cg_mappings_default_dir();
+	if (!rt->s || !mappings_dir || cg_mappings_load(mappings_dir, &rt->m, &why)) {
+		cg_log(CG_LOG_ERROR, "mappings: %s", why ? why : "no mappings folder found");
+		free(why);
+		free(dir);
+		cg_runtime_free(rt);
+		return NULL;
+	}
+	free(dir);
+	rt->base = rt->s->canonical_base ? rt->s->canonical_base : rt->m->canonical_base;
+	rt->tls = calloc(rt->s->nlisteners + 1, sizeof(*rt->tls));
+	for (i = 0; rt->tls && i < rt->s->nlisteners; i++) {
+		const struct cg_listener_cfg *l = &rt->s->listeners[i];
+		struct cg_tls_server ts = {l->certificate, l->key, l->client_ca, l->crl,
+		                           l->require_client};
+		char err[512];
+
+		rt->tls[i] = cg_tls_server_ctx(&ts, err, sizeof(err));
+		if (!rt->tls[i]) {
+			cg_log(CG_LOG_ERROR, "listener %s:%d: %s", l->address, l->port, err);
+			cg_runtime_free(rt);
+			return NULL;
+		}
+	}
+	if (!rt->tls || load_docs(rt)) {
+		cg_runtime_free(rt);
+		return NULL;
+	}
+	/* ndjson folders are made if missing: a registry's drop folder is
+	 * part of the setup this file describes. */
+	for (i = 0; i < rt->s->ndests; i++) {
+		const struct cg_dest_cfg *dc = &rt->s->dests[i];
+
+		if (dc->type == CG_DEST_NDJSON && cg_ndjson_make_folder(dc->folder)) {
+			cg_log(CG_LOG_ERROR, "destination %s: folder %s: %s", dc->name, dc->folder,
+			       strerror(errno));
+			cg_runtime_free(rt);
+			return NULL;
+		}
+	}
+	return rt;
+}
+
+struct cg_runtime *
+cg_runtime_install(struct cg_runtime *rt)
+{
+	struct cg_runtime *old;
+
+	pthread_mutex_lock(&rt_lock);
+	old = current;
+	current = rt;
+	pthread_mutex_unlock(&rt_lock);
+	return old;
+}
+
+const struct cg_static_doc *
+cg_runtime_doc(const struct cg_runtime *rt, const char *type, size_t type_len, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < rt->ndocs; i++) {
+		const struct cg_static_doc *d = &rt->docs[i];
+
+		if (strlen(d->type) == type_len && strncmp(d->type, type, type_len) == 0 &&
+		    strcmp(d->id, id) == 0)
+			return d;
+	}
+	return NULL;
+}

@@ -1,0 +1,53 @@
+/*
+ * runtime.h: everything one configuration load makes (the settings, the
+ * mappings, a TLS context per listener, our conformance resources), shared
+ * by the workers and swapped whole by a reload.
+ *
+ * Requests hold a reference, so a reload never pulls a configuration from
+ * under one; the last release frees it. No sockets here: the server decides
+ * when to load and install.
+ */
+#ifndef CG_RUNTIME_H
+#define CG_RUNTIME_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct cg_static_doc { /* a conformance resource of ours, served as it is */
+	char type[32], id[96];
+	char *text;
+	size_t len;
+};
+
+struct cg_runtime {
+	int refs;          /* under the module's lock */
+	unsigned long gen; /* unique per load (an address could be reused) */
+	struct cg_config *cfg;
+	struct cg_settings *s;
+	struct cg_mappings *m;
+	SSL_CTX **tls; /* one per listener */
+	struct cg_static_doc *docs;
+	size_t ndocs;
+	const char *base; /* canonical base */
+};
+
+/* Loads the configuration (NULL: the embedded defaults, paths from the
+ * working directory), the mappings (NULL: the default folder), the
+ * listeners' certificates and the conformance resources; makes missing
+ * ndjson folders. Every error is logged; NULL when anything is wrong. The
+ * result holds one reference. */
+struct cg_runtime *cg_runtime_load(const char *config_path, const char *mappings_dir);
+/* Frees a load that was never installed nor shared. */
+void cg_runtime_free(struct cg_runtime *rt);
+/* Makes rt the current one, taking over its reference, and returns the
+ * previous one (NULL at first), whose reference the caller now holds. */
+struct cg_runtime *cg_runtime_install(struct cg_runtime *rt);
+/* The current one, with a reference taken: release it when done. */
+struct cg_runtime *cg_runtime_acquire(void);
+void cg_runtime_release(struct cg_runtime *rt);
+/* The conformance resource of that type (type_len bytes) and id, or NULL. */
+const struct cg_static_doc *cg_runtime_doc(const struct cg_runtime *rt, const char *type,
+                                           size_t type_len, const char *id);
+
+#endif
