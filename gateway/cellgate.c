@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <yaml.h>
 
 #include "arena.h"
 #include "cli_map.h"
@@ -44,7 +48,12 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "serve") == 0)
 		return cg_cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("cellgate %s (cJSON %s)\n", CG_VERSION, cJSON_Version());
+		/* The libraries as loaded at run time: what a security notice about
+		 * OpenSSL or libcurl needs to be checked against. */
+		printf("cellgate %s\n%s\nlibcurl %s\nlibevent %s\nlibyaml %s\ncJSON %s\n",
+		       CG_VERSION, OpenSSL_version(OPENSSL_VERSION),
+		       curl_version_info(CURLVERSION_NOW)->version, event_get_version(),
+		       yaml_get_version_string(), cJSON_Version());
 		return 0;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -37,7 +37,9 @@ invalid=$data/golden/worked-example.json
 expect "no command" 2 "usage: cellgate" "$cellgate"
 expect "unknown command" 2 "unknown command" "$cellgate" frobnicate
 expect "help" 0 "validate" "$cellgate" --help
-expect "version" 0 "^cellgate [0-9]+\.[0-9]+\.[0-9]+ \(cJSON" "$cellgate" version
+expect "version" 0 "^cellgate [0-9]+\.[0-9]+\.[0-9]+$" "$cellgate" version
+expect "version: the libraries as loaded" 0 "^OpenSSL 3\.[0-9]+\.[0-9]+ .*" "$cellgate" version
+expect "version: libcurl, libevent, libyaml, cJSON" 0 "^cJSON [0-9]" "$cellgate" version
 expect "validate without input" 2 "no input" "$cellgate" validate
 expect "bad --format" 2 "--format must be text, json or outcome" "$cellgate" validate --format xml "$valid"
 expect "bad --max-issues" 2 "max-issues" "$cellgate" validate --max-issues 0 "$valid"
