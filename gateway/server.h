@@ -4,13 +4,11 @@
  * libevent's evhttp over bufferevent_openssl, one event loop per worker
  * thread, each with its own listening socket on the same port
  * (SO_REUSEPORT), so the kernel spreads connections and no lock is taken
- * per request. The request path: route and method -> client identity from
- * the certificate -> body checked and mapped (ingest.h, no sockets) -> the
- * destination (ndjson writer thread, or an upstream over libcurl on the same
- * loop) -> the answer, an OperationOutcome whenever it is not a success.
- * SIGHUP loads the configuration, mappings and certificates again and swaps
- * them in for new requests; SIGTERM stops accepting, finishes what is in
- * flight and exits 0.
+ * per request. This file runs the workers, their listeners and the control
+ * loop's signals: SIGHUP loads the configuration, mappings and certificates
+ * again (runtime.h) and swaps them in for new requests; SIGTERM stops
+ * accepting, finishes what is in flight and exits 0. Connections below HTTP
+ * are conn.h's, requests handler.h's.
  */
 #ifndef CG_SERVER_H
 #define CG_SERVER_H
@@ -18,5 +16,7 @@
 /* Runs until SIGTERM or SIGINT. Returns the exit status (0 after a clean
  * drain, 1 when the configuration or a listener cannot be used). */
 int cg_serve(const char *config_path, const char *mappings_dir);
+/* Whether SIGTERM has come: answers say Connection: close, /readyz 503. */
+int cg_serve_draining(void);
 
 #endif

@@ -1,0 +1,90 @@
+/*
+ * conn.h: a worker and its client connections, below HTTP.
+ *
+ * Each worker thread runs one event loop with its own listeners (fronts).
+ * A connection is a TLS bufferevent that evhttp reads from; every byte the
+ * client sends passes first through the guard (http_guard.h), which the
+ * connection answers itself when it refuses a request, and a deadline
+ * bounds how long a request may take to arrive (slowloris). The connection
+ * also keeps what the client's certificate maps to, worked out once.
+ * Shared by server.c (workers, listeners) and handler.c (requests).
+ */
+#ifndef CG_CONN_H
+#define CG_CONN_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "http_guard.h"
+
+struct worker;
+
+struct front { /* one listener on one worker */
+	struct worker *w;
+	size_t index; /* into the settings' listeners */
+	struct evhttp *http;
+	struct evconnlistener *lis;
+	struct evhttp_bound_socket *bound;
+};
+
+struct worker {
+	int id;
+	pthread_t thread;
+	struct event_base *base;
+	struct front *fronts;
+	size_t nfronts;
+	struct event *stop_ev, *drain_tick;
+	struct event *reconfigure_ev; /* a reload: apply the new limits */
+	struct cg_http_client *http;
+	size_t conns, max_conns;
+	size_t busy; /* connections reading or handling a request */
+	int paused;  /* listeners off: too many connections */
+	int draining;
+	struct timespec drain_deadline;
+};
+
+enum conn_state { C_IDLE, C_READING, C_HANDLING };
+
+struct conn {
+	struct worker *w;
+	struct bufferevent *bev;
+	struct event *deadline;
+	enum conn_state state;
+	long request_ms;             /* header + body timeout: a whole request's time */
+	struct cg_http_guard guard;  /* size limits, on the raw bytes */
+	int refused;                 /* refused by the guard: further input is dropped */
+	int refusal_due;             /* ...and answered once the requests before it are */
+	int trimming;                /* drop_tail is rewriting the input: not new bytes */
+	unsigned long long bytes_in; /* bytes of the connection read so far */
+	/* The client names the certificate maps to, worked out once per
+	 * connection and configuration (parsing the SAN costs microseconds). */
+	unsigned long id_gen;    /* the runtime's gen they were worked out for */
+	unsigned char *id_match; /* one flag per configured client */
+};
+
+/* Once per process, before any connection: the SSL ex_data slot that ties a
+ * connection to its SSL, and the random prefix of request ids. -1 on
+ * failure. */
+int cg_conn_setup(void);
+/* evhttp's bufferevent callback (arg: the struct front): a new TLS
+ * connection with its guard and deadline, or NULL. */
+struct bufferevent *cg_conn_new(struct event_base *base, void *arg);
+/* The connection a request arrived on, or NULL. */
+struct conn *cg_conn_of(struct evhttp_request *req);
+void cg_conn_set_state(struct conn *c, enum conn_state s);
+/* The on-complete callback of every answer (arg: the conn): the connection
+ * is idle again; a refusal waiting for the answers before it goes out. */
+void cg_conn_sent(struct evhttp_request *req, void *arg);
+/* A new request id: the process's random prefix and a counter. */
+void cg_conn_request_id(char *out, size_t n);
+/* Listeners paused for max_connections accept again once below it. */
+void cg_worker_resume_accepting(struct worker *w);
+/* A draining worker stops once no connection is reading or handling. */
+void cg_worker_maybe_exit(struct worker *w);
+
+#endif

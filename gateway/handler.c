@@ -1,0 +1,797 @@
+/* handler.c: one HTTP request, from routing to the answer; see handler.h. */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
+
+#include "buf.h"
+#include "capability.h"
+#include "check.h"
+#include "conn.h"
+#include "dest_http.h"
+#include "dest_ndjson.h"
+#include "handler.h"
+#include "ingest.h"
+#include "json_write.h"
+#include "log.h"
+#include "metrics.h"
+#include "outcome.h"
+#include "runtime.h"
+#include "server.h"
+#include "settings.h"
+#include "tls.h"
+
+/* ---- answering ------------------------------------------------------------ */
+
+struct request {
+	struct evhttp_request *req;
+	struct conn *conn;
+	struct worker *w;
+	struct cg_runtime *rt;
+	enum cg_endpoint ep;
+	const struct cg_route_cfg *route;
+	const char *client; /* the identity's name, or NULL */
+	char id[72];
+	struct timespec start;
+	struct cg_ingest_out out;
+	int have_out;
+	struct event *ev;         /* ndjson: the writer's "done" */
+	struct cg_ndjson_job job; /* ndjson */
+	struct cg_http_call call; /* fhir, records */
+	char url[2048];
+	struct cg_buf body;  /* an upstream request body we built */
+	const char *up_body; /* what is sent upstream: body, or an item as it lies */
+	size_t up_len;
+};
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
+	}
+}
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+audit(struct request *r, int status, const char *outcome)
+{
+	struct cg_buf b;
+	struct cg_jw w;
+	char when[32];
+	size_t i;
+
+	cg_log_time(when);
+	cg_buf_init(&b, 16u << 20);
+	cg_jw_init(&w, &b);
+	cg_jw_object(&w, NULL);
+	cg_jw_string(&w, "time", when);
+	cg_jw_string(&w, "request_id", r->id);
+	if (r->client)
+		cg_jw_string(&w, "client", r->client);
+	cg_jw_string(&w, "method",
+	             evhttp_request_get_command(r->req) == EVHTTP_REQ_GET ? "GET" : "POST");
+	if (r->route)
+		cg_jw_string(&w, "route", r->route->path);
+	if (r->route && r->route->dest)
+		cg_jw_string(&w, "destination", r->route->dest->name);
+	cg_buf_printf(&b, ",\"status\":%d", status);
+	cg_jw_string(&w, "outcome", outcome);
+	if (r->have_out) {
+		cg_buf_printf(&b, ",\"items\":%zu,\"errors\":%zu", r->out.n, r->out.errors);
+		cg_jw_array(&w, "record_ids");
+		for (i = 0; i < r->out.n; i++)
+			if (r->out.item[i].record_id[0])
+				cg_jw_string(&w, NULL, r->out.item[i].record_id);
+		cg_jw_end(&w);
+	}
+	cg_jw_end(&w);
+	if (!w.err)
+		cg_audit_write(b.p, b.len);
+	cg_buf_free(&b);
+}
+
+static void request_finish(struct request *r);
+
+/* Sends the answer; every answer has X-Request-Id, none may be cached. */
+static void
+respond(struct request *r, int status, const char *type, const char *body, size_t len,
+        const char *outcome)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	struct evbuffer *b = evbuffer_new();
+	double elapsed;
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "X-Request-Id", r->id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (cg_serve_draining())
+		evhttp_add_header(h, "Connection", "close");
+	if (b)
+		evbuffer_add(b, body, len);
+	if (r->conn)
+		evhttp_request_set_on_complete_cb(r->req, cg_conn_sent, r->conn);
+	evhttp_send_reply(r->req, status, reason(status), b);
+	if (b)
+		evbuffer_free(b);
+	elapsed = since(&r->start);
+	cg_metrics_request(r->ep, r->route ? r->route->path : NULL, status, elapsed);
+	if (r->ep == CG_EP_INGEST || r->ep == CG_EP_VALIDATE || status >= 400)
+		audit(r, status, outcome);
+	cg_log(status >= 500 ? CG_LOG_WARN : CG_LOG_INFO, "request %s: %s %s -> %d %s (%.1f ms)",
+	       r->id, r->client ? r->client : "-", r->route ? r->route->path : "-", status, outcome,
+	       elapsed * 1e3);
+	request_finish(r);
+}
+
+/* An OperationOutcome with one issue: the answer to every protocol error. */
+static void fail(struct request *r, int status, const char *type, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void
+fail(struct request *r, int status, const char *type, const char *fmt, ...)
+{
+	struct cg_buf b;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cg_buf_init(&b, 1u << 20);
+	cg_outcome_simple(&b, r->rt->base, "error", type, msg);
+	/* Worth trying again soon: integration engines honour Retry-After. */
+	if (status == 502 || status == 503 || status == 504)
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
+	respond(r, status, "application/fhir+json", b.p ? b.p : "", b.len, type);
+	cg_buf_free(&b);
+}
+
+static void
+request_finish(struct request *r)
+{
+	struct worker *w = r->w;
+
+	if (r->have_out)
+		cg_ingest_out_free(&r->out);
+	if (r->ev)
+		event_free(r->ev);
+	cg_buf_free(&r->call.response);
+	cg_buf_free(&r->body);
+	cg_runtime_release(r->rt);
+	free(r);
+	cg_worker_maybe_exit(w);
+}
+
+/* ---- endpoints ----------------------------------------------------------- */
+
+static void
+on_ndjson_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *r = arg;
+	struct cg_buf b;
+	struct cg_outcome o;
+	char msg[256];
+
+	(void)fd;
+	(void)what;
+	if (r->job.error) {
+		cg_metrics_upstream(CG_DEST_NDJSON, CG_UP_FAILED);
+		cg_log(CG_LOG_ERROR, "request %s: destination %s: writing failed: %s", r->id,
+		       r->route->dest->name, strerror(r->job.error));
+		fail(r, 503, "transient",
+		     "destination %s could not store the items; nothing was kept",
+		     r->route->dest->name);
+		return;
+	}
+	cg_metrics_upstream(CG_DEST_NDJSON, CG_UP_OK);
+	snprintf(msg, sizeof(msg), "%zu item%s accepted and stored by destination %s (%s)",
+	         r->out.n, r->out.n == 1 ? "" : "s", r->route->dest->name, r->job.file);
+	cg_buf_init(&b, 64u << 20);
+	cg_outcome_begin(&o, &b, r->rt->base);
+	cg_outcome_add(&o, "information", "informational", NULL, msg);
+	if (r->out.warnings) {
+		/* The warnings of accepted items are worth seeing too. */
+		cg_buf_free(&b);
+		cg_buf_init(&b, 64u << 20);
+		cg_buf_add(&b, r->out.outcome.p, r->out.outcome.len);
+		respond(r, 200, "application/fhir+json", b.p, b.len, "stored");
+		cg_buf_free(&b);
+		return;
+	}
+	cg_outcome_end(&o, 0);
+	respond(r, 200, "application/fhir+json", b.p ? b.p : "", b.len, "stored");
+	cg_buf_free(&b);
+}
+
+/* 502 for an upstream's 5xx: our issue first, then the upstream's own issues
+ * when it sent an OperationOutcome, each marked as the upstream's, so that
+ * the client sees why without another system's error page. */
+static void
+upstream_failed(struct request *r, const struct cg_http_call *call)
+{
+	cJSON *up = call->response.p ? cJSON_ParseWithLength(call->response.p, call->response.len)
+	                             : NULL;
+	const cJSON *issues = NULL, *is;
+	struct cg_outcome o;
+	struct cg_buf b;
+	char msg[256];
+
+	if (up && strcmp(cJSON_GetStringValue(cg_json_member(up, "resourceType"))
+	                         ? cJSON_GetStringValue(cg_json_member(up, "resourceType"))
+	                         : "",
+	                 "OperationOutcome") == 0)
+		issues = cg_json_member(up, "issue");
+	snprintf(msg, sizeof(msg), "destination %s answered %ld", r->route->dest->name,
+	         call->status);
+	cg_buf_init(&b, 1u << 20);
+	cg_outcome_begin(&o, &b, r->rt->base);
+	cg_outcome_add(&o, "error", "transient", NULL, msg);
+	cJSON_ArrayForEach(is, issues)
+	{
+		const char *sev = cJSON_GetStringValue(cg_json_member(is, "severity"));
+		const char *code = cJSON_GetStringValue(cg_json_member(is, "code"));
+		const char *diag = cJSON_GetStringValue(cg_json_member(is, "diagnostics"));
+		char text[600];
+
+		snprintf(text, sizeof(text), "upstream: %s", diag ? diag : "(no diagnostics)");
+		cg_outcome_add(&o, sev ? sev : "error", code ? code : "exception", NULL, text);
+	}
+	cJSON_Delete(up);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
+	if (cg_outcome_end(&o, 0))
+		fail(r, 502, "transient", "%s", msg);
+	else
+		respond(r, 502, "application/fhir+json", b.p, b.len, "transient");
+	cg_buf_free(&b);
+}
+
+/* The upstream's answer is passed back as it is (status, body, type), with
+ * X-Upstream-Status; no answer is 502 (unreachable, 5xx) or 504 (timeout). */
+static void
+on_upstream_done(struct cg_http_call *call, void *arg)
+{
+	struct request *r = arg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	char st[16];
+
+	cg_metrics_upstream((int)r->route->dest->type, call->result);
+	if (call->result == CG_UP_TIMEOUT) {
+		fail(r, 504, "timeout", "destination %s did not answer within %ld ms",
+		     r->route->dest->name, r->route->dest->timeout_ms);
+		return;
+	}
+	if (call->result == CG_UP_UNREACHABLE) {
+		fail(r, 502, "transient", "destination %s could not be reached: %s",
+		     r->route->dest->name, call->error);
+		return;
+	}
+	snprintf(st, sizeof(st), "%ld", call->status);
+	evhttp_add_header(h, "X-Upstream-Status", st);
+	evhttp_add_header(h, "X-Cellgate-Destination", r->route->dest->name);
+	if (call->result == CG_UP_FAILED) {
+		upstream_failed(r, call);
+		return;
+	}
+	respond(r, (int)call->status,
+	        call->response_type[0] ? call->response_type : "application/fhir+json",
+	        call->response.p ? call->response.p : "", call->response.len,
+	        call->result == CG_UP_OK ? "forwarded" : "rejected upstream");
+}
+
+/* One upstream request for the whole batch: a fhir destination gets one
+ * transaction Bundle (the entries of every item's Bundle), so that the
+ * batch is all or nothing there too; a records destination a JSON array. */
+static int
+build_upstream(struct request *r)
+{
+	const struct cg_dest_cfg *d = r->route->dest;
+	const struct cg_ingest_out *o = &r->out;
+	size_t i;
+
+	cg_buf_init(&r->body, (size_t)1 << 31);
+	snprintf(r->url, sizeof(r->url), "%s", d->url);
+	if (d->type == CG_DEST_RECORDS) {
+		cg_buf_addc(&r->body, '[');
+		for (i = 0; i < o->n; i++) {
+			if (i)
+				cg_buf_addc(&r->body, ',');
+			cg_buf_add(&r->body, o->data.p + o->item[i].off, o->item[i].len);
+		}
+		cg_buf_addc(&r->body, ']');
+		return r->body.p ? 0 : -1;
+	}
+	if (o->n == 1 && strcmp(o->item[0].type, "Bundle") != 0) {
+		/* One resource: POST {base}/{type}. */
+		size_t ul = strlen(r->url);
+
+		snprintf(r->url + ul, sizeof(r->url) - ul, "%s%s",
+		         ul && r->url[ul - 1] == '/' ? "" : "/", o->item[0].type);
+		cg_buf_add(&r->body, o->data.p + o->item[0].off, o->item[0].len);
+		return r->body.p ? 0 : -1;
+	}
+	if (o->n == 1) { /* the Bundle as it is: sent from where it lies */
+		r->up_body = o->data.p + o->item[0].off;
+		r->up_len = o->item[0].len;
+		return 0;
+	}
+	{
+		cJSON *all = cJSON_CreateObject(), *entries = cJSON_CreateArray();
+		enum cg_err err;
+
+		cJSON_AddStringToObject(all, "resourceType", "Bundle");
+		cJSON_AddStringToObject(all, "type", "transaction");
+		cJSON_AddItemToObject(all, "entry", entries);
+		for (i = 0; i < o->n; i++) {
+			cJSON *b =
+			        cJSON_ParseWithLength(o->data.p + o->item[i].off, o->item[i].len);
+			cJSON *e = cJSON_DetachItemFromObject(b, "entry"), *x;
+
+			if (!e) { /* a lone resource in a batch becomes a create entry */
+				cJSON *en = cJSON_CreateObject(), *req = cJSON_CreateObject();
+				const char *rt = o->item[i].type;
+
+				cJSON_AddItemToObject(en, "resource", b);
+				cJSON_AddStringToObject(req, "method", "POST");
+				cJSON_AddStringToObject(req, "url", rt);
+				cJSON_AddItemToObject(en, "request", req);
+				cJSON_AddItemToArray(entries, en);
+				continue;
+			}
+			while ((x = cJSON_DetachItemFromArray(e, 0)) != NULL)
+				cJSON_AddItemToArray(entries, x);
+			cJSON_Delete(e);
+			cJSON_Delete(b);
+		}
+		err = cg_jw_write_tree(&r->body, all);
+		cJSON_Delete(all);
+		return err || !r->body.p ? -1 : 0;
+	}
+}
+
+static void
+deliver(struct request *r)
+{
+	const struct cg_dest_cfg *d = r->route->dest;
+
+	if (!d) {
+		respond(r, 200, "application/fhir+json", r->out.outcome.p, r->out.outcome.len,
+		        "valid, no destination");
+		return;
+	}
+	if (d->type == CG_DEST_NDJSON) {
+		r->ev = event_new(r->w->base, -1, 0, on_ndjson_done, r);
+		if (!r->ev) {
+			fail(r, 503, "transient", "out of memory");
+			return;
+		}
+		r->job.folder = d->folder;
+		r->job.items = &r->out;
+		r->job.done = r->ev;
+		cg_ndjson_submit(&r->job);
+		return;
+	}
+	if (build_upstream(r)) {
+		fail(r, 503, "transient", "out of memory");
+		return;
+	}
+	memset(&r->call, 0, sizeof(r->call));
+	r->call.dest = d;
+	r->call.url = r->url;
+	r->call.body = r->up_body ? r->up_body : r->body.p;
+	r->call.len = r->up_body ? r->up_len : r->body.len;
+	r->call.content_type =
+	        d->type == CG_DEST_FHIR ? "application/fhir+json" : "application/json";
+	r->call.request_id = r->id;
+	r->call.done = on_upstream_done;
+	r->call.arg = r;
+	if (cg_http_start(r->w->http, &r->call)) {
+		cg_metrics_upstream((int)d->type, CG_UP_UNREACHABLE);
+		fail(r, 502, "transient", "destination %s: %s", d->name, r->call.error);
+	}
+}
+
+/* Case-insensitive strstr (strcasestr is a GNU extension). */
+static int
+contains_ci(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; *s; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* application/json or application/fhir+json: JSON; the ndjson types: NDJSON;
+ * no Content-Type: decided from the text. Parameters (charset) are allowed;
+ * only UTF-8 is. */
+static int
+body_format(const char *ct, enum cg_format *f)
+{
+	size_t n;
+
+	if (!ct) {
+		*f = CG_FORMAT_AUTO;
+		return 0;
+	}
+	n = strcspn(ct, "; \t");
+	if ((n == 16 && strncasecmp(ct, "application/json", n) == 0) ||
+	    (n == 21 && strncasecmp(ct, "application/fhir+json", n) == 0))
+		*f = CG_FORMAT_JSON;
+	else if ((n == 20 && strncasecmp(ct, "application/x-ndjson", n) == 0) ||
+	         (n == 18 && strncasecmp(ct, "application/ndjson", n) == 0) ||
+	         (n == 23 && strncasecmp(ct, "application/fhir+ndjson", n) == 0))
+		*f = CG_FORMAT_NDJSON;
+	else
+		return -1;
+	if (strchr(ct, ';') && contains_ci(ct, "charset") && !contains_ci(ct, "utf-8"))
+		return -1;
+	return 0;
+}
+
+/* 1 when Accept allows JSON: absent, any type, application/any, the JSON types. */
+static int
+accepts_json(const char *a)
+{
+	return !a || strstr(a, "*/*") || contains_ci(a, "application/*") ||
+	       contains_ci(a, "application/json") || contains_ci(a, "application/fhir+json");
+}
+
+static void
+ingest(struct request *r, const char *resource_type, int validate_only)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+	struct cg_ingest_in ii;
+	size_t len = evbuffer_get_length(body), i;
+	const char *p;
+	enum cg_format format;
+
+	if (!evhttp_find_header(in, "Content-Length") &&
+	    !evhttp_find_header(in, "Transfer-Encoding")) {
+		fail(r, 411, "structure", "a body needs Content-Length (or chunked encoding)");
+		return;
+	}
+	if (body_format(evhttp_find_header(in, "Content-Type"), &format)) {
+		fail(r, 415, "not-supported",
+		     "send application/fhir+json, application/json or application/x-ndjson "
+		     "(UTF-8)");
+		return;
+	}
+	p = (const char *)evbuffer_pullup(body, -1);
+	memset(&ii, 0, sizeof(ii));
+	ii.m = r->rt->m;
+	ii.canonical_base = r->rt->base;
+	ii.accept = r->route->accept;
+	ii.resource_type = resource_type;
+	ii.want = r->route->dest ? r->route->dest->format : r->route->accept;
+	ii.format = format;
+	ii.max_items = 10000;
+	/* A route without a destination only validates: no items to make. */
+	ii.validate_only = validate_only || !r->route->dest;
+	cg_ingest_out_init(&r->out);
+	r->have_out = 1;
+	if (cg_ingest(&ii, p ? p : "", len, &r->out)) {
+		fail(r, 503, "transient", "out of memory");
+		return;
+	}
+	for (i = 0; i < CG_C__COUNT; i++)
+		if (r->out.code_count[i])
+			cg_metrics_issue((enum cg_code)i);
+	if (validate_only || r->out.status != 200) {
+		respond(r, r->out.status, "application/fhir+json", r->out.outcome.p,
+		        r->out.outcome.len,
+		        r->out.status == 200 ? "valid"
+		        : r->out.first_code  ? r->out.first_code
+		                             : "invalid");
+		return;
+	}
+	deliver(r);
+}
+
+/* GET {fhir route}/metadata. */
+static void
+metadata(struct request *r)
+{
+	struct cg_buf b;
+
+	cg_buf_init(&b, 1u << 20);
+	if (cg_capability_write(&b, r->rt->s))
+		fail(r, 503, "transient", "out of memory");
+	else
+		respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
+	cg_buf_free(&b);
+}
+
+static void
+conformance_doc(struct request *r, const char *rest)
+{
+	size_t tl = strcspn(rest, "/");
+	const struct cg_static_doc *d =
+	        rest[tl] == '/' ? cg_runtime_doc(r->rt, rest, tl, rest + tl + 1) : NULL;
+
+	if (d)
+		respond(r, 200, "application/fhir+json", d->text, d->len, "ok");
+	else
+		fail(r, 404, "not-found", "no such resource");
+}
+
+/* Which client names the verified certificate maps to, and whether one of
+ * them may use route. 401: no certificate; 403: not allowed. */
+static int
+authorize(struct request *r, const struct cg_route_cfg *route)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	SSL *ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon));
+	X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	const struct cg_settings *s = r->rt->s;
+	size_t i, j;
+
+	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) {
+		fail(r, 401, "login", "this route needs a client certificate");
+		return -1;
+	}
+	if (!r->conn || !r->conn->id_match || r->conn->id_gen != r->rt->gen) {
+		unsigned char *match = calloc(s->nclients + 1, 1);
+
+		if (!match) {
+			fail(r, 503, "transient", "out of memory");
+			return -1;
+		}
+		for (i = 0; i < s->nclients; i++) {
+			const struct cg_client_cfg *c = &s->clients[i];
+
+			match[i] = (unsigned char)(c->san_dns ? cg_tls_has_san_dns(cert, c->san_dns)
+			                                      : cg_tls_has_subject_cn(
+			                                                cert, c->subject_cn));
+		}
+		if (!r->conn) { /* not reached: every request has its connection */
+			free(match);
+			fail(r, 503, "transient", "no connection");
+			return -1;
+		}
+		free(r->conn->id_match);
+		r->conn->id_match = match;
+		r->conn->id_gen = r->rt->gen;
+	}
+	for (i = 0; i < s->nclients; i++) {
+		const struct cg_client_cfg *c = &s->clients[i];
+
+		if (!r->conn->id_match[i])
+			continue;
+		if (!r->client)
+			r->client = c->name;
+		for (j = 0; j < route->nclients; j++)
+			if (route->clients[j] == i) {
+				r->client = c->name;
+				return 0;
+			}
+	}
+	fail(r, 403, "forbidden",
+	     r->client ? "this client may not use this route"
+	               : "the client certificate is not one this gateway knows");
+	return -1;
+}
+
+static void
+request_id(struct request *r)
+{
+	const char *given =
+	        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
+	size_t n = given ? strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                 "0123456789._-")
+	                 : 0;
+
+	/* A caller's id is kept when it is short and plain (it ends up in logs). */
+	if (given && n && given[n] == 0 && n < sizeof(r->id))
+		memcpy(r->id, given, n + 1);
+	else
+		cg_conn_request_id(r->id, sizeof(r->id));
+}
+
+static int
+method_is(struct evhttp_request *req, const char *m)
+{
+	enum evhttp_cmd_type c = evhttp_request_get_command(req);
+
+	return (c == EVHTTP_REQ_GET && strcmp(m, "GET") == 0) ||
+	       (c == EVHTTP_REQ_POST && strcmp(m, "POST") == 0) ||
+	       (c == EVHTTP_REQ_PUT && strcmp(m, "PUT") == 0);
+}
+
+static void
+not_allowed(struct request *r, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+	fail(r, 405, "not-supported", "use %s here", allow);
+}
+
+static void
+ops_endpoint(struct request *r, const char *path)
+{
+	if (!method_is(r->req, "GET")) {
+		not_allowed(r, "GET");
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		r->ep = CG_EP_HEALTH;
+		respond(r, 200, "application/json", "{\"status\":\"ok\"}", 15, "ok");
+	} else if (strcmp(path, "/readyz") == 0) {
+		size_t i;
+
+		r->ep = CG_EP_READY;
+		if (cg_serve_draining()) {
+			fail(r, 503, "transient", "shutting down");
+			return;
+		}
+		for (i = 0; i < r->rt->s->ndests; i++) {
+			const struct cg_dest_cfg *d = &r->rt->s->dests[i];
+
+			if (d->type == CG_DEST_NDJSON && cg_ndjson_ready(d->folder)) {
+				fail(r, 503, "transient", "destination %s cannot be written",
+				     d->name);
+				return;
+			}
+		}
+		respond(r, 200, "application/json", "{\"status\":\"ready\"}", 18, "ok");
+	} else {
+		struct cg_buf b;
+
+		r->ep = CG_EP_METRICS;
+		cg_buf_init(&b, 1u << 20);
+		if (cg_metrics_render(&b))
+			fail(r, 503, "transient", "out of memory");
+		else
+			respond(r, 200, "text/plain; version=0.0.4", b.p, b.len, "ok");
+		cg_buf_free(&b);
+	}
+}
+
+void
+cg_handle_request(struct evhttp_request *req, void *arg)
+{
+	struct front *f = arg;
+	struct request *r = calloc(1, sizeof(*r));
+	const char *raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	char *path;
+	size_t plen, i;
+
+	if (!r) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->req = req;
+	r->w = f->w;
+	r->rt = cg_runtime_acquire();
+	r->ep = CG_EP_OTHER;
+	r->conn = cg_conn_of(req);
+	cg_buf_init(&r->call.response, 1);
+	cg_buf_init(&r->body, 1);
+	if (r->conn) {
+		cg_conn_set_state(r->conn, C_HANDLING);
+		evtimer_del(r->conn->deadline);
+	}
+	request_id(r);
+	if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Server"))
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");
+	if (!r->conn) {
+		/* cg_conn_new could not make the TLS bufferevent (out of memory)
+		 * and evhttp fell back to plain text: serve nothing over it. */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		fail(r, 503, "transient", "no TLS on this connection");
+		return;
+	}
+	if (!accepts_json(evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"))) {
+		fail(r, 406, "not-supported", "answers are application/fhir+json");
+		return;
+	}
+	path = evhttp_uridecode(raw ? raw : "/", 0, &plen);
+	if (!path || strlen(path) != plen) {
+		free(path);
+		fail(r, 400, "invalid", "the path cannot be decoded");
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+	    strcmp(path, "/metrics") == 0) {
+		ops_endpoint(r, path);
+		free(path);
+		return;
+	}
+	for (i = 0; i < r->rt->s->nroutes; i++) {
+		const struct cg_route_cfg *route = &r->rt->s->routes[i];
+		size_t rl = strlen(route->path);
+		const char *rest = path + rl;
+		int fhir = route->accept == CG_PAYLOAD_FHIR;
+
+		if (strncmp(path, route->path, rl) != 0 || (rest[0] && rest[0] != '/'))
+			continue;
+		r->route = route;
+		if (!rest[0] || strcmp(rest, "/$validate") == 0 ||
+		    (fhir &&
+		     (strcmp(rest, "/Procedure") == 0 || strcmp(rest, "/Observation") == 0))) {
+			int validate = strcmp(rest, "/$validate") == 0;
+
+			r->ep = validate ? CG_EP_VALIDATE : CG_EP_INGEST;
+			if (!method_is(req, validate ? "POST" : route->method))
+				not_allowed(r, validate ? "POST" : route->method);
+			else if (authorize(r, route) == 0)
+				ingest(r, rest[0] && !validate ? rest + 1 : NULL, validate);
+		} else if (fhir && strcmp(rest, "/metadata") == 0) {
+			r->ep = CG_EP_METADATA;
+			if (!method_is(req, "GET"))
+				not_allowed(r, "GET");
+			else if (authorize(r, route) == 0)
+				metadata(r);
+		} else if (fhir && (strncmp(rest, "/StructureDefinition/", 21) == 0 ||
+		                    strncmp(rest, "/CodeSystem/", 12) == 0)) {
+			r->ep = CG_EP_STRUCTURE;
+			if (!method_is(req, "GET"))
+				not_allowed(r, "GET");
+			else if (authorize(r, route) == 0)
+				conformance_doc(r, rest + 1);
+		} else {
+			continue;
+		}
+		free(path);
+		return;
+	}
+	free(path);
+	r->route = NULL;
+	fail(r, 404, "not-found", "no route here");
+}
