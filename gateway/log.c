@@ -1,6 +1,7 @@
 /* log.c: JSON-lines logs and the audit log; see log.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,7 +15,12 @@
 #include "log.h"
 
 static atomic_int min_level = CG_LOG_INFO;
-static atomic_int audit_fd = -1;
+/* Writers hold the lock shared for their one writev, a reopen holds it
+ * alone: closing the old descriptor while a worker is about to write to it
+ * would lose the line, or put it into whatever file or socket the number
+ * is given to next. */
+static pthread_rwlock_t audit_lock = PTHREAD_RWLOCK_INITIALIZER;
+static int audit_fd = -1; /* under audit_lock */
 
 void
 cg_log_set_level(int level)
@@ -69,7 +75,10 @@ cg_audit_open(const char *path)
 		if (fd < 0)
 			return -1;
 	}
-	old = atomic_exchange(&audit_fd, fd);
+	pthread_rwlock_wrlock(&audit_lock);
+	old = audit_fd;
+	audit_fd = fd;
+	pthread_rwlock_unlock(&audit_lock);
 	if (old >= 0)
 		close(old);
 	return 0;
@@ -79,12 +88,14 @@ void
 cg_audit_write(const char *line, unsigned long len)
 {
 	struct iovec v[2] = {{(void *)(uintptr_t)line, len}, {(void *)(uintptr_t) "\n", 1}};
-	int fd = atomic_load(&audit_fd);
+	int failed = 0;
 
-	if (fd < 0)
-		return;
+	pthread_rwlock_rdlock(&audit_lock);
 	/* O_APPEND and one writev: each line lands whole at the end, whatever
 	 * the thread. */
-	if (writev(fd, v, 2) < 0)
-		cg_log(CG_LOG_ERROR, "audit log: write failed: %s", strerror(errno));
+	if (audit_fd >= 0 && writev(audit_fd, v, 2) < 0)
+		failed = errno;
+	pthread_rwlock_unlock(&audit_lock);
+	if (failed)
+		cg_log(CG_LOG_ERROR, "audit log: write failed: %s", strerror(failed));
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what is missing, builds
 # with warnings as errors under AddressSanitizer and UndefinedBehaviorSanitizer
-# (gcc), builds the libFuzzer targets (clang), and runs every test through ctest.
+# (gcc), builds the libFuzzer targets (clang) and the gateway under
+# ThreadSanitizer (gcc), and runs every test through ctest.
 #
 #   CG_FUZZ_SECONDS=N   how long each fuzzer runs (default 20)
 set -euo pipefail
@@ -22,5 +23,12 @@ cmake -S . -B build/fuzz -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCG_FUZZ_SECONDS="${CG_FUZZ_SECONDS:-20}" >/dev/null
 cmake --build build/fuzz -j"$jobs"
 
+# The gateway is the one multi-threaded program: its end-to-end test runs
+# again under ThreadSanitizer.
+cmake -S . -B build/tsan -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_C_COMPILER=gcc -DCG_WERROR=ON -DCG_TSAN=ON >/dev/null
+cmake --build build/tsan -j"$jobs" --target cellgate
+
 ctest --test-dir build/test --output-on-failure -j"$jobs"
 ctest --test-dir build/fuzz --output-on-failure -j"$jobs"
+ctest --test-dir build/tsan --output-on-failure
