@@ -97,6 +97,9 @@ say "The 'registry' client may not post records here (403)"
 post /records tests/data/records/valid-copd-exosome.json application/json registry
 say "No client certificate: the TLS handshake fails"
 curl -sS --cacert certs/dev/ca.crt https://localhost:8443/healthz || true
+sleep 0.2
+echo "  the gateway's log says why:"
+grep 'TLS handshake' var/cellgate.log | tail -1 | cut -c1-200
 
 say "Where the records landed: var/ndjson/ (one file per day and kind)"
 wc -l var/ndjson/*.ndjson

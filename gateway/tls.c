@@ -1,7 +1,9 @@
 /* tls.c: server TLS contexts and client identities; see tls.h. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -37,7 +39,7 @@ peer_address(const SSL *ssl, char *out, size_t n)
 	char host[INET6_ADDRSTRLEN] = "?";
 	int fd = SSL_get_fd(ssl);
 
-	snprintf(out, n, "?");
+	snprintf(out, n, "a client already gone");
 	if (fd < 0 || getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
 		return;
 	if (sa.ss_family == AF_INET) {
@@ -78,7 +80,7 @@ verify_cb(int ok, X509_STORE_CTX *store)
  * second, so that a flood of bad handshakes cannot flood the log; the
  * counter in /metrics counts them all. */
 static void
-log_failure(const SSL *ssl, int alert)
+log_failure(const SSL *ssl, const char *what)
 {
 	static atomic_llong second;
 	static atomic_uint lines;
@@ -86,8 +88,9 @@ log_failure(const SSL *ssl, int alert)
 	long long now = (long long)time(NULL);
 	long verdict = SSL_get_verify_result(ssl);
 	unsigned long before;
-	char addr[INET6_ADDRSTRLEN + 16], more[64] = "";
+	char addr[INET6_ADDRSTRLEN + 32], more[64] = "";
 
+	atomic_fetch_add(&handshake_failures, 1);
 	if (atomic_exchange(&second, now) != now)
 		atomic_store(&lines, 0);
 	if (atomic_fetch_add(&lines, 1) >= 10) {
@@ -98,25 +101,94 @@ log_failure(const SSL *ssl, int alert)
 	peer_address(ssl, addr, sizeof(addr));
 	if ((before = atomic_exchange(&dropped, 0)) != 0)
 		snprintf(more, sizeof(more), " (and %lu more not logged)", before);
-	cg_log(CG_LOG_WARN, "TLS handshake with %s refused: %s alert%s%s%s%s", addr,
-	       /* TLS 1.3's "certificate required" is unknown to OpenSSL 3.0's table */
-	       (alert & 0xff) == 116 ? "certificate required (the client sent none)"
-	                             : SSL_alert_desc_string_long(alert),
+	cg_log(CG_LOG_WARN, "TLS handshake with %s failed: %s%s%s%s%s", addr, what,
 	       verdict != X509_V_OK ? "; the client certificate: " : "",
 	       verdict != X509_V_OK ? X509_verify_cert_error_string(verdict) : "", refused_cert,
 	       more);
 	refused_cert[0] = 0;
 }
 
-/* A fatal alert sent before the handshake finished is a failed handshake
- * (bad certificate, no certificate, old protocol, no shared cipher). */
+static const char *
+alert_name(int alert)
+{
+	/* TLS 1.3's "certificate required" is unknown to OpenSSL 3.0's table */
+	return (alert & 0xff) == 116 ? "certificate required" : SSL_alert_desc_string_long(alert);
+}
+
+/* What became of a connection's first handshake, in its SSL's ex_data: NULL
+ * while it runs, then done or failed. Only that handshake's failure counts:
+ * afterwards OpenSSL can report more for the same connection (a TLS 1.3
+ * client closing while the server sends its session tickets is "in init"
+ * again and ends in a decode error), which are not failed handshakes. The
+ * index is made once, before the first context. */
+static int outcome_idx = -1;
+static char done_mark, failed_mark;
+
+static void
+make_outcome_idx(void)
+{
+	outcome_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static const void *
+outcome(const SSL *ssl)
+{
+	return outcome_idx >= 0 ? SSL_get_ex_data(ssl, outcome_idx) : NULL;
+}
+
+static void
+set_outcome(const SSL *ssl, char *mark)
+{
+	/* The callback gets a const SSL; ex_data is not part of what it may
+	 * not change. */
+	if (outcome_idx >= 0)
+		SSL_set_ex_data((SSL *)(uintptr_t)ssl, outcome_idx, mark);
+}
+
+/* Failed handshakes, counted and logged with what an operator setting up a
+ * client needs: a fatal alert we sent (bad, expired, revoked or missing
+ * certificate, old protocol, no shared cipher), one the client sent (it does
+ * not trust the listener's certificate), or bytes that are not TLS at all
+ * (plain HTTP to the TLS port). A connection closed before it sent a byte
+ * (a load balancer's TCP check, a port probe) never tried TLS: not counted. */
 static void
 info_cb(const SSL *ssl, int where, int ret)
 {
-	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) && !SSL_is_init_finished(ssl) &&
-	    strcmp(SSL_alert_type_string(ret), "F") == 0) {
-		atomic_fetch_add(&handshake_failures, 1);
-		log_failure(ssl, ret);
+	BIO *in = SSL_get_rbio(ssl);
+	unsigned long e;
+	char what[200];
+
+	if (outcome(ssl))
+		return;
+	if (where & SSL_CB_HANDSHAKE_DONE) {
+		set_outcome(ssl, &done_mark);
+		return;
+	}
+	if (!in || BIO_number_read(in) == 0)
+		return;
+	if ((where & SSL_CB_ALERT) && strcmp(SSL_alert_type_string(ret), "F") == 0) {
+		if (where & SSL_CB_WRITE)
+			snprintf(what, sizeof(what), "refused (alert: %s)", alert_name(ret));
+		else
+			snprintf(what, sizeof(what),
+			         "the client gave up (alert: %s; does it trust this listener's "
+			         "certificate?)",
+			         alert_name(ret));
+		set_outcome(ssl, &failed_mark);
+		log_failure(ssl, what);
+	} else if ((where & SSL_CB_EXIT) && ret <= 0 && (e = ERR_peek_last_error()) != 0 &&
+	           ERR_GET_LIB(e) == ERR_LIB_SSL) {
+		int r = ERR_GET_REASON(e);
+
+		if (r == SSL_R_HTTP_REQUEST || r == SSL_R_HTTPS_PROXY_REQUEST)
+			snprintf(what, sizeof(what),
+			         "plain HTTP sent to a TLS port (use https://)");
+		else if (r == SSL_R_WRONG_VERSION_NUMBER)
+			snprintf(what, sizeof(what), "the bytes sent are not TLS");
+		else
+			return; /* waiting for more bytes, or told by an alert */
+		set_outcome(ssl, &failed_mark);
+		log_failure(ssl, what);
 	}
 }
 
@@ -163,8 +235,12 @@ SSL_CTX *
 cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errlen)
 {
 	static const unsigned char sid_ctx[] = "cellgate";
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	SSL_CTX *ctx;
 	STACK_OF(X509_NAME) * names;
+
+	pthread_once(&once, make_outcome_idx);
+	ctx = SSL_CTX_new(TLS_server_method());
 
 	if (!ctx) {
 		why(err, errlen, "TLS context", NULL);

@@ -575,13 +575,34 @@ ok(handshake_fails(context("x", f"{TMP}/other-issuing-ca/chain.crt",
    "a certificate from an intermediate CA whose CRL the gateway lacks: the handshake fails")
 ok(handshake_fails(context("x", f"{TMP}/issuing-ca/chain.crt", f"{TMP}/issuing-ca/leaf.key")) is None,
    "a certificate from an intermediate CA (chain sent, its CRL loaded): accepted")
+
+
+def handshake_failures():
+    text = call("GET", "/metrics")[2].decode()
+    return int(re.search(r"(?m)^cellgate_tls_handshake_failures_total (\d+)", text).group(1))
+
+
+n_failed = handshake_failures()
+socket.create_connection(("127.0.0.1", PORT)).close()  # a load balancer's TCP check
 time.sleep(0.2)
+after = handshake_failures()
+ok(after == n_failed, "a TCP connection closed before any byte: not a failed handshake", f"{n_failed} -> {after}")
+with socket.create_connection(("127.0.0.1", PORT)) as raw:
+    raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    raw.settimeout(5)
+    try:
+        raw.recv(100)
+    except OSError:
+        pass
+time.sleep(0.2)
+ok(handshake_failures() == n_failed + 1, "plain HTTP to the TLS port: a failed handshake")
 with open(f"{TMP}/gateway.log") as f:
     refusals = [json.loads(line)["msg"] for line in f if "TLS handshake with" in line]
 ok(any("certificate has expired, subject /CN=expired" in m for m in refusals) and
    any("certificate revoked, subject /CN=revoked" in m for m in refusals) and
    any("unable to get certificate CRL" in m and "CN=other-issuing-ca" in m for m in refusals) and
-   any("certificate required" in m for m in refusals),
+   any("certificate required" in m for m in refusals) and
+   any("plain HTTP sent to a TLS port" in m for m in refusals),
    "failed handshakes are logged with the reason and the certificate's names", "\n".join(refusals))
 
 
