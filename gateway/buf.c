@@ -42,6 +42,27 @@ cg_buf_truncate(struct cg_buf *b, size_t len)
 }
 
 enum cg_err
+cg_buf_reserve(struct cg_buf *b, size_t n)
+{
+	size_t need;
+	char *p;
+
+	if (n > b->max - b->len)
+		return CG_ELIMIT;
+	need = b->len + n + 1;
+	if (need <= b->cap)
+		return CG_OK;
+	p = realloc(b->p, need);
+	if (!p)
+		return CG_ENOMEM;
+	if (!b->p)
+		p[0] = '\0';
+	b->p = p;
+	b->cap = need;
+	return CG_OK;
+}
+
+enum cg_err
 cg_buf_add_slow(struct cg_buf *b, const void *data, size_t len)
 {
 	size_t need;

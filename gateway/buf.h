@@ -30,6 +30,10 @@ void cg_buf_reset(struct cg_buf *b);
 void cg_buf_truncate(struct cg_buf *b, size_t len);
 
 enum cg_err cg_buf_add_slow(struct cg_buf *b, const void *data, size_t len);
+/* Makes room for n more bytes at once (a writer that knows roughly how much
+ * it will write saves the doublings). Within the cap; CG_ENOMEM or
+ * CG_ELIMIT leave the buffer as it was. */
+enum cg_err cg_buf_reserve(struct cg_buf *b, size_t n);
 enum cg_err cg_buf_addstr(struct cg_buf *b, const char *s);
 
 /* Inline while there is room: writers call these for every token. */

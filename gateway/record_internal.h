@@ -14,7 +14,6 @@ struct cJSON;
 
 /* Facts for rules that cross sections, and the walk's state. */
 struct cg_record_walk {
-	struct cg_check c; /* the walk: diagnostics and current path */
 	const struct cg_mappings *m;
 	const struct cg_date *today;
 
@@ -28,6 +27,9 @@ struct cg_record_walk {
 	const struct cg_term *cell_type; /* NULL when absent or invalid */
 	const struct cg_term *tissue;
 	const struct cg_term *donor;
+	/* Last, so that the fields above can be cleared without its 16 KB
+	 * path buffer, which needs no clearing. */
+	struct cg_check c; /* the walk: diagnostics and current path */
 };
 
 /* The first member called name of obj, or NULL. */

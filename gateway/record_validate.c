@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -734,7 +735,7 @@ cg_record_validate(const cJSON *rec, const struct cg_mappings *m, const struct c
 	const cJSON *f[R__N];
 	struct cg_record_walk v;
 
-	memset(&v, 0, sizeof(v));
+	memset(&v, 0, offsetof(struct cg_record_walk, c));
 	cg_check_init(&v.c, d);
 	v.m = m;
 	v.today = today;
