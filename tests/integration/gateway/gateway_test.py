@@ -128,6 +128,7 @@ def issuing_ca(name, crl):
             out.write(f.read())
 
 
+shutil.copy(f"{PKI}/crl.pem", f"{PKI}/root-crl.pem")  # before the intermediates' are added
 issuing_ca("issuing-ca", crl=True)
 issuing_ca("other-issuing-ca", crl=False)
 
@@ -920,6 +921,28 @@ gateway.send_signal(signal.SIGHUP)
 time.sleep(0.5)
 st, h, data = call("POST", "/records", recs[26])
 ok(st == 200, "and are lifted again by the next reload", f"{st}")
+# Revoking a client takes effect with the next reload: its issuer's new CRL
+# goes into the CRL file, SIGHUP, and the next handshake is refused.
+ica = f"{TMP}/issuing-ca"
+leaf = (f"{ica}/chain.crt", f"{ica}/leaf.key")
+ok(handshake_fails(context("x", *leaf)) is None, "the intermediate CA's client, before: accepted")
+for step in (["ca", "-config", f"{ica}/ext.cnf", "-revoke", f"{ica}/leaf.crt"],
+             ["ca", "-config", f"{ica}/ext.cnf", "-gencrl", "-out", f"{ica}/crl.pem"]):
+    subprocess.run(["openssl", *step], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+with open(f"{PKI}/crl.pem", "w") as out:
+    for part in (f"{PKI}/root-crl.pem", f"{ica}/crl.pem"):
+        with open(part) as f:
+            out.write(f.read())
+gateway.send_signal(signal.SIGHUP)
+time.sleep(0.5)
+revoked_err = handshake_fails(context("x", *leaf))
+time.sleep(0.2)
+with open(f"{TMP}/gateway.log") as f:
+    said = any("certificate revoked" in line and "CN=issuing-ca" in line for line in f)
+ok(revoked_err is not None and said,
+   "revoked by its issuer's new CRL and SIGHUP: refused from the next handshake, and logged",
+   f"{revoked_err} {said}")
 # Moving a listener needs a restart: such a reload is refused, and the old
 # configuration keeps serving.
 with open(CONFIG) as f:
