@@ -270,6 +270,8 @@ cg_conn_new(struct event_base *base, void *arg)
 	c->w = w;
 	c->bev = bev;
 	c->request_ms = rt->s->header_timeout_ms + rt->s->body_timeout_ms;
+	c->listener = f->index;
+	c->made_gen = rt->gen;
 	c->deadline = evtimer_new(base, on_deadline, c);
 	cg_http_guard_init(&c->guard, rt->s->max_header, rt->s->max_body);
 	SSL_set_ex_data(ssl, conn_ex_index, c);

@@ -56,6 +56,8 @@ struct conn {
 	struct event *deadline;
 	enum conn_state state;
 	long request_ms;             /* header + body timeout: a whole request's time */
+	size_t listener;             /* which of the settings' listeners it came in on */
+	unsigned long made_gen;      /* the configuration its handshake was checked by */
 	struct cg_http_guard guard;  /* size limits, on the raw bytes */
 	int refused;                 /* refused by the guard: further input is dropped */
 	int refusal_due;             /* ...and answered once the requests before it are */

@@ -587,7 +587,23 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 		return -1;
 	}
 	if (!r->conn || !r->conn->id_match || r->conn->id_gen != r->rt->gen) {
-		unsigned char *match = calloc(s->nclients + 1, 1);
+		unsigned char *match;
+		const char *why;
+
+		/* A reload since the handshake may bring new CRLs or CAs: the
+		 * connection's certificate is checked again by them, once. */
+		if (r->conn && r->conn->made_gen != r->rt->gen &&
+		    !cg_tls_recheck(r->rt->tls[r->conn->listener], ssl, &why)) {
+			evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection",
+			                  "close");
+			cg_log(CG_LOG_WARN,
+			       "a connection's client certificate fails since the reload: %s", why);
+			fail(r, 403, "forbidden",
+			     "the client certificate is no longer accepted (%s); connect again",
+			     why);
+			return -1;
+		}
+		match = calloc(s->nclients + 1, 1);
 
 		if (!match) {
 			fail(r, 503, "transient", "out of memory");

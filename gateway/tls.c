@@ -288,6 +288,33 @@ fail:
 }
 
 int
+cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	X509_STORE_CTX *sc = cert ? X509_STORE_CTX_new() : NULL;
+	int ok = 0;
+
+	*why = "no client certificate";
+	if (!sc)
+		return 0;
+	/* As the handshake checks: the store's CAs, CRLs and flags, a client
+	 * certificate's purpose, the same depth. */
+	if (X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(ctx), cert,
+	                        SSL_get_peer_cert_chain(ssl)) == 1 &&
+	    X509_STORE_CTX_set_default(sc, "ssl_client") == 1) {
+		X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(sc), 4);
+		ok = X509_verify_cert(sc) == 1;
+		if (!ok)
+			*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc));
+	} else {
+		*why = "out of memory";
+	}
+	X509_STORE_CTX_free(sc);
+	ERR_clear_error();
+	return ok;
+}
+
+int
 cg_tls_has_san_dns(X509 *cert, const char *san_dns)
 {
 	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);

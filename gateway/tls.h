@@ -35,6 +35,12 @@ int cg_tls_has_san_dns(X509 *cert, const char *san_dns);
 /* 1 when cert's subject CN is cn. */
 int cg_tls_has_subject_cn(X509 *cert, const char *cn);
 
+/* Checks a connection's client certificate again, against ctx's CAs and
+ * CRLs (a reloaded configuration's): a client revoked since its handshake
+ * is refused on its open connections too. 1 when still valid; else 0 and
+ * why says what failed. */
+int cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why);
+
 /* Counts handshakes that failed (for /metrics), all contexts together. */
 unsigned long cg_tls_handshake_failures(void);
 

@@ -926,6 +926,10 @@ ok(st == 200, "and are lifted again by the next reload", f"{st}")
 ica = f"{TMP}/issuing-ca"
 leaf = (f"{ica}/chain.crt", f"{ica}/leaf.key")
 ok(handshake_fails(context("x", *leaf)) is None, "the intermediate CA's client, before: accepted")
+open_conn = http.client.HTTPSConnection("localhost", PORT, context=context("x", *leaf), timeout=10)
+open_conn.request("GET", "/records")  # a request on a connection kept open: 405, not 403
+first = open_conn.getresponse()
+first.read()
 for step in (["ca", "-config", f"{ica}/ext.cnf", "-revoke", f"{ica}/leaf.crt"],
              ["ca", "-config", f"{ica}/ext.cnf", "-gencrl", "-out", f"{ica}/crl.pem"]):
     subprocess.run(["openssl", *step], check=True, stdout=subprocess.DEVNULL,
@@ -943,6 +947,14 @@ with open(f"{TMP}/gateway.log") as f:
 ok(revoked_err is not None and said,
    "revoked by its issuer's new CRL and SIGHUP: refused from the next handshake, and logged",
    f"{revoked_err} {said}")
+open_conn.request("POST", "/records", body=json.dumps(recs[31]),
+                  headers={"Content-Type": "application/json"})
+again = open_conn.getresponse()
+body = again.read()
+ok(first.status == 405 and again.status == 403 and b"no longer accepted" in body and
+   again.getheader("Connection") == "close",
+   "... and on a connection it opened before the reload: 403, closed", f"{again.status} {body[:200]}")
+open_conn.close()
 # Moving a listener needs a restart: such a reload is refused, and the old
 # configuration keeps serving.
 with open(CONFIG) as f:
