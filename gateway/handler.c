@@ -710,7 +710,11 @@ ops_endpoint(struct request *r, const char *path)
 
 		r->ep = CG_EP_METRICS;
 		cg_buf_init(&b, 1u << 20);
-		if (cg_metrics_render(&b))
+		if (cg_metrics_render(&b) == CG_OK)
+			cg_runtime_metrics(r->rt, &b); /* a failed append frees b: 503 */
+		else
+			cg_buf_free(&b);
+		if (!b.p)
 			fail(r, 503, "transient", "out of memory");
 		else
 			respond(r, 200, "text/plain; version=0.0.4", b.p, b.len, "ok");

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "default_config.h"
 #include "dest_ndjson.h"
@@ -64,6 +66,88 @@ cg_runtime_release(struct cg_runtime *rt)
 	pthread_mutex_unlock(&rt_lock);
 	if (last)
 		cg_runtime_free(rt);
+}
+
+static void
+day(long long t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm))
+		strftime(out, n, "%Y-%m-%d", &tm);
+	else
+		snprintf(out, n, "?");
+}
+
+/* An expired server certificate or CRL stops every client: said at start
+ * and at each reload, before it happens. */
+static void
+warn_expiry(const struct cg_listener_cfg *l, SSL_CTX *ctx)
+{
+	long long cert, crl, now = (long long)time(NULL), days = 86400;
+	char when[32];
+
+	cg_tls_expiry(ctx, &cert, &crl);
+	if (cert) {
+		day(cert, when, sizeof(when));
+		if (cert < now)
+			cg_log(CG_LOG_ERROR,
+			       "listener %s:%d: the server certificate expired on %s: clients "
+			       "refuse it",
+			       l->address, l->port, when);
+		else if (cert - now < 30 * days)
+			cg_log(CG_LOG_WARN,
+			       "listener %s:%d: the server certificate expires on %s, in %lld days",
+			       l->address, l->port, when, (cert - now) / days);
+	}
+	if (crl) {
+		day(crl, when, sizeof(when));
+		if (crl < now)
+			cg_log(CG_LOG_ERROR,
+			       "listener %s:%d: a CRL was due for renewal on %s: the client "
+			       "certificates it covers are refused until it is renewed",
+			       l->address, l->port, when);
+		else if (crl - now < 7 * days)
+			cg_log(CG_LOG_WARN,
+			       "listener %s:%d: a CRL must be renewed by %s (in %lld days), or the "
+			       "client certificates it covers will be refused",
+			       l->address, l->port, when, (crl - now) / days);
+	}
+}
+
+void
+cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b)
+{
+	size_t i;
+
+	cg_buf_addstr(b, "# HELP cellgate_tls_certificate_expiry_timestamp_seconds When each "
+	                 "listener's server certificate expires.\n"
+	                 "# TYPE cellgate_tls_certificate_expiry_timestamp_seconds gauge\n");
+	for (i = 0; i < rt->s->nlisteners; i++) {
+		long long cert, crl;
+
+		cg_tls_expiry(rt->tls[i], &cert, &crl);
+		cg_buf_printf(
+		        b,
+		        "cellgate_tls_certificate_expiry_timestamp_seconds{listener=\"%s:%d\"} "
+		        "%lld\n",
+		        rt->s->listeners[i].address, rt->s->listeners[i].port, cert);
+	}
+	cg_buf_addstr(b, "# HELP cellgate_tls_crl_next_update_timestamp_seconds The earliest next "
+	                 "update of the CRLs a listener checks clients against.\n"
+	                 "# TYPE cellgate_tls_crl_next_update_timestamp_seconds gauge\n");
+	for (i = 0; i < rt->s->nlisteners; i++) {
+		long long cert, crl;
+
+		cg_tls_expiry(rt->tls[i], &cert, &crl);
+		if (crl)
+			cg_buf_printf(b,
+			              "cellgate_tls_crl_next_update_timestamp_seconds{listener=\"%"
+			              "s:%d\"} "
+			              "%lld\n",
+			              rt->s->listeners[i].address, rt->s->listeners[i].port, crl);
+	}
 }
 
 /* Reads mappings/fhir-extensions/{Type}-{id}.json, once per load, for
@@ -166,6 +250,7 @@ cg_runtime_load(const char *config_path, const char *mappings_dir)
 			cg_runtime_free(rt);
 			return NULL;
 		}
+		warn_expiry(l, rt->tls[i]);
 	}
 	if (!rt->tls || load_docs(rt)) {
 		cg_runtime_free(rt);

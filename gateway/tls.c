@@ -287,6 +287,34 @@ fail:
 	return NULL;
 }
 
+static long long
+unix_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+void
+cg_tls_expiry(SSL_CTX *ctx, long long *cert_not_after, long long *crl_next_update)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+	int i;
+
+	*cert_not_after = cert ? unix_time(X509_get0_notAfter(cert)) : 0;
+	*crl_next_update = 0;
+	for (i = 0; objs && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+		long long next = crl ? unix_time(X509_CRL_get0_nextUpdate(crl)) : 0;
+
+		if (next && (!*crl_next_update || next < *crl_next_update))
+			*crl_next_update = next;
+	}
+}
+
 int
 cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why)
 {

@@ -41,6 +41,12 @@ int cg_tls_has_subject_cn(X509 *cert, const char *cn);
  * why says what failed. */
 int cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why);
 
+/* When ctx's server certificate expires, and the earliest next update of
+ * the CRLs it checks clients against (0: no CRL), as Unix times: for the
+ * load's warnings and /metrics, since an expired certificate or CRL stops
+ * every client. */
+void cg_tls_expiry(SSL_CTX *ctx, long long *cert_not_after, long long *crl_next_update);
+
 /* Counts handshakes that failed (for /metrics), all contexts together. */
 unsigned long cg_tls_handshake_failures(void);
 
