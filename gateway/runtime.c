@@ -35,6 +35,7 @@ cg_runtime_free(struct cg_runtime *rt)
 	for (i = 0; rt->tls && rt->s && i < rt->s->nlisteners; i++)
 		SSL_CTX_free(rt->tls[i]);
 	free(rt->tls);
+	free(rt->dest_cert_expiry);
 	for (i = 0; i < rt->ndocs; i++)
 		free(rt->docs[i].text);
 	free(rt->docs);
@@ -80,40 +81,46 @@ day(long long t, char *out, size_t n)
 		snprintf(out, n, "?");
 }
 
-/* An expired server certificate or CRL stops every client: said at start
- * and at each reload, before it happens. */
+/* An expired certificate or CRL stops every client it concerns: said at
+ * start and at each reload, before it happens. what: "listener A:P" or
+ * "destination NAME". */
 static void
-warn_expiry(const struct cg_listener_cfg *l, SSL_CTX *ctx)
+warn_cert(const char *what, const char *whose, long long at)
 {
-	long long cert, crl, now = (long long)time(NULL), days = 86400;
+	long long now = (long long)time(NULL), days = 86400;
 	char when[32];
 
-	cg_tls_expiry(ctx, &cert, &crl);
-	if (cert) {
-		day(cert, when, sizeof(when));
-		if (cert < now)
-			cg_log(CG_LOG_ERROR,
-			       "listener %s:%d: the server certificate expired on %s: clients "
-			       "refuse it",
-			       l->address, l->port, when);
-		else if (cert - now < 30 * days)
-			cg_log(CG_LOG_WARN,
-			       "listener %s:%d: the server certificate expires on %s, in %lld days",
-			       l->address, l->port, when, (cert - now) / days);
-	}
-	if (crl) {
-		day(crl, when, sizeof(when));
-		if (crl < now)
-			cg_log(CG_LOG_ERROR,
-			       "listener %s:%d: a CRL was due for renewal on %s: the client "
-			       "certificates it covers are refused until it is renewed",
-			       l->address, l->port, when);
-		else if (crl - now < 7 * days)
-			cg_log(CG_LOG_WARN,
-			       "listener %s:%d: a CRL must be renewed by %s (in %lld days), or the "
-			       "client certificates it covers will be refused",
-			       l->address, l->port, when, (crl - now) / days);
-	}
+	if (!at)
+		return;
+	day(at, when, sizeof(when));
+	if (at < now)
+		cg_log(CG_LOG_ERROR, "%s: %s certificate expired on %s: its peers refuse it", what,
+		       whose, when);
+	else if (at - now < 30 * days)
+		cg_log(CG_LOG_WARN, "%s: %s certificate expires on %s, in %lld days", what, whose,
+		       when, (at - now) / days);
+}
+
+static void
+warn_crl(const char *what, long long at)
+{
+	long long now = (long long)time(NULL), days = 86400;
+	char when[32];
+
+	if (!at)
+		return;
+	day(at, when, sizeof(when));
+	if (at < now)
+		cg_log(CG_LOG_ERROR,
+		       "%s: a CRL was due for renewal on %s: the client certificates it covers are "
+		       "refused until it is renewed",
+		       what, when);
+	else if (at - now < 7 * days)
+		cg_log(CG_LOG_WARN,
+		       "%s: a CRL must be renewed by %s (in %lld days), or the client certificates "
+		       "it "
+		       "covers will be refused",
+		       what, when, (at - now) / days);
 }
 
 void
@@ -134,6 +141,17 @@ cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b)
 		        "%lld\n",
 		        rt->s->listeners[i].address, rt->s->listeners[i].port, cert);
 	}
+	cg_buf_addstr(b, "# HELP cellgate_tls_destination_certificate_expiry_timestamp_seconds "
+	                 "When the gateway's client certificate for each destination expires.\n"
+	                 "# TYPE cellgate_tls_destination_certificate_expiry_timestamp_seconds "
+	                 "gauge\n");
+	for (i = 0; i < rt->s->ndests; i++)
+		if (rt->dest_cert_expiry[i])
+			cg_buf_printf(
+			        b,
+			        "cellgate_tls_destination_certificate_expiry_timestamp_seconds{"
+			        "destination=\"%s\"} %lld\n",
+			        rt->s->dests[i].name, rt->dest_cert_expiry[i]);
 	cg_buf_addstr(b, "# HELP cellgate_tls_crl_next_update_timestamp_seconds The earliest next "
 	                 "update of the CRLs a listener checks clients against.\n"
 	                 "# TYPE cellgate_tls_crl_next_update_timestamp_seconds gauge\n");
@@ -250,11 +268,36 @@ cg_runtime_load(const char *config_path, const char *mappings_dir)
 			cg_runtime_free(rt);
 			return NULL;
 		}
-		warn_expiry(l, rt->tls[i]);
+		{
+			long long cert, crl;
+			char what[300];
+
+			snprintf(what, sizeof(what), "listener %s:%d", l->address, l->port);
+			cg_tls_expiry(rt->tls[i], &cert, &crl);
+			warn_cert(what, "the server", cert);
+			warn_crl(what, crl);
+		}
 	}
 	if (!rt->tls || load_docs(rt)) {
 		cg_runtime_free(rt);
 		return NULL;
+	}
+	/* The gateway's own client certificates, one per destination that
+	 * has one (libcurl reads them per call: a bad one shows only then). */
+	rt->dest_cert_expiry = calloc(rt->s->ndests + 1, sizeof(*rt->dest_cert_expiry));
+	if (!rt->dest_cert_expiry) {
+		cg_runtime_free(rt);
+		return NULL;
+	}
+	for (i = 0; i < rt->s->ndests; i++) {
+		const struct cg_dest_cfg *dc = &rt->s->dests[i];
+		char what[300];
+
+		if (!dc->certificate)
+			continue;
+		rt->dest_cert_expiry[i] = cg_tls_file_cert_expiry(dc->certificate);
+		snprintf(what, sizeof(what), "destination %s", dc->name);
+		warn_cert(what, "its client", rt->dest_cert_expiry[i]);
 	}
 	/* ndjson folders are made if missing: a registry's drop folder is
 	 * part of the setup this file describes. */

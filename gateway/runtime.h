@@ -28,7 +28,8 @@ struct cg_runtime {
 	struct cg_config *cfg;
 	struct cg_settings *s;
 	struct cg_mappings *m;
-	SSL_CTX **tls; /* one per listener */
+	SSL_CTX **tls;               /* one per listener */
+	long long *dest_cert_expiry; /* per destination: its client certificate's, or 0 */
 	struct cg_static_doc *docs;
 	size_t ndocs;
 	const char *base; /* canonical base */

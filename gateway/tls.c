@@ -315,6 +315,20 @@ cg_tls_expiry(SSL_CTX *ctx, long long *cert_not_after, long long *crl_next_updat
 	}
 }
 
+long long
+cg_tls_file_cert_expiry(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	long long at = cert ? unix_time(X509_get0_notAfter(cert)) : 0;
+
+	if (f)
+		fclose(f);
+	X509_free(cert);
+	ERR_clear_error();
+	return at;
+}
+
 int
 cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why)
 {

@@ -47,6 +47,11 @@ int cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why);
  * every client. */
 void cg_tls_expiry(SSL_CTX *ctx, long long *cert_not_after, long long *crl_next_update);
 
+/* When the first certificate of a PEM file expires (Unix time), or 0 when
+ * it cannot be read: the gateway's own client certificate for a destination,
+ * which libcurl loads per call. */
+long long cg_tls_file_cert_expiry(const char *path);
+
 /* Counts handshakes that failed (for /metrics), all contexts together. */
 unsigned long cg_tls_handshake_failures(void);
 

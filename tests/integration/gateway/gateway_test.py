@@ -787,15 +787,18 @@ cert_at = re.search(r'cellgate_tls_certificate_expiry_timestamp_seconds\{listene
                     r'(\d+)' % PORT, text)
 crl_at = re.search(r'cellgate_tls_crl_next_update_timestamp_seconds\{listener="127.0.0.1:%d"\} '
                    r'(\d+)' % PORT, text)
+dest_at = re.search(r'cellgate_tls_destination_certificate_expiry_timestamp_seconds'
+                    r'\{destination="upstream"\} (\d+)', text)
 with open(f"{TMP}/gateway.log") as f:
     crl_warned = any("a CRL must be renewed by" in line for line in f)
 # The dev server certificate is valid 825 days; the test's intermediate CAs
 # issue CRLs for 2 days: the earliest is what counts, and it is warned about.
 ok(cert_at and 800 * 86400 < int(cert_at.group(1)) - time.time() < 830 * 86400 and crl_at and
-   86400 < int(crl_at.group(1)) - time.time() < 3 * 86400 and crl_warned,
-   "/metrics: when the server certificate expires and the CRLs are due; a CRL due soon is "
-   "warned about in the log", f"{cert_at and cert_at.group(0)} {crl_at and crl_at.group(0)} "
-   f"{crl_warned}")
+   86400 < int(crl_at.group(1)) - time.time() < 3 * 86400 and crl_warned and dest_at and
+   800 * 86400 < int(dest_at.group(1)) - time.time() < 830 * 86400,
+   "/metrics: when the server and destination certificates expire and the CRLs are due; a CRL "
+   "due soon is warned about in the log", f"{cert_at and cert_at.group(0)} "
+   f"{crl_at and crl_at.group(0)} {dest_at and dest_at.group(0)} {crl_warned}")
 
 # ---- a refusal after pipelined requests ------------------------------------
 # Requests sent ahead of a refused one in the same write are still served, and
