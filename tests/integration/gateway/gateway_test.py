@@ -971,6 +971,38 @@ ok(first.status == 405 and again.status == 403 and b"no longer accepted" in body
    again.getheader("Connection") == "close",
    "... and on a connection it opened before the reload: 403, closed", f"{again.status} {body[:200]}")
 open_conn.close()
+# Renewing the server certificate: new files at the same paths and SIGHUP;
+# new connections get the new certificate, an open one keeps working.
+kept = http.client.HTTPSConnection("localhost", PORT, context=context(), timeout=10)
+kept.request("GET", "/healthz")
+kept.getresponse().read()
+with open(f"{TMP}/renew.cnf", "w") as f:
+    f.write("[s]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+            "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n")
+for step in (["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
+              f"{TMP}/renewed.key"],
+             ["req", "-new", "-key", f"{TMP}/renewed.key", "-subj", "/CN=localhost renewed",
+              "-out", f"{TMP}/renewed.csr"],
+             ["x509", "-req", "-in", f"{TMP}/renewed.csr", "-CA", f"{PKI}/ca.crt", "-CAkey",
+              f"{PKI}/ca.key", "-set_serial", "99", "-days", "30", "-extfile", f"{TMP}/renew.cnf",
+              "-extensions", "s", "-out", f"{TMP}/renewed.crt"]):
+    subprocess.run(["openssl", *step], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+shutil.copy(f"{TMP}/renewed.key", f"{PKI}/server.key")
+shutil.copy(f"{TMP}/renewed.crt", f"{PKI}/server.crt")
+gateway.send_signal(signal.SIGHUP)
+time.sleep(0.5)
+with socket.create_connection(("127.0.0.1", PORT)) as raw:
+    with context().wrap_socket(raw, server_hostname="localhost") as tls:
+        served = tls.getpeercert(binary_form=True)
+with open(f"{TMP}/renewed.crt") as f:
+    renewed = ssl.PEM_cert_to_DER_cert(f.read())
+kept.request("GET", "/healthz")
+kept_status = kept.getresponse().status
+kept.close()
+ok(served == renewed and kept_status == 200,
+   "a renewed server certificate and SIGHUP: new connections get it, an open one goes on",
+   f"{served == renewed} {kept_status}")
 # Moving a listener needs a restart: such a reload is refused, and the old
 # configuration keeps serving.
 with open(CONFIG) as f:
