@@ -36,6 +36,8 @@ cg_runtime_free(struct cg_runtime *rt)
 		SSL_CTX_free(rt->tls[i]);
 	free(rt->tls);
 	free(rt->dest_cert_expiry);
+	free(rt->expiry);
+	free(rt->listener_names);
 	for (i = 0; i < rt->ndocs; i++)
 		free(rt->docs[i].text);
 	free(rt->docs);
@@ -69,103 +71,93 @@ cg_runtime_release(struct cg_runtime *rt)
 		cg_runtime_free(rt);
 }
 
-static void
-day(long long t, char *out, size_t n)
+/* How far off t is: its day (UTC) in when, and whole days from now, negative
+ * once past. */
+static long long
+days_until(long long t, char *when, size_t n)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
+	long long now = (long long)time(NULL);
 
 	if (gmtime_r(&tt, &tm))
-		strftime(out, n, "%Y-%m-%d", &tm);
+		strftime(when, n, "%Y-%m-%d", &tm);
 	else
-		snprintf(out, n, "?");
+		snprintf(when, n, "?");
+	return t < now ? -1 : (t - now) / 86400;
 }
 
 /* An expired certificate or CRL stops every client it concerns: said at
  * start and at each reload, before it happens. what: "listener A:P" or
- * "destination NAME". */
+ * "destination NAME"; at: 0 when there is none. */
 static void
 warn_cert(const char *what, const char *whose, long long at)
 {
-	long long now = (long long)time(NULL), days = 86400;
 	char when[32];
+	long long days = at ? days_until(at, when, sizeof(when)) : 30;
 
-	if (!at)
-		return;
-	day(at, when, sizeof(when));
-	if (at < now)
+	if (days < 0)
 		cg_log(CG_LOG_ERROR, "%s: %s certificate expired on %s: its peers refuse it", what,
 		       whose, when);
-	else if (at - now < 30 * days)
+	else if (days < 30)
 		cg_log(CG_LOG_WARN, "%s: %s certificate expires on %s, in %lld days", what, whose,
-		       when, (at - now) / days);
+		       when, days);
 }
 
 static void
 warn_crl(const char *what, long long at)
 {
-	long long now = (long long)time(NULL), days = 86400;
 	char when[32];
+	long long days = at ? days_until(at, when, sizeof(when)) : 7;
 
-	if (!at)
-		return;
-	day(at, when, sizeof(when));
-	if (at < now)
+	if (days < 0)
 		cg_log(CG_LOG_ERROR,
 		       "%s: a CRL was due for renewal on %s: the client certificates it covers are "
 		       "refused until it is renewed",
 		       what, when);
-	else if (at - now < 7 * days)
+	else if (days < 7)
 		cg_log(CG_LOG_WARN,
 		       "%s: a CRL must be renewed by %s (in %lld days), or the client certificates "
-		       "it "
-		       "covers will be refused",
-		       what, when, (at - now) / days);
+		       "it covers will be refused",
+		       what, when, days);
+}
+
+/* One gauge line per listener or destination that has a value (not 0). */
+static void
+gauge(struct cg_buf *b, const char *metric, const char *label, const char *value, long long at)
+{
+	if (at)
+		cg_buf_printf(b, "%s{%s=\"%s\"} %lld\n", metric, label, value, at);
 }
 
 void
 cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b)
 {
+	static const char cert[] = "cellgate_tls_certificate_expiry_timestamp_seconds",
+	                  dest[] = "cellgate_tls_destination_certificate_expiry_timestamp_seconds",
+	                  crl[] = "cellgate_tls_crl_next_update_timestamp_seconds";
 	size_t i;
 
-	cg_buf_addstr(b, "# HELP cellgate_tls_certificate_expiry_timestamp_seconds When each "
-	                 "listener's server certificate expires.\n"
-	                 "# TYPE cellgate_tls_certificate_expiry_timestamp_seconds gauge\n");
-	for (i = 0; i < rt->s->nlisteners; i++) {
-		long long cert, crl;
-
-		cg_tls_expiry(rt->tls[i], &cert, &crl);
-		cg_buf_printf(
-		        b,
-		        "cellgate_tls_certificate_expiry_timestamp_seconds{listener=\"%s:%d\"} "
-		        "%lld\n",
-		        rt->s->listeners[i].address, rt->s->listeners[i].port, cert);
-	}
-	cg_buf_addstr(b, "# HELP cellgate_tls_destination_certificate_expiry_timestamp_seconds "
-	                 "When the gateway's client certificate for each destination expires.\n"
-	                 "# TYPE cellgate_tls_destination_certificate_expiry_timestamp_seconds "
-	                 "gauge\n");
+	cg_buf_printf(b,
+	              "# HELP %s When each listener's server certificate expires.\n"
+	              "# TYPE %s gauge\n",
+	              cert, cert);
+	for (i = 0; i < rt->s->nlisteners; i++)
+		gauge(b, cert, "listener", rt->listener_names[i], rt->expiry[i].cert);
+	cg_buf_printf(b,
+	              "# HELP %s When the gateway's client certificate for each destination "
+	              "expires.\n"
+	              "# TYPE %s gauge\n",
+	              dest, dest);
 	for (i = 0; i < rt->s->ndests; i++)
-		if (rt->dest_cert_expiry[i])
-			cg_buf_printf(
-			        b,
-			        "cellgate_tls_destination_certificate_expiry_timestamp_seconds{"
-			        "destination=\"%s\"} %lld\n",
-			        rt->s->dests[i].name, rt->dest_cert_expiry[i]);
-	cg_buf_addstr(b, "# HELP cellgate_tls_crl_next_update_timestamp_seconds The earliest next "
-	                 "update of the CRLs a listener checks clients against.\n"
-	                 "# TYPE cellgate_tls_crl_next_update_timestamp_seconds gauge\n");
-	for (i = 0; i < rt->s->nlisteners; i++) {
-		long long cert, crl;
-
-		cg_tls_expiry(rt->tls[i], &cert, &crl);
-		if (crl)
-			cg_buf_printf(b,
-			              "cellgate_tls_crl_next_update_timestamp_seconds{listener=\"%"
-			              "s:%d\"} "
-			              "%lld\n",
-			              rt->s->listeners[i].address, rt->s->listeners[i].port, crl);
-	}
+		gauge(b, dest, "destination", rt->s->dests[i].name, rt->dest_cert_expiry[i]);
+	cg_buf_printf(b,
+	              "# HELP %s The earliest next update of the CRLs a listener checks clients "
+	              "against.\n"
+	              "# TYPE %s gauge\n",
+	              crl, crl);
+	for (i = 0; i < rt->s->nlisteners; i++)
+		gauge(b, crl, "listener", rt->listener_names[i], rt->expiry[i].crl);
 }
 
 /* Reads mappings/fhir-extensions/{Type}-{id}.json, once per load, for
@@ -256,11 +248,17 @@ cg_runtime_load(const char *config_path, const char *mappings_dir)
 	free(dir);
 	rt->base = rt->s->canonical_base ? rt->s->canonical_base : rt->m->canonical_base;
 	rt->tls = calloc(rt->s->nlisteners + 1, sizeof(*rt->tls));
+	rt->expiry = calloc(rt->s->nlisteners + 1, sizeof(*rt->expiry));
+	rt->listener_names = calloc(rt->s->nlisteners + 1, sizeof(*rt->listener_names));
+	if (!rt->expiry || !rt->listener_names) {
+		cg_runtime_free(rt);
+		return NULL;
+	}
 	for (i = 0; rt->tls && i < rt->s->nlisteners; i++) {
 		const struct cg_listener_cfg *l = &rt->s->listeners[i];
 		struct cg_tls_server ts = {l->certificate, l->key, l->client_ca, l->crl,
 		                           l->require_client};
-		char err[512];
+		char err[512], what[300];
 
 		rt->tls[i] = cg_tls_server_ctx(&ts, err, sizeof(err));
 		if (!rt->tls[i]) {
@@ -268,15 +266,13 @@ cg_runtime_load(const char *config_path, const char *mappings_dir)
 			cg_runtime_free(rt);
 			return NULL;
 		}
-		{
-			long long cert, crl;
-			char what[300];
-
-			snprintf(what, sizeof(what), "listener %s:%d", l->address, l->port);
-			cg_tls_expiry(rt->tls[i], &cert, &crl);
-			warn_cert(what, "the server", cert);
-			warn_crl(what, crl);
-		}
+		/* Read once per load: /metrics and the warnings both use them. */
+		snprintf(rt->listener_names[i], sizeof(rt->listener_names[i]), "%s:%d", l->address,
+		         l->port);
+		snprintf(what, sizeof(what), "listener %s", rt->listener_names[i]);
+		cg_tls_expiry(rt->tls[i], &rt->expiry[i].cert, &rt->expiry[i].crl);
+		warn_cert(what, "the server", rt->expiry[i].cert);
+		warn_crl(what, rt->expiry[i].crl);
 	}
 	if (!rt->tls || load_docs(rt)) {
 		cg_runtime_free(rt);

@@ -28,7 +28,11 @@ struct cg_runtime {
 	struct cg_config *cfg;
 	struct cg_settings *s;
 	struct cg_mappings *m;
-	SSL_CTX **tls;               /* one per listener */
+	SSL_CTX **tls; /* one per listener */
+	struct {
+		long long cert, crl; /* the server certificate's expiry, the first CRL due, or 0 */
+	} * expiry;                  /* per listener */
+	char (*listener_names)[64];  /* per listener: "address:port" */
 	long long *dest_cert_expiry; /* per destination: its client certificate's, or 0 */
 	struct cg_static_doc *docs;
 	size_t ndocs;
