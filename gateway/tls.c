@@ -339,12 +339,13 @@ cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why)
 	*why = "no client certificate";
 	if (!sc)
 		return 0;
-	/* As the handshake checks: the store's CAs, CRLs and flags, a client
-	 * certificate's purpose, the same depth. */
+	/* As OpenSSL checks a client in the handshake: the store's CAs, CRLs
+	 * and flags, a client certificate's purpose, then the context's own
+	 * parameters (its verify depth) over them. */
 	if (X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(ctx), cert,
 	                        SSL_get_peer_cert_chain(ssl)) == 1 &&
-	    X509_STORE_CTX_set_default(sc, "ssl_client") == 1) {
-		X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(sc), 4);
+	    X509_STORE_CTX_set_default(sc, "ssl_client") == 1 &&
+	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(sc), SSL_CTX_get0_param(ctx)) == 1) {
 		ok = X509_verify_cert(sc) == 1;
 		if (!ok)
 			*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc));
