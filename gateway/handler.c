@@ -108,6 +108,35 @@ since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The method's name as the client sent it (the guard lets through only the
+ * methods named here). */
+static const char *
+method_name(enum evhttp_cmd_type c)
+{
+	switch (c) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	default:
+		return "other";
+	}
+}
+
 static void
 audit(struct request *r, int status, const char *outcome)
 {
@@ -124,8 +153,7 @@ audit(struct request *r, int status, const char *outcome)
 	cg_jw_string(&w, "request_id", r->id);
 	if (r->client)
 		cg_jw_string(&w, "client", r->client);
-	cg_jw_string(&w, "method",
-	             evhttp_request_get_command(r->req) == EVHTTP_REQ_GET ? "GET" : "POST");
+	cg_jw_string(&w, "method", method_name(evhttp_request_get_command(r->req)));
 	if (r->route)
 		cg_jw_string(&w, "route", r->route->path);
 	if (r->route && r->route->dest)
