@@ -361,21 +361,23 @@ check_routes(struct ck *k, const cJSON *n)
 	cg_check_pop(&k->c, mark);
 }
 
-static const struct cg_member limits_spec[] = {{"max_body_bytes", 0},    {"max_header_bytes", 0},
-                                               {"header_timeout_ms", 0}, {"body_timeout_ms", 0},
-                                               {"idle_timeout_ms", 0},   {"max_connections", 0}};
+static const struct cg_member limits_spec[] = {
+        {"max_body_bytes", 0},  {"max_header_bytes", 0},    {"header_timeout_ms", 0},
+        {"body_timeout_ms", 0}, {"idle_timeout_ms", 0},     {"max_connections", 0},
+        {"max_handshakes", 0},  {"handshake_timeout_ms", 0}};
+#define NLIMITS (sizeof(limits_spec) / sizeof(limits_spec[0]))
 
 static void
 check_limits(struct ck *k, const cJSON *n)
 {
-	const cJSON *f[6];
+	const cJSON *f[NLIMITS];
 	size_t i, mark;
 	long v;
 
-	if (cg_check_members(&k->c, n, "limits", limits_spec, 6, f))
+	if (cg_check_members(&k->c, n, "limits", limits_spec, NLIMITS, f))
 		return;
 	mark = cg_check_push_key(&k->c, "limits");
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NLIMITS; i++)
 		if (f[i])
 			cg_check_integer(&k->c, f[i], limits_spec[i].name, 1, 1e12, &v);
 	cg_check_pop(&k->c, mark);

@@ -23,6 +23,7 @@
 #include "outcome.h"
 #include "runtime.h"
 #include "settings.h"
+#include "tls.h"
 
 static atomic_ulong request_seq;
 static char id_prefix[9];
@@ -36,15 +37,56 @@ cg_conn_set_state(struct conn *c, enum conn_state s)
 	c->state = s;
 }
 
-/* A request begins (its first byte, or the handshake of a new connection):
- * its deadline starts. */
+static struct cg_log_limit deadline_log, evict_log;
+
+static void
+arm_deadline(struct conn *c, long ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evtimer_add(c->deadline, &tv);
+}
+
+/* A request begins (its first byte) or waits behind another: its deadline
+ * starts unless it runs already. */
 static void
 start_reading(struct conn *c)
 {
-	struct timeval tv = {c->request_ms / 1000, (c->request_ms % 1000) * 1000};
+	if (c->state == C_IDLE)
+		cg_conn_set_state(c, C_READING);
+	if (!evtimer_pending(c->deadline, NULL))
+		arm_deadline(c, c->request_ms);
+}
 
-	cg_conn_set_state(c, C_READING);
-	evtimer_add(c->deadline, &tv);
+/* Off the worker's list of handshaking connections. */
+static void
+unlist(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->older)
+		c->older->newer = c->newer;
+	else if (w->oldest == c)
+		w->oldest = c->newer;
+	if (c->newer)
+		c->newer->older = c->older;
+	else if (w->newest == c)
+		w->newest = c->older;
+	c->older = c->newer = NULL;
+	w->handshaking--;
+	cg_metrics_handshaking(-1);
+}
+
+/* Ends a connection from under evhttp: the socket is shut both ways, so
+ * that the bufferevent sees the end and evhttp frees the connection in its
+ * usual way (conn_free). */
+static void
+cut(struct conn *c)
+{
+	evutil_socket_t s = bufferevent_getfd(c->bev);
+
+	if (s >= 0)
+		shutdown(s, SHUT_RDWR);
 }
 
 /* New ids: the process's random prefix and a counter. */
@@ -60,14 +102,22 @@ static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	evutil_socket_t s = bufferevent_getfd(c->bev);
 
 	(void)fd;
 	(void)what;
-	cg_log(CG_LOG_WARN, "connection closed: the request did not arrive within %ld ms",
-	       c->request_ms);
-	if (s >= 0)
-		shutdown(s, SHUT_RDWR);
+	if (!c->authenticated) {
+		cg_metrics_conn_closed(CG_CLOSE_HANDSHAKE_TIMEOUT);
+		cg_log_limited(&deadline_log, CG_LOG_WARN,
+		               "connection closed: no TLS handshake within %ld ms",
+		               c->handshake_ms);
+	} else {
+		cg_metrics_conn_closed(CG_CLOSE_REQUEST_TIMEOUT);
+		cg_log_limited(&deadline_log, CG_LOG_WARN,
+		               "connection closed: a request did not arrive (or waited behind "
+		               "answers the client did not read) for %ld ms",
+		               c->request_ms);
+	}
+	cut(c);
 }
 
 /* A request the guard refuses (over a size limit, or not well-formed HTTP/1.x)
@@ -141,6 +191,28 @@ drop_tail(struct conn *c, struct evbuffer *buf, size_t keep)
 		evbuffer_free(head);
 }
 
+/* The input's high-water mark: reading stops while this much waits, so a
+ * client that sends and does not read its answers is held to it. Usually
+ * read_high, a header block's worth and a TLS record: evhttp needs a whole
+ * header block in the input to parse it and takes a body's bytes as they
+ * come. A chunk is the exception: evhttp takes one only once all of it is
+ * in. So while evhttp is at the request whose chunk is arriving (nothing of
+ * an earlier request waits before it), the mark makes room for the rest of
+ * that chunk, which the guard keeps within max_body_bytes. The guard's
+ * chunk_left is the size (or the size read so far) of the chunk it is in,
+ * 0 elsewhere. */
+static void
+set_read_mark(struct conn *c, struct evbuffer *buf)
+{
+	size_t len = evbuffer_get_length(buf), high = c->read_high;
+	unsigned long long first = c->bytes_in - len; /* the offset of buf's first byte */
+
+	if (c->guard.chunk_left && first >= c->guard.request_start &&
+	    len + c->guard.chunk_left + 64 > high)
+		high = len + (size_t)c->guard.chunk_left + 64;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+}
+
 /* Every byte a client sends passes through the guard before evhttp reads it.
  * On a refusal, the requests before the refused one (pipelined in the same
  * read, or one still being handled) are served first and answered in order;
@@ -156,16 +228,20 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	unsigned long long start;
 	int n, i;
 
-	if (info->n_added == 0 || c->trimming)
+	if (c->trimming)
 		return;
+	if (info->n_added == 0) { /* evhttp took some: the mark may go down */
+		if (info->n_deleted && !c->refused)
+			set_read_mark(c, buf);
+		return;
+	}
 	/* The bytes just added are the last ones of the buffer. */
 	fresh = info->n_added < len ? info->n_added : len;
 	if (c->refused) {
 		drop_tail(c, buf, c->refusal_due ? len - fresh : 0);
 		return;
 	}
-	if (c->state == C_IDLE)
-		start_reading(c);
+	start_reading(c);
 	c->bytes_in += fresh;
 	if (evbuffer_ptr_set(buf, &at, len - fresh, EVBUFFER_PTR_SET) != 0)
 		return;
@@ -182,9 +258,12 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		if (n <= 0)
 			break;
 	}
-	if (verdict == CG_GUARD_OK)
+	if (verdict == CG_GUARD_OK) {
+		set_read_mark(c, buf);
 		return;
+	}
 	c->refused = 1;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
 	/* The buffer holds the connection's bytes from start on. */
 	start = c->bytes_in - len;
 	keep = c->guard.request_start > start ? (size_t)(c->guard.request_start - start) : 0;
@@ -239,7 +318,10 @@ conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void 
 	cg_conn_set_state(c, C_IDLE);
 	free(c->id_match);
 	event_free(c->deadline);
-	c->w->conns--;
+	if (c->authenticated)
+		c->w->conns--;
+	else if (!c->evicted)
+		unlist(c);
 	cg_metrics_connections(-1);
 	cg_worker_resume_accepting(c->w);
 	cg_worker_maybe_exit(c->w);
@@ -269,17 +351,62 @@ cg_conn_new(struct event_base *base, void *arg)
 	}
 	c->w = w;
 	c->bev = bev;
+	c->handshake_ms = rt->s->handshake_timeout_ms;
 	c->request_ms = rt->s->header_timeout_ms + rt->s->body_timeout_ms;
+	c->read_high = rt->s->max_header + 16384 + 1024;
 	c->listener = f->index;
 	c->made_gen = rt->gen;
 	c->deadline = evtimer_new(base, on_deadline, c);
 	cg_http_guard_init(&c->guard, rt->s->max_header, rt->s->max_body);
 	SSL_set_ex_data(ssl, conn_ex_index, c);
+	bufferevent_setwatermark(bev, EV_READ, 0, c->read_high);
 	evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
 	evbuffer_add_cb(bufferevent_get_output(bev), on_output, c);
-	start_reading(c); /* the handshake counts as reading the first request */
-	w->conns++;
+	/* Handshaking: its own deadline, and a place on the worker's list; the
+	 * oldest makes room when the list is full. */
+	cg_conn_set_state(c, C_READING);
+	arm_deadline(c, c->handshake_ms);
+	if (w->handshaking >= w->max_handshaking && w->oldest) {
+		struct conn *old = w->oldest;
+
+		unlist(old);
+		old->evicted = 1;
+		cg_metrics_conn_closed(CG_CLOSE_HANDSHAKE_EVICTED);
+		cg_log_limited(&evict_log, CG_LOG_WARN,
+		               "worker %d: %zu connections still in their TLS handshake "
+		               "(max_handshakes): the oldest closed",
+		               w->id, w->handshaking + 1);
+		cut(old);
+	}
+	c->older = w->newest;
+	if (w->newest)
+		w->newest->newer = c;
+	else
+		w->oldest = c;
+	w->newest = c;
+	w->handshaking++;
+	cg_metrics_handshaking(1);
 	cg_metrics_connections(1);
+	cg_runtime_release(rt);
+	return bev;
+}
+
+/* A connection's first handshake has completed (tls.c): it takes one of
+ * the max_connections places; listeners pause once they are all taken. */
+static void
+on_handshake_done(SSL *ssl)
+{
+	struct conn *c = SSL_get_ex_data(ssl, conn_ex_index);
+	struct worker *w;
+
+	if (!c || c->authenticated || c->evicted)
+		return;
+	w = c->w;
+	unlist(c);
+	c->authenticated = 1;
+	evtimer_del(c->deadline);
+	cg_conn_set_state(c, C_IDLE);
+	w->conns++;
 	if (w->conns >= w->max_conns && !w->paused) {
 		size_t i;
 
@@ -289,8 +416,6 @@ cg_conn_new(struct event_base *base, void *arg)
 		cg_log(CG_LOG_WARN, "worker %d: %zu connections, not accepting more for now", w->id,
 		       w->conns);
 	}
-	cg_runtime_release(rt);
-	return bev;
 }
 
 struct conn *
@@ -313,12 +438,23 @@ cg_worker_maybe_exit(struct worker *w)
 }
 
 void
+cg_conn_dispatched(struct conn *c)
+{
+	cg_conn_set_state(c, C_HANDLING);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		arm_deadline(c, c->request_ms); /* the next request waits from now */
+	else
+		evtimer_del(c->deadline);
+}
+
+void
 cg_conn_sent(struct evhttp_request *req, void *arg)
 {
 	struct conn *c = arg;
 
 	(void)req;
-	cg_conn_set_state(c, C_IDLE);
+	/* A request already waiting keeps the connection reading. */
+	cg_conn_set_state(c, evtimer_pending(c->deadline, NULL) ? C_READING : C_IDLE);
 	/* The last request before a refused one has been answered. */
 	if (c->refusal_due && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
 		c->refusal_due = 0;
@@ -333,6 +469,7 @@ cg_conn_setup(void)
 	unsigned char rnd[4];
 
 	conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free);
+	cg_tls_on_handshake_done(on_handshake_done);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(id_prefix, sizeof(id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);

@@ -7,6 +7,18 @@
  * connection answers itself when it refuses a request, and a deadline
  * bounds how long a request may take to arrive (slowloris). The connection
  * also keeps what the client's certificate maps to, worked out once.
+ *
+ * What one client can make the gateway hold (docs/security.md has the
+ * numbers):
+ * - until its handshake completes, a connection is "handshaking": it has
+ *   handshake_timeout_ms to finish, and at most max_handshakes of them are
+ *   open at once (the oldest is closed for a new one), so that peers who
+ *   never authenticate cannot take the max_connections slots, which count
+ *   only connections past their handshake;
+ * - its unread input is bounded by a read high-water mark: a client that
+ *   sends requests and does not read the answers stops being read once
+ *   that much waits (and its waiting request's deadline runs), instead of
+ *   being buffered without end.
  * Shared by server.c (workers, listeners) and handler.c (requests).
  */
 #ifndef CG_CONN_H
@@ -41,9 +53,11 @@ struct worker {
 	struct event *stop_ev, *drain_tick;
 	struct event *reconfigure_ev; /* a reload: apply the new limits */
 	struct cg_http_client *http;
-	size_t conns, max_conns;
-	size_t busy; /* connections reading or handling a request */
-	int paused;  /* listeners off: too many connections */
+	size_t conns, max_conns; /* connections past their handshake */
+	size_t handshaking, max_handshaking;
+	struct conn *oldest, *newest; /* the handshaking ones, in accept order */
+	size_t busy;                  /* connections reading or handling a request */
+	int paused;                   /* listeners off: too many connections */
 	int draining;
 	struct timespec drain_deadline;
 };
@@ -55,7 +69,12 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	enum conn_state state;
+	int authenticated;           /* past its TLS handshake */
+	int evicted;                 /* closed for a newer handshake */
+	struct conn *older, *newer;  /* the worker's handshaking list */
+	long handshake_ms;           /* handshake_timeout_ms */
 	long request_ms;             /* header + body timeout: a whole request's time */
+	size_t read_high;            /* the input's usual high-water mark */
 	size_t listener;             /* which of the settings' listeners it came in on */
 	unsigned long made_gen;      /* the configuration its handshake was checked by */
 	struct cg_http_guard guard;  /* size limits, on the raw bytes */
@@ -79,6 +98,10 @@ struct bufferevent *cg_conn_new(struct event_base *base, void *arg);
 /* The connection a request arrived on, or NULL. */
 struct conn *cg_conn_of(struct evhttp_request *req);
 void cg_conn_set_state(struct conn *c, enum conn_state s);
+/* evhttp has read a whole request and hands it to the handler: the
+ * request's deadline stops, and the next one's starts if its bytes are
+ * already waiting (pipelined behind it). */
+void cg_conn_dispatched(struct conn *c);
 /* The on-complete callback of every answer (arg: the conn): the connection
  * is idle again; a refusal waiting for the answers before it goes out. */
 void cg_conn_sent(struct evhttp_request *req, void *arg);

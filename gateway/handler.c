@@ -771,10 +771,8 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	r->conn = cg_conn_of(req);
 	cg_buf_init(&r->call.response, 1);
 	cg_buf_init(&r->body, 1);
-	if (r->conn) {
-		cg_conn_set_state(r->conn, C_HANDLING);
-		evtimer_del(r->conn->deadline);
-	}
+	if (r->conn)
+		cg_conn_dispatched(r->conn);
 	request_id(r);
 	if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Server"))
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");

@@ -41,19 +41,13 @@ cg_log_time(char *buf)
 	snprintf(buf + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-void
-cg_log(enum cg_level level, const char *fmt, ...)
+static void
+log_line(enum cg_level level, const char *msg)
 {
 	static const char *const names[] = {"debug", "info", "warn", "error"};
-	char msg[1024], when[32];
+	char when[32];
 	struct cg_buf b;
-	va_list ap;
 
-	if ((int)level < atomic_load(&min_level))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	cg_log_time(when);
 	cg_buf_init(&b, 8192);
 	cg_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, names[level]);
@@ -63,6 +57,46 @@ cg_log(enum cg_level level, const char *fmt, ...)
 	if (b.p && write(STDERR_FILENO, b.p, b.len) < 0)
 		errno = 0;
 	cg_buf_free(&b);
+}
+
+void
+cg_log(enum cg_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if ((int)level < atomic_load(&min_level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_line(level, msg);
+}
+
+void
+cg_log_limited(struct cg_log_limit *lim, enum cg_level level, const char *fmt, ...)
+{
+	long long now = (long long)time(NULL);
+	unsigned long before;
+	char msg[1100];
+	size_t n;
+	va_list ap;
+
+	if ((int)level < atomic_load(&min_level))
+		return;
+	if (atomic_exchange(&lim->second, now) != now)
+		atomic_store(&lim->lines, 0);
+	if (atomic_fetch_add(&lim->lines, 1) >= CG_LOG_LIMIT_PER_SECOND) {
+		atomic_fetch_add(&lim->dropped, 1);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, 1024, fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	if ((before = atomic_exchange(&lim->dropped, 0)) != 0)
+		snprintf(msg + n, sizeof(msg) - n, " (and %lu more like it not logged)", before);
+	log_line(level, msg);
 }
 
 int

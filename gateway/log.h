@@ -17,6 +17,20 @@ void cg_log_set_level(int level);
 /* One line: {"time":...,"level":...,"msg":...}; the message is escaped. */
 void cg_log(enum cg_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A line that a client can cause (a refused handshake, a connection cut at
+ * its deadline) goes through a limiter, so that a flood of them cannot
+ * flood the log: at most CG_LOG_LIMIT_PER_SECOND lines a second per
+ * limiter; the next line written says how many were left out. Counting
+ * them all is the metrics' job. Zero-initialised; shared by threads. */
+#define CG_LOG_LIMIT_PER_SECOND 10
+struct cg_log_limit {
+	_Atomic long long second;
+	_Atomic unsigned lines;
+	_Atomic unsigned long dropped;
+};
+void cg_log_limited(struct cg_log_limit *lim, enum cg_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Opens (or reopens, after rotation) the audit log; NULL closes it. -1 on
  * failure, with errno set. */
 int cg_audit_open(const char *path);

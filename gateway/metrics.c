@@ -31,6 +31,10 @@ static atomic_ulong latency_us_sum;
 static atomic_ulong issues[CG_C__COUNT];
 static atomic_ulong upstream[3][CG_UP__COUNT];
 static atomic_long connections;
+static atomic_long handshaking;
+static atomic_ulong closed[CG_CLOSE__COUNT];
+static const char *const close_reasons[] = {"handshake_timeout", "handshake_evicted",
+                                            "request_timeout"};
 
 static int
 route_index(const char *route)
@@ -88,6 +92,19 @@ void
 cg_metrics_connections(int delta)
 {
 	atomic_fetch_add(&connections, delta);
+}
+
+void
+cg_metrics_handshaking(int delta)
+{
+	atomic_fetch_add(&handshaking, delta);
+}
+
+void
+cg_metrics_conn_closed(enum cg_conn_close why)
+{
+	if ((unsigned)why < CG_CLOSE__COUNT)
+		atomic_fetch_add(&closed[why], 1);
 }
 
 enum cg_err
@@ -158,5 +175,17 @@ cg_metrics_render(struct cg_buf *b)
 	              "# TYPE cellgate_open_connections gauge\n"
 	              "cellgate_open_connections %ld\n",
 	              cg_tls_handshake_failures(), atomic_load(&connections));
+	cg_buf_printf(b,
+	              "# HELP cellgate_tls_handshakes_in_progress Connections still in their TLS "
+	              "handshake.\n"
+	              "# TYPE cellgate_tls_handshakes_in_progress gauge\n"
+	              "cellgate_tls_handshakes_in_progress %ld\n"
+	              "# HELP cellgate_connections_closed_total Client connections the gateway "
+	              "closed itself, by reason.\n"
+	              "# TYPE cellgate_connections_closed_total counter\n",
+	              atomic_load(&handshaking));
+	for (i = 0; i < CG_CLOSE__COUNT; i++)
+		cg_buf_printf(b, "cellgate_connections_closed_total{reason=\"%s\"} %lu\n",
+		              close_reasons[i], atomic_load(&closed[i]));
 	return b->p ? CG_OK : CG_ENOMEM;
 }

@@ -39,6 +39,17 @@ void cg_metrics_request(enum cg_endpoint ep, const char *route, int status, doub
 void cg_metrics_issue(enum cg_code code);
 void cg_metrics_upstream(int dest_type, enum cg_upstream_result r);
 void cg_metrics_connections(int delta);
+
+/* Why the gateway closed a client connection itself. */
+enum cg_conn_close {
+	CG_CLOSE_HANDSHAKE_TIMEOUT, /* no TLS handshake within handshake_timeout_ms */
+	CG_CLOSE_HANDSHAKE_EVICTED, /* the oldest handshake, past max_handshakes */
+	CG_CLOSE_REQUEST_TIMEOUT,   /* a request not whole within its time */
+	CG_CLOSE__COUNT
+};
+void cg_metrics_conn_closed(enum cg_conn_close why);
+/* Connections still in their TLS handshake (not yet authenticated). */
+void cg_metrics_handshaking(int delta);
 /* Appends the Prometheus text exposition. */
 enum cg_err cg_metrics_render(struct cg_buf *b);
 

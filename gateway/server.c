@@ -109,6 +109,7 @@ on_reconfigure(evutil_socket_t fd, short what, void *arg)
 		if (w->fronts[i].http)
 			apply_limits(w->fronts[i].http, rt->s);
 	w->max_conns = rt->s->max_connections / (size_t)nworkers + 1;
+	w->max_handshaking = rt->s->max_handshakes / (size_t)nworkers + 1;
 	cg_worker_resume_accepting(w);
 	cg_runtime_release(rt);
 }
@@ -180,6 +181,7 @@ worker_init(struct worker *w, int id, const struct cg_settings *s)
 	if (ec)
 		event_config_free(ec);
 	w->max_conns = s->max_connections / (size_t)nworkers + 1;
+	w->max_handshaking = s->max_handshakes / (size_t)nworkers + 1;
 	w->nfronts = s->nlisteners;
 	w->fronts = calloc(w->nfronts, sizeof(*w->fronts));
 	if (!w->base || !w->fronts)

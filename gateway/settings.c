@@ -129,6 +129,8 @@ cg_settings_from(const struct cg_config *c)
 	s->body_timeout_ms = num(lim, "body_timeout_ms", 30000);
 	s->idle_timeout_ms = num(lim, "idle_timeout_ms", 60000);
 	s->max_connections = (size_t)num(lim, "max_connections", 4096);
+	s->handshake_timeout_ms = num(lim, "handshake_timeout_ms", 5000);
+	s->max_handshakes = (size_t)num(lim, "max_handshakes", 256);
 	s->level = 1;
 	for (i = 0; i < 4; i++)
 		if (str(log, "level") && strcmp(str(log, "level"), levels[i]) == 0)

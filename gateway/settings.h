@@ -60,6 +60,8 @@ struct cg_settings {
 	size_t max_body, max_header;
 	long header_timeout_ms, body_timeout_ms, idle_timeout_ms;
 	size_t max_connections;
+	long handshake_timeout_ms;  /* a new connection's TLS handshake */
+	size_t max_handshakes;      /* connections still in their handshake, at once */
 	int level;                  /* 0 debug, 1 info, 2 warn, 3 error */
 	const char *audit;          /* file, or NULL */
 	const char *canonical_base; /* or NULL: the mappings' own */

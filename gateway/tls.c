@@ -108,6 +108,14 @@ log_failure(const SSL *ssl, const char *what)
 	refused_cert[0] = 0;
 }
 
+static void (*handshake_done)(SSL *ssl);
+
+void
+cg_tls_on_handshake_done(void (*fn)(SSL *ssl))
+{
+	handshake_done = fn;
+}
+
 static const char *
 alert_name(int alert)
 {
@@ -162,6 +170,8 @@ info_cb(const SSL *ssl, int where, int ret)
 		return;
 	if (where & SSL_CB_HANDSHAKE_DONE) {
 		set_outcome(ssl, &done_mark);
+		if (handshake_done) /* the SSL is the connection's, not const to it */
+			handshake_done((SSL *)(uintptr_t)ssl);
 		return;
 	}
 	if (!in || BIO_number_read(in) == 0)

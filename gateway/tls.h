@@ -52,6 +52,11 @@ void cg_tls_expiry(SSL_CTX *ctx, long long *cert_not_after, long long *crl_next_
  * which libcurl loads per call. */
 long long cg_tls_file_cert_expiry(const char *path);
 
+/* fn is called on the handshake's thread when a connection's first
+ * handshake has completed (its client certificate, if any, verified): the
+ * server counts it as authenticated from then on. Set once, before serving. */
+void cg_tls_on_handshake_done(void (*fn)(SSL *ssl));
+
 /* Counts handshakes that failed (for /metrics), all contexts together. */
 unsigned long cg_tls_handshake_failures(void);
 
