@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "check.h"
 #include "config.h"
+#include "settings.h"
 #include "fileio.h"
 #include "yaml_json.h"
 
@@ -270,10 +271,11 @@ check_destinations(struct ck *k, const cJSON *n)
 				         strncmp(u, "http://", 7) != 0)
 					cg_check_issue(&k->c, CG_C_URI, f[D_URL], "url", 0,
 					               "must be an http:// or https:// URL");
-				else if (u && strlen(u) > 1900)
+				else if (u && strlen(u) > CG_DEST_URL_MAX)
 					cg_check_issue(
 					        &k->c, CG_C_RANGE, f[D_URL], "url", 0,
-					        "a destination URL has at most 1900 characters");
+					        "a destination URL has at most %d characters",
+					        CG_DEST_URL_MAX);
 				if (f[D_FOLDER])
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_FOLDER],
 					               "folder", 0,

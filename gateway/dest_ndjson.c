@@ -54,7 +54,12 @@ file_for(const char *folder, const char *kind, int *err)
 	struct open_file *f;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/%s-%s.ndjson", folder, kind, today);
+	/* A cut path would be another file: refused, never written. */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s-%s.ndjson", folder, kind, today) >=
+	    sizeof(path)) {
+		*err = ENAMETOOLONG;
+		return NULL;
+	}
 	for (i = 0; i < nfiles; i++)
 		if (strcmp(files[i].path, path) == 0)
 			return &files[i];
@@ -101,7 +106,10 @@ append(struct cg_ndjson_job *job, const char *kind, const char *text, size_t len
 		f->job_seen = 1;
 	}
 	f->touched = 1;
-	snprintf(job->file, sizeof(job->file), "%s-%s.ndjson", kind, today);
+	/* Sized for the longest type name (dest_ndjson.h); checked all the same. */
+	if ((size_t)snprintf(job->file, sizeof(job->file), "%s-%s.ndjson", kind, today) >=
+	    sizeof(job->file))
+		return ENAMETOOLONG;
 	while (left) {
 		ssize_t w = write(f->fd, p, left);
 

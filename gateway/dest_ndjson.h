@@ -13,6 +13,7 @@
 #ifndef CG_DEST_NDJSON_H
 #define CG_DEST_NDJSON_H
 
+#include "fhir_structure.h"
 #include "ingest.h"
 
 struct event;
@@ -22,7 +23,8 @@ struct cg_ndjson_job {
 	const struct cg_ingest_out *items;
 	struct event *done; /* made active (EV_WRITE) when the job is finished */
 	int error;          /* 0, or an errno */
-	char file[64];      /* the last file written, for the answer */
+	/* the last file written, for the answer: {type}-YYYY-MM-DD.ndjson */
+	char file[CG_FHIR_TYPE_NAME_MAX + sizeof("-YYYY-MM-DD.ndjson")];
 	struct cg_ndjson_job *next;
 };
 

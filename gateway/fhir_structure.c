@@ -205,6 +205,17 @@ build(struct cg_fhir_structure *s, char **why)
 		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "kind"));
 
 		ty->name = t->string;
+		if (strlen(ty->name) >= CG_FHIR_TYPE_NAME_MAX) {
+			struct cg_buf b;
+
+			cg_buf_init(&b, 4096);
+			cg_buf_printf(&b,
+			              "structure.json: type name %.80s... is longer than %d "
+			              "characters (raise CG_FHIR_TYPE_NAME_MAX)",
+			              ty->name, CG_FHIR_TYPE_NAME_MAX - 1);
+			*why = cg_buf_take(&b);
+			return CG_EMAPPINGS;
+		}
 		ty->kind = !kind || !strcmp(kind, "resource") ? CG_FHIR_RESOURCE
 		           : !strcmp(kind, "primitive-type")  ? CG_FHIR_PRIMITIVE
 		                                              : CG_FHIR_COMPLEX;

@@ -16,6 +16,12 @@
 
 struct cJSON;
 
+/* Room for a type name and its NUL. Buffers that hold a resource type from
+ * input (an item's type, a file name, an upstream URL) are sized by it, and
+ * the loader refuses a table with a longer name, so no name is ever cut. The
+ * longest in R4 is MedicinalProductUndesirableEffect (33). */
+#define CG_FHIR_TYPE_NAME_MAX 64
+
 enum cg_fhir_kind { CG_FHIR_PRIMITIVE, CG_FHIR_COMPLEX, CG_FHIR_RESOURCE };
 
 struct cg_fhir_valueset {

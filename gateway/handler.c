@@ -47,10 +47,10 @@ struct request {
 	struct timespec start;
 	struct cg_ingest_out out;
 	int have_out;
-	struct event *ev;         /* ndjson: the writer's "done" */
-	struct cg_ndjson_job job; /* ndjson */
-	struct cg_http_call call; /* fhir, records */
-	char url[2048];
+	struct event *ev;                                      /* ndjson: the writer's "done" */
+	struct cg_ndjson_job job;                              /* ndjson */
+	struct cg_http_call call;                              /* fhir, records */
+	char url[CG_DEST_URL_MAX + 1 + CG_FHIR_TYPE_NAME_MAX]; /* {url}/{type} fits */
 	struct cg_buf body;  /* an upstream request body we built */
 	const char *up_body; /* what is sent upstream: body, or an item as it lies */
 	size_t up_len;
@@ -86,6 +86,8 @@ reason(int status)
 		return "Unsupported Media Type";
 	case 422:
 		return "Unprocessable Content";
+	case 500:
+		return "Internal Server Error";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 502:
@@ -363,7 +365,8 @@ on_upstream_done(struct cg_http_call *call, void *arg)
 
 /* One upstream request for the whole batch: a fhir destination gets one
  * transaction Bundle (the entries of every item's Bundle), so that the
- * batch is all or nothing there too; a records destination a JSON array. */
+ * batch is all or nothing there too; a records destination a JSON array.
+ * -1: out of memory; -2: the URL would not fit (never sent cut). */
 static int
 build_upstream(struct request *r)
 {
@@ -372,7 +375,8 @@ build_upstream(struct request *r)
 	size_t i;
 
 	cg_buf_init(&r->body, (size_t)1 << 31);
-	snprintf(r->url, sizeof(r->url), "%s", d->url);
+	if ((size_t)snprintf(r->url, sizeof(r->url), "%s", d->url) >= sizeof(r->url))
+		return -2;
 	if (d->type == CG_DEST_RECORDS) {
 		cg_buf_addc(&r->body, '[');
 		for (i = 0; i < o->n; i++) {
@@ -387,8 +391,10 @@ build_upstream(struct request *r)
 		/* One resource: POST {base}/{type}. */
 		size_t ul = strlen(r->url);
 
-		snprintf(r->url + ul, sizeof(r->url) - ul, "%s%s",
-		         ul && r->url[ul - 1] == '/' ? "" : "/", o->item[0].type);
+		if ((size_t)snprintf(r->url + ul, sizeof(r->url) - ul, "%s%s",
+		                     ul && r->url[ul - 1] == '/' ? "" : "/",
+		                     o->item[0].type) >= sizeof(r->url) - ul)
+			return -2;
 		cg_buf_add(&r->body, o->data.p + o->item[0].off, o->item[0].len);
 		return r->body.p ? 0 : -1;
 	}
@@ -453,7 +459,14 @@ deliver(struct request *r)
 		cg_ndjson_submit(&r->job);
 		return;
 	}
-	if (build_upstream(r)) {
+	switch (build_upstream(r)) {
+	case 0:
+		break;
+	case -2:
+		fail(r, 500, "exception", "destination %s: the upstream URL would be too long",
+		     d->name);
+		return;
+	default:
 		fail(r, 503, "transient", "out of memory");
 		return;
 	}

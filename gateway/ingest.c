@@ -21,6 +21,7 @@ struct run {
 	const char *body; /* the request body: items are cut from it */
 	int unreadable;   /* a JSON syntax fault: 400 rather than 422 */
 	int too_many;
+	int name_too_long; /* add_item refused an item whose names do not fit */
 };
 
 static int
@@ -67,13 +68,21 @@ item_issue(struct run *run, const struct cg_record_report *r, enum cg_code code,
 	cg_diag_free(&d);
 }
 
-/* Makes the text from data[off] to its end an item, and ends its line. */
+/* Makes the text from data[off] to its end an item, and ends its line.
+ * CG_ELIMIT when the type or the record id does not fit its buffer: a name
+ * is kept whole or the item refused, never cut (a cut type would be a file
+ * name and an upstream URL). */
 static enum cg_err
 add_item(struct run *run, const char *type, const char *record_id, size_t off)
 {
 	struct cg_ingest_out *o = run->out;
 	struct cg_item *it;
 
+	if (strlen(type) >= sizeof(it->type) ||
+	    (record_id && strlen(record_id) >= sizeof(it->record_id))) {
+		run->name_too_long = 1;
+		return CG_ELIMIT;
+	}
 	if (o->n == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 8;
 		struct cg_item *v = realloc(o->item, cap * sizeof(*v));
@@ -87,9 +96,9 @@ add_item(struct run *run, const char *type, const char *record_id, size_t off)
 	memset(it, 0, sizeof(*it));
 	it->off = off;
 	it->len = o->data.len - off;
-	snprintf(it->type, sizeof(it->type), "%s", type);
+	memcpy(it->type, type, strlen(type) + 1);
 	if (record_id)
-		snprintf(it->record_id, sizeof(it->record_id), "%s", record_id);
+		memcpy(it->record_id, record_id, strlen(record_id) + 1);
 	if (cg_buf_addc(&o->data, '\n'))
 		return CG_ENOMEM;
 	o->n++;
@@ -140,7 +149,7 @@ push_tree(struct run *run, const char *type, const char *record_id, const cJSON 
 }
 
 static enum cg_err
-deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
+deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 {
 	const struct cg_ingest_in *in = run->in;
 	const char *rt = cJSON_GetStringValue(cg_json_member(r->root, "resourceType"));
@@ -188,6 +197,25 @@ deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 	cg_arena_activate(NULL);
 	cg_arena_reset(run->arena);
 	return result;
+}
+
+/* An item whose type or record id does not fit is refused with an issue:
+ * unreachable with valid input (record ids have at most 64 characters, the
+ * loader checks the type names), but never stored or forwarded cut. */
+static enum cg_err
+deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
+{
+	size_t off = run->out->data.len;
+	enum cg_err result;
+
+	run->name_too_long = 0;
+	result = deliver_item(run, r, is_fhir);
+	if (result != CG_ELIMIT || !run->name_too_long)
+		return result;
+	cg_buf_truncate(&run->out->data, off);
+	item_issue(run, r, CG_C_JSON_STRING_TOO_LONG,
+	           "the resource type or record id is longer than the gateway can keep");
+	return CG_OK;
 }
 
 static enum cg_err

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "diag.h"
 #include "err.h"
+#include "fhir_structure.h"
 #include "map.h"
 #include "mappings.h"
 #include "split.h"
@@ -36,9 +37,9 @@ struct cg_ingest_in {
 };
 
 struct cg_item {
-	size_t off, len;    /* its JSON text in data (no newline) */
-	char type[32];      /* "record", "Bundle", "Procedure"... */
-	char record_id[72]; /* the record's recordId, for the audit log, or "" */
+	size_t off, len;                  /* its JSON text in data (no newline) */
+	char type[CG_FHIR_TYPE_NAME_MAX]; /* "record", "Bundle", "Procedure"... */
+	char record_id[72]; /* the record's recordId (1-64), for the audit log, or "" */
 };
 
 struct cg_ingest_out {

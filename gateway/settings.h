@@ -16,6 +16,10 @@ struct cg_config;
 
 enum cg_dest_type { CG_DEST_FHIR, CG_DEST_RECORDS, CG_DEST_NDJSON };
 
+/* A destination's URL at most (config.c refuses longer ones): with "/" and
+ * a resource type it still fits the upstream URL buffer (handler.c). */
+#define CG_DEST_URL_MAX 1900
+
 struct cg_listener_cfg {
 	const char *address;
 	int port;

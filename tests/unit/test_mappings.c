@@ -194,6 +194,55 @@ issue_types_are_fhir_codes(void **state)
 			         cg_code_fhir_type((enum cg_code)c));
 }
 
+/* Type names fill fixed buffers (an item's type, a file name, a URL): the
+ * loader refuses a table with a name that would not fit, and the real table's
+ * longest name fits. */
+static void
+type_names_fit(void **state)
+{
+	static const char head[] = "{\"types\":{\"", tail[] = "\":{\"kind\":\"resource\","
+	                                                      "\"elements\":{}}},\"valueSets\":{}}";
+	struct cg_fhir_structure *s = NULL;
+	char name[CG_FHIR_TYPE_NAME_MAX + 1], path[64] = "/tmp/cg-structure-XXXXXX", *why = NULL;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	memset(name, 'A', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "%s%s%s", head, name, tail);
+	fclose(f);
+	assert_int_equal(cg_fhir_structure_load(path, &s, &why), CG_EMAPPINGS);
+	assert_null(s);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "CG_FHIR_TYPE_NAME_MAX"));
+	free(why);
+	why = NULL;
+	/* One shorter fits. */
+	name[CG_FHIR_TYPE_NAME_MAX - 1] = '\0';
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s%s%s", head, name, tail);
+	fclose(f);
+	assert_int_equal(cg_fhir_structure_load(path, &s, &why), CG_OK);
+	assert_non_null(cg_fhir_type(s, name));
+	cg_fhir_structure_free(s);
+	unlink(path);
+	/* The real table: MedicinalProductUndesirableEffect and all. */
+	{
+		char real[4096];
+
+		snprintf(real, sizeof(real), "%s/fhir-r4/structure.json", CG_TEST_MAPPINGS);
+		assert_int_equal(cg_fhir_structure_load(real, &s, &why), CG_OK);
+		assert_non_null(cg_fhir_type(s, "MedicinalProductUndesirableEffect"));
+		cg_fhir_structure_free(s);
+	}
+}
+
 int
 main(void)
 {
@@ -203,6 +252,7 @@ main(void)
 	        cmocka_unit_test(identifier_forms),
 	        cmocka_unit_test(broken_tables),
 	        cmocka_unit_test(issue_types_are_fhir_codes),
+	        cmocka_unit_test(type_names_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,59 @@
+"""Issue 9: names that do not fit, Lists and non-transaction Bundles in a
+batch, Bundles that store nothing, upstream answers over the cap, integers
+written with an exponent or a fraction."""
+import json
+import os
+
+from conftest import outcome, records
+
+IDENT = "certificate: pki/registry.crt\n    key: pki/registry.key\n    ca: pki/ca.crt"
+LONG_TYPE = "MedicinalProductUndesirableEffect"  # 33 characters, the longest in R4
+
+
+def upstream(receiver, name="upstream", path="ok/fhir", kind="fhir"):
+    return f"""  {name}:
+    type: {kind}
+    url: {receiver.url}/{path}
+    {IDENT}
+"""
+
+
+def route(path, dest, accept="fhir"):
+    return f"  - {{method: POST, path: {path}, accept: {accept}, clients: [ehr], destination: {dest}}}\n"
+
+
+def fhir_gateway(gateway_factory, receiver, path="ok/fhir"):
+    return gateway_factory(routes=route("/fhir", "upstream"),
+                           destinations=upstream(receiver, path=path)).start()
+
+
+def issues(data):
+    return outcome(data)["issue"]
+
+
+# ---- 5: names from input are never cut ---------------------------------------
+
+def test_long_resource_type_is_stored_under_its_whole_name(gateway):
+    st, _, data = gateway.call("POST", "/fhir-files",
+                               {"resourceType": LONG_TYPE, "id": "ue1"})
+    assert st == 200, data
+    assert f"({LONG_TYPE}-" in data.decode(), data
+    names = os.listdir(f"{gateway.dir}/var/fhirfiles")
+    assert any(n.startswith(LONG_TYPE + "-") for n in names), names
+    assert gateway.stored("fhirfiles", LONG_TYPE + "-")[0]["id"] == "ue1"
+
+
+def test_long_resource_type_is_forwarded_to_its_whole_url(gateway_factory, receiver):
+    g = fhir_gateway(gateway_factory, receiver)
+    st, _, data = g.call("POST", "/fhir", {"resourceType": LONG_TYPE, "id": "ue1"})
+    assert st == 201, data
+    assert receiver.requests()[-1]["path"] == f"/ok/fhir/{LONG_TYPE}"
+
+
+def test_longest_destination_url_is_not_cut(gateway_factory, receiver):
+    # The longest URL the configuration takes, with the type appended.
+    path = "ok/" + "p" * (1900 - len(receiver.url) - 4)
+    g = fhir_gateway(gateway_factory, receiver, path=path)
+    st, _, data = g.call("POST", "/fhir", {"resourceType": LONG_TYPE, "id": "p1"})
+    assert st == 201, data
+    assert receiver.requests()[-1]["path"] == f"/{path}/{LONG_TYPE}"
