@@ -363,9 +363,57 @@ on_upstream_done(struct cg_http_call *call, void *arg)
 	        call->result == CG_UP_OK ? "forwarded" : "rejected upstream");
 }
 
+/* Appends an item to the entries of the transaction that carries a batch:
+ * a transaction's or batch's entries are requests and are merged as they
+ * are; anything else (a List, whose `entry` is its own, a collection or
+ * document Bundle, a lone resource) becomes one create entry of its own
+ * type. -1 when out of memory (every cJSON call is checked: a failed one
+ * must not send "resource": null or lose an entry). */
+static int
+add_entries(cJSON *entries, const struct cg_item *it, const char *text)
+{
+	cJSON *b = cJSON_ParseWithLength(text, it->len), *en, *req, *x;
+	cJSON *from = it->requests ? cJSON_GetObjectItemCaseSensitive(b, "entry") : NULL;
+
+	if (!b) /* our own checked text: only memory can fail */
+		return -1;
+	if (it->requests) {
+		while ((x = cJSON_DetachItemFromArray(from, 0)) != NULL)
+			if (!cJSON_AddItemToArray(entries, x)) {
+				cJSON_Delete(x);
+				cJSON_Delete(b);
+				return -1;
+			}
+		cJSON_Delete(b);
+		return 0;
+	}
+	en = cJSON_CreateObject();
+	req = cJSON_CreateObject();
+	if (!en || !req || !cJSON_AddStringToObject(req, "method", "POST") ||
+	    !cJSON_AddStringToObject(req, "url", it->type) ||
+	    !cJSON_AddItemToObject(en, "resource", b)) {
+		cJSON_Delete(en);
+		cJSON_Delete(req);
+		cJSON_Delete(b);
+		return -1;
+	}
+	if (!cJSON_AddItemToObject(en, "request", req)) {
+		cJSON_Delete(req);
+		cJSON_Delete(en);
+		return -1;
+	}
+	if (!cJSON_AddItemToArray(entries, en)) {
+		cJSON_Delete(en);
+		return -1;
+	}
+	return 0;
+}
+
 /* One upstream request for the whole batch: a fhir destination gets one
- * transaction Bundle (the entries of every item's Bundle), so that the
- * batch is all or nothing there too; a records destination a JSON array.
+ * transaction Bundle (see add_entries), so that the batch is all or nothing
+ * there too; a records destination a JSON array. One item goes as it is:
+ * a transaction or batch Bundle to the base, anything else (a collection
+ * Bundle too) as a create to {base}/{type}.
  * -1: out of memory; -2: the URL would not fit (never sent cut). */
 static int
 build_upstream(struct request *r)
@@ -387,7 +435,7 @@ build_upstream(struct request *r)
 		cg_buf_addc(&r->body, ']');
 		return r->body.p ? 0 : -1;
 	}
-	if (o->n == 1 && strcmp(o->item[0].type, "Bundle") != 0) {
+	if (o->n == 1 && !o->item[0].requests) {
 		/* One resource: POST {base}/{type}. */
 		size_t ul = strlen(r->url);
 
@@ -398,7 +446,7 @@ build_upstream(struct request *r)
 		cg_buf_add(&r->body, o->data.p + o->item[0].off, o->item[0].len);
 		return r->body.p ? 0 : -1;
 	}
-	if (o->n == 1) { /* the Bundle as it is: sent from where it lies */
+	if (o->n == 1) { /* a transaction or batch as it is: sent from where it lies */
 		r->up_body = o->data.p + o->item[0].off;
 		r->up_len = o->item[0].len;
 		return 0;
@@ -407,30 +455,18 @@ build_upstream(struct request *r)
 		cJSON *all = cJSON_CreateObject(), *entries = cJSON_CreateArray();
 		enum cg_err err;
 
-		cJSON_AddStringToObject(all, "resourceType", "Bundle");
-		cJSON_AddStringToObject(all, "type", "transaction");
-		cJSON_AddItemToObject(all, "entry", entries);
-		for (i = 0; i < o->n; i++) {
-			cJSON *b =
-			        cJSON_ParseWithLength(o->data.p + o->item[i].off, o->item[i].len);
-			cJSON *e = cJSON_DetachItemFromObject(b, "entry"), *x;
-
-			if (!e) { /* a lone resource in a batch becomes a create entry */
-				cJSON *en = cJSON_CreateObject(), *req = cJSON_CreateObject();
-				const char *rt = o->item[i].type;
-
-				cJSON_AddItemToObject(en, "resource", b);
-				cJSON_AddStringToObject(req, "method", "POST");
-				cJSON_AddStringToObject(req, "url", rt);
-				cJSON_AddItemToObject(en, "request", req);
-				cJSON_AddItemToArray(entries, en);
-				continue;
-			}
-			while ((x = cJSON_DetachItemFromArray(e, 0)) != NULL)
-				cJSON_AddItemToArray(entries, x);
-			cJSON_Delete(e);
-			cJSON_Delete(b);
+		if (!all || !entries || !cJSON_AddStringToObject(all, "resourceType", "Bundle") ||
+		    !cJSON_AddStringToObject(all, "type", "transaction") ||
+		    !cJSON_AddItemToObject(all, "entry", entries)) {
+			cJSON_Delete(entries);
+			cJSON_Delete(all);
+			return -1;
 		}
+		for (i = 0; i < o->n; i++)
+			if (add_entries(entries, &o->item[i], o->data.p + o->item[i].off)) {
+				cJSON_Delete(all);
+				return -1;
+			}
 		err = cg_jw_write_tree(&r->body, all);
 		cJSON_Delete(all);
 		return err || !r->body.p ? -1 : 0;

@@ -160,8 +160,16 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 	if (!is_fhir && in->want == CG_PAYLOAD_RECORD)
 		return push_raw(run, "record", r->record_id, run->body + r->start,
 		                r->end - r->start);
-	if (is_fhir && in->want == CG_PAYLOAD_FHIR)
-		return push_raw(run, rt, NULL, run->body + r->start, r->end - r->start);
+	if (is_fhir && in->want == CG_PAYLOAD_FHIR) {
+		result = push_raw(run, rt, NULL, run->body + r->start, r->end - r->start);
+		if (!result && strcmp(rt, "Bundle") == 0) {
+			const char *bt = cJSON_GetStringValue(cg_json_member(r->root, "type"));
+
+			run->out->item[run->out->n - 1].requests =
+			        bt && (strcmp(bt, "transaction") == 0 || strcmp(bt, "batch") == 0);
+		}
+		return result;
+	}
 	cg_arena_activate(run->arena);
 	if (!is_fhir) {
 		/* Written straight into the items' buffer: no copy of 11 KB. */
@@ -170,6 +178,8 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 		result = cg_map_record_to_fhir(r->root, in->m, &run->mopts, &run->out->data);
 		if (!result)
 			result = add_item(run, "Bundle", r->record_id, off);
+		if (!result)
+			run->out->item[run->out->n - 1].requests = 1; /* a transaction */
 		else if (run->out->data.p)
 			cg_buf_truncate(&run->out->data, off);
 	} else {

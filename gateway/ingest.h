@@ -40,6 +40,7 @@ struct cg_item {
 	size_t off, len;                  /* its JSON text in data (no newline) */
 	char type[CG_FHIR_TYPE_NAME_MAX]; /* "record", "Bundle", "Procedure"... */
 	char record_id[72]; /* the record's recordId (1-64), for the audit log, or "" */
+	int requests;       /* a transaction or batch Bundle: its entries are requests */
 };
 
 struct cg_ingest_out {

@@ -10,6 +10,8 @@ segment, so one receiver serves every case of the tests:
   /reject/...  422 with an OperationOutcome
   /fail/...    500 with an OperationOutcome
   /slow/...    answers 201 after 5 s
+  /big/...     201 with a 2 MB body (past the gateway's 1 MB cap)
+  /bigreject/... 422 with a 2 MB OperationOutcome
 Every request is appended to LOG as one JSON line: path, headers of interest,
 the client certificate's subject and the body.
 """
@@ -49,6 +51,14 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(500, {"resourceType": "OperationOutcome", "issue": [
                 {"severity": "fatal", "code": "exception",
                  "diagnostics": "the registry database is down"}]})
+        elif mode == "big":
+            self.answer(201, {"resourceType": "Bundle", "type": "transaction-response",
+                              "entry": [{"response": {"status": "201 Created"}}],
+                              "padding": "x" * (2 << 20)})
+        elif mode == "bigreject":
+            self.answer(422, {"resourceType": "OperationOutcome", "issue": [
+                {"severity": "error", "code": "business-rule",
+                 "diagnostics": "y" * (2 << 20)}]})
         elif mode == "reject":
             self.answer(422, {"resourceType": "OperationOutcome", "issue": [
                 {"severity": "error", "code": "business-rule",

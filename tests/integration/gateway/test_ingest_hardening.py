@@ -57,3 +57,57 @@ def test_longest_destination_url_is_not_cut(gateway_factory, receiver):
     st, _, data = g.call("POST", "/fhir", {"resourceType": LONG_TYPE, "id": "p1"})
     assert st == 201, data
     assert receiver.requests()[-1]["path"] == f"/{path}/{LONG_TYPE}"
+
+
+# ---- 6: only Bundles' entries are merged ----------------------------------------
+
+LIST = {"resourceType": "List", "status": "current", "mode": "working",
+        "entry": [{"item": {"reference": "Patient/p1"}}]}
+
+
+def test_list_in_a_batch_is_one_create_entry(gateway_factory, receiver):
+    g = fhir_gateway(gateway_factory, receiver)
+    st, _, data = g.call("POST", "/fhir", [LIST, {"resourceType": "Patient", "id": "p1"}])
+    assert st == 201, data
+    sent = json.loads(receiver.requests()[-1]["body"])
+    assert sent["type"] == "transaction"
+    assert [e["request"] for e in sent["entry"]] == [
+        {"method": "POST", "url": "List"}, {"method": "POST", "url": "Patient"}]
+    assert sent["entry"][0]["resource"] == LIST
+
+
+def test_collection_bundle_in_a_batch_is_one_create_entry(gateway_factory, receiver):
+    coll = {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"fullUrl": "urn:uuid:0c3b2e8e-1d0a-4a53-9a5d-0c5b3f8e9d11",
+                       "resource": {"resourceType": "Patient", "id": "p2"}}]}
+    g = fhir_gateway(gateway_factory, receiver)
+    st, _, data = g.call("POST", "/fhir", [coll, {"resourceType": "Patient", "id": "p1"}])
+    assert st == 201, data
+    sent = json.loads(receiver.requests()[-1]["body"])
+    assert sent["type"] == "transaction"
+    assert len(sent["entry"]) == 2
+    assert sent["entry"][0]["request"] == {"method": "POST", "url": "Bundle"}
+    assert sent["entry"][0]["resource"] == coll
+
+
+def test_lone_collection_bundle_is_created_not_posted_to_the_base(gateway_factory, receiver):
+    coll = {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"fullUrl": "urn:uuid:0c3b2e8e-1d0a-4a53-9a5d-0c5b3f8e9d11",
+                       "resource": {"resourceType": "Patient", "id": "p2"}}]}
+    g = fhir_gateway(gateway_factory, receiver)
+    st, _, data = g.call("POST", "/fhir", coll)
+    assert st == 201, data
+    assert receiver.requests()[-1]["path"] == "/ok/fhir/Bundle"
+
+
+def test_transaction_bundles_in_a_batch_are_still_merged(gateway_factory, receiver):
+    def tx(i):
+        return {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": f"urn:uuid:0c3b2e8e-1d0a-4a53-9a5d-0c5b3f8e9d1{i}",
+             "resource": {"resourceType": "Patient", "id": f"p{i}"},
+             "request": {"method": "POST", "url": "Patient"}}]}
+    g = fhir_gateway(gateway_factory, receiver)
+    st, _, data = g.call("POST", "/fhir", [tx(1), tx(2)])
+    assert st == 201, data
+    sent = json.loads(receiver.requests()[-1]["body"])
+    assert [e["resource"]["id"] for e in sent["entry"]] == ["p1", "p2"]
