@@ -119,6 +119,8 @@ static const struct code_info codes[CG_C__COUNT] = {
                               "a record member that nothing in the FHIR input carries"},
         [CG_C_MAP_UNMAPPABLE] = {"map-unmappable", CG_SEV_ERROR, "not-supported",
                                  "FHIR content with no equivalent in the record"},
+        [CG_C_NOT_STORABLE] = {"not-storable", CG_SEV_ERROR, "not-supported",
+                               "a Bundle, or an entry, that a file destination would not store"},
         [CG_C_CONFIG_SYNTAX] = {"config-syntax", CG_SEV_ERROR, "structure",
                                 "the configuration is not valid YAML (or uses aliases or tags)"},
         [CG_C_CONFIG_ENV] = {"config-env", CG_SEV_ERROR, "required",

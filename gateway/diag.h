@@ -84,6 +84,7 @@ enum cg_code {
 	/* mapping */
 	CG_C_MAP_MISSING,
 	CG_C_MAP_UNMAPPABLE,
+	CG_C_NOT_STORABLE,
 	/* configuration */
 	CG_C_CONFIG_SYNTAX,
 	CG_C_CONFIG_ENV,

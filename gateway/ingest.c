@@ -148,6 +148,51 @@ push_tree(struct run *run, const char *type, const char *record_id, const cJSON 
 	return result ? result : add_item(run, type, record_id, off);
 }
 
+/* Whether an entry of a Bundle puts a resource in an ndjson destination's
+ * files (dest_ndjson.c stores each entry's resource): one without a
+ * resource stores nothing, and in a transaction or batch only a POST or PUT
+ * carries the resource to keep (a PATCH's is the patch; DELETE, GET and HEAD
+ * have none). */
+static int
+entry_stores(const cJSON *e, int requests)
+{
+	const char *m =
+	        cJSON_GetStringValue(cg_json_member(cg_json_member(e, "request"), "method"));
+
+	if (!cJSON_GetStringValue(cg_json_member(cg_json_member(e, "resource"), "resourceType")))
+		return 0;
+	return !requests || (m && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0));
+}
+
+/* A Bundle for an ndjson destination must store something, and all of what
+ * it says: otherwise the client would hear "stored" for what was dropped.
+ * Refused whole (a batch is all or nothing) with one not-storable issue. */
+static void
+check_storable(struct run *run, const struct cg_record_report *r, int requests)
+{
+	const cJSON *e;
+	size_t i = 0, bad = 0, first = 0;
+	char msg[256];
+
+	cJSON_ArrayForEach(e, cg_json_member(r->root, "entry"))
+	{
+		if (!entry_stores(e, requests) && !bad++)
+			first = i;
+		i++;
+	}
+	if (i == 0)
+		snprintf(msg, sizeof(msg),
+		         "a Bundle without entries: this destination would store nothing");
+	else if (bad)
+		snprintf(msg, sizeof(msg),
+		         "entry %zu (and %zu more) stores nothing in this destination (no "
+		         "resource, or a %s): a file destination keeps resources, not requests",
+		         first, bad - 1, requests ? "DELETE, GET, HEAD or PATCH" : "request");
+	else
+		return;
+	item_issue(run, r, CG_C_NOT_STORABLE, msg);
+}
+
 static enum cg_err
 deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 {
@@ -164,9 +209,12 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 		result = push_raw(run, rt, NULL, run->body + r->start, r->end - r->start);
 		if (!result && strcmp(rt, "Bundle") == 0) {
 			const char *bt = cJSON_GetStringValue(cg_json_member(r->root, "type"));
-
-			run->out->item[run->out->n - 1].requests =
+			int requests =
 			        bt && (strcmp(bt, "transaction") == 0 || strcmp(bt, "batch") == 0);
+
+			run->out->item[run->out->n - 1].requests = requests;
+			if (in->to_files)
+				check_storable(run, r, requests);
 		}
 		return result;
 	}

@@ -34,6 +34,7 @@ struct cg_ingest_in {
 	size_t max_items;           /* items in one body (0: no limit) */
 	size_t max_record;          /* bytes in one item (0: the default) */
 	int validate_only;          /* $validate: the outcome, never items */
+	int to_files;               /* the destination stores resources (ndjson), not requests */
 };
 
 struct cg_item {

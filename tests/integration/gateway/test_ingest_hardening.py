@@ -111,3 +111,44 @@ def test_transaction_bundles_in_a_batch_are_still_merged(gateway_factory, receiv
     assert st == 201, data
     sent = json.loads(receiver.requests()[-1]["body"])
     assert [e["resource"]["id"] for e in sent["entry"]] == ["p1", "p2"]
+
+
+# ---- 7: nothing stored is never answered as stored ------------------------------
+
+def refused_nothing_stored(g, body):
+    st, _, data = g.call("POST", "/fhir-files", body)
+    assert st == 422, data
+    assert any(i.get("details", {}).get("coding", [{}])[0].get("code") == "not-storable"
+               for i in issues(data)), data
+    assert not os.listdir(f"{g.dir}/var/fhirfiles") or not any(
+        os.path.getsize(f"{g.dir}/var/fhirfiles/{n}")
+        for n in os.listdir(f"{g.dir}/var/fhirfiles")), "something was stored"
+
+
+def test_empty_bundle_is_not_stored(gateway):
+    refused_nothing_stored(gateway, {"resourceType": "Bundle", "type": "collection"})
+
+
+def test_delete_only_transaction_is_not_stored(gateway):
+    refused_nothing_stored(gateway, {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "DELETE", "url": "Patient/p1"}}]})
+
+
+def test_partly_storable_batch_is_refused_whole(gateway):
+    refused_nothing_stored(gateway, {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:0c3b2e8e-1d0a-4a53-9a5d-0c5b3f8e9d11",
+         "resource": {"resourceType": "Patient", "id": "p1"},
+         "request": {"method": "POST", "url": "Patient"}},
+        {"request": {"method": "DELETE", "url": "Patient/p2"}}]})
+    refused_nothing_stored(gateway, [{"resourceType": "Patient", "id": "p1"},
+                                     {"resourceType": "Bundle", "type": "collection"}])
+
+
+def test_storable_bundle_is_still_stored(gateway):
+    st, _, data = gateway.call("POST", "/fhir-files", {
+        "resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:0c3b2e8e-1d0a-4a53-9a5d-0c5b3f8e9d11",
+             "resource": {"resourceType": "Patient", "id": "p1"},
+             "request": {"method": "PUT", "url": "Patient/p1"}}]})
+    assert st == 200, data
+    assert gateway.stored("fhirfiles", "Patient-")[0]["id"] == "p1"
