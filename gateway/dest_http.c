@@ -109,12 +109,13 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	/* Past 1 MB the rest is dropped: the answer is for the client to read,
-	 * not ours to hold without bound. */
-	if (call->response.len < MAX_RESPONSE)
-		cg_buf_add(&call->response, p,
-		           len < MAX_RESPONSE - call->response.len
-		                   ? len
-		                   : MAX_RESPONSE - call->response.len);
+	 * not ours to hold without bound. It is read to its end all the same
+	 * (the status stands and the connection stays reusable), and marked:
+	 * a cut body must never pass for the whole answer. */
+	if (call->truncated)
+		return len;
+	if (len > MAX_RESPONSE - call->response.len || cg_buf_add(&call->response, p, len) != CG_OK)
+		call->truncated = 1;
 	return len;
 }
 
@@ -211,6 +212,7 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	call->status = 0;
 	call->error[0] = 0;
 	call->response_type[0] = 0;
+	call->truncated = 0;
 	cg_buf_init(&call->response, MAX_RESPONSE + 1);
 	if (!e) {
 		snprintf(call->error, sizeof(call->error), "out of memory");

@@ -32,6 +32,7 @@ struct cg_http_call {
 	enum cg_upstream_result result;
 	char error[256];         /* curl's words when there was no answer */
 	struct cg_buf response;  /* the upstream's body (first 1 MB) */
+	int truncated;           /* the body was over 1 MB (or memory ran out): response is cut */
 	char response_type[128]; /* its Content-Type */
 	/* private */
 	void *easy;

@@ -330,8 +330,38 @@ upstream_failed(struct request *r, const struct cg_http_call *call)
 	cg_buf_free(&b);
 }
 
+/* An upstream's 2xx or 4xx whose body was over the cap: its status is the
+ * delivery's truth (a 2xx means the upstream has the data: a 502 would make
+ * the client send it again), so it is passed on, but the cut body is not (it
+ * is not JSON, and not the whole answer). An OperationOutcome says so, with
+ * X-Cellgate-Upstream-Body: truncated, a warning in the log and a count. */
+static void
+upstream_too_large(struct request *r, const struct cg_http_call *call)
+{
+	struct cg_outcome o;
+	struct cg_buf b;
+	char msg[400];
+	int ok = call->result == CG_UP_OK;
+
+	snprintf(msg, sizeof(msg),
+	         "destination %s answered %ld (%s) but its answer was over the gateway's "
+	         "1 MB limit and is not passed on%s",
+	         r->route->dest->name, call->status, ok ? "accepted" : "rejected",
+	         ok ? ": the data was delivered; do not send it again" : "");
+	cg_buf_init(&b, 1u << 20);
+	cg_outcome_begin(&o, &b, r->rt->base);
+	cg_outcome_add(&o, ok ? "warning" : "error", ok ? "incomplete" : "processing", NULL, msg);
+	if (cg_outcome_end(&o, 0))
+		fail(r, 503, "transient", "out of memory");
+	else
+		respond(r, (int)call->status, "application/fhir+json", b.p, b.len,
+		        ok ? "forwarded, answer too large" : "rejected upstream, answer too large");
+	cg_buf_free(&b);
+}
+
 /* The upstream's answer is passed back as it is (status, body, type), with
- * X-Upstream-Status; no answer is 502 (unreachable, 5xx) or 504 (timeout). */
+ * X-Upstream-Status; no answer is 502 (unreachable, 5xx) or 504 (timeout);
+ * an answer over the cap, see upstream_too_large. */
 static void
 on_upstream_done(struct cg_http_call *call, void *arg)
 {
@@ -353,8 +383,20 @@ on_upstream_done(struct cg_http_call *call, void *arg)
 	snprintf(st, sizeof(st), "%ld", call->status);
 	evhttp_add_header(h, "X-Upstream-Status", st);
 	evhttp_add_header(h, "X-Cellgate-Destination", r->route->dest->name);
+	if (call->truncated) {
+		evhttp_add_header(h, "X-Cellgate-Upstream-Body", "truncated");
+		cg_metrics_upstream_truncated();
+		cg_log(CG_LOG_WARN,
+		       "request %s: destination %s answered %ld with a body over 1 MB; "
+		       "not passed on",
+		       r->id, r->route->dest->name, call->status);
+	}
 	if (call->result == CG_UP_FAILED) {
 		upstream_failed(r, call);
+		return;
+	}
+	if (call->truncated) {
+		upstream_too_large(r, call);
 		return;
 	}
 	respond(r, (int)call->status,

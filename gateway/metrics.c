@@ -35,6 +35,7 @@ static atomic_long handshaking;
 static atomic_ulong closed[CG_CLOSE__COUNT];
 static const char *const close_reasons[] = {"handshake_timeout", "handshake_evicted",
                                             "request_timeout"};
+static atomic_ulong upstream_truncated;
 
 static int
 route_index(const char *route)
@@ -86,6 +87,12 @@ cg_metrics_upstream(int dest_type, enum cg_upstream_result r)
 {
 	if (dest_type >= 0 && dest_type < 3)
 		atomic_fetch_add(&upstream[dest_type][r], 1);
+}
+
+void
+cg_metrics_upstream_truncated(void)
+{
+	atomic_fetch_add(&upstream_truncated, 1);
 }
 
 void
@@ -167,6 +174,12 @@ cg_metrics_render(struct cg_buf *b)
 				        b,
 				        "cellgate_upstream_total{type=\"%s\",result=\"%s\"} %lu\n",
 				        dest_types[i], results[j], n);
+	cg_buf_printf(b,
+	              "# HELP cellgate_upstream_answer_truncated_total Upstream answers over "
+	              "the 1 MB cap, not passed on.\n"
+	              "# TYPE cellgate_upstream_answer_truncated_total counter\n"
+	              "cellgate_upstream_answer_truncated_total %lu\n",
+	              atomic_load(&upstream_truncated));
 	cg_buf_printf(b,
 	              "# HELP cellgate_tls_handshake_failures_total Handshakes that failed.\n"
 	              "# TYPE cellgate_tls_handshake_failures_total counter\n"

@@ -50,6 +50,8 @@ enum cg_conn_close {
 void cg_metrics_conn_closed(enum cg_conn_close why);
 /* Connections still in their TLS handshake (not yet authenticated). */
 void cg_metrics_handshaking(int delta);
+/* An upstream answer over the cap, not passed on (dest_http.c). */
+void cg_metrics_upstream_truncated(void);
 /* Appends the Prometheus text exposition. */
 enum cg_err cg_metrics_render(struct cg_buf *b);
 

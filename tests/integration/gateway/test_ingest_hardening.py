@@ -152,3 +152,28 @@ def test_storable_bundle_is_still_stored(gateway):
              "request": {"method": "PUT", "url": "Patient/p1"}}]})
     assert st == 200, data
     assert gateway.stored("fhirfiles", "Patient-")[0]["id"] == "p1"
+
+
+# ---- 9d: an upstream answer over the cap is said so -----------------------------
+
+def test_upstream_answer_over_the_cap(gateway_factory, receiver):
+    g = fhir_gateway(gateway_factory, receiver, path="big/fhir")
+    st, h, data = g.call("POST", "/fhir", {"resourceType": "Patient", "id": "p1"})
+    assert st == 201, data[:300]
+    assert h.get("X-Cellgate-Upstream-Body") == "truncated", h
+    assert h.get("X-Upstream-Status") == "201", h
+    iss = issues(data)
+    assert iss[0]["severity"] == "warning", iss
+    text = iss[0]["details"]["text"]
+    assert "over" in text and "201" in text and "delivered" in text, iss
+    assert len(receiver.requests()) == 1
+    st, _, m = g.call("GET", "/metrics")
+    assert "cellgate_upstream_answer_truncated_total 1" in m.decode(), m.decode()[-2000:]
+
+
+def test_upstream_rejection_over_the_cap(gateway_factory, receiver):
+    g = fhir_gateway(gateway_factory, receiver, path="bigreject/fhir")
+    st, h, data = g.call("POST", "/fhir", {"resourceType": "Patient", "id": "p1"})
+    assert st == 422, data[:300]
+    assert h.get("X-Cellgate-Upstream-Body") == "truncated", h
+    assert issues(data)[0]["severity"] == "error"
