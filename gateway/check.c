@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "json_scan.h"
 
 #define PATH_MAX_BYTES (1024u * 1024)
 
@@ -429,6 +430,16 @@ cg_check_integer(struct cg_check *v, const cJSON *n, const char *name, double lo
 		return -1;
 	if (x != floor(x) || fabs(x) > CG_CHECK_MAX_SAFE_INTEGER) {
 		cg_check_issue(v, CG_C_INTEGER, n, name, 0, "must be a whole number");
+		return -1;
+	}
+	/* 1.0 and 1e0 are whole numbers but not written as integers: stored
+	 * verbatim they would differ from the FHIR mapping's 1 (and FHIR's
+	 * integer has no fraction or exponent). */
+	if (n->type & CG_JSON_NOT_INTEGRAL) {
+		cg_check_issue(v, CG_C_INTEGER, n, name, 0,
+		               "must be written as an integer, without a fraction or exponent "
+		               "(%.0f)",
+		               x);
 		return -1;
 	}
 	if (x < lo || x > hi) {

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "fhir_primitive.h"
+#include "json_scan.h"
 
 static int
 fail(enum cg_code *code, const char **why, enum cg_code c, const char *msg)
@@ -250,6 +251,10 @@ number_type(enum cg_fhir_prim kind, const cJSON *v, enum cg_code *code, const ch
 		return 0;
 	if (x != floor(x))
 		return fail(code, why, CG_C_FHIR_FORMAT, "must be a whole number");
+	/* FHIR's JSON integer has no fraction or exponent (1.0, 1e0). */
+	if (v->type & CG_JSON_NOT_INTEGRAL)
+		return fail(code, why, CG_C_FHIR_FORMAT,
+		            "an integer is written without a fraction or exponent");
 	if (x > 2147483647.0 || x < -2147483648.0)
 		return fail(code, why, CG_C_FHIR_FORMAT,
 		            "outside the 32-bit range of FHIR integers");

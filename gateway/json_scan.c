@@ -535,6 +535,9 @@ number_value(struct builder *b, cJSON *n, const char *p, size_t start, size_t en
 		text[len] = '\0';
 		n->valuedouble = strtod(text, NULL);
 	}
+	if (memchr(p + start, '.', len) || memchr(p + start, 'e', len) ||
+	    memchr(p + start, 'E', len))
+		n->type |= CG_JSON_NOT_INTEGRAL;
 	if (n->valuedouble >= INT_MAX)
 		n->valueint = INT_MAX;
 	else if (n->valuedouble <= (double)INT_MIN)

@@ -44,6 +44,13 @@ struct cg_json_fault {
 
 #define CG_JSON_NO_KEY ((size_t)-1)
 
+/* Set in a number node's type by cg_json_parse when the number was written
+ * with a fraction or an exponent (1.0, 1e0, 10e-1): such a value is not an
+ * integer as written, whatever its value, and integer fields refuse it (the
+ * text is what an NDJSON destination stores). A bit cJSON leaves alone: its
+ * type tests and printing look at the low byte only. */
+#define CG_JSON_NOT_INTEGRAL (1 << 12)
+
 /* Called for every value in document order: value_off is where the value
  * starts, key_off where its member name starts (CG_JSON_NO_KEY for array
  * elements and the top-level value). */

@@ -17,12 +17,13 @@
 #include "json_scan.h"
 #include "support.h"
 
-/* Node by node: types, names, strings, numbers (bit for bit), order. */
+/* Node by node: types (but for our mark of numbers written with a fraction
+ * or exponent), names, strings, numbers (bit for bit), order. */
 static int
 same_tree(const cJSON *a, const cJSON *b)
 {
 	for (; a && b; a = a->next, b = b->next) {
-		if (a->type != b->type || a->valueint != b->valueint ||
+		if ((a->type & ~CG_JSON_NOT_INTEGRAL) != b->type || a->valueint != b->valueint ||
 		    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
 		    (!a->string != !b->string) || (a->string && strcmp(a->string, b->string)) ||
 		    (!a->valuestring != !b->valuestring) ||
@@ -124,11 +125,41 @@ list_links(void **state)
 	cg_arena_free(a);
 }
 
+/* Numbers written with a fraction or exponent are marked: an integer field
+ * refuses 1.0 and 1e0 although their value is whole. */
+static void
+integral_mark(void **state)
+{
+	static const struct {
+		const char *text;
+		int marked;
+	} v[] = {{"1", 0},   {"-0", 0},    {"123456789012", 0}, {"1.0", 1},
+	         {"1e0", 1}, {"10e-1", 1}, {"1E+0", 1},         {"-2.50", 1}};
+	struct cg_json_limits lim;
+	struct cg_json_fault f;
+	size_t i;
+
+	(void)state;
+	cg_json_limits_default(&lim);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct cg_arena *a = cg_arena_new(4096);
+		cJSON *n = NULL;
+		size_t pos = 0;
+
+		assert_int_equal(cg_json_parse(v[i].text, strlen(v[i].text), &pos, &lim, a, &n, &f),
+		                 0);
+		assert_true(cJSON_IsNumber(n));
+		assert_int_equal(!!(n->type & CG_JSON_NOT_INTEGRAL), v[i].marked);
+		cg_arena_free(a);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(values),
+	        cmocka_unit_test(integral_mark),
 	        cmocka_unit_test(sample_records),
 	        cmocka_unit_test(list_links),
 	};

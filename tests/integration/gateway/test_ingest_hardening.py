@@ -177,3 +177,42 @@ def test_upstream_rejection_over_the_cap(gateway_factory, receiver):
     assert st == 422, data[:300]
     assert h.get("X-Cellgate-Upstream-Body") == "truncated", h
     assert issues(data)[0]["severity"] == "error"
+
+
+# ---- 9e: integers are written as integers ---------------------------------------
+
+def with_number(rec, setter, text):
+    setter(rec, "__N__")
+    return json.dumps(rec).replace('"__N__"', text)
+
+
+def set_injections(rec, v):
+    rec["administration"]["numberOfInjections"] = v
+
+
+def test_record_integer_with_exponent_or_fraction_is_refused(gateway):
+    for text in ("1e0", "10e-1", "1.0", "1E+0"):
+        body = with_number(records(1, 901)[0], set_injections, text)
+        st, _, data = gateway.call("POST", "/records", body)
+        assert st == 422, (text, data)
+        codes = [i["details"]["coding"][0]["code"] for i in issues(data)]
+        assert "integer" in codes, (text, codes)
+    assert gateway.stored() == []
+    body = with_number(records(1, 902)[0], set_injections, "2")
+    st, _, data = gateway.call("POST", "/records", body)
+    assert st == 200, data
+    assert gateway.stored()[0]["administration"]["numberOfInjections"] == 2
+
+
+def test_fhir_integer_with_exponent_or_fraction_is_refused(gateway):
+    for text in ("1e0", "10e-1", "1.0"):
+        body = '{"resourceType":"Patient","multipleBirthInteger":%s}' % text
+        st, _, data = gateway.call("POST", "/fhir-files", body)
+        assert st == 422, (text, data)
+        codes = [i["details"]["coding"][0]["code"] for i in issues(data)]
+        assert "fhir-format" in codes, (text, codes)
+    # decimals may have both (FHIR's decimal allows an exponent)
+    st, _, data = gateway.call("POST", "/fhir-files",
+                               '{"resourceType":"Observation","status":"final",'
+                               '"code":{"text":"x"},"valueQuantity":{"value":1.5e1}}')
+    assert st == 200, data
