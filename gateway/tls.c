@@ -241,6 +241,125 @@ load_crl(SSL_CTX *ctx, const char *file, char *err, size_t errlen)
 	return 0;
 }
 
+static long long
+unix_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+/* Checks cert again, now, as OpenSSL checks a client in the handshake: the
+ * store's CAs, CRLs and flags, a client certificate's purpose, then the
+ * context's own parameters (its verify depth) over them. chain: the
+ * untrusted certificates the client sent, or NULL. */
+static int
+verify_again(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) * chain, const char **why)
+{
+	X509_STORE_CTX *sc = X509_STORE_CTX_new();
+	int ok = 0;
+
+	if (!sc) {
+		*why = "out of memory";
+		return 0;
+	}
+	if (X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(ctx), cert, chain) == 1 &&
+	    X509_STORE_CTX_set_default(sc, "ssl_client") == 1 &&
+	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(sc), SSL_CTX_get0_param(ctx)) == 1) {
+		ok = X509_verify_cert(sc) == 1;
+		if (!ok)
+			*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc));
+	} else {
+		*why = "out of memory";
+	}
+	X509_STORE_CTX_free(sc);
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * Session resumption skips the certificate check: a resumed session carries
+ * the verdict of the full handshake that made it, however long ago. So that
+ * a session cannot outlive its client certificate (nor a CRL or CA that
+ * has expired since), as nginx and HAProxy keep theirs short:
+ *
+ * - a session lasts at most SESSION_SECONDS (nginx's and HAProxy's default
+ *   lifetime; OpenSSL's own is two hours);
+ * - and never past its client certificate's notAfter: each session's
+ *   timeout is cut to it when its ticket is made (TLS 1.2 and 1.3, and on
+ *   every TLS 1.3 resumption, whose new ticket would otherwise start a new
+ *   lifetime) and when it enters the session cache. OpenSSL itself then
+ *   refuses it as timed out, for tickets and cache alike, and the client
+ *   falls back to a full handshake, where an expired certificate fails and
+ *   is logged as any other. The ticket's lifetime hint says the same, so a
+ *   well-behaved TLS 1.3 client does not even offer it;
+ * - when a ticket is decrypted, its client certificate is verified again,
+ *   now, against the listener's CAs and CRLs (the same check as after a
+ *   reload, cg_tls_recheck); when that fails, the ticket is ignored and a
+ *   full handshake decides. A ticket holds the client's certificate but not
+ *   the chain it sent: a client whose intermediate CA is not in client_ca
+ *   gets no resumption, only full handshakes (safe, slower).
+ *
+ * Refusing resumption, rather than the connection after it, leaves the
+ * verdict to the full handshake: the one place where certificates are
+ * judged and failures are logged. A reload makes new contexts, so tickets
+ * and cached sessions of the old configuration resume nothing.
+ */
+#define SESSION_SECONDS 300
+
+static void
+cap_session(SSL_SESSION *sess)
+{
+	X509 *peer = sess ? SSL_SESSION_get0_peer(sess) : NULL;
+	long long left;
+
+	if (!peer)
+		return; /* no client certificate: only the lifetime applies */
+	/* from the session's start, which its timeout counts from; an
+	 * unreadable date leaves nothing */
+	left = unix_time(X509_get0_notAfter(peer)) - (long long)SSL_SESSION_get_time(sess);
+	if (left < SSL_SESSION_get_timeout(sess))
+		SSL_SESSION_set_timeout(sess, left > 0 ? (long)left : 0);
+}
+
+static int
+on_ticket_made(SSL *ssl, void *arg)
+{
+	(void)arg;
+	cap_session(SSL_get_session(ssl));
+	return 1;
+}
+
+static SSL_TICKET_RETURN
+on_ticket_opened(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname, size_t keyname_len,
+                 SSL_TICKET_STATUS status, void *arg)
+{
+	const char *why;
+	X509 *peer;
+
+	(void)keyname;
+	(void)keyname_len;
+	(void)arg;
+	if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+		return status == SSL_TICKET_EMPTY || status == SSL_TICKET_NO_DECRYPT
+		               ? SSL_TICKET_RETURN_IGNORE_RENEW
+		               : SSL_TICKET_RETURN_ABORT;
+	peer = SSL_SESSION_get0_peer(sess);
+	if (peer && !verify_again(SSL_get_SSL_CTX(ssl), peer, NULL, &why))
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
+static int
+on_session_cached(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	cap_session(sess);
+	return 0; /* OpenSSL keeps its own reference */
+}
+
 SSL_CTX *
 cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errlen)
 {
@@ -285,26 +404,23 @@ cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errlen)
 	        verify_cb);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	/* Resumption: a server-side cache (the context id is required with
-	 * client certificates) and stateless tickets for TLS 1.3. */
+	 * client certificates) and stateless tickets, within the limits of
+	 * cap_session. */
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, 20000);
+	SSL_CTX_set_timeout(ctx, SESSION_SECONDS);
+	SSL_CTX_sess_set_new_cb(ctx, on_session_cached);
+	if (SSL_CTX_set_session_ticket_cb(ctx, on_ticket_made, on_ticket_opened, NULL) != 1) {
+		why(err, errlen, "TLS session tickets", NULL);
+		goto fail;
+	}
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
-}
-
-static long long
-unix_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return (long long)timegm(&tm);
 }
 
 void
@@ -343,28 +459,9 @@ int
 cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why)
 {
 	X509 *cert = SSL_get0_peer_certificate(ssl);
-	X509_STORE_CTX *sc = cert ? X509_STORE_CTX_new() : NULL;
-	int ok = 0;
 
 	*why = "no client certificate";
-	if (!sc)
-		return 0;
-	/* As OpenSSL checks a client in the handshake: the store's CAs, CRLs
-	 * and flags, a client certificate's purpose, then the context's own
-	 * parameters (its verify depth) over them. */
-	if (X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(ctx), cert,
-	                        SSL_get_peer_cert_chain(ssl)) == 1 &&
-	    X509_STORE_CTX_set_default(sc, "ssl_client") == 1 &&
-	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(sc), SSL_CTX_get0_param(ctx)) == 1) {
-		ok = X509_verify_cert(sc) == 1;
-		if (!ok)
-			*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc));
-	} else {
-		*why = "out of memory";
-	}
-	X509_STORE_CTX_free(sc);
-	ERR_clear_error();
-	return ok;
+	return cert ? verify_again(ctx, cert, SSL_get_peer_cert_chain(ssl), why) : 0;
 }
 
 int
