@@ -709,6 +709,7 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 	if (!r->conn || !r->conn->id_match || r->conn->id_gen != r->rt->gen) {
 		unsigned char *match;
 		const char *why;
+		int several_cns;
 
 		/* A reload since the handshake may bring new CRLs or CAs: the
 		 * connection's certificate is checked again by them, once. */
@@ -729,12 +730,22 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 			fail(r, 503, "transient", "out of memory");
 			return -1;
 		}
-		for (i = 0; i < s->nclients; i++) {
+		for (i = 0, several_cns = 0; i < s->nclients; i++) {
 			const struct cg_client_cfg *c = &s->clients[i];
+			int m = c->san_dns ? cg_tls_has_san_dns(cert, c->san_dns)
+			                   : cg_tls_has_subject_cn(cert, c->subject_cn);
 
-			match[i] = (unsigned char)(c->san_dns ? cg_tls_has_san_dns(cert, c->san_dns)
-			                                      : cg_tls_has_subject_cn(
-			                                                cert, c->subject_cn));
+			several_cns |= m < 0;
+			match[i] = m == 1;
+		}
+		if (several_cns) {
+			char subject[256];
+
+			X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+			cg_log(CG_LOG_WARN,
+			       "a client certificate's subject has several subject CNs, so no "
+			       "subject_cn matches it: %s",
+			       subject);
 		}
 		if (!r->conn) { /* not reached: every request has its connection */
 			free(match);

@@ -491,16 +491,21 @@ int
 cg_tls_has_subject_cn(X509 *cert, const char *cn)
 {
 	X509_NAME *subject = X509_get_subject_name(cert);
-	int i = -1;
+	int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+	ASN1_STRING *v;
+	const unsigned char *p;
+	int len;
 
-	while ((i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0) {
-		ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
-		const unsigned char *p = ASN1_STRING_get0_data(v);
-		int len = ASN1_STRING_length(v);
-
-		if (len == (int)strlen(cn) && memchr(p, 0, (size_t)len) == NULL &&
-		    memcmp(p, cn, (size_t)len) == 0)
-			return 1;
-	}
-	return 0;
+	if (i < 0)
+		return 0;
+	/* A subject with several CNs names no one: which of them is "the" CN
+	 * differs between programs (the first, the last, any), and a CA that
+	 * copies a requested subject may add one the requester chose. */
+	if (X509_NAME_get_index_by_NID(subject, NID_commonName, i) >= 0)
+		return -1;
+	v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+	p = ASN1_STRING_get0_data(v);
+	len = ASN1_STRING_length(v);
+	return len == (int)strlen(cn) && memchr(p, 0, (size_t)len) == NULL &&
+	       memcmp(p, cn, (size_t)len) == 0;
 }

@@ -32,7 +32,8 @@ extern const char cg_tls_ciphers[];
 
 /* 1 when cert carries DNS name san_dns in its subject alternative names. */
 int cg_tls_has_san_dns(X509 *cert, const char *san_dns);
-/* 1 when cert's subject CN is cn. */
+/* 1 when cert's subject has one CN and it is cn (exactly); 0 when not; -1
+ * when the subject has several CNs, which never match. */
 int cg_tls_has_subject_cn(X509 *cert, const char *cn);
 
 /* Checks a connection's client certificate again, against ctx's CAs and

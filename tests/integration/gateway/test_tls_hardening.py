@@ -1,11 +1,14 @@
 """Client certificates the handshake or the identity mapping must not accept
-(issue 9): a resumed TLS session outliving its client certificate."""
+(issue 9): a resumed TLS session outliving its client certificate, a subject
+with several CNs."""
 import datetime
 import os
 import socket
 import ssl
 import subprocess
 import time
+
+import pytest
 
 CA_CNF = """
 [ ca ]
@@ -171,3 +174,28 @@ def test_session_lifetime_is_capped_to_the_certificate(gateway, tmp_path):
     ctx = client_ctx(gateway, crt, key, ssl.TLSVersion.TLSv1_3)
     _, _, sess = attempt(gateway, ctx)
     assert sess is not None and sess.ticket_lifetime_hint <= 60, sess.ticket_lifetime_hint
+
+
+@pytest.mark.parametrize("subj", ["/CN=registry/CN=evil", "/CN=evil/CN=registry",
+                                  "/CN=registry/CN=registry"])
+def test_subject_with_several_cns_is_no_subject_cn_match(gateway, tmp_path, subj):
+    crt, key = issue(gateway.pki, str(tmp_path), "multi", subj,
+                     CLIENT_EXT.format(san="multi.clients.cellgate.test"))
+    out = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-subject", "-nameopt",
+                          "RFC2253"], check=True, capture_output=True, text=True).stdout
+    assert out.count("CN=") == 2, out
+    st, _, _ = gateway.call("POST", "/registry-only", body=b"{}",
+                            ctx=gateway.context(cert=crt, key=key))
+    assert st == 403, st
+    assert "several subject CNs" in gateway.log_text()
+    # the registry's own certificate (one CN) still matches
+    st, _, _ = gateway.call("POST", "/registry-only", body=b"{}", name="registry")
+    assert st in (400, 422), st
+
+
+@pytest.fixture
+def gateway(gateway_factory):
+    """The base configuration with a route only the registry (subject_cn) may
+    use."""
+    return gateway_factory(routes="  - {method: POST, path: /registry-only, accept: record, "
+                                  "clients: [registry], destination: files}").start()
