@@ -59,17 +59,38 @@ peer_address(const SSL *ssl, char *out, size_t n)
  * both run on the handshake's thread, within one SSL_do_handshake. */
 static _Thread_local char refused_cert[600];
 
+/* A client certificate is never a CA's (basicConstraints CA:TRUE, or
+ * keyCertSign without basic constraints, or an old v1 self-signed one):
+ * a CA certificate is not a system's identity, and whoever holds its key
+ * can issue any name. OpenSSL's ssl_client purpose check does not refuse
+ * one at depth 0 (it looks at key usage and EKU, which a CA may carry). */
+static const char ca_as_client[] = "a CA certificate (basicConstraints CA:TRUE) is not a client's";
+
+static int
+is_ca(X509 *cert)
+{
+	return X509_check_ca(cert) != 0;
+}
+
 static int
 verify_cb(int ok, X509_STORE_CTX *store)
 {
 	X509 *cert = X509_STORE_CTX_get_current_cert(store);
+	int depth = X509_STORE_CTX_get_error_depth(store);
+	const char *note = "";
 	char subject[256] = "", issuer[256] = "";
 
+	if (ok && depth == 0 && cert && is_ca(cert)) {
+		X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+		note = ca_as_client;
+		ok = 0;
+	}
 	if (!ok && cert && !refused_cert[0]) {
 		X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
 		X509_NAME_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
-		snprintf(refused_cert, sizeof(refused_cert), ", subject %s, issuer %s, depth %d",
-		         subject, issuer, X509_STORE_CTX_get_error_depth(store));
+		snprintf(refused_cert, sizeof(refused_cert),
+		         "%s%s, subject %s, issuer %s, depth %d", *note ? ", " : "", note, subject,
+		         issuer, depth);
 	}
 	return ok;
 }
@@ -253,7 +274,8 @@ unix_time(const ASN1_TIME *t)
 
 /* Checks cert again, now, as OpenSSL checks a client in the handshake: the
  * store's CAs, CRLs and flags, a client certificate's purpose, then the
- * context's own parameters (its verify depth) over them. chain: the
+ * context's own parameters (its verify depth) over them; and never a CA
+ * certificate as a client, as verify_cb. chain: the
  * untrusted certificates the client sent, or NULL. */
 static int
 verify_again(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) * chain, const char **why)
@@ -271,6 +293,10 @@ verify_again(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) * chain, const char **why)
 		ok = X509_verify_cert(sc) == 1;
 		if (!ok)
 			*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc));
+		else if (is_ca(cert)) {
+			ok = 0;
+			*why = ca_as_client;
+		}
 	} else {
 		*why = "out of memory";
 	}

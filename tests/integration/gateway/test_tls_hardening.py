@@ -1,6 +1,6 @@
 """Client certificates the handshake or the identity mapping must not accept
 (issue 9): a resumed TLS session outliving its client certificate, a subject
-with several CNs."""
+with several CNs, a CA certificate presented as a client's."""
 import datetime
 import os
 import socket
@@ -199,3 +199,19 @@ def gateway(gateway_factory):
     use."""
     return gateway_factory(routes="  - {method: POST, path: /registry-only, accept: record, "
                                   "clients: [registry], destination: files}").start()
+
+
+def test_ca_certificate_is_no_client(gateway, tmp_path):
+    ext = ("basicConstraints = critical, CA:TRUE\n"
+           "keyUsage = critical, digitalSignature, keyCertSign\n"
+           "extendedKeyUsage = clientAuth\n"
+           "subjectAltName = DNS:ehr.clients.cellgate.test\n")
+    crt, key = issue(gateway.pki, str(tmp_path), "ca-client", "/CN=ehr", ext)
+    ctx = gateway.context(cert=crt, key=key)
+    status, _, _ = attempt(gateway, ctx)
+    assert status is None, status
+    log = gateway.log_text()
+    assert "TLS handshake with" in log and "a CA certificate" in log, log[-2000:]
+    # the ordinary ehr certificate still works
+    status, _, _ = attempt(gateway, gateway.context())
+    assert status in (400, 422), status
