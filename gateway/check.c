@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "ids.h"
 #include "json_scan.h"
 
 #define PATH_MAX_BYTES (1024u * 1024)
@@ -526,41 +527,6 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-oid_ok(const char *s)
-{
-	int arcs = 0;
-
-	if (s[0] < '0' || s[0] > '2')
-		return 0;
-	for (;;) {
-		if (!is_digit(*s) || (s[0] == '0' && is_digit(s[1])))
-			return 0;
-		while (is_digit(*s))
-			s++;
-		arcs++;
-		if (*s == '\0')
-			return arcs >= 2;
-		if (*s++ != '.')
-			return 0;
-	}
-}
-
-static int
-uuid_ok(const char *s)
-{
-	int i;
-
-	for (i = 0; i < 36; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-'
-		         : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	}
-	return s[36] == '\0';
-}
-
 /* An absolute URI: scheme ":" rest, no white space or control characters;
  * urn:oid and urn:uuid must hold a real OID or lower-case UUID (as FHIR). */
 static int
@@ -578,9 +544,9 @@ uri_ok(const char *s)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return 0;
 	if (strncmp(s, "urn:oid:", 8) == 0)
-		return oid_ok(s + 8);
+		return cg_ids_is_oid(s + 8);
 	if (strncmp(s, "urn:uuid:", 9) == 0)
-		return uuid_ok(s + 9);
+		return cg_ids_is_uuid(s + 9);
 	if (strncmp(s, "http://", 7) == 0)
 		return s[7] != '\0' && s[7] != '/';
 	if (strncmp(s, "https://", 8) == 0)

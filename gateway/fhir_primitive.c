@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "fhir_primitive.h"
+#include "ids.h"
 #include "json_scan.h"
 
 static int
@@ -162,42 +163,18 @@ id_ok(const char *s)
 	return i >= 1 && i <= 64;
 }
 
+/* urn:oid: and urn:uuid: values: the identifiers themselves are checked
+ * by ids.c, as records' are. */
 static int
 oid_ok(const char *s)
 {
-	if (strncmp(s, "urn:oid:", 8) != 0)
-		return 0;
-	s += 8;
-	if (s[0] < '0' || s[0] > '2' || s[1] != '.')
-		return 0;
-	for (s += 2;;) {
-		if (s[0] < '0' || s[0] > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
-			return 0;
-		while (*s >= '0' && *s <= '9')
-			s++;
-		if (*s == '\0')
-			return 1;
-		if (*s++ != '.')
-			return 0;
-	}
+	return strncmp(s, "urn:oid:", 8) == 0 && cg_ids_is_oid(s + 8);
 }
 
 static int
 uuid_ok(const char *s)
 {
-	int i;
-
-	if (strncmp(s, "urn:uuid:", 9) != 0)
-		return 0;
-	s += 9;
-	for (i = 0; i < 36; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-'
-		         : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	}
-	return s[36] == '\0';
+	return strncmp(s, "urn:uuid:", 9) == 0 && cg_ids_is_uuid(s + 9);
 }
 
 static const struct {
