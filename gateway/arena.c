@@ -1,6 +1,8 @@
 /* arena.c: bump allocation for per-record trees; see arena.h. */
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <cjson/cJSON.h>
@@ -13,6 +15,37 @@ struct cg_arena_chunk {
 	alignas(CG_ARENA_ALIGN) char data[];
 };
 
+/*
+ * In a debug build (no NDEBUG) every live arena is on one list, so that the
+ * cJSON free hook can tell arena memory that is not the active arena's from
+ * malloc'd memory: a tree built while one arena was active and deleted while
+ * another is (or none) would otherwise go to free(), which a release build
+ * survives only by luck. The hook aborts instead, naming the mistake.
+ */
+#ifndef NDEBUG
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cg_arena *live[256];
+static size_t nlive;
+
+static void
+track(struct cg_arena *a, int on)
+{
+	size_t i;
+
+	pthread_mutex_lock(&live_lock);
+	if (on && nlive < sizeof(live) / sizeof(live[0]))
+		live[nlive++] = a;
+	for (i = 0; !on && i < nlive; i++)
+		if (live[i] == a) {
+			live[i] = live[--nlive];
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
+#else
+#define track(a, on) ((void)0)
+#endif
+
 struct cg_arena *
 cg_arena_new(size_t first_chunk)
 {
@@ -21,6 +54,7 @@ cg_arena_new(size_t first_chunk)
 	if (!a)
 		return NULL;
 	a->first = first_chunk < 4096 ? 4096 : first_chunk;
+	track(a, 1);
 	return a;
 }
 
@@ -31,6 +65,7 @@ cg_arena_free(struct cg_arena *a)
 
 	if (!a)
 		return;
+	track(a, 0);
 	for (c = a->head; c; c = next) {
 		next = c->next;
 		free(c);
@@ -118,12 +153,37 @@ hook_malloc(size_t n)
 	return active ? cg_arena_alloc(active, n) : malloc(n);
 }
 
+#ifndef NDEBUG
+/* Whether p is in a live arena other than the active one. */
+static int
+in_other_arena(const void *p)
+{
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&live_lock);
+	for (i = 0; i < nlive && !found; i++)
+		found = live[i] != active && in_arena(live[i], p);
+	pthread_mutex_unlock(&live_lock);
+	return found;
+}
+#endif
+
 static void
 hook_free(void *p)
 {
 	/* Arena memory comes back at reset; anything else was malloc'd. */
-	if (p && !(active && in_arena(active, p)))
-		free(p);
+	if (!p || (active && in_arena(active, p)))
+		return;
+#ifndef NDEBUG
+	if (in_other_arena(p)) {
+		fprintf(stderr, "cellgate: a cJSON tree from one arena freed while another "
+		                "(or none) is active: deactivate the arena that built it first "
+		                "(arena.h)\n");
+		abort();
+	}
+#endif
+	free(p);
 }
 
 void
