@@ -8,7 +8,7 @@
 #include "http_guard.h"
 
 enum phase {
-	PH_START,        /* before the request line (blank lines are skipped) */
+	PH_START,        /* before the request line */
 	PH_REQUEST_LINE, /* METHOD SP request-target SP HTTP/1.x */
 	PH_HEADERS,      /* header lines, up to the blank line */
 	PH_BODY,         /* Content-Length bytes */
@@ -21,6 +21,7 @@ enum phase {
 enum part {
 	RL_METHOD,
 	T_START,    /* the request target's first byte */
+	T_SLASH,    /* after an origin-form target's first slash */
 	T_PATH,     /* origin-form, or what follows an absolute URL's authority */
 	T_ASTERISK, /* OPTIONS * */
 	T_SCHEME,   /* absolute-form: http:// or https:// */
@@ -161,6 +162,7 @@ request_line_byte(struct cg_http_guard *g, unsigned char c)
 			g->needs_body = (g->part_len == 4 && memcmp(g->line, "POST", 4) == 0) ||
 			                (g->part_len == 3 && memcmp(g->line, "PUT", 3) == 0) ||
 			                (g->part_len == 5 && memcmp(g->line, "PATCH", 5) == 0);
+			g->head = g->part_len == 4 && memcmp(g->line, "HEAD", 4) == 0;
 			set_part(g, T_START);
 		} else if (is_tchar(c)) {
 			g->part_len++;
@@ -169,7 +171,9 @@ request_line_byte(struct cg_http_guard *g, unsigned char c)
 		}
 		break;
 	case T_START:
-		if (c == '/' || (g->unserved && c != ' '))
+		if (c == '/' && !g->unserved)
+			set_part(g, T_SLASH);
+		else if (c == '/' || (g->unserved && c != ' '))
 			set_part(g, T_PATH);
 		else if (c == '*')
 			set_part(g, T_ASTERISK);
@@ -222,6 +226,15 @@ request_line_byte(struct cg_http_guard *g, unsigned char c)
 			after_authority(g, c, 0);
 		}
 		break;
+	case T_SLASH:
+		/* evhttp's URI parser takes "//x" for an authority (a host) and
+		 * answers 400 when it is not one, or serves the path after it. */
+		if (c == '/') {
+			fail(g, CG_GUARD_BAD_REQUEST, "a request target that starts with //");
+			break;
+		}
+		set_part(g, T_PATH);
+		/* fall through */
 	case T_PATH:
 		if (c == ' ')
 			set_part(g, RL_VERSION);
@@ -366,6 +379,13 @@ end_of_headers(struct cg_http_guard *g)
 		fail(g, CG_GUARD_BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request");
 	else if (g->codings && g->lengths)
 		fail(g, CG_GUARD_BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+	else if (!g->needs_body && (g->codings || g->content_length > 0))
+		/* evhttp 2.1.12 reads no body on HEAD (what follows the headers
+		 * is the next request) and one on GET, DELETE, OPTIONS; a proxy
+		 * in front may think otherwise of either. None is served. */
+		fail(g, CG_GUARD_BAD_REQUEST,
+		     "a body on a GET, HEAD, DELETE or OPTIONS request (Content-Length: 0 is "
+		     "allowed)");
 	else if (g->bad_expect && g->minor >= 1) /* evhttp ignores Expect in HTTP/1.0 */
 		fail(g, CG_GUARD_EXPECTATION, "an Expect other than 100-continue");
 	else if (g->needs_body && !g->codings && !g->lengths)
@@ -386,11 +406,16 @@ line_end(struct cg_http_guard *g)
 {
 	switch (g->phase) {
 	case PH_START:
-		break; /* blank lines before a request are ignored (RFC 9112 2.2) */
+		/* RFC 9112 2.2 lets a server skip blank lines before a request
+		 * line; evhttp takes one for a request line and answers 400
+		 * itself, so it is refused here first. */
+		fail(g, CG_GUARD_BAD_REQUEST, "a blank line where a request line should start");
+		break;
 	case PH_REQUEST_LINE:
 		if (g->part != RL_VERSION || g->part_len != 8)
 			fail(g, CG_GUARD_BAD_REQUEST, bad_line);
-		else if (g->major != 1)
+		else if (g->major != 1 || g->minor > 1)
+			/* evhttp takes any HTTP/1.x and answers in it: HTTP/1.9 200 */
 			fail(g, CG_GUARD_BAD_VERSION, "only HTTP/1.1 and HTTP/1.0 are served");
 		else if (g->unserved)
 			fail(g, CG_GUARD_NOT_IMPLEMENTED, "a method this gateway does not serve");
