@@ -151,7 +151,11 @@ send_refusal(struct conn *c)
 	        "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
 	        "Connection: close\r\n\r\n",
 	        status, reason, body.len, id);
-	cg_buf_add(&all, body.p, body.len);
+	/* An answer to HEAD has no body (RFC 9110 9.3.2): a client reads
+	 * none, and would take its bytes for the next answer. Content-Length
+	 * stays, as GET would have it. */
+	if (!c->guard.head)
+		cg_buf_add(&all, body.p, body.len);
 	if (ssl && all.p && SSL_write(ssl, all.p, (int)all.len) <= 0)
 		ERR_clear_error(); /* the client is gone or stuck: it gets nothing */
 	if (fd >= 0)

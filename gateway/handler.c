@@ -192,8 +192,18 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (cg_serve_draining())
 		evhttp_add_header(h, "Connection", "close");
-	if (b)
+	/* evhttp 2.1.12 writes a HEAD answer's body bytes all the same, and no
+	 * Content-Length: a client reads no body after HEAD, and would take
+	 * those bytes for the next answer. So none is given, and the length
+	 * is the one GET would have (RFC 9110 9.3.2). */
+	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+		char n[24];
+
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(h, "Content-Length", n);
+	} else if (b) {
 		evbuffer_add(b, body, len);
+	}
 	if (r->conn)
 		evhttp_request_set_on_complete_cb(r->req, cg_conn_sent, r->conn);
 	evhttp_send_reply(r->req, status, reason(status), b);
