@@ -28,6 +28,10 @@ struct cg_map_opts {
 	const char *canonical_base; /* NULL: the one in mappings/record-fhir.json */
 };
 
+/* The two forms a body or a destination deals in: stem-cell records or FHIR
+ * R4 resources; mapping turns one into the other. */
+enum cg_payload { CG_PAYLOAD_RECORD, CG_PAYLOAD_FHIR };
+
 /* Appends the Bundle of record, as compact JSON text, to out. record must be
  * valid (cg_record_validate). */
 enum cg_err cg_map_record_to_fhir(const struct cJSON *record, const struct cg_mappings *m,

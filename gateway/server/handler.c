@@ -542,7 +542,7 @@ deliver(struct request *r)
 			return;
 		}
 		r->job.folder = d->folder;
-		r->job.items = &r->out;
+		r->job.items = (struct cg_batch){r->out.data.p, r->out.item, r->out.n};
 		r->job.done = r->ev;
 		cg_ndjson_submit(&r->job);
 		return;

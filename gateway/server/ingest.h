@@ -17,12 +17,10 @@
 #include "buf.h"
 #include "diag.h"
 #include "err.h"
-#include "fhir_structure.h"
+#include "item.h"
 #include "map.h"
 #include "mappings.h"
 #include "split.h"
-
-enum cg_payload { CG_PAYLOAD_RECORD, CG_PAYLOAD_FHIR };
 
 struct cg_ingest_in {
 	const struct cg_mappings *m;
@@ -35,13 +33,6 @@ struct cg_ingest_in {
 	size_t max_record;          /* bytes in one item (0: the default) */
 	int validate_only;          /* $validate: the outcome, never items */
 	int to_files;               /* the destination stores resources (ndjson), not requests */
-};
-
-struct cg_item {
-	size_t off, len;                  /* its JSON text in data (no newline) */
-	char type[CG_FHIR_TYPE_NAME_MAX]; /* "record", "Bundle", "Procedure"... */
-	char record_id[72]; /* the record's recordId (1-64), for the audit log, or "" */
-	int requests;       /* a transaction or batch Bundle: its entries are requests */
 };
 
 struct cg_ingest_out {

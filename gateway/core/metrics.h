@@ -39,6 +39,8 @@ void cg_metrics_request(enum cg_endpoint ep, const char *route, int status, doub
 void cg_metrics_issue(enum cg_code code);
 void cg_metrics_upstream(int dest_type, enum cg_upstream_result r);
 void cg_metrics_connections(int delta);
+/* A connection's first TLS handshake failed (tls.c says why in the log). */
+void cg_metrics_tls_handshake_failed(void);
 
 /* Why the gateway closed a client connection itself. */
 enum cg_conn_close {

@@ -15,20 +15,13 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "tls.h"
 
 /* Mozilla intermediate (v5.7) for TLS 1.2; TLS 1.3 keeps OpenSSL's suites. */
 const char cg_tls_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
-static atomic_ulong handshake_failures;
-
-unsigned long
-cg_tls_handshake_failures(void)
-{
-	return atomic_load(&handshake_failures);
-}
 
 /* The peer's address, for the log. */
 static void
@@ -111,7 +104,7 @@ log_failure(const SSL *ssl, const char *what)
 	unsigned long before;
 	char addr[INET6_ADDRSTRLEN + 32], more[64] = "";
 
-	atomic_fetch_add(&handshake_failures, 1);
+	cg_metrics_tls_handshake_failed();
 	if (atomic_exchange(&second, now) != now)
 		atomic_store(&lines, 0);
 	if (atomic_fetch_add(&lines, 1) >= 10) {

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "ingest.h"
+#include "map.h"
 
 struct cg_config;
 

@@ -58,7 +58,4 @@ long long cg_tls_file_cert_expiry(const char *path);
  * server counts it as authenticated from then on. Set once, before serving. */
 void cg_tls_on_handshake_done(void (*fn)(SSL *ssl));
 
-/* Counts handshakes that failed (for /metrics), all contexts together. */
-unsigned long cg_tls_handshake_failures(void);
-
 #endif

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "metrics.h"
-#include "tls.h"
 
 static const char *const endpoints[] = {"ingest",  "validate", "metadata", "structure_definition",
                                         "healthz", "readyz",   "metrics",  "other"};
@@ -31,6 +30,7 @@ static atomic_ulong latency_us_sum;
 static atomic_ulong issues[CG_C__COUNT];
 static atomic_ulong upstream[3][CG_UP__COUNT];
 static atomic_long connections;
+static atomic_ulong handshake_failures;
 static atomic_long handshaking;
 static atomic_ulong closed[CG_CLOSE__COUNT];
 static const char *const close_reasons[] = {"handshake_timeout", "handshake_evicted",
@@ -99,6 +99,12 @@ void
 cg_metrics_connections(int delta)
 {
 	atomic_fetch_add(&connections, delta);
+}
+
+void
+cg_metrics_tls_handshake_failed(void)
+{
+	atomic_fetch_add(&handshake_failures, 1);
 }
 
 void
@@ -187,7 +193,7 @@ cg_metrics_render(struct cg_buf *b)
 	              "# HELP cellgate_open_connections Client connections open now.\n"
 	              "# TYPE cellgate_open_connections gauge\n"
 	              "cellgate_open_connections %ld\n",
-	              cg_tls_handshake_failures(), atomic_load(&connections));
+	              atomic_load(&handshake_failures), atomic_load(&connections));
 	cg_buf_printf(b,
 	              "# HELP cellgate_tls_handshakes_in_progress Connections still in their TLS "
 	              "handshake.\n"

@@ -157,7 +157,7 @@ append_bundle(struct cg_ndjson_job *job, const char *text, size_t len)
 static void
 run_job(struct cg_ndjson_job *job)
 {
-	const struct cg_ingest_out *o = job->items;
+	const struct cg_batch *o = &job->items;
 	size_t i;
 	int err = 0;
 
@@ -165,7 +165,7 @@ run_job(struct cg_ndjson_job *job)
 		files[i].job_seen = 0;
 	for (i = 0; i < o->n && !err; i++) {
 		const struct cg_item *it = &o->item[i];
-		const char *text = o->data.p + it->off;
+		const char *text = o->data + it->off;
 
 		if (strcmp(it->type, "Bundle") == 0)
 			err = append_bundle(job, text, it->len);

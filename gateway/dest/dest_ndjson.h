@@ -14,13 +14,13 @@
 #define CG_DEST_NDJSON_H
 
 #include "fhir_structure.h"
-#include "ingest.h"
+#include "item.h"
 
 struct event;
 
 struct cg_ndjson_job {
 	const char *folder;
-	const struct cg_ingest_out *items;
+	struct cg_batch items;
 	struct event *done; /* made active (EV_WRITE) when the job is finished */
 	int error;          /* 0, or an errno */
 	/* the last file written, for the answer: {type}-YYYY-MM-DD.ndjson */
