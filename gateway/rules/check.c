@@ -222,19 +222,6 @@ same_name(const char *a, const char *b)
 	return a[0] == b[0] && strcmp(a, b) == 0;
 }
 
-const cJSON *
-cg_json_member(const cJSON *obj, const char *name)
-{
-	const cJSON *c;
-
-	if (!cJSON_IsObject(obj))
-		return NULL;
-	for (c = obj->child; c; c = c->next)
-		if (same_name(c->string, name))
-			return c;
-	return NULL;
-}
-
 /* ---- members ---------------------------------------------------------- */
 
 /*

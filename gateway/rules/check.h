@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "datetime.h"
 #include "diag.h"
+#include "json_member.h"
 #include "json_scan.h"
 #include "mappings.h"
 
@@ -107,10 +108,6 @@ struct cg_dup {
  * given, of each element's member of that name). Returns NULL on ENOMEM. */
 struct cg_dup *cg_dups_of(const struct cJSON *array, const char *member, size_t *n);
 enum cg_err cg_dups_mark(struct cg_dup *v, size_t n);
-
-/* The first member of obj called name, or NULL (also when obj is not an
- * object). Case-sensitive, unlike cJSON_GetObjectItem. */
-const struct cJSON *cg_json_member(const struct cJSON *obj, const char *name);
 
 /* Copies at most max bytes of s, cut on a character boundary, for messages. */
 const char *cg_check_clip(const char *s, char *out, size_t max);

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "worker.h"
 #include "http_guard.h"
 #include "log.h"
 #include "metrics.h"

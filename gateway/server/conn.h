@@ -19,7 +19,8 @@
  *   sends requests and does not read the answers stops being read once
  *   that much waits (and its waiting request's deadline runs), instead of
  *   being buffered without end.
- * Shared by server.c (workers, listeners) and handler.c (requests).
+ * Shared by server.c (workers, listeners) and handler.c (requests); the
+ * worker is worker.h's.
  */
 #ifndef CG_CONN_H
 #define CG_CONN_H
@@ -35,32 +36,6 @@
 #include "http_guard.h"
 
 struct worker;
-
-struct front { /* one listener on one worker */
-	struct worker *w;
-	size_t index; /* into the settings' listeners */
-	struct evhttp *http;
-	struct evconnlistener *lis;
-	struct evhttp_bound_socket *bound;
-};
-
-struct worker {
-	int id;
-	pthread_t thread;
-	struct event_base *base;
-	struct front *fronts;
-	size_t nfronts;
-	struct event *stop_ev, *drain_tick;
-	struct event *reconfigure_ev; /* a reload: apply the new limits */
-	struct cg_http_client *http;
-	size_t conns, max_conns; /* connections past their handshake */
-	size_t handshaking, max_handshaking;
-	struct conn *oldest, *newest; /* the handshaking ones, in accept order */
-	size_t busy;                  /* connections reading or handling a request */
-	int paused;                   /* listeners off: too many connections */
-	int draining;
-	struct timespec drain_deadline;
-};
 
 enum conn_state { C_IDLE, C_READING, C_HANDLING };
 

@@ -20,6 +20,7 @@
 #include "capability.h"
 #include "check.h"
 #include "conn.h"
+#include "worker.h"
 #include "dest_http.h"
 #include "dest_ndjson.h"
 #include "handler.h"
@@ -29,7 +30,6 @@
 #include "metrics.h"
 #include "outcome.h"
 #include "runtime.h"
-#include "server.h"
 #include "settings.h"
 #include "tls.h"
 
@@ -190,7 +190,7 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "X-Request-Id", r->id);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (cg_serve_draining())
+	if (r->w->draining)
 		evhttp_add_header(h, "Connection", "close");
 	/* evhttp 2.1.12 writes a HEAD answer's body bytes all the same, and no
 	 * Content-Length: a client reads no body after HEAD, and would take
@@ -832,7 +832,7 @@ ops_endpoint(struct request *r, const char *path)
 		size_t i;
 
 		r->ep = CG_EP_READY;
-		if (cg_serve_draining()) {
+		if (r->w->draining) {
 			fail(r, 503, "transient", "shutting down");
 			return;
 		}

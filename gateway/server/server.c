@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "conn.h"
+#include "worker.h"
 #include "dest_http.h"
 #include "dest_ndjson.h"
 #include "handler.h"
@@ -31,12 +32,6 @@
 static struct worker *workers;
 static int nworkers;
 static atomic_int draining;
-
-int
-cg_serve_draining(void)
-{
-	return atomic_load(&draining);
-}
 
 /* ---- the loops ------------------------------------------------------------ */
 

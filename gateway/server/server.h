@@ -16,7 +16,5 @@
 /* Runs until SIGTERM or SIGINT. Returns the exit status (0 after a clean
  * drain, 1 when the configuration or a listener cannot be used). */
 int cg_serve(const char *config_path, const char *mappings_dir);
-/* Whether SIGTERM has come: answers say Connection: close, /readyz 503. */
-int cg_serve_draining(void);
 
 #endif

@@ -32,9 +32,6 @@ struct cg_record_walk {
 	struct cg_check c; /* the walk: diagnostics and current path */
 };
 
-/* The first member called name of obj, or NULL. */
-const struct cJSON *cg_record_get(const struct cJSON *obj, const char *name);
-
 /* Checks /outcomes (record_outcomes.c). */
 void cg_record_check_outcomes(struct cg_record_walk *v, const struct cJSON *outcomes);
 

@@ -252,7 +252,7 @@ cg_record_check_outcomes(struct cg_record_walk *v, const cJSON *n)
 
 		check_outcome(v, it);
 		if (dups[i].dup)
-			cg_check_issue(&v->c, CG_C_DUPLICATE_ID, cg_record_get(it, "id"), "id", 0,
+			cg_check_issue(&v->c, CG_C_DUPLICATE_ID, cg_json_member(it, "id"), "id", 0,
 			               "outcome id is already used by an earlier outcome");
 		cg_check_pop(&v->c, im);
 		i++;

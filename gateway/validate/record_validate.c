@@ -49,39 +49,33 @@ is_digit(char c)
 
 /* ---- facts ------------------------------------------------------------ */
 
-const cJSON *
-cg_record_get(const cJSON *obj, const char *name)
-{
-	return cg_json_member(obj, name);
-}
-
 /* Reads, without reporting anything, what rules across sections need. The
  * sections report the same values' own problems. */
 static void
 gather(struct cg_record_walk *v, const cJSON *rec)
 {
-	const cJSON *patient = cg_record_get(rec, "patient");
-	const cJSON *product = cg_record_get(rec, "product");
+	const cJSON *patient = cg_json_member(rec, "patient");
+	const cJSON *product = cg_json_member(rec, "product");
 	const char *s;
 
-	s = cJSON_GetStringValue(cg_record_get(patient, "birthDate"));
+	s = cJSON_GetStringValue(cg_json_member(patient, "birthDate"));
 	v->has_birth = s && cg_date_parse(s, &v->birth) == 0;
-	s = cJSON_GetStringValue(cg_record_get(cg_record_get(rec, "administration"), "start"));
+	s = cJSON_GetStringValue(cg_json_member(cg_json_member(rec, "administration"), "start"));
 	v->has_start = s && cg_datetime_parse(s, &v->start) == 0;
 	{
-		const cJSON *w = cg_record_get(patient, "weightKg");
+		const cJSON *w = cg_json_member(patient, "weightKg");
 
 		v->has_weight = cJSON_IsNumber(w) && isfinite(w->valuedouble) &&
 		                w->valuedouble > 0 && w->valuedouble <= 400;
 		v->weight = v->has_weight ? w->valuedouble : 0;
 	}
-	s = cJSON_GetStringValue(cg_record_get(cg_record_get(rec, "indication"), "population"));
+	s = cJSON_GetStringValue(cg_json_member(cg_json_member(rec, "indication"), "population"));
 	v->pediatric = !s ? -1 : strcmp(s, "pediatric") == 0 ? 1 : strcmp(s, "adult") == 0 ? 0 : -1;
-	s = cJSON_GetStringValue(cg_record_get(product, "cellType"));
+	s = cJSON_GetStringValue(cg_json_member(product, "cellType"));
 	v->cell_type = s ? cg_term_find(&v->m->cell_types, s) : NULL;
-	s = cJSON_GetStringValue(cg_record_get(product, "tissueSource"));
+	s = cJSON_GetStringValue(cg_json_member(product, "tissueSource"));
 	v->tissue = s ? cg_term_find(&v->m->tissue_sources, s) : NULL;
-	s = cJSON_GetStringValue(cg_record_get(product, "donorType"));
+	s = cJSON_GetStringValue(cg_json_member(product, "donorType"));
 	v->donor = s ? cg_term_find(&v->m->donor_types, s) : NULL;
 }
 
@@ -138,7 +132,7 @@ check_patient_identifiers(struct cg_record_walk *v, const cJSON *n)
 		return;
 	}
 	for (it = n->child; it; it = it->next, i++) {
-		dups[i].b = cJSON_GetStringValue(cg_record_get(it, "value"));
+		dups[i].b = cJSON_GetStringValue(cg_json_member(it, "value"));
 		if (!dups[i].b)
 			dups[i].a = NULL; /* no value: takes no part */
 	}
