@@ -278,10 +278,10 @@ cg_ndjson_stop(void)
 	running = 0;
 }
 
-int
-cg_ndjson_ready(const char *folder)
+bool
+cg_ndjson_is_writable(const char *folder)
 {
-	return access(folder, W_OK | X_OK) == 0 ? 0 : -1;
+	return access(folder, W_OK | X_OK) == 0;
 }
 
 int

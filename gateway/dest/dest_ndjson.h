@@ -13,6 +13,8 @@
 #ifndef CG_DEST_NDJSON_H
 #define CG_DEST_NDJSON_H
 
+#include <stdbool.h>
+
 #include "fhir_structure.h"
 #include "item.h"
 
@@ -33,8 +35,8 @@ int cg_ndjson_start(void);
 void cg_ndjson_submit(struct cg_ndjson_job *job);
 /* Finishes the queued jobs, then stops the thread. */
 void cg_ndjson_stop(void);
-/* 0 when folder can take files now (for /readyz). */
-int cg_ndjson_ready(const char *folder);
+/* Whether folder can take files now (for /readyz). */
+bool cg_ndjson_is_writable(const char *folder);
 /* Makes folder and its missing parents (0750), as at start; -1 with errno. */
 int cg_ndjson_make_folder(const char *folder);
 

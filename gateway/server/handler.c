@@ -21,8 +21,7 @@
 #include "check.h"
 #include "conn.h"
 #include "worker.h"
-#include "dest_http.h"
-#include "dest_ndjson.h"
+#include "dest.h"
 #include "handler.h"
 #include "ingest.h"
 #include "json_write.h"
@@ -47,13 +46,8 @@ struct request {
 	struct timespec start;
 	struct cg_ingest_out out;
 	int have_out;
-	struct event *ev;                                      /* ndjson: the writer's "done" */
-	struct cg_ndjson_job job;                              /* ndjson */
-	struct cg_http_call call;                              /* fhir, records */
-	char url[CG_DEST_URL_MAX + 1 + CG_FHIR_TYPE_NAME_MAX]; /* {url}/{type} fits */
-	struct cg_buf body;  /* an upstream request body we built */
-	const char *up_body; /* what is sent upstream: body, or an item as it lies */
-	size_t up_len;
+	struct cg_delivery dl; /* to the route's destination */
+	int delivering;        /* dl was started: release it */
 };
 
 static const char *
@@ -248,10 +242,8 @@ request_finish(struct request *r)
 
 	if (r->have_out)
 		cg_ingest_out_free(&r->out);
-	if (r->ev)
-		event_free(r->ev);
-	cg_buf_free(&r->call.response);
-	cg_buf_free(&r->body);
+	if (r->delivering)
+		cg_delivery_release(&r->dl);
 	cg_runtime_release(r->rt);
 	free(r);
 	cg_worker_maybe_exit(w);
@@ -259,28 +251,16 @@ request_finish(struct request *r)
 
 /* ---- endpoints ----------------------------------------------------------- */
 
+/* An ndjson destination has the items, synced to disk. */
 static void
-on_ndjson_done(evutil_socket_t fd, short what, void *arg)
+stored(struct request *r)
 {
-	struct request *r = arg;
 	struct cg_buf b;
 	struct cg_outcome o;
 	char msg[256];
 
-	(void)fd;
-	(void)what;
-	if (r->job.error) {
-		cg_metrics_upstream(CG_DEST_NDJSON, CG_UP_FAILED);
-		cg_log(CG_LOG_ERROR, "request %s: destination %s: writing failed: %s", r->id,
-		       r->route->dest->name, strerror(r->job.error));
-		fail(r, 503, "transient",
-		     "destination %s could not store the items; nothing was kept",
-		     r->route->dest->name);
-		return;
-	}
-	cg_metrics_upstream(CG_DEST_NDJSON, CG_UP_OK);
 	snprintf(msg, sizeof(msg), "%zu item%s accepted and stored by destination %s (%s)",
-	         r->out.n, r->out.n == 1 ? "" : "s", r->route->dest->name, r->job.file);
+	         r->out.n, r->out.n == 1 ? "" : "s", r->route->dest->name, r->dl.file);
 	cg_buf_init(&b, 64u << 20);
 	cg_outcome_begin(&o, &b, r->rt->base);
 	cg_outcome_add(&o, "information", "informational", NULL, msg);
@@ -302,7 +282,7 @@ on_ndjson_done(evutil_socket_t fd, short what, void *arg)
  * when it sent an OperationOutcome, each marked as the upstream's, so that
  * the client sees why without another system's error page. */
 static void
-upstream_failed(struct request *r, const struct cg_http_call *call)
+upstream_failed(struct request *r, const struct cg_delivery *call)
 {
 	cJSON *up = call->response.p ? cJSON_ParseWithLength(call->response.p, call->response.len)
 	                             : NULL;
@@ -346,7 +326,7 @@ upstream_failed(struct request *r, const struct cg_http_call *call)
  * is not JSON, and not the whole answer). An OperationOutcome says so, with
  * X-Cellgate-Upstream-Body: truncated, a warning in the log and a count. */
 static void
-upstream_too_large(struct request *r, const struct cg_http_call *call)
+upstream_too_large(struct request *r, const struct cg_delivery *call)
 {
 	struct cg_outcome o;
 	struct cg_buf b;
@@ -369,17 +349,26 @@ upstream_too_large(struct request *r, const struct cg_http_call *call)
 	cg_buf_free(&b);
 }
 
-/* The upstream's answer is passed back as it is (status, body, type), with
+/* The destination is done with the batch: the answer says how it went.
+ * An upstream's answer is passed back as it is (status, body, type), with
  * X-Upstream-Status; no answer is 502 (unreachable, 5xx) or 504 (timeout);
- * an answer over the cap, see upstream_too_large. */
+ * a failed write to a folder 503. */
 static void
-on_upstream_done(struct cg_http_call *call, void *arg)
+on_delivered(struct cg_delivery *call, void *arg)
 {
 	struct request *r = arg;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	char st[16];
 
-	cg_metrics_upstream((int)r->route->dest->type, call->result);
+	if (r->route->dest->type == CG_DEST_NDJSON) {
+		if (call->result == CG_UP_OK)
+			stored(r);
+		else
+			fail(r, 503, "transient",
+			     "destination %s could not store the items; nothing was kept",
+			     r->route->dest->name);
+		return;
+	}
 	if (call->result == CG_UP_TIMEOUT) {
 		fail(r, 504, "timeout", "destination %s did not answer within %ld ms",
 		     r->route->dest->name, r->route->dest->timeout_ms);
@@ -393,14 +382,8 @@ on_upstream_done(struct cg_http_call *call, void *arg)
 	snprintf(st, sizeof(st), "%ld", call->status);
 	evhttp_add_header(h, "X-Upstream-Status", st);
 	evhttp_add_header(h, "X-Cellgate-Destination", r->route->dest->name);
-	if (call->truncated) {
+	if (call->truncated)
 		evhttp_add_header(h, "X-Cellgate-Upstream-Body", "truncated");
-		cg_metrics_upstream_truncated();
-		cg_log(CG_LOG_WARN,
-		       "request %s: destination %s answered %ld with a body over 1 MB; "
-		       "not passed on",
-		       r->id, r->route->dest->name, call->status);
-	}
 	if (call->result == CG_UP_FAILED) {
 		upstream_failed(r, call);
 		return;
@@ -415,163 +398,30 @@ on_upstream_done(struct cg_http_call *call, void *arg)
 	        call->result == CG_UP_OK ? "forwarded" : "rejected upstream");
 }
 
-/* Appends an item to the entries of the transaction that carries a batch:
- * a transaction's or batch's entries are requests and are merged as they
- * are; anything else (a List, whose `entry` is its own, a collection or
- * document Bundle, a lone resource) becomes one create entry of its own
- * type. -1 when out of memory (every cJSON call is checked: a failed one
- * must not send "resource": null or lose an entry). */
-static int
-add_entries(cJSON *entries, const struct cg_item *it, const char *text)
-{
-	cJSON *b = cJSON_ParseWithLength(text, it->len), *en, *req, *x;
-	cJSON *from = it->requests ? cJSON_GetObjectItemCaseSensitive(b, "entry") : NULL;
-
-	if (!b) /* our own checked text: only memory can fail */
-		return -1;
-	if (it->requests) {
-		while ((x = cJSON_DetachItemFromArray(from, 0)) != NULL)
-			if (!cJSON_AddItemToArray(entries, x)) {
-				cJSON_Delete(x);
-				cJSON_Delete(b);
-				return -1;
-			}
-		cJSON_Delete(b);
-		return 0;
-	}
-	en = cJSON_CreateObject();
-	req = cJSON_CreateObject();
-	if (!en || !req || !cJSON_AddStringToObject(req, "method", "POST") ||
-	    !cJSON_AddStringToObject(req, "url", it->type) ||
-	    !cJSON_AddItemToObject(en, "resource", b)) {
-		cJSON_Delete(en);
-		cJSON_Delete(req);
-		cJSON_Delete(b);
-		return -1;
-	}
-	if (!cJSON_AddItemToObject(en, "request", req)) {
-		cJSON_Delete(req);
-		cJSON_Delete(en);
-		return -1;
-	}
-	if (!cJSON_AddItemToArray(entries, en)) {
-		cJSON_Delete(en);
-		return -1;
-	}
-	return 0;
-}
-
-/* One upstream request for the whole batch: a fhir destination gets one
- * transaction Bundle (see add_entries), so that the batch is all or nothing
- * there too; a records destination a JSON array. One item goes as it is:
- * a transaction or batch Bundle to the base, anything else (a collection
- * Bundle too) as a create to {base}/{type}.
- * -1: out of memory; -2: the URL would not fit (never sent cut). */
-static int
-build_upstream(struct request *r)
-{
-	const struct cg_dest_cfg *d = r->route->dest;
-	const struct cg_ingest_out *o = &r->out;
-	size_t i;
-
-	cg_buf_init(&r->body, (size_t)1 << 31);
-	if ((size_t)snprintf(r->url, sizeof(r->url), "%s", d->url) >= sizeof(r->url))
-		return -2;
-	if (d->type == CG_DEST_RECORDS) {
-		cg_buf_addc(&r->body, '[');
-		for (i = 0; i < o->n; i++) {
-			if (i)
-				cg_buf_addc(&r->body, ',');
-			cg_buf_add(&r->body, o->data.p + o->item[i].off, o->item[i].len);
-		}
-		cg_buf_addc(&r->body, ']');
-		return r->body.p ? 0 : -1;
-	}
-	if (o->n == 1 && !o->item[0].requests) {
-		/* One resource: POST {base}/{type}. */
-		size_t ul = strlen(r->url);
-
-		if ((size_t)snprintf(r->url + ul, sizeof(r->url) - ul, "%s%s",
-		                     ul && r->url[ul - 1] == '/' ? "" : "/",
-		                     o->item[0].type) >= sizeof(r->url) - ul)
-			return -2;
-		cg_buf_add(&r->body, o->data.p + o->item[0].off, o->item[0].len);
-		return r->body.p ? 0 : -1;
-	}
-	if (o->n == 1) { /* a transaction or batch as it is: sent from where it lies */
-		r->up_body = o->data.p + o->item[0].off;
-		r->up_len = o->item[0].len;
-		return 0;
-	}
-	{
-		cJSON *all = cJSON_CreateObject(), *entries = cJSON_CreateArray();
-		enum cg_err err;
-
-		if (!all || !entries || !cJSON_AddStringToObject(all, "resourceType", "Bundle") ||
-		    !cJSON_AddStringToObject(all, "type", "transaction") ||
-		    !cJSON_AddItemToObject(all, "entry", entries)) {
-			cJSON_Delete(entries);
-			cJSON_Delete(all);
-			return -1;
-		}
-		for (i = 0; i < o->n; i++)
-			if (add_entries(entries, &o->item[i], o->data.p + o->item[i].off)) {
-				cJSON_Delete(all);
-				return -1;
-			}
-		err = cg_jw_write_tree(&r->body, all);
-		cJSON_Delete(all);
-		return err || !r->body.p ? -1 : 0;
-	}
-}
-
 static void
 deliver(struct request *r)
 {
 	const struct cg_dest_cfg *d = r->route->dest;
+	enum cg_err err;
 
 	if (!d) {
 		respond(r, 200, "application/fhir+json", r->out.outcome.p, r->out.outcome.len,
 		        "valid, no destination");
 		return;
 	}
-	if (d->type == CG_DEST_NDJSON) {
-		r->ev = event_new(r->w->base, -1, 0, on_ndjson_done, r);
-		if (!r->ev) {
-			fail(r, 503, "transient", "out of memory");
-			return;
-		}
-		r->job.folder = d->folder;
-		r->job.items = (struct cg_batch){r->out.data.p, r->out.item, r->out.n};
-		r->job.done = r->ev;
-		cg_ndjson_submit(&r->job);
-		return;
-	}
-	switch (build_upstream(r)) {
-	case 0:
-		break;
-	case -2:
-		fail(r, 500, "exception", "destination %s: the upstream URL would be too long",
-		     d->name);
-		return;
-	default:
+	r->dl.dest = d;
+	r->dl.batch = (struct cg_batch){r->out.data.p, r->out.item, r->out.n};
+	r->dl.request_id = r->id;
+	r->dl.done = on_delivered;
+	r->dl.arg = r;
+	r->delivering = 1;
+	err = cg_dest_deliver(r->w->dests, &r->dl);
+	if (err == CG_ELIMIT)
+		fail(r, 500, "exception", "destination %s: %s", d->name, r->dl.error);
+	else if (err == CG_EIO)
+		fail(r, 502, "transient", "destination %s: %s", d->name, r->dl.error);
+	else if (err)
 		fail(r, 503, "transient", "out of memory");
-		return;
-	}
-	memset(&r->call, 0, sizeof(r->call));
-	r->call.dest = d;
-	r->call.url = r->url;
-	r->call.body = r->up_body ? r->up_body : r->body.p;
-	r->call.len = r->up_body ? r->up_len : r->body.len;
-	r->call.content_type =
-	        d->type == CG_DEST_FHIR ? "application/fhir+json" : "application/json";
-	r->call.request_id = r->id;
-	r->call.done = on_upstream_done;
-	r->call.arg = r;
-	if (cg_http_start(r->w->http, &r->call)) {
-		cg_metrics_upstream((int)d->type, CG_UP_UNREACHABLE);
-		fail(r, 502, "transient", "destination %s: %s", d->name, r->call.error);
-	}
 }
 
 /* Case-insensitive strstr (strcasestr is a GNU extension). */
@@ -839,7 +689,7 @@ ops_endpoint(struct request *r, const char *path)
 		for (i = 0; i < r->rt->s->ndests; i++) {
 			const struct cg_dest_cfg *d = &r->rt->s->dests[i];
 
-			if (d->type == CG_DEST_NDJSON && cg_ndjson_ready(d->folder)) {
+			if (!cg_dest_is_ready(d)) {
 				fail(r, 503, "transient", "destination %s cannot be written",
 				     d->name);
 				return;
@@ -882,8 +732,6 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	r->rt = cg_runtime_acquire();
 	r->ep = CG_EP_OTHER;
 	r->conn = cg_conn_of(req);
-	cg_buf_init(&r->call.response, 1);
-	cg_buf_init(&r->body, 1);
 	if (r->conn)
 		cg_conn_dispatched(r->conn);
 	request_id(r);

@@ -21,7 +21,7 @@
 #include "arena.h"
 #include "conn.h"
 #include "worker.h"
-#include "dest_http.h"
+#include "dest.h"
 #include "dest_ndjson.h"
 #include "handler.h"
 #include "log.h"
@@ -183,8 +183,8 @@ worker_init(struct worker *w, int id, const struct cg_settings *s)
 		return -1;
 	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
 	w->reconfigure_ev = event_new(w->base, -1, 0, on_reconfigure, w);
-	w->http = cg_http_client_new(w->base);
-	if (!w->stop_ev || !w->reconfigure_ev || !w->http)
+	w->dests = cg_dest_loop_new(w->base);
+	if (!w->stop_ev || !w->reconfigure_ev || !w->dests)
 		return -1;
 	for (i = 0; i < w->nfronts; i++) {
 		w->fronts[i].w = w;
@@ -204,8 +204,7 @@ worker_free(struct worker *w)
 		if (w->fronts[i].http)
 			evhttp_free(w->fronts[i].http); /* closes its connections too */
 	free(w->fronts);
-	if (w->http)
-		cg_http_client_free(w->http);
+	cg_dest_loop_free(w->dests);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->reconfigure_ev)

@@ -17,7 +17,7 @@ struct event_base;
 struct evhttp;
 struct evconnlistener;
 struct evhttp_bound_socket;
-struct cg_http_client;
+struct cg_dest_loop;
 
 struct front { /* one listener on one worker */
 	struct worker *w;
@@ -35,8 +35,8 @@ struct worker {
 	size_t nfronts;
 	struct event *stop_ev, *drain_tick;
 	struct event *reconfigure_ev; /* a reload: apply the new limits */
-	struct cg_http_client *http;
-	size_t conns, max_conns; /* connections past their handshake */
+	struct cg_dest_loop *dests;   /* the loop's way to destinations */
+	size_t conns, max_conns;      /* connections past their handshake */
 	size_t handshaking, max_handshaking;
 	struct conn *oldest, *newest; /* the handshaking ones, in accept order */
 	size_t busy;                  /* connections reading or handling a request */

@@ -1,0 +1,204 @@
+/* dest.c: deliveries to destinations; see dest.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "dest.h"
+#include "log.h"
+#include "transaction.h"
+
+struct cg_dest_loop {
+	struct event_base *base;
+	struct cg_http_client *http;
+};
+
+struct cg_dest_loop *
+cg_dest_loop_new(struct event_base *base)
+{
+	struct cg_dest_loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->base = base;
+	l->http = cg_http_client_new(base);
+	if (!l->http) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+cg_dest_loop_free(struct cg_dest_loop *l)
+{
+	if (!l)
+		return;
+	cg_http_client_free(l->http);
+	free(l);
+}
+
+static void
+finish(struct cg_delivery *d, enum cg_upstream_result result)
+{
+	d->result = result;
+	cg_metrics_upstream((int)d->dest->type, result);
+	d->done(d, d->arg);
+}
+
+/* The writer thread is done with the job (dest_ndjson.h): on the loop. */
+static void
+on_stored(evutil_socket_t fd, short what, void *arg)
+{
+	struct cg_delivery *d = arg;
+
+	(void)fd;
+	(void)what;
+	memcpy(d->file, d->job.file, sizeof(d->file));
+	if (d->job.error) {
+		snprintf(d->error, sizeof(d->error), "writing failed: %s", strerror(d->job.error));
+		cg_log(CG_LOG_ERROR, "request %s: destination %s: %s", d->request_id, d->dest->name,
+		       d->error);
+		finish(d, CG_UP_FAILED);
+		return;
+	}
+	finish(d, CG_UP_OK);
+}
+
+static void
+on_answered(struct cg_http_call *call, void *arg)
+{
+	struct cg_delivery *d = arg;
+
+	d->status = call->status;
+	d->truncated = call->truncated != 0;
+	memcpy(d->response_type, call->response_type, sizeof(d->response_type));
+	memcpy(d->error, call->error, sizeof(d->error));
+	/* The body changes hands: the call's buffer is left empty. */
+	d->response = call->response;
+	cg_buf_init(&call->response, 1);
+	if (d->truncated) {
+		cg_metrics_upstream_truncated();
+		cg_log(CG_LOG_WARN,
+		       "request %s: destination %s answered %ld with a body over 1 MB; "
+		       "not passed on",
+		       d->request_id, d->dest->name, call->status);
+	}
+	finish(d, call->result);
+}
+
+/* The request a batch makes for an HTTP destination: its URL in d->url, its
+ * body in d->body (or, for one Bundle sent as it is, where it lies). */
+static enum cg_err
+build_request(struct cg_delivery *d, const char **body, size_t *len)
+{
+	const struct cg_dest_cfg *dest = d->dest;
+	const struct cg_batch *b = &d->batch;
+	enum cg_err err = CG_OK;
+	size_t i, ul;
+
+	if ((size_t)snprintf(d->url, sizeof(d->url), "%s", dest->url) >= sizeof(d->url))
+		return CG_ELIMIT;
+	if (dest->type == CG_DEST_RECORDS) { /* a JSON array of the records */
+		err = cg_buf_addc(&d->body, '[');
+		for (i = 0; i < b->n && !err; i++) {
+			if (i)
+				err = cg_buf_addc(&d->body, ',');
+			if (!err)
+				err = cg_buf_add(&d->body, b->data + b->item[i].off,
+				                 b->item[i].len);
+		}
+		if (!err)
+			err = cg_buf_addc(&d->body, ']');
+	} else if (b->n == 1 && !b->item[0].requests) { /* one resource: a create */
+		ul = strlen(d->url);
+		if ((size_t)snprintf(d->url + ul, sizeof(d->url) - ul, "%s%s",
+		                     ul && d->url[ul - 1] == '/' ? "" : "/",
+		                     b->item[0].type) >= sizeof(d->url) - ul)
+			return CG_ELIMIT;
+		*body = b->data + b->item[0].off;
+		*len = b->item[0].len;
+		return CG_OK;
+	} else if (b->n == 1) { /* a transaction or batch Bundle, as it is */
+		*body = b->data + b->item[0].off;
+		*len = b->item[0].len;
+		return CG_OK;
+	} else {
+		err = cg_map_transaction(b, &d->body);
+	}
+	*body = d->body.p;
+	*len = d->body.len;
+	return err == CG_ELIMIT ? CG_ENOMEM : err; /* a body over 2 GB: memory, not the URL */
+}
+
+enum cg_err
+cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
+{
+	const struct cg_dest_cfg *dest = d->dest;
+	const char *body = NULL;
+	size_t len = 0;
+	enum cg_err err;
+
+	memset(&d->call, 0, sizeof(d->call));
+	d->ev = NULL;
+	d->error[0] = 0;
+	d->file[0] = 0;
+	d->response_type[0] = 0;
+	cg_buf_init(&d->response, 1);
+	cg_buf_init(&d->body, (size_t)1 << 31);
+	if (dest->type == CG_DEST_NDJSON) {
+		d->ev = event_new(l->base, -1, 0, on_stored, d);
+		if (!d->ev) {
+			snprintf(d->error, sizeof(d->error), "out of memory");
+			return CG_ENOMEM;
+		}
+		memset(&d->job, 0, sizeof(d->job));
+		d->job.folder = dest->folder;
+		d->job.items = d->batch;
+		d->job.done = d->ev;
+		cg_ndjson_submit(&d->job);
+		return CG_OK;
+	}
+	err = build_request(d, &body, &len);
+	if (err) {
+		snprintf(d->error, sizeof(d->error), "%s",
+		         err == CG_ELIMIT ? "the upstream URL would be too long" : "out of memory");
+		return err;
+	}
+	memset(&d->call, 0, sizeof(d->call));
+	d->call.dest = dest;
+	d->call.url = d->url;
+	d->call.body = body;
+	d->call.len = len;
+	d->call.content_type =
+	        dest->type == CG_DEST_FHIR ? "application/fhir+json" : "application/json";
+	d->call.request_id = d->request_id;
+	d->call.done = on_answered;
+	d->call.arg = d;
+	if (cg_http_start(l->http, &d->call)) {
+		memcpy(d->error, d->call.error, sizeof(d->error));
+		d->result = CG_UP_UNREACHABLE;
+		cg_metrics_upstream((int)dest->type, CG_UP_UNREACHABLE);
+		return CG_EIO;
+	}
+	return CG_OK;
+}
+
+void
+cg_delivery_release(struct cg_delivery *d)
+{
+	if (d->ev)
+		event_free(d->ev);
+	d->ev = NULL;
+	cg_buf_free(&d->response);
+	cg_buf_free(&d->call.response);
+	cg_buf_free(&d->body);
+}
+
+bool
+cg_dest_is_ready(const struct cg_dest_cfg *d)
+{
+	return d->type != CG_DEST_NDJSON || cg_ndjson_is_writable(d->folder);
+}

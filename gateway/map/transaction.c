@@ -1,0 +1,123 @@
+/* transaction.c: a batch as one transaction Bundle; see transaction.h. */
+#include <string.h>
+
+#include "json_scan.h"
+#include "transaction.h"
+
+/* Limits for walking our own checked text: only its shape matters here. */
+static void
+limits(struct cg_json_limits *lim, size_t len)
+{
+	cg_json_limits_default(lim);
+	lim->max_depth = CG_JSON_MAX_MAX_DEPTH;
+	lim->max_string = len;
+	lim->max_record = len;
+}
+
+/* The span of the top-level member "entry" of the object in p[0..len), if it
+ * is an array: [*from, *to) is the array's text. 0 when found. */
+static int
+entry_array(const char *p, size_t len, size_t *from, size_t *to)
+{
+	struct cg_json_limits lim;
+	struct cg_json_fault fault;
+	size_t pos = cg_json_skip_ws(p, len, 0), key, value;
+
+	limits(&lim, len);
+	if (pos >= len || p[pos] != '{')
+		return -1;
+	pos = cg_json_skip_ws(p, len, pos + 1);
+	while (pos < len && p[pos] != '}') {
+		key = pos;
+		if (p[pos] != '"' || cg_json_scan(p, len, &pos, &lim, NULL, NULL, &fault))
+			return -1;
+		pos = cg_json_skip_ws(p, len, pos);
+		if (pos >= len || p[pos] != ':')
+			return -1;
+		value = cg_json_skip_ws(p, len, pos + 1);
+		pos = value;
+		if (cg_json_scan(p, len, &pos, &lim, NULL, NULL, &fault))
+			return -1;
+		/* ingest writes names as they are read: "entry" is "entry". */
+		if (pos - value >= 2 && p[value] == '[' && value - key >= 8 &&
+		    memcmp(p + key, "\"entry\"", 7) == 0) {
+			*from = value;
+			*to = pos;
+			return 0;
+		}
+		pos = cg_json_skip_ws(p, len, pos);
+		if (pos < len && p[pos] == ',')
+			pos = cg_json_skip_ws(p, len, pos + 1);
+	}
+	return 1; /* no entry: a Bundle with none */
+}
+
+/* Appends the elements of the array text p[from..to), each preceded by a
+ * comma unless *first. */
+static enum cg_err
+add_elements(struct cg_buf *out, const char *p, size_t from, size_t to, int *first)
+{
+	struct cg_json_limits lim;
+	struct cg_json_fault fault;
+	size_t pos = cg_json_skip_ws(p, to, from + 1), start;
+	enum cg_err err = CG_OK;
+
+	limits(&lim, to - from);
+	while (!err && pos < to && p[pos] != ']') {
+		start = pos;
+		if (cg_json_scan(p, to, &pos, &lim, NULL, NULL, &fault))
+			return CG_EINVAL;
+		if (!*first)
+			err = cg_buf_addc(out, ',');
+		if (!err)
+			err = cg_buf_add(out, p + start, pos - start);
+		*first = 0;
+		pos = cg_json_skip_ws(p, to, pos);
+		if (pos < to && p[pos] == ',')
+			pos = cg_json_skip_ws(p, to, pos + 1);
+	}
+	return err;
+}
+
+enum cg_err
+cg_map_transaction(const struct cg_batch *b, struct cg_buf *out)
+{
+	static const char head[] =
+	        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[";
+	enum cg_err err = cg_buf_add(out, head, sizeof(head) - 1);
+	int first = 1;
+	size_t i;
+
+	for (i = 0; i < b->n && !err; i++) {
+		const struct cg_item *it = &b->item[i];
+		const char *p = b->data + it->off;
+		size_t from, to;
+
+		if (it->requests) {
+			int found = entry_array(p, it->len, &from, &to);
+
+			if (found < 0)
+				return CG_EINVAL;
+			if (found == 0)
+				err = add_elements(out, p, from, to, &first);
+			continue;
+		}
+		/* A create entry: {"resource":...,"request":{"method":"POST","url":T}}. */
+		if (!first)
+			err = cg_buf_addc(out, ',');
+		first = 0;
+		if (!err)
+			err = cg_buf_addstr(out, "{\"resource\":");
+		if (!err)
+			err = cg_buf_add(out, p, it->len);
+		if (!err)
+			err = cg_buf_addstr(out, ",\"request\":{\"method\":\"POST\",\"url\":\"");
+		if (!err) /* a resource type name: letters only, nothing to escape */
+			err = cg_buf_addstr(out, it->type);
+		if (!err)
+			err = cg_buf_addstr(out, "\"}}");
+	}
+	if (!err)
+		err = cg_buf_addstr(out, "]}");
+	return err;
+}

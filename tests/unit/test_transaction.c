@@ -1,0 +1,124 @@
+/* test_transaction.c: a batch joined into one transaction Bundle. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "transaction.h"
+
+struct fixture {
+	char data[2048];
+	struct cg_item item[8];
+	size_t n, len;
+};
+
+static void
+add(struct fixture *f, const char *type, int requests, const char *text)
+{
+	struct cg_item *it = &f->item[f->n++];
+
+	memset(it, 0, sizeof(*it));
+	it->off = f->len;
+	it->len = strlen(text);
+	it->requests = requests;
+	strcpy(it->type, type);
+	memcpy(f->data + f->len, text, it->len);
+	f->len += it->len;
+	f->data[f->len++] = '\n';
+}
+
+static cJSON *
+join(struct fixture *f)
+{
+	struct cg_batch b = {f->data, f->item, f->n};
+	struct cg_buf out;
+	cJSON *doc;
+
+	cg_buf_init(&out, 1 << 20);
+	assert_int_equal(cg_map_transaction(&b, &out), CG_OK);
+	doc = cJSON_Parse(out.p);
+	assert_non_null(doc);
+	cg_buf_free(&out);
+	return doc;
+}
+
+/* A transaction's entries are merged as they are; a List keeps its own
+ * entry, a collection Bundle and a lone resource become create entries. */
+static void
+joins_what_each_item_is(void **state)
+{
+	struct fixture f = {0};
+	cJSON *doc, *entries, *e;
+
+	(void)state;
+	add(&f, "Bundle", 1,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"fullUrl\":\"urn:"
+	    "a\","
+	    "\"resource\":{\"resourceType\":\"Procedure\",\"note\":[{\"text\":\"] , }\"}]},"
+	    "\"request\":{\"method\":\"POST\",\"url\":\"Procedure\"}},{\"fullUrl\":\"urn:b\"}]}");
+	add(&f, "List", 0,
+	    "{\"resourceType\":\"List\",\"status\":\"current\",\"mode\":\"working\",\"entry\":[{"
+	    "\"item\":{\"reference\":\"Patient/1\"}}]}");
+	add(&f, "Bundle", 0, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[]}");
+	add(&f, "Observation", 0, "{\"resourceType\":\"Observation\",\"status\":\"final\"}");
+	add(&f, "Bundle", 1, "{\"resourceType\":\"Bundle\",\"type\":\"batch\"}");
+	doc = join(&f);
+	assert_string_equal(cJSON_GetObjectItem(doc, "type")->valuestring, "transaction");
+	entries = cJSON_GetObjectItem(doc, "entry");
+	assert_int_equal(cJSON_GetArraySize(entries), 5);
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 0), "fullUrl")->valuestring,
+	        "urn:a");
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 1), "fullUrl")->valuestring,
+	        "urn:b");
+	e = cJSON_GetArrayItem(entries, 2);
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(e, "request"), "url")->valuestring, "List");
+	assert_int_equal(cJSON_GetArraySize(
+	                         cJSON_GetObjectItem(cJSON_GetObjectItem(e, "resource"), "entry")),
+	                 1);
+	e = cJSON_GetArrayItem(entries, 3);
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(e, "request"), "url")->valuestring,
+	        "Bundle");
+	e = cJSON_GetArrayItem(entries, 4);
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(e, "request"), "method")->valuestring,
+	        "POST");
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(e, "resource"), "status")->valuestring,
+	        "final");
+	cJSON_Delete(doc);
+}
+
+/* A buffer too small for the Bundle is an error, never a Bundle cut short. */
+static void
+too_small_is_an_error(void **state)
+{
+	struct fixture f = {0};
+	struct cg_batch b;
+	struct cg_buf out;
+
+	(void)state;
+	add(&f, "Observation", 0, "{\"resourceType\":\"Observation\",\"status\":\"final\"}");
+	b = (struct cg_batch){f.data, f.item, f.n};
+	cg_buf_init(&out, 64);
+	assert_int_equal(cg_map_transaction(&b, &out), CG_ELIMIT);
+	assert_null(out.p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(joins_what_each_item_is),
+	        cmocka_unit_test(too_small_is_an_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
