@@ -1,35 +1,49 @@
-/* capability.c: the gateway's CapabilityStatement; see capability.h. */
-#include <stddef.h>
+/* capability.c: what a FHIR route serves; see capability.h. */
+#include <stdio.h>
+#include <string.h>
 
 #include "capability.h"
-#include "ingest.h"
 #include "json_write.h"
 #include "log.h"
+#include "map.h"
 #include "settings.h"
 #include "version.h"
+
+bool
+cg_capability_forwards(const struct cg_route_cfg *r)
+{
+	return r->dest && strcmp(r->method, "POST") == 0;
+}
+
+bool
+cg_capability_creates(const struct cg_route_cfg *r)
+{
+	/* A destination that takes records maps a whole Bundle to a record; a
+	 * lone Procedure or Observation is not one. */
+	return cg_capability_forwards(r) && r->dest->format == CG_PAYLOAD_FHIR;
+}
 
 /* "interaction": [{"code": code}] */
 static void
 interaction(struct cg_jw *w, const char *code)
 {
-	cg_jw_array(w, "interaction");
 	cg_jw_object(w, NULL);
 	cg_jw_string(w, "code", code);
 	cg_jw_end(w);
-	cg_jw_end(w);
 }
 
-/* One rest.resource entry: its type, create when FHIR is forwarded, and
+/* One rest.resource entry: its type, create where the route forwards one,
  * $validate; or read only, for our conformance resources. */
 static void
-capability_resource(struct cg_jw *w, const char *type, int create, int validate, int read)
+resource(struct cg_jw *w, const char *type, bool create, bool validate, bool read)
 {
 	cg_jw_object(w, NULL);
 	cg_jw_string(w, "type", type);
-	if (create)
-		interaction(w, "create");
-	if (read)
-		interaction(w, "read");
+	if (create || read) {
+		cg_jw_array(w, "interaction");
+		interaction(w, create ? "create" : "read");
+		cg_jw_end(w);
+	}
 	if (validate) {
 		cg_jw_array(w, "operation");
 		cg_jw_object(w, NULL);
@@ -42,19 +56,38 @@ capability_resource(struct cg_jw *w, const char *type, int create, int validate,
 	cg_jw_end(w);
 }
 
-/* The CapabilityStatement says what this gateway does, from its routes. */
+void
+cg_capability_summary(const struct cg_route_cfg *r, char *out, size_t n)
+{
+	const char *p = r->path;
+
+	if (cg_capability_forwards(r))
+		snprintf(out, n,
+		         "%s is a write-only gateway to destination %s: it takes POST %s (a "
+		         "transaction or batch Bundle)%s%s%s, POST %s/Procedure/$validate, POST "
+		         "%s/Observation/$validate and GET %s/metadata; it does not read or "
+		         "search (the destination does)",
+		         p, r->dest->name, p, cg_capability_creates(r) ? ", POST " : "",
+		         cg_capability_creates(r) ? p : "",
+		         cg_capability_creates(r) ? "/Procedure and /Observation (create)" : "", p,
+		         p, p);
+	else
+		snprintf(out, n,
+		         "%s validates only: it takes POST %s/$validate, POST "
+		         "%s/Procedure/$validate, POST %s/Observation/$validate and GET "
+		         "%s/metadata; it stores, reads and searches nothing",
+		         p, p, p, p, p);
+}
+
 enum cg_err
-cg_capability_write(struct cg_buf *b, const struct cg_settings *s)
+cg_capability_write(struct cg_buf *b, const struct cg_route_cfg *r)
 {
 	struct cg_jw w;
-	char when[32];
-	size_t i;
-	int any_fhir_dest = 0;
+	char when[32], doc[1024];
+	bool create = cg_capability_creates(r);
 
-	for (i = 0; i < s->nroutes; i++)
-		if (s->routes[i].accept == CG_PAYLOAD_FHIR && s->routes[i].dest)
-			any_fhir_dest = 1;
 	cg_log_time(when);
+	cg_capability_summary(r, doc, sizeof(doc));
 	cg_jw_init(&w, b);
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "resourceType", "CapabilityStatement");
@@ -76,20 +109,22 @@ cg_capability_write(struct cg_buf *b, const struct cg_settings *s)
 	cg_jw_array(&w, "rest");
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "mode", "server");
-	cg_jw_string(&w, "documentation",
-	             "Accepts Procedure and Observation resources and transaction Bundles, "
-	             "validates them against FHIR R4 and forwards them; mutual TLS.");
+	cg_jw_string(&w, "documentation", doc);
 	cg_jw_object(&w, "security");
 	cg_jw_string(&w, "description", "Mutual TLS: a client certificate mapped to a client name");
 	cg_jw_end(&w);
 	cg_jw_array(&w, "resource");
-	capability_resource(&w, "Procedure", any_fhir_dest, 1, 0);
-	capability_resource(&w, "Observation", any_fhir_dest, 1, 0);
-	capability_resource(&w, "StructureDefinition", 0, 0, 1);
-	capability_resource(&w, "CodeSystem", 0, 0, 1);
+	resource(&w, "Procedure", create, true, false);
+	resource(&w, "Observation", create, true, false);
+	resource(&w, "StructureDefinition", false, false, true);
+	resource(&w, "CodeSystem", false, false, true);
 	cg_jw_end(&w);
-	if (any_fhir_dest)
+	if (cg_capability_forwards(r)) {
+		cg_jw_array(&w, "interaction");
 		interaction(&w, "transaction");
+		interaction(&w, "batch");
+		cg_jw_end(&w);
+	}
 	cg_jw_end(&w);
 	cg_jw_end(&w);
 	cg_jw_end(&w);

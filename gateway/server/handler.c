@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outcome.h"
+#include "route.h"
 #include "runtime.h"
 #include "settings.h"
 #include "tls.h"
@@ -481,7 +482,8 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	const char *p;
 	enum cg_format format;
 
-	if (!evhttp_find_header(in, "Content-Length") &&
+	if (evhttp_request_get_command(r->req) != EVHTTP_REQ_GET &&
+	    !evhttp_find_header(in, "Content-Length") &&
 	    !evhttp_find_header(in, "Transfer-Encoding")) {
 		fail(r, 411, "structure", "a body needs Content-Length (or chunked encoding)");
 		return;
@@ -531,11 +533,42 @@ metadata(struct request *r)
 	struct cg_buf b;
 
 	cg_buf_init(&b, 1u << 20);
-	if (cg_capability_write(&b, r->rt->s))
+	if (cg_capability_write(&b, r->route))
 		fail(r, 503, "transient", "out of memory");
 	else
 		respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
 	cg_buf_free(&b);
+}
+
+/* GET {fhir route}/CodeSystem/cellgate-issue: what answers' issue codes mean. */
+static void
+issue_codes(struct request *r)
+{
+	struct cg_buf b;
+
+	cg_buf_init(&b, 1u << 20);
+	if (cg_outcome_code_system(&b, r->rt->base))
+		fail(r, 503, "transient", "out of memory");
+	else
+		respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
+	cg_buf_free(&b);
+}
+
+/* A FHIR interaction the route does not serve (read, search, another type):
+ * the answer says what it does serve. A read or search of a type it takes is
+ * 405 (Allow: POST), anything else 404. */
+static void
+unserved(struct request *r, const struct cg_match *m, enum cg_method method)
+{
+	char what[1024];
+
+	cg_capability_summary(r->route, what, sizeof(what));
+	if (m->type[0] && (method == CG_M_GET || method == CG_M_HEAD)) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", "POST");
+		fail(r, 405, "not-supported", "%s", what);
+	} else {
+		fail(r, 404, "not-supported", "%s", what);
+	}
 }
 
 static void
@@ -651,14 +684,27 @@ request_id(struct request *r)
 		cg_conn_request_id(r->id, sizeof(r->id));
 }
 
-static int
-method_is(struct evhttp_request *req, const char *m)
+static enum cg_method
+method_of(struct evhttp_request *req)
 {
-	enum evhttp_cmd_type c = evhttp_request_get_command(req);
-
-	return (c == EVHTTP_REQ_GET && strcmp(m, "GET") == 0) ||
-	       (c == EVHTTP_REQ_POST && strcmp(m, "POST") == 0) ||
-	       (c == EVHTTP_REQ_PUT && strcmp(m, "PUT") == 0);
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return CG_M_GET;
+	case EVHTTP_REQ_HEAD:
+		return CG_M_HEAD;
+	case EVHTTP_REQ_POST:
+		return CG_M_POST;
+	case EVHTTP_REQ_PUT:
+		return CG_M_PUT;
+	case EVHTTP_REQ_DELETE:
+		return CG_M_DELETE;
+	case EVHTTP_REQ_PATCH:
+		return CG_M_PATCH;
+	case EVHTTP_REQ_OPTIONS:
+		return CG_M_OPTIONS;
+	default:
+		return CG_M_OTHER;
+	}
 }
 
 static void
@@ -671,10 +717,6 @@ not_allowed(struct request *r, const char *allow)
 static void
 ops_endpoint(struct request *r, const char *path)
 {
-	if (!method_is(r->req, "GET")) {
-		not_allowed(r, "GET");
-		return;
-	}
 	if (strcmp(path, "/healthz") == 0) {
 		r->ep = CG_EP_HEALTH;
 		respond(r, 200, "application/json", "{\"status\":\"ok\"}", 15, "ok");
@@ -719,8 +761,10 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	struct front *f = arg;
 	struct request *r = calloc(1, sizeof(*r));
 	const char *raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct cg_match m;
+	enum cg_method method;
 	char *path;
-	size_t plen, i;
+	size_t plen;
 
 	if (!r) {
 		evhttp_send_error(req, 503, NULL);
@@ -754,51 +798,48 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 		fail(r, 400, "invalid", "the path cannot be decoded");
 		return;
 	}
-	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-	    strcmp(path, "/metrics") == 0) {
-		ops_endpoint(r, path);
+	method = method_of(req);
+	cg_route_match(r->rt->s, method, path, &m);
+	r->route = m.route;
+	r->ep = m.target == CG_T_INGEST        ? CG_EP_INGEST
+	        : m.target == CG_T_VALIDATE    ? CG_EP_VALIDATE
+	        : m.target == CG_T_METADATA    ? CG_EP_METADATA
+	        : m.target == CG_T_HEALTH      ? CG_EP_HEALTH
+	        : m.target == CG_T_READY       ? CG_EP_READY
+	        : m.target == CG_T_METRICS     ? CG_EP_METRICS
+	        : m.target == CG_T_CONFORMANCE ? CG_EP_STRUCTURE
+	        : m.target == CG_T_ISSUE_CODES ? CG_EP_STRUCTURE
+	                                       : CG_EP_OTHER;
+	if (m.target == CG_T_NONE) {
 		free(path);
+		fail(r, 404, "not-found", "no route here");
 		return;
 	}
-	for (i = 0; i < r->rt->s->nroutes; i++) {
-		const struct cg_route_cfg *route = &r->rt->s->routes[i];
-		size_t rl = strlen(route->path);
-		const char *rest = path + rl;
-		int fhir = route->accept == CG_PAYLOAD_FHIR;
-
-		if (strncmp(path, route->path, rl) != 0 || (rest[0] && rest[0] != '/'))
-			continue;
-		r->route = route;
-		if (!rest[0] || strcmp(rest, "/$validate") == 0 ||
-		    (fhir &&
-		     (strcmp(rest, "/Procedure") == 0 || strcmp(rest, "/Observation") == 0))) {
-			int validate = strcmp(rest, "/$validate") == 0;
-
-			r->ep = validate ? CG_EP_VALIDATE : CG_EP_INGEST;
-			if (!method_is(req, validate ? "POST" : route->method))
-				not_allowed(r, validate ? "POST" : route->method);
-			else if (authorize(r, route) == 0)
-				ingest(r, rest[0] && !validate ? rest + 1 : NULL, validate);
-		} else if (fhir && strcmp(rest, "/metadata") == 0) {
-			r->ep = CG_EP_METADATA;
-			if (!method_is(req, "GET"))
-				not_allowed(r, "GET");
-			else if (authorize(r, route) == 0)
-				metadata(r);
-		} else if (fhir && (strncmp(rest, "/StructureDefinition/", 21) == 0 ||
-		                    strncmp(rest, "/CodeSystem/", 12) == 0)) {
-			r->ep = CG_EP_STRUCTURE;
-			if (!method_is(req, "GET"))
-				not_allowed(r, "GET");
-			else if (authorize(r, route) == 0)
-				conformance_doc(r, rest + 1);
-		} else {
-			continue;
-		}
+	if (m.target != CG_T_UNSERVED && !m.method_ok) {
 		free(path);
+		not_allowed(r, m.allow);
 		return;
+	}
+	switch (m.target) {
+	case CG_T_HEALTH:
+	case CG_T_READY:
+	case CG_T_METRICS:
+		ops_endpoint(r, path);
+		break;
+	default:
+		if (authorize(r, m.route) != 0)
+			break;
+		if (m.target == CG_T_INGEST || m.target == CG_T_VALIDATE)
+			ingest(r, m.type[0] ? m.type : NULL, m.target == CG_T_VALIDATE);
+		else if (m.target == CG_T_METADATA)
+			metadata(r);
+		else if (m.target == CG_T_ISSUE_CODES)
+			issue_codes(r);
+		else if (m.target == CG_T_CONFORMANCE)
+			conformance_doc(r, m.rest);
+		else
+			unserved(r, &m, method);
+		break;
 	}
 	free(path);
-	r->route = NULL;
-	fail(r, 404, "not-found", "no route here");
 }

@@ -4,14 +4,21 @@
 
 #include "outcome.h"
 
-void
-cg_outcome_begin(struct cg_outcome *o, struct cg_buf *b, const char *base)
+/* {base}/CodeSystem/cellgate-issue, whether base ends with a slash or not. */
+static void
+system_url(char *out, size_t n, const char *base)
 {
 	size_t bl = strlen(base);
 
 	if (bl && base[bl - 1] == '/')
 		bl--;
-	snprintf(o->system, sizeof(o->system), "%.*s/CodeSystem/cellgate-issue", (int)bl, base);
+	snprintf(out, n, "%.*s/CodeSystem/cellgate-issue", (int)bl, base);
+}
+
+void
+cg_outcome_begin(struct cg_outcome *o, struct cg_buf *b, const char *base)
+{
+	system_url(o->system, sizeof(o->system), base);
 	o->issues = 0;
 	cg_jw_init(&o->w, b);
 	cg_jw_object(&o->w, NULL);
@@ -95,4 +102,37 @@ cg_outcome_simple(struct cg_buf *b, const char *base, const char *severity, cons
 	cg_outcome_begin(&o, b, base);
 	issue(&o, severity, type, NULL, NULL, text);
 	return cg_outcome_end(&o, 0);
+}
+
+enum cg_err
+cg_outcome_code_system(struct cg_buf *b, const char *base)
+{
+	char url[600];
+	struct cg_jw w;
+	size_t i;
+
+	system_url(url, sizeof(url), base);
+	cg_jw_init(&w, b);
+	cg_jw_object(&w, NULL);
+	cg_jw_string(&w, "resourceType", "CodeSystem");
+	cg_jw_string(&w, "id", "cellgate-issue");
+	cg_jw_string(&w, "url", url);
+	cg_jw_string(&w, "name", "CellgateIssue");
+	cg_jw_string(&w, "title", "cellgate issue codes");
+	cg_jw_string(&w, "status", "active");
+	cg_jw_string(&w, "description",
+	             "The stable codes of the issues cellgate reports, in OperationOutcome "
+	             "issue.details.coding and on the command line (docs/cli.md).");
+	cg_jw_bool(&w, "caseSensitive", 1);
+	cg_jw_string(&w, "content", "complete");
+	cg_jw_array(&w, "concept");
+	for (i = 0; i < CG_C__COUNT; i++) {
+		cg_jw_object(&w, NULL);
+		cg_jw_string(&w, "code", cg_code_name((enum cg_code)i));
+		cg_jw_string(&w, "definition", cg_code_summary((enum cg_code)i));
+		cg_jw_end(&w);
+	}
+	cg_jw_end(&w);
+	cg_jw_end(&w);
+	return w.err ? w.err : (b->p ? CG_OK : CG_ENOMEM);
 }

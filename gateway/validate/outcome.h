@@ -33,6 +33,11 @@ void cg_outcome_add(struct cg_outcome *o, const char *severity, const char *type
  * when nl. */
 enum cg_err cg_outcome_end(struct cg_outcome *o, int nl);
 
+/* The CodeSystem that issues' details.coding cite ({base}/CodeSystem/
+ * cellgate-issue): every issue code with its summary, from the one table
+ * (diag.c) that the validator and docs/cli.md use. */
+enum cg_err cg_outcome_code_system(struct cg_buf *b, const char *base);
+
 /* A whole OperationOutcome with one issue, for protocol errors. */
 enum cg_err cg_outcome_simple(struct cg_buf *b, const char *base, const char *severity,
                               const char *type, const char *text);
