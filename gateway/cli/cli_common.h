@@ -1,10 +1,58 @@
 /*
  * cli_common.h: what every cellgate subcommand does the same way.
+ *
+ * Each subcommand describes its options in one table (struct cg_cli_opt):
+ * the name, where the value goes, its range or choices and its line of
+ * help. The parser and the usage text both read that table, so an option
+ * cannot be parsed without being documented, nor an error name another
+ * option than the one at fault.
  */
 #ifndef CG_CLI_COMMON_H
 #define CG_CLI_COMMON_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "mappings.h"
+
+/* Exit status of a usage error, for every subcommand. */
+#define CG_CLI_EXIT_USAGE 2
+
+enum cg_cli_kind {
+	CG_CLI_FLAG,   /* no value: sets an int to 1 */
+	CG_CLI_STRING, /* any value: sets a const char * */
+	CG_CLI_NUMBER, /* a decimal number from lo to hi: sets an unsigned long long */
+	CG_CLI_CHOICE  /* one of choices: sets an int to its index */
+};
+
+struct cg_cli_opt {
+	const char *name;           /* --name; NULL ends the table */
+	char letter;                /* -x as well, or 0 */
+	enum cg_cli_kind kind;      /* what the value is */
+	size_t field;               /* offsetof its place in the command's arguments */
+	const char *value;          /* the value's name in the usage text ("N", "DIR") */
+	const char *help;           /* one line for the usage text */
+	unsigned long long lo, hi;  /* CG_CLI_NUMBER: the range */
+	const char *const *choices; /* CG_CLI_CHOICE: the values, NULL-terminated */
+};
+
+struct cg_cli_cmd {
+	const char *name;              /* "cellgate validate" */
+	const char *synopsis;          /* what follows the name, a line per form */
+	const char *about;             /* the paragraph after the synopsis, or NULL */
+	const struct cg_cli_opt *opts; /* its options */
+};
+
+/* Parses argv (argv[0] is the command's name) into args, the command's
+ * struct of arguments already holding the defaults. On success returns 0
+ * and sets *first to the index of the first operand (GNU order: options
+ * may follow operands). On an error says which option is at fault and why
+ * on stderr, with the synopsis, and returns CG_CLI_EXIT_USAGE. */
+int cg_cli_parse(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first);
+/* Prints the usage text: the synopsis, the about paragraph, then each
+ * option with its help, its range or choices and its default (read from
+ * defaults, the command's arguments before parsing, when not NULL). */
+void cg_cli_usage(FILE *f, const struct cg_cli_cmd *cmd, const void *defaults);
 
 /* Loads the code tables from dir, or from where mappings.h says when dir is
  * NULL. On failure says why on stderr, prefixed by the command ("cellgate

@@ -1,6 +1,6 @@
 /* cli_map.c: `cellgate map`; see cli_map.h and docs/cli.md. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +30,41 @@ struct run {
 	enum cg_err write_err;
 };
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: cellgate map --to fhir|record [--canonical-base URL] [--pretty]\n"
-	      "                    [--mappings DIR] FILE... (- for standard input)\n"
-	      "\n"
-	      "--to fhir:   each record becomes a FHIR R4 transaction Bundle\n"
-	      "--to record: each Bundle (or Procedure) becomes a record\n"
-	      "One JSON document per line on standard output (--pretty: indented);\n"
-	      "issues on standard error. Exit status: 0 all mapped, 1 some not,\n"
-	      "2 usage or I/O error.\n",
-	      f);
-}
+/* The command line, as the option table below fills it. */
+struct args {
+	int to; /* index into directions, -1 until given */
+	const char *canonical_base, *mappings;
+	int pretty, help;
+};
+
+static const char *const directions[] = {"fhir", "record", NULL};
+
+static const struct cg_cli_opt options[] = {
+        {"to", 't', CG_CLI_CHOICE, offsetof(struct args, to), NULL,
+         "(required) fhir: each record becomes a FHIR\n"
+         "R4 transaction Bundle; record: each Bundle\n"
+         "(or Procedure) becomes a record",
+         0, 0, directions},
+        {"canonical-base", 'b', CG_CLI_STRING, offsetof(struct args, canonical_base), "URL",
+         "base of cellgate's extension and code-system\nURLs (default in "
+         "mappings/record-fhir.json)",
+         0, 0, NULL},
+        {"pretty", 'p', CG_CLI_FLAG, offsetof(struct args, pretty), NULL,
+         "indent each document (default: one a line)", 0, 0, NULL},
+        {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
+         "the folder of code tables", 0, 0, NULL},
+        {"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0, NULL},
+        {NULL, 0, CG_CLI_FLAG, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static const struct cg_cli_cmd command = {
+        "cellgate map",
+        "--to fhir|record [options] FILE... (- for standard input)",
+        "Maps records to FHIR R4 and back. One JSON document per line on standard\n"
+        "output; issues on standard error. Exit status: 0 all mapped, 1 some not,\n"
+        "2 usage or I/O error.\n",
+        options,
+};
 
 /* Writes one document (compact JSON text) and a newline, indented if asked. */
 static int
@@ -171,56 +193,35 @@ on_item(void *ctx, const struct cg_record_report *r)
 int
 cg_cli_map(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        {"to", required_argument, NULL, 't'},
-	        {"canonical-base", required_argument, NULL, 'b'},
-	        {"pretty", no_argument, NULL, 'p'},
-	        {"mappings", required_argument, NULL, 'm'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct cg_validate_opts vopts;
 	struct cg_mappings *m = NULL;
 	struct run run;
-	const char *dir = NULL, *to = NULL;
-	int c, i, io_failed = 0, status;
+	struct args a;
+	int i, io_failed = 0, status, first;
 	enum cg_err result;
 
 	memset(&run, 0, sizeof(run));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:b:pm:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'b':
-			run.opts.canonical_base = optarg;
-			break;
-		case 'p':
-			run.pretty = 1;
-			break;
-		case 'm':
-			dir = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
+	memset(&a, 0, sizeof(a));
+	a.to = -1;
+	if (cg_cli_parse(&command, argc, argv, &a, &first))
+		return 2;
+	if (a.help) {
+		cg_cli_usage(stdout, &command, &a);
+		return 0;
 	}
-	if (!to || (strcmp(to, "fhir") != 0 && strcmp(to, "record") != 0)) {
+	if (a.to < 0) {
 		fprintf(stderr, "cellgate map: --to fhir or --to record is required\n");
-		usage(stderr);
+		cg_cli_usage(stderr, &command, NULL);
 		return 2;
 	}
-	if (optind >= argc) {
+	if (first >= argc) {
 		fprintf(stderr, "cellgate map: no input given (use - for standard input)\n");
 		return 2;
 	}
-	run.to_fhir = strcmp(to, "fhir") == 0;
-	m = cg_cli_load_mappings("cellgate map", dir);
+	run.to_fhir = a.to == 0;
+	run.pretty = a.pretty;
+	run.opts.canonical_base = a.canonical_base;
+	m = cg_cli_load_mappings("cellgate map", a.mappings);
 	if (!m)
 		return 2;
 	run.m = m;
@@ -230,7 +231,7 @@ cg_cli_map(int argc, char **argv)
 		return 2;
 	}
 	cg_validate_opts_default(&vopts, m);
-	for (i = optind; i < argc; i++) {
+	for (i = first; i < argc; i++) {
 		char *text = NULL;
 		size_t len = 0;
 		int is_stdin = strcmp(argv[i], "-") == 0;

@@ -1,73 +1,75 @@
 /* cli_serve.c: `cellgate serve`; see cli_serve.h. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
+#include "cli_common.h"
 #include "cli_serve.h"
 #include "config.h"
 #include "render.h"
 #include "server.h"
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: cellgate serve [--config FILE] [--mappings DIR]\n"
-	      "       cellgate serve --check-config FILE\n"
-	      "\n"
-	      "Runs the mutual-TLS gateway (docs/api.md, docs/operations.md) with FILE, or\n"
-	      "with the embedded defaults (deploy/cellgate.default.yaml: paths from the\n"
-	      "working directory) when no --config is given. Logs are JSON lines on\n"
-	      "standard error. SIGHUP reloads the configuration, mappings and certificates;\n"
-	      "SIGTERM finishes the requests in flight and exits 0.\n"
-	      "\n"
-	      "--check-config FILE checks a configuration and exits: 0 when it can be used,\n"
-	      "1 when it has errors (each with its line and column), 2 when it cannot be read.\n",
-	      f);
-}
+/* The command line, as the option table below fills it. */
+struct args {
+	const char *check, *config, *mappings;
+	int help;
+};
+
+static const struct cg_cli_opt options[] = {
+        {"config", 'f', CG_CLI_STRING, offsetof(struct args, config), "FILE",
+         "the configuration (default: the embedded\n"
+         "defaults, deploy/cellgate.default.yaml, with\n"
+         "paths from the working directory)",
+         0, 0, NULL},
+        {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
+         "the folder of code tables", 0, 0, NULL},
+        {"check-config", 'c', CG_CLI_STRING, offsetof(struct args, check), "FILE",
+         "check a configuration and exit: 0 when it can\n"
+         "be used, 1 when it has errors (each with its\n"
+         "line and column), 2 when it cannot be read",
+         0, 0, NULL},
+        {"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0, NULL},
+        {NULL, 0, CG_CLI_FLAG, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static const struct cg_cli_cmd command = {
+        "cellgate serve",
+        "[options]\n--check-config FILE",
+        "Runs the mutual-TLS gateway (docs/api.md, docs/operations.md). Logs are JSON\n"
+        "lines on standard error. SIGHUP reloads the configuration, mappings and\n"
+        "certificates; SIGTERM finishes the requests in flight and exits 0.\n",
+        options,
+};
 
 int
 cg_cli_serve(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        {"check-config", required_argument, NULL, 'c'},
-	        {"config", required_argument, NULL, 'f'},
-	        {"mappings", required_argument, NULL, 'm'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	const char *file = NULL, *config = NULL, *mappings = NULL;
 	struct cg_config *cfg = NULL;
 	struct cg_diag d;
 	struct cg_buf out;
 	struct cg_record_report r;
+	struct args a;
 	enum cg_err result;
-	int c, status;
+	int status, first;
+	const char *file;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:f:m:h", longopts, NULL)) != -1) {
-		if (c == 'c') {
-			file = optarg;
-		} else if (c == 'f') {
-			config = optarg;
-		} else if (c == 'm') {
-			mappings = optarg;
-		} else if (c == 'h') {
-			usage(stdout);
-			return 0;
-		} else {
-			usage(stderr);
-			return 2;
-		}
+	memset(&a, 0, sizeof(a));
+	if (cg_cli_parse(&command, argc, argv, &a, &first))
+		return 2;
+	if (a.help) {
+		cg_cli_usage(stdout, &command, &a);
+		return 0;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "cellgate serve: unexpected argument %s\n", argv[optind]);
-		usage(stderr);
+	if (first < argc) {
+		fprintf(stderr, "cellgate serve: unexpected argument %s\n", argv[first]);
+		cg_cli_usage(stderr, &command, NULL);
 		return 2;
 	}
-	if (!file)
-		return cg_serve(config, mappings);
+	if (!a.check)
+		return cg_serve(a.config, a.mappings);
+	file = a.check;
 	cg_diag_init(&d, 200);
 	result = cg_config_load(file, &cfg, &d);
 	if (result) {

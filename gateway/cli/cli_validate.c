@@ -1,6 +1,6 @@
 /* cli_validate.c: `cellgate validate`; see cli_validate.h. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +27,48 @@ struct run {
 	enum cg_err write_err;
 };
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: cellgate validate [--format text|json|outcome] [--mappings DIR] [--quiet]\n"
-	      "                         [--max-issues N] [--max-depth N] [--max-record-size "
-	      "BYTES]\n"
-	      "                         FILE... (- for standard input)\n"
-	      "       cellgate validate --list-codes\n"
-	      "\n"
-	      "Checks stem-cell treatment records (.json: one record or an array;\n"
-	      ".ndjson/.jsonl: one record a line) against the record contract v1.0.\n"
-	      "Exit status: 0 all records valid, 1 some invalid, 2 usage or I/O error.\n",
-	      f);
-}
+/* The command line, as the option table below fills it. */
+struct args {
+	int format; /* index into formats: 0 text, 1 json, 2 outcome */
+	const char *mappings;
+	int quiet, list_codes, help;
+	unsigned long long max_issues, max_depth, max_record, max_string;
+};
+
+static const char *const formats[] = {"text", "json", "outcome", NULL};
+
+static const struct cg_cli_opt options[] = {
+        {"format", 'f', CG_CLI_CHOICE, offsetof(struct args, format), NULL,
+         "text: a line per issue, then a summary;\n"
+         "json: an object per record (NDJSON);\n"
+         "outcome: a FHIR OperationOutcome per record",
+         0, 0, formats},
+        {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
+         "the folder of code tables", 0, 0, NULL},
+        {"quiet", 'q', CG_CLI_FLAG, offsetof(struct args, quiet), NULL,
+         "no summary line (text format)", 0, 0, NULL},
+        {"max-issues", 0, CG_CLI_NUMBER, offsetof(struct args, max_issues), "N",
+         "issues kept per record", 1, 100000, NULL},
+        {"max-depth", 0, CG_CLI_NUMBER, offsetof(struct args, max_depth), "N",
+         "deepest nesting of objects and arrays", 2, CG_JSON_MAX_MAX_DEPTH, NULL},
+        {"max-record-size", 0, CG_CLI_NUMBER, offsetof(struct args, max_record), "BYTES",
+         "largest record", 64, 1ull << 30, NULL},
+        {"max-string-size", 0, CG_CLI_NUMBER, offsetof(struct args, max_string), "BYTES",
+         "longest string, member name or number", 16, 1ull << 30, NULL},
+        {"list-codes", 0, CG_CLI_FLAG, offsetof(struct args, list_codes), NULL,
+         "print each issue code with its meaning", 0, 0, NULL},
+        {"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0, NULL},
+        {NULL, 0, CG_CLI_FLAG, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static const struct cg_cli_cmd command = {
+        "cellgate validate",
+        "[options] FILE... (- for standard input)\n--list-codes",
+        "Checks stem-cell treatment records (.json: one record or an array;\n"
+        ".ndjson/.jsonl: one record a line) against the record contract v1.0.\n"
+        "Exit status: 0 all records valid, 1 some invalid, 2 usage or I/O error.\n",
+        options,
+};
 
 static enum cg_err
 on_record(void *ctx, const struct cg_record_report *r)
@@ -66,22 +94,6 @@ on_record(void *ctx, const struct cg_record_report *r)
 	return CG_OK;
 }
 
-static int
-parse_size(const char *s, unsigned long long lo, unsigned long long hi, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static void
 list_codes(void)
 {
@@ -96,92 +108,49 @@ list_codes(void)
 int
 cg_cli_validate(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	        {"format", required_argument, NULL, 'f'},
-	        {"mappings", required_argument, NULL, 'm'},
-	        {"quiet", no_argument, NULL, 'q'},
-	        {"max-issues", required_argument, NULL, 'I'},
-	        {"max-depth", required_argument, NULL, 'D'},
-	        {"max-record-size", required_argument, NULL, 'R'},
-	        {"max-string-size", required_argument, NULL, 'S'},
-	        {"list-codes", no_argument, NULL, 'L'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct cg_validate_opts opts;
 	struct cg_mappings *m = NULL;
 	struct run run;
-	const char *mappings_dir = NULL;
-	unsigned long long n;
-	int c, status = EXIT_VALID, io_failed = 0, i;
+	struct args a;
+	int status = EXIT_VALID, io_failed = 0, i, first;
 	enum cg_err result;
 
 	memset(&run, 0, sizeof(run));
 	cg_validate_opts_default(&opts, NULL);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:m:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (strcmp(optarg, "json") == 0) {
-				run.json = 1;
-			} else if (strcmp(optarg, "outcome") == 0) {
-				run.json = 2;
-			} else if (strcmp(optarg, "text") != 0) {
-				fprintf(stderr, "cellgate validate: --format must be text, json or "
-				                "outcome\n");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'm':
-			mappings_dir = optarg;
-			break;
-		case 'q':
-			run.quiet = 1;
-			break;
-		case 'I':
-			if (parse_size(optarg, 1, 100000, &n))
-				goto bad_number;
-			opts.max_issues = (size_t)n;
-			break;
-		case 'D':
-			if (parse_size(optarg, 2, CG_JSON_MAX_MAX_DEPTH, &n))
-				goto bad_number;
-			opts.limits.max_depth = (unsigned)n;
-			break;
-		case 'R':
-			if (parse_size(optarg, 64, 1ull << 30, &n))
-				goto bad_number;
-			opts.limits.max_record = (size_t)n;
-			break;
-		case 'S':
-			if (parse_size(optarg, 16, 1ull << 30, &n))
-				goto bad_number;
-			opts.limits.max_string = (size_t)n;
-			break;
-		case 'L':
-			list_codes();
-			return EXIT_VALID;
-		case 'h':
-			usage(stdout);
-			return EXIT_VALID;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	memset(&a, 0, sizeof(a));
+	a.max_issues = opts.max_issues;
+	a.max_depth = opts.limits.max_depth;
+	a.max_record = opts.limits.max_record;
+	a.max_string = opts.limits.max_string;
+	if (cg_cli_parse(&command, argc, argv, &a, &first))
+		return EXIT_USAGE;
+	if (a.help) {
+		cg_cli_usage(stdout, &command, &a);
+		return EXIT_VALID;
 	}
-	if (optind >= argc) {
+	if (a.list_codes) {
+		list_codes();
+		return EXIT_VALID;
+	}
+	run.json = a.format;
+	run.quiet = a.quiet;
+	opts.max_issues = (size_t)a.max_issues;
+	opts.limits.max_depth = (unsigned)a.max_depth;
+	opts.limits.max_record = (size_t)a.max_record;
+	opts.limits.max_string = (size_t)a.max_string;
+	if (first >= argc) {
 		fprintf(stderr, "cellgate validate: no input given (use - for standard input)\n");
-		usage(stderr);
+		cg_cli_usage(stderr, &command, NULL);
 		return EXIT_USAGE;
 	}
-	m = cg_cli_load_mappings("cellgate validate", mappings_dir);
+	m = cg_cli_load_mappings("cellgate validate", a.mappings);
 	if (!m)
 		return EXIT_USAGE;
 	opts.mappings = m;
 	run.base = m->canonical_base;
 	cg_buf_init(&run.out, 64u * 1024 * 1024);
 
-	for (i = optind; i < argc; i++) {
+	for (i = first; i < argc; i++) {
 		const char *path = argv[i];
 		char *text = NULL;
 		size_t len = 0;
@@ -229,12 +198,4 @@ cg_cli_validate(int argc, char **argv)
 	cg_buf_free(&run.out);
 	cg_mappings_free(m);
 	return status;
-
-bad_number:
-	fprintf(stderr, "cellgate validate: --%s: not a number in the allowed range\n",
-	        longopts[c == 'I'   ? 3
-	                 : c == 'D' ? 4
-	                            : 5]
-	                .name);
-	return EXIT_USAGE;
 }

@@ -44,6 +44,66 @@ expect "validate without input" 2 "no input" "$cellgate" validate
 expect "bad --format" 2 "--format must be text, json or outcome" "$cellgate" validate --format xml "$valid"
 expect "bad --max-issues" 2 "max-issues" "$cellgate" validate --max-issues 0 "$valid"
 expect "unknown option" 2 "usage" "$cellgate" validate --frobnicate "$valid"
+# Option errors, for every command: exit 2 and a message naming the very
+# option at fault (one table per command names, parses and documents each
+# option, so the message, the parser and the usage text cannot disagree).
+expect "validate: missing value" 2 "^cellgate validate: option --max-depth needs a value" \
+	"$cellgate" validate "$valid" --max-depth
+expect "validate: missing value, short option" 2 "^cellgate validate: option --format needs a value" \
+	"$cellgate" validate "$valid" -f
+for o in max-issues max-depth max-record-size max-string-size; do
+	expect "validate: --$o not a number" 2 "^cellgate validate: --$o: not a number in the allowed range" \
+		"$cellgate" validate --$o abc "$valid"
+	expect "validate: --$o out of range" 2 "^cellgate validate: --$o: not a number in the allowed range \([0-9]+ to [0-9]+\)" \
+		"$cellgate" validate --$o 0 "$valid"
+done
+expect "validate: the range is the option's own" 2 "^cellgate validate: --max-string-size: .*\(16 to 1073741824\)" \
+	"$cellgate" validate --max-string-size 3 "$valid"
+expect "validate: unknown option" 2 "^cellgate validate: unknown option --frobnicate" \
+	"$cellgate" validate --frobnicate "$valid"
+expect "validate: unknown short option" 2 "^cellgate validate: unknown option -z" \
+	"$cellgate" validate -z "$valid"
+expect "validate: a flag given a value" 2 "^cellgate validate: option --quiet takes no value" \
+	"$cellgate" validate --quiet=yes "$valid"
+expect "validate: --max-string-size works" 1 "json-string-too-long" \
+	"$cellgate" validate --max-string-size 16 "$valid"
+for o in format mappings quiet max-issues max-depth max-record-size max-string-size list-codes help; do
+	expect "validate --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" validate --help
+done
+expect "map: missing value" 2 "^cellgate map: option --canonical-base needs a value" \
+	"$cellgate" map --to fhir "$valid" --canonical-base
+expect "map: bad value" 2 "^cellgate map: --to must be fhir or record" \
+	"$cellgate" map --to xml "$valid"
+expect "map: unknown option" 2 "^cellgate map: unknown option --frobnicate" \
+	"$cellgate" map --to fhir --frobnicate "$valid"
+for o in to canonical-base pretty mappings help; do
+	expect "map --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" map --help
+done
+expect "serve: missing value" 2 "^cellgate serve: option --config needs a value" \
+	"$cellgate" serve --config
+expect "serve: missing value of --check-config" 2 "^cellgate serve: option --check-config needs a value" \
+	"$cellgate" serve --check-config
+expect "serve: unknown option" 2 "^cellgate serve: unknown option --frobnicate" \
+	"$cellgate" serve --frobnicate
+expect "serve: unexpected argument" 2 "^cellgate serve: unexpected argument extra" \
+	"$cellgate" serve --check-config "$src/deploy/cellgate.example.yaml" extra
+for o in config check-config mappings help; do
+	expect "serve --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" serve --help
+done
+expect "version: unknown option" 2 "^cellgate version: unknown option --frobnicate" \
+	"$cellgate" version --frobnicate
+expect "version: unexpected argument" 2 "^cellgate version: unexpected argument extra" \
+	"$cellgate" version extra
+expect "help: unknown option" 2 "^cellgate help: unknown option --frobnicate" \
+	"$cellgate" help --frobnicate
+expect "help: unknown command" 2 "^cellgate help: unknown command 'frobnicate'" \
+	"$cellgate" help frobnicate
+expect "help COMMAND" 0 "^usage: cellgate map" "$cellgate" help map
+expect "unknown command with options" 2 "^cellgate: unknown command 'frobnicate'" \
+	"$cellgate" frobnicate --to
+expect "unknown option before a command" 2 "^cellgate: unknown option --frobnicate" \
+	"$cellgate" --frobnicate validate
+
 expect "valid file" 0 "1 record checked: 1 valid, 0 invalid" "$cellgate" validate "$valid"
 expect "invalid file" 1 "error\[unit\]" "$cellgate" validate "$invalid"
 expect "quiet" 1 "" "$cellgate" validate --quiet "$invalid"
