@@ -5,8 +5,17 @@
 # (mutual TLS on 127.0.0.1:8443, NDJSON files under var/) and posts records
 # to it with curl and a client certificate. The gateway is stopped (SIGTERM,
 # drained) at the end.
+#
+# CELLGATE_PORT=9443 ./deploy/quickstart.sh runs the gateway on another port
+# (cellgate serve --listen 127.0.0.1:9443): 8443 is also Mirth Connect's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+port=${CELLGATE_PORT:-8443}
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+	echo "CELLGATE_PORT must be a port number (1 to 65535), not '$port'" >&2
+	exit 2
+fi
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -62,18 +71,19 @@ say "Development certificates (certs/dev, made by certs/make-dev-pki.sh)"
 ls certs/dev | tr '\n' ' '
 echo
 
-say "Starting the gateway on its embedded defaults: $cellgate serve"
+say "Starting the gateway on its embedded defaults: $cellgate serve --listen 127.0.0.1:$port"
 
-if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
-	echo "something already listens on 127.0.0.1:8443; stop it and run this again" >&2
+if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+	echo "something already listens on 127.0.0.1:$port (Mirth Connect, say, also uses 8443);" >&2
+	echo "stop it, or choose another port: CELLGATE_PORT=9443 $0" >&2
 	exit 1
 fi
 mkdir -p var # for the log below; the gateway makes its own folders
-"$cellgate" serve 2>var/cellgate.log &
+"$cellgate" serve --listen "127.0.0.1:$port" 2>var/cellgate.log &
 gateway=$!
 trap 'kill -TERM $gateway 2>/dev/null; rm -f "$bundle"' EXIT
 for _ in $(seq 100); do
-	(exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null && break
+	(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
 	sleep 0.05
 done
 head -1 var/cellgate.log
@@ -81,7 +91,7 @@ head -1 var/cellgate.log
 post() { # PATH FILE CONTENT-TYPE [CLIENT]: prints the status and the answer
 	curl -sS --cacert certs/dev/ca.crt --cert "certs/dev/${4:-ehr}.crt" --key "certs/dev/${4:-ehr}.key" \
 		-H "Content-Type: $3" --data-binary "@$2" -w '\n  -> HTTP %{http_code}\n' \
-		"https://localhost:8443$1" | cut -c1-200
+		"https://localhost:$port$1" | cut -c1-200
 }
 say "POST /records, each sample record, as the 'ehr' client (mutual TLS)"
 for f in tests/data/records/valid-*.json; do
@@ -96,7 +106,7 @@ post /fhir "$bundle" application/fhir+json
 say "The 'registry' client may not post records here (403)"
 post /records tests/data/records/valid-copd-exosome.json application/json registry
 say "No client certificate: the TLS handshake fails"
-curl -sS --cacert certs/dev/ca.crt https://localhost:8443/healthz || true
+curl -sS --cacert certs/dev/ca.crt "https://localhost:$port/healthz" || true
 sleep 0.2
 echo "  the gateway's log says why:"
 grep 'TLS handshake' var/cellgate.log | tail -1 | cut -c1-200
@@ -107,7 +117,7 @@ say "The audit log (var/audit.log): who sent what, no patient data"
 tail -3 var/audit.log | cut -c1-220
 say "Metrics (GET /metrics, Prometheus text), excerpt"
 curl -sS --cacert certs/dev/ca.crt --cert certs/dev/ehr.crt --key certs/dev/ehr.key \
-	https://localhost:8443/metrics | grep -E '^cellgate_(requests_total|upstream_total|tls)' | head -8
+	"https://localhost:$port/metrics" | grep -E '^cellgate_(requests_total|upstream_total|tls)' | head -8
 
 say "Stopping the gateway (SIGTERM: finishes what is in flight, exits 0)"
 kill -TERM "$gateway"
@@ -117,7 +127,7 @@ trap 'rm -f "$bundle"' EXIT
 
 cat <<EOT
 
-Next: run it yourself with $cellgate serve (Ctrl-C stops it), or with your own
+Next: run it yourself with $cellgate serve --listen 127.0.0.1:$port (Ctrl-C stops it), or with your own
 configuration: $cellgate serve --config deploy/cellgate.example.yaml.
 docs/api.md for every endpoint, docs/configuration.md, docs/security.md,
 docs/operations.md; docs/cli.md for the command line; ./tests/run.sh for the

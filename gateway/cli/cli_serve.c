@@ -13,7 +13,7 @@
 
 /* The command line, as the option table below fills it. */
 struct args {
-	const char *check, *config, *mappings;
+	const char *check, *config, *mappings, *listen;
 	int help;
 };
 
@@ -25,6 +25,10 @@ static const struct cg_cli_opt options[] = {
          0, 0, NULL},
         {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
          "the folder of code tables", 0, 0, NULL},
+        {"listen", 0, CG_CLI_STRING, offsetof(struct args, listen), "ADDR:PORT",
+         "the first listener's address and port instead of\n"
+         "the configuration's ([::1]:8443 for IPv6)",
+         0, 0, NULL},
         {"check-config", 'c', CG_CLI_STRING, offsetof(struct args, check), "FILE",
          "check a configuration and exit: 0 when it can\n"
          "be used, 1 when it has errors (each with its\n"
@@ -51,9 +55,10 @@ cg_cli_serve(int argc, char **argv)
 	struct cg_buf out;
 	struct cg_record_report r;
 	struct args a;
+	struct cg_listen listen;
 	enum cg_err result;
 	int status, first;
-	const char *file;
+	const char *file, *why = NULL;
 
 	memset(&a, 0, sizeof(a));
 	if (cg_cli_parse(&command, argc, argv, &a, &first))
@@ -67,8 +72,12 @@ cg_cli_serve(int argc, char **argv)
 		cg_cli_usage(stderr, &command, NULL);
 		return 2;
 	}
+	if (a.listen && cg_listen_parse(a.listen, &listen, &why)) {
+		fprintf(stderr, "cellgate serve: --listen %s: %s\n", a.listen, why);
+		return 2;
+	}
 	if (!a.check)
-		return cg_serve(a.config, a.mappings);
+		return cg_serve(a.config, a.mappings, a.listen ? &listen : NULL);
 	file = a.check;
 	cg_diag_init(&d, 200);
 	result = cg_config_load(file, &cfg, &d);

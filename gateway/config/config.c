@@ -6,6 +6,7 @@
  * gets the same "did you mean" and a stable code; issues are then placed at
  * the line and column each node came from.
  */
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -536,4 +537,76 @@ cg_config_free(struct cg_config *c)
 	free(c->path);
 	free(c->dir);
 	free(c);
+}
+
+/* ---- --listen ---------------------------------------------------------- */
+
+int
+cg_listen_parse(const char *s, struct cg_listen *out, const char **why)
+{
+	const char *colon, *addr = s, *p;
+	unsigned char bin[16];
+	size_t len;
+	long port = 0;
+	int v6 = s[0] == '[';
+
+	memset(out, 0, sizeof(*out));
+	if (v6) {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':') {
+			*why = "give [ADDR]:PORT for IPv6, such as [::1]:8443";
+			return -1;
+		}
+		addr = s + 1;
+		len = (size_t)(close - addr);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon) {
+			*why = "give ADDR:PORT, such as 127.0.0.1:8443 or [::1]:8443";
+			return -1;
+		}
+		len = (size_t)(colon - s);
+		if (memchr(s, ':', len)) {
+			*why = "an IPv6 address goes in brackets, such as [::1]:8443";
+			return -1;
+		}
+	}
+	if (len == 0 || len >= sizeof(out->address)) {
+		*why = "the address is missing or too long";
+		return -1;
+	}
+	memcpy(out->address, addr, len);
+	out->address[len] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, out->address, bin) != 1) {
+		*why = v6 ? "not an IPv6 address"
+		          : "not an IPv4 address (host names are not accepted; IPv6 goes "
+		            "in brackets)";
+		return -1;
+	}
+	for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+		port = port * 10 + (*p - '0');
+	if (p == colon + 1 || *p || port < 1 || port > 65535) {
+		*why = "the port must be a number from 1 to 65535";
+		return -1;
+	}
+	out->port = (int)port;
+	return 0;
+}
+
+enum cg_err
+cg_config_listen(struct cg_config *c, const struct cg_listen *l)
+{
+	cJSON *first =
+	        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c->tree, "listeners"), 0);
+	cJSON *address = cJSON_GetObjectItemCaseSensitive(first, "address");
+	cJSON *port = cJSON_GetObjectItemCaseSensitive(first, "port");
+
+	if (!cJSON_IsString(address) || !cJSON_IsNumber(port))
+		return CG_EINVAL;
+	if (!cJSON_SetValuestring(address, l->address))
+		return CG_ENOMEM;
+	cJSON_SetNumberValue(port, l->port);
+	return CG_OK;
 }

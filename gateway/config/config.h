@@ -33,4 +33,19 @@ enum cg_err cg_config_parse(const char *text, size_t len, const char *dir, struc
                             struct cg_diag *d);
 void cg_config_free(struct cg_config *c);
 
+/* An address and port for the first listener, from `cellgate serve
+ * --listen`: it overrides the file's at start and at every reload, so that a
+ * reload sees the same listeners as the running ones. */
+struct cg_listen {
+	char address[46]; /* numeric, without brackets: 127.0.0.1, ::1 */
+	int port;
+};
+
+/* Parses ADDR:PORT, or [ADDR]:PORT for IPv6; ADDR is numeric (the listeners
+ * take no host names). Returns 0, or -1 with *why saying what is wrong. */
+int cg_listen_parse(const char *s, struct cg_listen *out, const char **why);
+/* Gives c's first listener l's address and port. CG_EINVAL when c has no
+ * listener, CG_ENOMEM. */
+enum cg_err cg_config_listen(struct cg_config *c, const struct cg_listen *l);
+
 #endif

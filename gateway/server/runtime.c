@@ -199,7 +199,7 @@ load_docs(struct cg_runtime *rt)
 }
 
 struct cg_runtime *
-cg_runtime_load(const char *config_path, const char *mappings_dir)
+cg_runtime_load(const char *config_path, const char *mappings_dir, const struct cg_listen *listen)
 {
 	struct cg_runtime *rt = calloc(1, sizeof(*rt));
 	struct cg_diag d;
@@ -235,6 +235,11 @@ cg_runtime_load(const char *config_path, const char *mappings_dir)
 		return NULL;
 	}
 	cg_diag_free(&d);
+	if (listen && cg_config_listen(rt->cfg, listen)) {
+		cg_log(CG_LOG_ERROR, "%s: --listen: no listener to move", config_path);
+		cg_runtime_free(rt);
+		return NULL;
+	}
 	rt->s = cg_settings_from(rt->cfg);
 	if (!mappings_dir)
 		mappings_dir = dir = cg_mappings_default_dir();

@@ -39,12 +39,16 @@ struct cg_runtime {
 	const char *base; /* canonical base */
 };
 
+struct cg_listen;
+
 /* Loads the configuration (NULL: the embedded defaults, paths from the
- * working directory), the mappings (NULL: the default folder), the
+ * working directory) with its first listener moved to listen when not NULL
+ * (`cellgate serve --listen`), the mappings (NULL: the default folder), the
  * listeners' certificates and the conformance resources; makes missing
  * ndjson folders. Every error is logged; NULL when anything is wrong. The
  * result holds one reference. */
-struct cg_runtime *cg_runtime_load(const char *config_path, const char *mappings_dir);
+struct cg_runtime *cg_runtime_load(const char *config_path, const char *mappings_dir,
+                                   const struct cg_listen *listen);
 /* Frees a load that was never installed nor shared. */
 void cg_runtime_free(struct cg_runtime *rt);
 /* Makes rt the current one, taking over its reference, and returns the

@@ -219,16 +219,20 @@ worker_free(struct worker *w)
 
 struct control {
 	const char *config_path, *mappings_dir;
+	const struct cg_listen *listen; /* --listen, applied to every load */
 	struct event_base *base;
 };
 
 static void
 reload(struct control *ctl)
 {
-	struct cg_runtime *fresh = cg_runtime_load(ctl->config_path, ctl->mappings_dir), *cur;
+	struct cg_runtime *fresh, *cur;
 	size_t i;
 	int moved = 0;
 
+	/* --listen applies to the new configuration as to the first: without it
+	 * every reload would look like a move of the first listener. */
+	fresh = cg_runtime_load(ctl->config_path, ctl->mappings_dir, ctl->listen);
 	if (!fresh) {
 		cg_log(CG_LOG_ERROR, "reload: the new configuration has errors (above); "
 		                     "still serving with the previous one");
@@ -279,9 +283,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 int
-cg_serve(const char *config_path, const char *mappings_dir)
+cg_serve(const char *config_path, const char *mappings_dir, const struct cg_listen *listen)
 {
-	struct control ctl = {config_path, mappings_dir, NULL};
+	struct control ctl = {config_path, mappings_dir, listen, NULL};
 	struct event *sig[3] = {NULL, NULL, NULL};
 	struct cg_runtime *rt; /* valid until the control loop runs (a reload frees it) */
 	static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
@@ -297,7 +301,7 @@ cg_serve(const char *config_path, const char *mappings_dir)
 	cg_arena_cjson_hooks();
 	if (cg_conn_setup())
 		return 1;
-	rt = cg_runtime_load(config_path, mappings_dir);
+	rt = cg_runtime_load(config_path, mappings_dir, listen);
 	if (!rt)
 		return 1;
 	cg_runtime_install(rt); /* the first: nothing to release */

@@ -13,8 +13,12 @@
 #ifndef CG_SERVER_H
 #define CG_SERVER_H
 
-/* Runs until SIGTERM or SIGINT. Returns the exit status (0 after a clean
- * drain, 1 when the configuration or a listener cannot be used). */
-int cg_serve(const char *config_path, const char *mappings_dir);
+struct cg_listen;
+
+/* Runs until SIGTERM or SIGINT. listen, when not NULL, is where the first
+ * listener goes instead of the configuration's address and port, at start
+ * and at every reload. Returns the exit status (0 after a clean drain, 1
+ * when the configuration or a listener cannot be used). */
+int cg_serve(const char *config_path, const char *mappings_dir, const struct cg_listen *listen);
 
 #endif

@@ -90,6 +90,14 @@ expect "serve: unexpected argument" 2 "^cellgate serve: unexpected argument extr
 for o in config check-config mappings help; do
 	expect "serve --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" serve --help
 done
+for bad in 127.0.0.1 127.0.0.1: 127.0.0.1:http 127.0.0.1:0 127.0.0.1:65536 localhost:8443 \
+	::1:8443 [::1] [::1]8443 [127.0.0.1]:8443 300.1.1.1:8443 :8443; do
+	re=$(printf '%s' "$bad" | sed 's/[].[]/[&]/g') # the value, literally
+	expect "serve: --listen $bad" 2 "^cellgate serve: --listen $re: " "$cellgate" serve --listen "$bad"
+done
+expect "serve: --listen needs a value" 2 "^cellgate serve: option --listen needs a value \(ADDR:PORT\)" \
+	"$cellgate" serve --listen
+expect "serve --help lists --listen" 0 "^ +--listen ADDR:PORT" "$cellgate" serve --help
 expect "version: unknown option" 2 "^cellgate version: unknown option --frobnicate" \
 	"$cellgate" version --frobnicate
 expect "version: unexpected argument" 2 "^cellgate version: unexpected argument extra" \

@@ -167,11 +167,12 @@ class Gateway:
         self.stderr_path = f"{self.dir}/gateway.log"
         self.proc = None
 
-    def start(self, env=None):
-        """env: variables added to the gateway's environment."""
+    def start(self, env=None, args=()):
+        """env: variables added to the gateway's environment; args: more
+        arguments of `cellgate serve`."""
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--config", self.config, "--mappings", f"{SRC}/mappings"],
+            [BIN, "serve", "--config", self.config, "--mappings", f"{SRC}/mappings", *args],
             cwd=self.dir, stderr=self.stderr, env={**os.environ, **(env or {})})
         assert wait_port(self.port, self.proc), self.log_text()
         return self
