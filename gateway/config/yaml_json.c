@@ -36,6 +36,8 @@ remember(struct conv *c, const cJSON *node, const yaml_node_t *yn)
 	c->y->pos[c->y->npos].column = yn->start_mark.column + 1;
 	c->y->pos[c->y->npos].key_line = c->y->pos[c->y->npos].line;
 	c->y->pos[c->y->npos].key_column = c->y->pos[c->y->npos].column;
+	c->y->pos[c->y->npos].plain =
+	        yn->type == YAML_SCALAR_NODE && yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	c->y->npos++;
 	return 0;
 }
@@ -53,20 +55,40 @@ is_int(const char *s)
 	return 1;
 }
 
+/* The cJSON type of a plain (unquoted) scalar: YAML's core schema, kept to
+ * what a configuration needs. */
+static int
+plain_type(const char *s)
+{
+	if (!strcmp(s, "true"))
+		return cJSON_True;
+	if (!strcmp(s, "false"))
+		return cJSON_False;
+	if (!strcmp(s, "null") || !strcmp(s, "~") || !s[0])
+		return cJSON_NULL;
+	if (is_int(s))
+		return cJSON_Number;
+	return cJSON_String;
+}
+
 static cJSON *
 scalar(const yaml_node_t *n)
 {
 	const char *s = (const char *)n->data.scalar.value;
 
 	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		if (!strcmp(s, "true"))
+		switch (plain_type(s)) {
+		case cJSON_True:
 			return cJSON_CreateTrue();
-		if (!strcmp(s, "false"))
+		case cJSON_False:
 			return cJSON_CreateFalse();
-		if (!strcmp(s, "null") || !strcmp(s, "~") || !s[0])
+		case cJSON_NULL:
 			return cJSON_CreateNull();
-		if (is_int(s))
+		case cJSON_Number:
 			return cJSON_CreateNumber(strtod(s, NULL));
+		default:
+			break;
+		}
 	}
 	return cJSON_CreateString(s);
 }
@@ -237,6 +259,36 @@ cg_yaml_free(struct cg_yaml *y)
 	cJSON_Delete(y->root);
 	free(y->pos);
 	memset(y, 0, sizeof(*y));
+}
+
+int
+cg_yaml_plain(const struct cg_yaml *y, const cJSON *node)
+{
+	size_t i;
+
+	for (i = 0; i < y->npos; i++)
+		if (y->pos[i].node == node)
+			return y->pos[i].plain;
+	return 0;
+}
+
+void
+cg_yaml_type_plain(cJSON *node)
+{
+	int type;
+	double v;
+
+	if (!cJSON_IsString(node) || (type = plain_type(node->valuestring)) == cJSON_String)
+		return;
+	v = type == cJSON_Number ? strtod(node->valuestring, NULL) : 0;
+	cJSON_free(node->valuestring);
+	node->valuestring = NULL;
+	/* The flags above the type (a constant key, say) are the key's: kept. */
+	node->type = (node->type & ~0xFF) | type;
+	node->valueint = 0;
+	node->valuedouble = 0;
+	if (type == cJSON_Number)
+		cJSON_SetNumberValue(node, v);
 }
 
 void

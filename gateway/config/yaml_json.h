@@ -22,6 +22,7 @@ struct cg_yaml_pos {
 	const struct cJSON *node;
 	unsigned long line, column;         /* 1-based: where the value starts */
 	unsigned long key_line, key_column; /* where its key starts (a mapping value) */
+	int plain;                          /* a plain (unquoted) scalar */
 };
 
 struct cg_yaml {
@@ -35,6 +36,13 @@ struct cg_yaml {
 enum cg_err cg_yaml_load(const char *text, size_t len, struct cg_yaml *out, unsigned long *line,
                          unsigned long *column, char **why);
 void cg_yaml_free(struct cg_yaml *y);
+/* Whether node came from a plain (unquoted) scalar. */
+int cg_yaml_plain(const struct cg_yaml *y, const struct cJSON *node);
+/* Gives node, a string, the type a plain scalar of the same text has (true,
+ * false, null, a number, else it stays a string), in place: its position
+ * stays known. For text substituted into a plain scalar (config.c ${NAME}),
+ * typed as if it had been written there. */
+void cg_yaml_type_plain(struct cJSON *node);
 /* Where node came from (line 0 when unknown); at_key: where its key is. */
 void cg_yaml_where(const struct cg_yaml *y, const struct cJSON *node, int at_key,
                    unsigned long *line, unsigned long *column);

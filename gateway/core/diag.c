@@ -123,8 +123,9 @@ static const struct code_info codes[CG_C__COUNT] = {
                                "a Bundle, or an entry, that a file destination would not store"},
         [CG_C_CONFIG_SYNTAX] = {"config-syntax", CG_SEV_ERROR, "structure",
                                 "the configuration is not valid YAML (or uses aliases or tags)"},
-        [CG_C_CONFIG_ENV] = {"config-env", CG_SEV_ERROR, "required",
-                             "a ${NAME} reference to an environment variable that is not set"},
+        [CG_C_CONFIG_ENV] =
+                {"config-env", CG_SEV_ERROR, "required",
+                 "a ${NAME} without a default whose variable is not set, or a malformed one"},
         [CG_C_CONFIG_FILE] = {"config-file", CG_SEV_ERROR, "not-found",
                               "a file the configuration names cannot be read"},
         [CG_C_CONFIG_REFERENCE] = {"config-reference", CG_SEV_ERROR, "business-rule",

@@ -45,6 +45,46 @@ if CG_TEST_KEY="$work/certs/dev/server.key" "$cellgate" serve --check-config env
 else
 	echo "FAIL a set environment variable"; fail=$((fail + 1))
 fi
+# ${NAME} stands for any scalar: a plain (unquoted) value is typed after
+# the substitution as the same text written there would be, a quoted one
+# stays a string; ${NAME:-default} when NAME is unset or empty.
+sed 's/    port: 8443/    port: ${CG_TEST_PORT}/' cellgate.example.yaml >port.yaml
+CG_TEST_PORT=8443 expect "\${NAME} as a number" 0 "configuration OK" <port.yaml
+CG_TEST_PORT=http expect "\${NAME} not a number: at the value's line and column" 1 \
+	"case.yaml:7:11: error\[type\] /listeners/0/port: must be a number" <port.yaml
+CG_TEST_PORT=70000 expect "\${NAME} a number out of range" 1 "case.yaml:7:11: error\[range\] /listeners/0/port" <port.yaml
+CG_TEST_PORT=true expect "\${NAME} as a boolean" 1 "case.yaml:7:11: error\[type\] /listeners/0/port: .*boolean" <port.yaml
+expect "\${NAME} unset, no default: still an error" 1 \
+	"case.yaml:7:11: error\[config-env\] /listeners/0/port: environment variable CG_TEST_PORT is not set" <port.yaml
+if grep -q "must be a number" out.txt; then
+	echo "FAIL the unreplaced \${NAME} reported twice"; cat out.txt; fail=$((fail + 1))
+fi
+sed 's/    port: 8443/    port: ${CG_TEST_UNSET_PORT:-8443}/' cellgate.example.yaml >in.yaml
+expect "\${NAME:-default}, unset" 0 "configuration OK" <in.yaml
+CG_TEST_UNSET_PORT= expect "\${NAME:-default}, empty" 0 "configuration OK" <in.yaml
+CG_TEST_UNSET_PORT=9443 expect "\${NAME:-default}, set" 0 "configuration OK" <in.yaml
+CG_TEST_UNSET_PORT=nope expect "\${NAME:-default}, set to a wrong value" 1 \
+	"case.yaml:7:11: error\[type\] /listeners/0/port: must be a number" <in.yaml
+sed 's/    port: 8443/    port: ${CG_TEST_UNSET_PORT-8443}/' cellgate.example.yaml >in.yaml
+expect "\${NAME-default}, unset" 0 "configuration OK" <in.yaml
+CG_TEST_UNSET_PORT= expect "\${NAME-default}, empty: empty, not the default" 1 \
+	"case.yaml:7:11: error\[type\] /listeners/0/port: must be a number" <in.yaml
+sed 's/    port: 8443/    port: "${CG_TEST_PORT}"/' cellgate.example.yaml >in.yaml
+CG_TEST_PORT=8443 expect "\"\${NAME}\" quoted stays a string" 1 \
+	"case.yaml:7:11: error\[type\] /listeners/0/port: must be a number" <in.yaml
+sed 's/    port: 8443/    port: 84${CG_TEST_PORT}/' cellgate.example.yaml >in.yaml
+CG_TEST_PORT=43 expect "\${NAME} within a plain value" 0 "configuration OK" <in.yaml
+sed 's/^workers: .*//; s/^listeners:/workers: ${CG_TEST_WORKERS:-2}\nlisteners:/' cellgate.example.yaml >in.yaml
+expect "\${NAME:-default} for workers" 0 "configuration OK" <in.yaml
+sed 's|    key: ../certs/dev/server.key|    key: ${CG_TEST_UNSET_KEY:-../certs/dev/server.key}|' cellgate.example.yaml >in.yaml
+expect "\${NAME:-default} in a path" 0 "configuration OK" <in.yaml
+sed 's/^  - address: 127.0.0.1/  - address: ${CG_TEST_ADDRESS:-127.0.0.1}/' cellgate.example.yaml >in.yaml
+CG_TEST_ADDRESS=true expect "\${NAME} true where a string belongs" 1 \
+	"case.yaml:6:14: error\[type\] /listeners/0/address: must be a string" <in.yaml
+sed 's/    port: 8443/    port: ${CG_TEST_PORT:-8443/' cellgate.example.yaml >in.yaml
+expect "an unterminated \${NAME:-" 1 "case.yaml:7:11: error\[config-env\] /listeners/0/port" <in.yaml
+sed 's/    port: 8443/    port: ${:-8443}/' cellgate.example.yaml >in.yaml
+expect "\${:-default} without a name" 1 "case.yaml:7:11: error\[config-env\] /listeners/0/port" <in.yaml
 sed 's/destination: registry-files$/destination: registry-filez/' cellgate.example.yaml >in.yaml
 expect "a route to an undefined destination" 1 "error\[config-reference\] /routes/0/destination: no destination is called registry-filez" <in.yaml
 sed 's/    clients: \[ehr\]/    clients: [ehr, lab]/' cellgate.example.yaml >in.yaml
