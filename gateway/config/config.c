@@ -452,10 +452,43 @@ check_limits(struct ck *k, const cJSON *n)
 enum { G_LEVEL, G_AUDIT, G__N };
 static const struct cg_member logging_spec[] = {{"level", 0}, {"audit", 0}};
 
-enum { C_LISTENERS, C_CLIENTS, C_ROUTES, C_DESTS, C_LIMITS, C_LOGGING, C_BASE, C_WORKERS, C__N };
+enum {
+	C_LISTENERS,
+	C_CLIENTS,
+	C_ROUTES,
+	C_DESTS,
+	C_LIMITS,
+	C_LOGGING,
+	C_BASE,
+	C_WORKERS,
+	C_ADMIN,
+	C__N
+};
 static const struct cg_member config_spec[] = {
-        {"listeners", 1}, {"clients", 1}, {"routes", 1},         {"destinations", 1},
-        {"limits", 0},    {"logging", 0}, {"canonical_base", 0}, {"workers", 0}};
+        {"listeners", 1}, {"clients", 1},        {"routes", 1},  {"destinations", 1}, {"limits", 0},
+        {"logging", 0},   {"canonical_base", 0}, {"workers", 0}, {"admin", 0}};
+
+enum { A_ADDRESS, A_PORT, A__N };
+static const struct cg_member admin_spec[] = {{"address", 0}, {"port", 1}};
+
+/* The admin listener: plain HTTP for probes and scrapers (address defaults
+ * to 127.0.0.1). */
+static void
+check_admin(struct ck *k, const cJSON *n)
+{
+	const cJSON *f[A__N];
+	size_t mark;
+	long port;
+
+	if (cg_check_members(&k->c, n, "admin", admin_spec, A__N, f))
+		return;
+	mark = cg_check_push_key(&k->c, "admin");
+	if (f[A_ADDRESS])
+		cg_check_string(&k->c, f[A_ADDRESS], "address");
+	if (f[A_PORT])
+		cg_check_integer(&k->c, f[A_PORT], "port", 1, 65535, &port);
+	cg_check_pop(&k->c, mark);
+}
 
 static void
 check_config(struct ck *k, cJSON *root)
@@ -497,6 +530,8 @@ check_config(struct ck *k, cJSON *root)
 
 		cg_check_integer(&k->c, f[C_WORKERS], "workers", 1, 64, &v);
 	}
+	if (f[C_ADMIN])
+		check_admin(k, f[C_ADMIN]);
 }
 
 /* ---- loading ---------------------------------------------------------- */

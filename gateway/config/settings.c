@@ -138,6 +138,12 @@ cg_settings_from(const struct cg_config *c)
 	s->audit = str(log, "audit");
 	s->canonical_base = str(root, "canonical_base");
 	s->workers = (int)num(root, "workers", 0);
+	if (cg_json_member(root, "admin")) {
+		const cJSON *admin = cg_json_member(root, "admin");
+
+		s->admin_address = str(admin, "address") ? str(admin, "address") : "127.0.0.1";
+		s->admin_port = (int)num(admin, "port", 0);
+	}
 	return s;
 }
 

@@ -70,6 +70,8 @@ struct cg_settings {
 	const char *audit;          /* file, or NULL */
 	const char *canonical_base; /* or NULL: the mappings' own */
 	int workers;                /* 0: one per core */
+	const char *admin_address;  /* the admin listener (plain HTTP), or NULL: none */
+	int admin_port;
 };
 
 /* Reads c (which must have loaded without errors). Strings point into c's

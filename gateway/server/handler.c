@@ -843,3 +843,38 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	}
 	free(path);
 }
+
+void
+cg_handle_admin_request(struct evhttp_request *req, void *arg)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	const char *raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct cg_match m;
+
+	if (!r) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->req = req;
+	r->w = arg;
+	r->rt = cg_runtime_acquire();
+	r->ep = CG_EP_OTHER;
+	request_id(r);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");
+	/* Only the three paths, compared as sent: nothing here is decoded. */
+	cg_route_match(r->rt->s, method_of(req), raw ? raw : "/", &m);
+	if (m.target != CG_T_HEALTH && m.target != CG_T_READY && m.target != CG_T_METRICS) {
+		fail(r, 404, "not-found",
+		     "the admin listener serves /healthz, /readyz and /metrics");
+		return;
+	}
+	r->ep = m.target == CG_T_HEALTH  ? CG_EP_HEALTH
+	        : m.target == CG_T_READY ? CG_EP_READY
+	                                 : CG_EP_METRICS;
+	if (!m.method_ok) {
+		not_allowed(r, m.allow);
+		return;
+	}
+	ops_endpoint(r, raw);
+}

@@ -15,5 +15,8 @@
 
 /* evhttp's general callback (arg: the struct front the request came in on). */
 void cg_handle_request(struct evhttp_request *req, void *arg);
+/* The admin listener's (arg: the struct worker): the operations endpoints
+ * only, over plain HTTP, no client identity. */
+void cg_handle_admin_request(struct evhttp_request *req, void *arg);
 
 #endif

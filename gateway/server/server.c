@@ -149,6 +149,33 @@ listen_on(struct front *f, const struct cg_listener_cfg *l, const struct cg_sett
 	return f->bound ? 0 : -1;
 }
 
+/* The admin listener, plain HTTP, on the first worker's loop: /healthz,
+ * /readyz and /metrics for probes and scrapers that cannot do mutual TLS.
+ * Small limits: nothing it serves takes a body (a small one is let through,
+ * so that the answer is our 404 or 405, not evhttp's page). */
+static int
+admin_on(struct worker *w, const struct cg_settings *s)
+{
+	w->admin = evhttp_new(w->base);
+	if (!w->admin)
+		return -1;
+	evhttp_set_gencb(w->admin, cg_handle_admin_request, w);
+	/* Every method reaches the handler, which answers 405 with Allow. */
+	evhttp_set_allowed_methods(w->admin, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |
+	                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_headers_size(w->admin, 8192);
+	evhttp_set_max_body_size(w->admin, 65536);
+	evhttp_set_timeout(w->admin, (int)((s->idle_timeout_ms + 999) / 1000));
+	if (!evhttp_bind_socket_with_handle(w->admin, s->admin_address,
+	                                    (ev_uint16_t)s->admin_port)) {
+		cg_log(CG_LOG_ERROR, "admin listener %s:%d: %s", s->admin_address, s->admin_port,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -192,6 +219,8 @@ worker_init(struct worker *w, int id, const struct cg_settings *s)
 		if (listen_on(&w->fronts[i], &s->listeners[i], s))
 			return -1;
 	}
+	if (id == 0 && s->admin_address && admin_on(w, s))
+		return -1;
 	return 0;
 }
 
@@ -204,6 +233,8 @@ worker_free(struct worker *w)
 		if (w->fronts[i].http)
 			evhttp_free(w->fronts[i].http); /* closes its connections too */
 	free(w->fronts);
+	if (w->admin)
+		evhttp_free(w->admin);
 	cg_dest_loop_free(w->dests);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
@@ -228,7 +259,7 @@ reload(struct control *ctl)
 {
 	struct cg_runtime *fresh, *cur;
 	size_t i;
-	int moved = 0;
+	int moved = 0, moved_admin;
 
 	/* --listen applies to the new configuration as to the first: without it
 	 * every reload would look like a move of the first listener. */
@@ -245,12 +276,18 @@ reload(struct control *ctl)
 		moved |= i >= fresh->s->nlisteners || i >= cur->s->nlisteners ||
 		         fresh->s->listeners[i].port != cur->s->listeners[i].port ||
 		         strcmp(fresh->s->listeners[i].address, cur->s->listeners[i].address) != 0;
+	moved_admin = (fresh->s->admin_address == NULL) != (cur->s->admin_address == NULL) ||
+	              (fresh->s->admin_address &&
+	               (fresh->s->admin_port != cur->s->admin_port ||
+	                strcmp(fresh->s->admin_address, cur->s->admin_address) != 0));
 	cg_runtime_release(cur);
-	if (moved) {
+	if (moved || moved_admin) {
 		cg_runtime_free(fresh);
-		cg_log(CG_LOG_ERROR, "reload: the listeners' addresses or ports changed; "
-		                     "restart to apply that. Still serving with the previous "
-		                     "configuration");
+		cg_log(CG_LOG_ERROR,
+		       "reload: the %s changed; restart to apply that. Still serving with the "
+		       "previous configuration",
+		       moved ? "listeners' addresses or ports"
+		             : "admin listener's address or port (or whether there is one)");
 		return;
 	}
 	cg_log_set_level(fresh->s->level);
@@ -349,6 +386,10 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 			sig[i] = evsignal_new(ctl.base, sigs[i], on_signal, &ctl);
 			evsignal_add(sig[i], NULL);
 		}
+		if (rt->s->admin_address)
+			cg_log(CG_LOG_INFO,
+			       "admin listener on %s:%d (plain HTTP: /healthz, /readyz, /metrics)",
+			       rt->s->admin_address, rt->s->admin_port);
 		for (i = 0; i < (int)rt->s->nlisteners; i++)
 			cg_log(CG_LOG_INFO,
 			       "listening on %s:%d (TLS, client certificate %s), %d workers",

@@ -33,6 +33,7 @@ struct worker {
 	struct event_base *base;
 	struct front *fronts;
 	size_t nfronts;
+	struct evhttp *admin; /* the admin listener's (worker 0 only), or NULL */
 	struct event *stop_ev, *drain_tick;
 	struct event *reconfigure_ev; /* a reload: apply the new limits */
 	struct cg_dest_loop *dests;   /* the loop's way to destinations */
