@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "answer.h"
 #include "buf.h"
 #include "conn.h"
 #include "worker.h"
@@ -140,12 +141,7 @@ send_refusal(struct conn *c)
 	cg_conn_request_id(id, sizeof(id));
 	cg_buf_init(&body, 1u << 16);
 	cg_buf_init(&all, 1u << 17);
-	cg_outcome_simple(&body, rt->base, "error",
-	                  status == 431 || status == 413 ? "too-costly"
-	                  : status == 400                ? "structure"
-	                  : status == 411                ? "required"
-	                                                 : "not-supported",
-	                  why);
+	cg_outcome_simple(&body, rt->base, "error", cg_answer_issue_type(status), why);
 	cg_buf_printf(
 	        &all,
 	        "HTTP/1.1 %d %s\r\nServer: cellgate\r\nContent-Type: application/fhir+json\r\n"

@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/ssl.h>
 
+#include "answer.h"
 #include "buf.h"
 #include "capability.h"
 #include "check.h"
@@ -50,51 +51,6 @@ struct request {
 	struct cg_delivery dl; /* to the route's destination */
 	int delivering;        /* dl was started: release it */
 };
-
-static const char *
-reason(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 406:
-		return "Not Acceptable";
-	case 411:
-		return "Length Required";
-	case 413:
-		return "Content Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 422:
-		return "Unprocessable Content";
-	case 500:
-		return "Internal Server Error";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	default:
-		return "Error";
-	}
-}
 
 static double
 since(const struct timespec *t0)
@@ -201,7 +157,7 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 	}
 	if (r->conn)
 		evhttp_request_set_on_complete_cb(r->req, cg_conn_sent, r->conn);
-	evhttp_send_reply(r->req, status, reason(status), b);
+	evhttp_send_reply(r->req, status, cg_answer_reason(status), b);
 	if (b)
 		evbuffer_free(b);
 	elapsed = since(&r->start);
@@ -230,7 +186,7 @@ fail(struct request *r, int status, const char *type, const char *fmt, ...)
 	cg_buf_init(&b, 1u << 20);
 	cg_outcome_simple(&b, r->rt->base, "error", type, msg);
 	/* Worth trying again soon: integration engines honour Retry-After. */
-	if (status == 502 || status == 503 || status == 504)
+	if (cg_answer_retry_after(status))
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
 	respond(r, status, "application/fhir+json", b.p ? b.p : "", b.len, type);
 	cg_buf_free(&b);
@@ -593,7 +549,7 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 	SSL *ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon));
 	X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
 	const struct cg_settings *s = r->rt->s;
-	size_t i, j;
+	size_t i;
 
 	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) {
 		fail(r, 401, "login", "this route needs a client certificate");
@@ -649,23 +605,16 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 		r->conn->id_match = match;
 		r->conn->id_gen = r->rt->gen;
 	}
-	for (i = 0; i < s->nclients; i++) {
-		const struct cg_client_cfg *c = &s->clients[i];
-
-		if (!r->conn->id_match[i])
-			continue;
-		if (!r->client)
-			r->client = c->name;
-		for (j = 0; j < route->nclients; j++)
-			if (route->clients[j] == i) {
-				r->client = c->name;
-				return 0;
-			}
+	switch (cg_route_authorize(s, route, r->conn->id_match, &r->client)) {
+	case CG_AUTHZ_ALLOWED:
+		return 0;
+	case CG_AUTHZ_NOT_THIS_ROUTE:
+		fail(r, 403, "forbidden", "this client may not use this route");
+		return -1;
+	default:
+		fail(r, 403, "forbidden", "the client certificate is not one this gateway knows");
+		return -1;
 	}
-	fail(r, 403, "forbidden",
-	     r->client ? "this client may not use this route"
-	               : "the client certificate is not one this gateway knows");
-	return -1;
 }
 
 static void

@@ -98,6 +98,27 @@ under_route(const struct cg_route_cfg *r, enum cg_method m, const char *rest, st
 	target(out, CG_T_UNSERVED, false, NULL);
 }
 
+enum cg_authz
+cg_route_authorize(const struct cg_settings *s, const struct cg_route_cfg *route,
+                   const unsigned char *match, const char **client)
+{
+	size_t i, j;
+
+	*client = NULL;
+	for (i = 0; i < s->nclients; i++) {
+		if (!match[i])
+			continue;
+		if (!*client)
+			*client = s->clients[i].name;
+		for (j = 0; j < route->nclients; j++)
+			if (route->clients[j] == i) {
+				*client = s->clients[i].name;
+				return CG_AUTHZ_ALLOWED;
+			}
+	}
+	return *client ? CG_AUTHZ_NOT_THIS_ROUTE : CG_AUTHZ_UNKNOWN;
+}
+
 void
 cg_route_match(const struct cg_settings *s, enum cg_method m, const char *path,
                struct cg_match *out)

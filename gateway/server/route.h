@@ -66,6 +66,14 @@ struct cg_match {
 void cg_route_match(const struct cg_settings *s, enum cg_method m, const char *path,
                     struct cg_match *out);
 
+/* Whether a client may use route, from which configured clients its
+ * certificate matched (match[i] for s->clients[i]). *client is the name it
+ * goes by: the first matching client the route names, else the first
+ * matching client at all (for the log), else NULL. */
+enum cg_authz { CG_AUTHZ_ALLOWED, CG_AUTHZ_UNKNOWN, CG_AUTHZ_NOT_THIS_ROUTE };
+enum cg_authz cg_route_authorize(const struct cg_settings *s, const struct cg_route_cfg *route,
+                                 const unsigned char *match, const char **client);
+
 /* The resource types a FHIR route takes one at a time at P/{type}. */
 bool cg_route_is_resource_type(const char *type);
 

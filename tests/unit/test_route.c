@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "answer.h"
 #include "capability.h"
 #include "map.h"
 #include "route.h"
@@ -144,6 +145,52 @@ what_routes_claim(void **state)
 	assert_non_null(strstr(s, "validates only"));
 }
 
+/* Which client a certificate's matches make, and whether it may use a
+ * route: the route's own client wins over an earlier match. */
+static void
+authorization(void **state)
+{
+	static struct cg_client_cfg clients[] = {
+	        {.name = "ehr"}, {.name = "registry"}, {.name = "lab"}};
+	static size_t ehr_only[] = {0}, registry_only[] = {1};
+	struct cg_route_cfg r1 = {.path = "/a", .clients = ehr_only, .nclients = 1};
+	struct cg_route_cfg r2 = {.path = "/b", .clients = registry_only, .nclients = 1};
+	struct cg_settings s = {.clients = clients, .nclients = 3};
+	unsigned char none[3] = {0, 0, 0}, ehr[3] = {1, 0, 0}, both[3] = {1, 1, 0},
+	              lab[3] = {0, 0, 1};
+	const char *who;
+
+	(void)state;
+	assert_int_equal(cg_route_authorize(&s, &r1, ehr, &who), CG_AUTHZ_ALLOWED);
+	assert_string_equal(who, "ehr");
+	assert_int_equal(cg_route_authorize(&s, &r2, both, &who), CG_AUTHZ_ALLOWED);
+	assert_string_equal(who, "registry");
+	assert_int_equal(cg_route_authorize(&s, &r2, lab, &who), CG_AUTHZ_NOT_THIS_ROUTE);
+	assert_string_equal(who, "lab");
+	assert_int_equal(cg_route_authorize(&s, &r1, none, &who), CG_AUTHZ_UNKNOWN);
+	assert_null(who);
+}
+
+/* Upstream statuses come back as they are: every registered one has its own
+ * reason, others their class's. */
+static void
+answer_envelope(void **state)
+{
+	(void)state;
+	assert_string_equal(cg_answer_reason(201), "Created");
+	assert_string_equal(cg_answer_reason(409), "Conflict");
+	assert_string_equal(cg_answer_reason(412), "Precondition Failed");
+	assert_string_equal(cg_answer_reason(429), "Too Many Requests");
+	assert_string_equal(cg_answer_reason(422), "Unprocessable Content");
+	assert_string_equal(cg_answer_reason(499), "Client Error");
+	assert_string_equal(cg_answer_reason(299), "Success");
+	assert_string_equal(cg_answer_reason(600), "Error");
+	assert_true(cg_answer_retry_after(503));
+	assert_false(cg_answer_retry_after(500));
+	assert_string_equal(cg_answer_issue_type(431), "too-costly");
+	assert_string_equal(cg_answer_issue_type(505), "not-supported");
+}
+
 int
 main(void)
 {
@@ -153,6 +200,8 @@ main(void)
 	        cmocka_unit_test(what_is_not_served),
 	        cmocka_unit_test(get_endpoints_take_head),
 	        cmocka_unit_test(what_routes_claim),
+	        cmocka_unit_test(authorization),
+	        cmocka_unit_test(answer_envelope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
