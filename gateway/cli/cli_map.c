@@ -74,7 +74,7 @@ emit_text(struct run *run, const char *text, size_t len)
 	int ok;
 
 	if (run->pretty) {
-		cg_buf_init(&pretty, (size_t)1 << 30);
+		cg_buf_init(&pretty, CG_BUF_MAX_ITEMS);
 		if (cg_json_pretty(text, &pretty))
 			return -1;
 		ok = fwrite(pretty.p, 1, pretty.len, stdout) == pretty.len;
@@ -94,7 +94,7 @@ emit(struct run *run, const cJSON *doc)
 	struct cg_buf text;
 	int r = -1;
 
-	cg_buf_init(&text, (size_t)1 << 30);
+	cg_buf_init(&text, CG_BUF_MAX_ITEMS);
 	if (!cg_jw_write_tree(&text, doc))
 		r = emit_text(run, text.p, text.len);
 	cg_buf_free(&text);
@@ -107,7 +107,7 @@ show_issues(struct run *run, const struct cg_record_report *r)
 	struct cg_buf b;
 	enum cg_err result;
 
-	cg_buf_init(&b, 64u * 1024 * 1024);
+	cg_buf_init(&b, CG_BUF_MAX_OUTCOME);
 	result = cg_render_text(&b, run->name, r);
 	if (!result && b.len)
 		fwrite(b.p, 1, b.len, stderr);
@@ -148,7 +148,7 @@ on_item(void *ctx, const struct cg_record_report *r)
 	if (run->to_fhir) {
 		struct cg_buf text;
 
-		cg_buf_init(&text, (size_t)1 << 30);
+		cg_buf_init(&text, CG_BUF_MAX_ITEMS);
 		result = cg_map_record_to_fhir(r->root, run->m, &run->opts, &text);
 		if (!result && emit_text(run, text.p, text.len)) {
 			run->write_err = CG_EIO;

@@ -89,7 +89,7 @@ cg_cli_serve(int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	r.diag = &d;
-	cg_buf_init(&out, 1u << 20);
+	cg_buf_init(&out, CG_BUF_MAX_OUTCOME);
 	if (!cg_render_text(&out, file, &r) && out.len)
 		fputs(out.p, stderr);
 	cg_buf_free(&out);

@@ -148,7 +148,7 @@ cg_cli_validate(int argc, char **argv)
 		return EXIT_USAGE;
 	opts.mappings = m;
 	run.base = m->canonical_base;
-	cg_buf_init(&run.out, 64u * 1024 * 1024);
+	cg_buf_init(&run.out, CG_BUF_MAX_OUTCOME);
 
 	for (i = first; i < argc; i++) {
 		const char *path = argv[i];

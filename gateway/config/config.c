@@ -111,7 +111,7 @@ expand_env(struct ck *k, cJSON *n)
 		char name[128], def[1024];
 		enum cg_err err = CG_OK;
 
-		cg_buf_init(&b, 1u << 20);
+		cg_buf_init(&b, CG_BUF_MAX_SETTING);
 		while ((open = strstr(s, "${")) != NULL) {
 			const char *close = strchr(open, '}');
 			const char *value, *why = NULL;

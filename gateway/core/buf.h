@@ -15,6 +15,36 @@
 
 #include "err.h"
 
+/*
+ * The caps, named by what they bound; every cg_buf_init takes one of these.
+ * A cap only bounds: nothing is allocated up front.
+ */
+/* A buffer that stays empty until a filled one is moved into it. */
+#define CG_BUF_MAX_EMPTY ((size_t)1)
+/* A diagnostic message, a name, or the list of names a message offers. */
+#define CG_BUF_MAX_MESSAGE ((size_t)4096)
+/* One line of the log (its message is cut to 1100 bytes before escaping). */
+#define CG_BUF_MAX_LOG_LINE ((size_t)8192)
+/* Scratch text while mapping one record (URLs, identifiers, a subject). */
+#define CG_BUF_MAX_SCRATCH ((size_t)64 << 10)
+/* An answer the gateway writes itself: an OperationOutcome of a few issues,
+ * a refusal, /metrics, the CapabilityStatement. */
+#define CG_BUF_MAX_ANSWER ((size_t)1 << 20)
+/* Where an issue is: its JSON pointer, or "line, column: pointer". */
+#define CG_BUF_MAX_POINTER ((size_t)1 << 20)
+/* One string of the configuration with its ${NAME}s expanded. */
+#define CG_BUF_MAX_SETTING ((size_t)1 << 20)
+/* The part of a destination's answer kept to pass on; the rest is dropped. */
+#define CG_BUF_MAX_RESPONSE ((size_t)1 << 20)
+/* One line of the audit log. */
+#define CG_BUF_MAX_AUDIT_LINE ((size_t)16 << 20)
+/* Every issue of a body or file, as an OperationOutcome or as text. */
+#define CG_BUF_MAX_OUTCOME ((size_t)64 << 20)
+/* The items of a body, one of them mapped, or the text of a file. */
+#define CG_BUF_MAX_ITEMS ((size_t)1 << 30)
+/* A request body sent to a destination (a Bundle of all the items). */
+#define CG_BUF_MAX_UPSTREAM ((size_t)1 << 31)
+
 struct cg_buf {
 	char *p;    /* NUL-terminated contents, or NULL while empty */
 	size_t len; /* bytes used, without the NUL */

@@ -248,7 +248,7 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 		d->v = v;
 		d->cap = cap;
 	}
-	cg_buf_init(&msg, 4096);
+	cg_buf_init(&msg, CG_BUF_MAX_MESSAGE);
 	result = cg_buf_vprintf(&msg, fmt, ap);
 	if (result)
 		return result == CG_ENOMEM ? CG_ENOMEM : CG_OK;

@@ -49,7 +49,7 @@ log_line(enum cg_level level, const char *msg)
 	struct cg_buf b;
 
 	cg_log_time(when);
-	cg_buf_init(&b, 8192);
+	cg_buf_init(&b, CG_BUF_MAX_LOG_LINE);
 	cg_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, names[level]);
 	cg_buf_add_json_string(&b, msg);
 	cg_buf_addstr(&b, "\"}\n");

@@ -78,7 +78,7 @@ on_answered(struct cg_http_call *call, void *arg)
 	memcpy(d->error, call->error, sizeof(d->error));
 	/* The body changes hands: the call's buffer is left empty. */
 	d->response = call->response;
-	cg_buf_init(&call->response, 1);
+	cg_buf_init(&call->response, CG_BUF_MAX_EMPTY);
 	if (d->truncated) {
 		cg_metrics_upstream_truncated();
 		cg_log(CG_LOG_WARN,
@@ -146,8 +146,8 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->error[0] = 0;
 	d->file[0] = 0;
 	d->response_type[0] = 0;
-	cg_buf_init(&d->response, 1);
-	cg_buf_init(&d->body, (size_t)1 << 31);
+	cg_buf_init(&d->response, CG_BUF_MAX_EMPTY);
+	cg_buf_init(&d->body, CG_BUF_MAX_UPSTREAM);
 	if (dest->type == CG_DEST_NDJSON) {
 		d->ev = event_new(l->base, -1, 0, on_stored, d);
 		if (!d->ev) {

@@ -9,8 +9,6 @@
 
 #include "dest_http.h"
 
-#define MAX_RESPONSE (1u << 20)
-
 #define POOL 64
 
 struct cg_http_client {
@@ -114,7 +112,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	 * a cut body must never pass for the whole answer. */
 	if (call->truncated)
 		return len;
-	if (len > MAX_RESPONSE - call->response.len || cg_buf_add(&call->response, p, len) != CG_OK)
+	if (len > CG_BUF_MAX_RESPONSE - call->response.len ||
+	    cg_buf_add(&call->response, p, len) != CG_OK)
 		call->truncated = 1;
 	return len;
 }
@@ -213,7 +212,7 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	call->error[0] = 0;
 	call->response_type[0] = 0;
 	call->truncated = 0;
-	cg_buf_init(&call->response, MAX_RESPONSE + 1);
+	cg_buf_init(&call->response, CG_BUF_MAX_RESPONSE);
 	if (!e) {
 		snprintf(call->error, sizeof(call->error), "out of memory");
 		return -1;

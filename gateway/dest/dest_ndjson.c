@@ -133,7 +133,7 @@ append_bundle(struct cg_ndjson_job *job, const char *text, size_t len)
 
 	if (!b)
 		return EINVAL;
-	cg_buf_init(&line, (size_t)1 << 30);
+	cg_buf_init(&line, CG_BUF_MAX_ITEMS);
 	cJSON_ArrayForEach(e, cg_json_member(b, "entry"))
 	{
 		const cJSON *r = cg_json_member(e, "resource");

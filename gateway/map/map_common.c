@@ -149,7 +149,7 @@ spec_compile(struct cg_ext_spec *s, const cJSON *members)
 
 		c->name = m->child->valuestring;
 		c->repeats = cg_map_spec_repeats(spec);
-		cg_buf_init(&b, 4096);
+		cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
 		cg_buf_addstr(&b, "\"url\":\"");
 		cg_buf_add_json_string(&b, c->name);
 		cg_buf_addc(&b, '"');
@@ -231,7 +231,7 @@ cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
 		struct cg_buf b;
 		struct cg_jw w;
 
-		cg_buf_init(&b, 64 * 1024);
+		cg_buf_init(&b, CG_BUF_MAX_SCRATCH);
 		cg_jw_init(&w, &b);
 		cg_jw_object(&w, NULL);
 		cg_jw_array(&w, "category");

@@ -403,7 +403,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	if (!x)
 		return CG_ENOMEM;
 	cg_jw_init(&w, out);
-	cg_buf_init(&scratch, 64 * 1024);
+	cg_buf_init(&scratch, CG_BUF_MAX_SCRATCH);
 	result = full_url(&scratch, "Procedure", system, rid, proc_url);
 	if (result) {
 		cg_buf_free(&scratch);
@@ -419,7 +419,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	request(&w, &scratch, "Procedure", system, rid);
 	cg_jw_end(&w);
 	/* "subject" and "focus" of the Observations, as ready text. */
-	cg_buf_init(&common, 64 * 1024);
+	cg_buf_init(&common, CG_BUF_MAX_SCRATCH);
 	cg_jw_init(&cw, &common);
 	cg_jw_object(&cw, NULL);
 	subject(&cw, rec);
@@ -437,7 +437,7 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	}
 	/* Every Observation's UUID name starts "Observation|system|recordId/":
 	 * that part is hashed once. */
-	cg_buf_init(&oid, 8192);
+	cg_buf_init(&oid, CG_BUF_MAX_SCRATCH);
 	cg_buf_reset(&scratch);
 	if (cg_buf_addstr(&scratch, "Observation|") || cg_buf_addstr(&scratch, system) ||
 	    cg_buf_addc(&scratch, '|') || cg_buf_addstr(&scratch, rid) ||

@@ -14,8 +14,6 @@
 #include "ids.h"
 #include "json_scan.h"
 
-#define PATH_MAX_BYTES (1024u * 1024)
-
 void
 cg_check_init(struct cg_check *v, struct cg_diag *d)
 {
@@ -112,7 +110,7 @@ cg_check_issue(struct cg_check *v, enum cg_code code, const cJSON *node, const c
 	struct cg_buf path;
 	va_list ap;
 
-	cg_buf_init(&path, PATH_MAX_BYTES);
+	cg_buf_init(&path, CG_BUF_MAX_POINTER);
 	if (pointer(v, member, &path)) {
 		v->err = CG_ENOMEM;
 		return;
@@ -316,7 +314,7 @@ cg_check_enum(struct cg_check *v, const cJSON *n, const char *name, const char *
 	for (i = 0; list[i]; i++)
 		if (same_name(s, list[i]))
 			return i;
-	cg_buf_init(&all, 4096);
+	cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
 	for (i = 0; list[i]; i++)
 		cg_buf_printf(&all, "%s%s", i ? ", " : "", list[i]);
 	cg_check_issue(v, CG_C_ENUM, n, name, 0, "'%s' is not one of: %s",
@@ -343,7 +341,7 @@ cg_check_enum_json(struct cg_check *v, const cJSON *n, const char *name, const c
 			*out = it->valuestring;
 		return 0;
 	}
-	cg_buf_init(&all, 4096);
+	cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
 	cJSON_ArrayForEach(it, list)
 	        cg_buf_printf(&all, "%s%s", it == list->child ? "" : ", ", it->valuestring);
 	cg_check_issue(v, CG_C_ENUM, n, name, 0, "'%s' is not one of: %s",
@@ -365,7 +363,7 @@ cg_check_term(struct cg_check *v, const cJSON *n, const char *name, const struct
 	c = cg_term_find(t, s);
 	if (c)
 		return c;
-	cg_buf_init(&all, 4096);
+	cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
 	cg_term_table_list(t, &all);
 	cg_check_issue(v, CG_C_ENUM, n, name, 0, "'%s' is not a known %s; expected one of: %s",
 	               cg_check_clip(s, shown, sizeof(shown)), t->name, all.p ? all.p : "");

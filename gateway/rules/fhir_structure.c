@@ -208,7 +208,7 @@ build(struct cg_fhir_structure *s, char **why)
 		if (strlen(ty->name) >= CG_FHIR_TYPE_NAME_MAX) {
 			struct cg_buf b;
 
-			cg_buf_init(&b, 4096);
+			cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
 			cg_buf_printf(&b,
 			              "structure.json: type name %.80s... is longer than %d "
 			              "characters (raise CG_FHIR_TYPE_NAME_MAX)",
@@ -331,7 +331,7 @@ cg_fhir_structure_load(const char *path, struct cg_fhir_structure **out, char **
 	if (result) {
 		struct cg_buf b;
 
-		cg_buf_init(&b, 4096);
+		cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
 		cg_buf_printf(&b, "%s: cannot read (%s)", path, cg_strerror(result));
 		*why = cg_buf_take(&b);
 		free(s);

@@ -353,7 +353,7 @@ cg_mappings_load(const char *dir, struct cg_mappings **out, char **why)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return CG_ENOMEM;
-	cg_buf_init(&l.why, 4096);
+	cg_buf_init(&l.why, CG_BUF_MAX_MESSAGE);
 	l.dir = dir;
 	{
 		static _Atomic unsigned long loads;

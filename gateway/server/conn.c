@@ -139,8 +139,8 @@ send_refusal(struct conn *c)
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
 	cg_conn_request_id(id, sizeof(id));
-	cg_buf_init(&body, 1u << 16);
-	cg_buf_init(&all, 1u << 17);
+	cg_buf_init(&body, CG_BUF_MAX_ANSWER);
+	cg_buf_init(&all, CG_BUF_MAX_ANSWER);
 	cg_outcome_simple(&body, rt->base, "error", cg_answer_issue_type(status), why);
 	cg_buf_printf(
 	        &all,

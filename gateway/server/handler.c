@@ -99,7 +99,7 @@ audit(struct request *r, int status, const char *outcome)
 	size_t i;
 
 	cg_log_time(when);
-	cg_buf_init(&b, 16u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_AUDIT_LINE);
 	cg_jw_init(&w, &b);
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "time", when);
@@ -183,7 +183,7 @@ fail(struct request *r, int status, const char *type, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	cg_outcome_simple(&b, r->rt->base, "error", type, msg);
 	/* Worth trying again soon: integration engines honour Retry-After. */
 	if (cg_answer_retry_after(status))
@@ -218,13 +218,13 @@ stored(struct request *r)
 
 	snprintf(msg, sizeof(msg), "%zu item%s accepted and stored by destination %s (%s)",
 	         r->out.n, r->out.n == 1 ? "" : "s", r->route->dest->name, r->dl.file);
-	cg_buf_init(&b, 64u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_OUTCOME);
 	cg_outcome_begin(&o, &b, r->rt->base);
 	cg_outcome_add(&o, "information", "informational", NULL, msg);
 	if (r->out.warnings) {
 		/* The warnings of accepted items are worth seeing too. */
 		cg_buf_free(&b);
-		cg_buf_init(&b, 64u << 20);
+		cg_buf_init(&b, CG_BUF_MAX_OUTCOME);
 		cg_buf_add(&b, r->out.outcome.p, r->out.outcome.len);
 		respond(r, 200, "application/fhir+json", b.p, b.len, "stored");
 		cg_buf_free(&b);
@@ -255,7 +255,7 @@ upstream_failed(struct request *r, const struct cg_delivery *call)
 		issues = cg_json_member(up, "issue");
 	snprintf(msg, sizeof(msg), "destination %s answered %ld", r->route->dest->name,
 	         call->status);
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	cg_outcome_begin(&o, &b, r->rt->base);
 	cg_outcome_add(&o, "error", "transient", NULL, msg);
 	cJSON_ArrayForEach(is, issues)
@@ -295,7 +295,7 @@ upstream_too_large(struct request *r, const struct cg_delivery *call)
 	         "1 MB limit and is not passed on%s",
 	         r->route->dest->name, call->status, ok ? "accepted" : "rejected",
 	         ok ? ": the data was delivered; do not send it again" : "");
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	cg_outcome_begin(&o, &b, r->rt->base);
 	cg_outcome_add(&o, ok ? "warning" : "error", ok ? "incomplete" : "processing", NULL, msg);
 	if (cg_outcome_end(&o, 0))
@@ -488,7 +488,7 @@ metadata(struct request *r)
 {
 	struct cg_buf b;
 
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	if (cg_capability_write(&b, r->route))
 		fail(r, 503, "transient", "out of memory");
 	else
@@ -691,7 +691,7 @@ ops_endpoint(struct request *r, const char *path)
 		struct cg_buf b;
 
 		r->ep = CG_EP_METRICS;
-		cg_buf_init(&b, 1u << 20);
+		cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 		if (cg_metrics_render(&b) == CG_OK)
 			cg_runtime_metrics(r->rt, &b); /* a failed append frees b: 503 */
 		else

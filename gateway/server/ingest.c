@@ -315,8 +315,8 @@ void
 cg_ingest_out_init(struct cg_ingest_out *out)
 {
 	memset(out, 0, sizeof(*out));
-	cg_buf_init(&out->outcome, (size_t)64 << 20);
-	cg_buf_init(&out->data, (size_t)1 << 30);
+	cg_buf_init(&out->outcome, CG_BUF_MAX_OUTCOME);
+	cg_buf_init(&out->data, CG_BUF_MAX_ITEMS);
 }
 
 void

@@ -64,7 +64,7 @@ cg_outcome_diag(struct cg_outcome *o, const struct cg_diag *d, const char *where
 		const struct cg_issue *is = &d->v[i];
 		struct cg_buf at;
 
-		cg_buf_init(&at, 1u << 20);
+		cg_buf_init(&at, CG_BUF_MAX_POINTER);
 		cg_buf_printf(&at, "%sline %lu, column %lu: %s", where ? where : "", is->line,
 		              is->column, is->path[0] ? is->path : "(root)");
 		issue(o, cg_severity_name(cg_code_severity(is->code)), cg_code_fhir_type(is->code),

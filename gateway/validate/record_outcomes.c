@@ -158,7 +158,7 @@ check_outcome(struct cg_record_walk *v, const cJSON *n)
 			size_t i;
 			char shown[80];
 
-			cg_buf_init(&all, 4096);
+			cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
 			for (i = 0; i < v->m->nmeasures; i++)
 				cg_buf_printf(&all, "%s%s", i ? ", " : "", v->m->measures[i].key);
 			cg_check_issue(&v->c, CG_C_ENUM, f[OC_MEASURE], "measure", 0,

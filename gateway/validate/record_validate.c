@@ -250,7 +250,7 @@ check_indication(struct cg_record_walk *v, const cJSON *n)
 		struct cg_buf globs;
 		const cJSON *g;
 
-		cg_buf_init(&globs, 4096);
+		cg_buf_init(&globs, CG_BUF_MAX_MESSAGE);
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(cat->attrs, "icd10cm"))
 		        cg_buf_printf(&globs, "%s%s", globs.len ? ", " : "", g->valuestring);
 		cg_check_issue(&v->c, CG_C_ICD10CM_CATEGORY, f[IND_ICD10CM], "icd10cm", 0,

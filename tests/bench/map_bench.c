@@ -54,7 +54,7 @@ main(int argc, char **argv)
 		recs[n++] = cJSON_Parse(line);
 	}
 	bundles = calloc(n, sizeof(*bundles));
-	cg_buf_init(&out, (size_t)1 << 30);
+	cg_buf_init(&out, CG_BUF_MAX_ITEMS);
 	/* Forward: the text of each Bundle, kept to time the way back. Best of
 	 * three passes: this machine is shared, and a pass is short. */
 	for (pass = 0; pass < 3; pass++) {

@@ -57,7 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct cg_buf b;
 			struct cg_jw w;
 
-			cg_buf_init(&b, (size_t)1 << 30);
+			cg_buf_init(&b, CG_BUF_MAX_ITEMS);
 			cg_jw_init(&w, &b);
 			cg_jw_tree(&w, NULL, ours);
 			/* The writer nests less deeply than the parser allows. */

@@ -37,7 +37,7 @@ on_item(void *ctx, const struct cg_record_report *r)
 	if (!cJSON_GetObjectItemCaseSensitive(r->root, "resourceType")) {
 		struct cg_buf text;
 
-		cg_buf_init(&text, 1u << 26);
+		cg_buf_init(&text, CG_BUF_MAX_ITEMS);
 		if (cg_map_record_to_fhir(r->root, mappings, NULL, &text))
 			abort();
 		out = cJSON_ParseWithLength(text.p, text.len); /* the text must be JSON */

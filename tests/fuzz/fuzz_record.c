@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.limits.max_string = 4096;
 	o.limits.max_record = 64 * 1024;
 	o.max_issues = 50;
-	cg_buf_init(&out, 1u << 20);
+	cg_buf_init(&out, CG_BUF_MAX_ANSWER);
 	(void)cg_validate_input(&o, copy, size - 1, (enum cg_format)(data[0] % 3), render_both,
 	                        &out);
 	cg_buf_free(&out);

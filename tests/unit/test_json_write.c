@@ -29,7 +29,7 @@ prints_like_cjson(const char *text)
 	assert_non_null(doc);
 	want = cJSON_PrintUnformatted(doc);
 	assert_non_null(want);
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	cg_jw_init(&w, &b);
 	cg_jw_tree(&w, NULL, doc);
 	assert_int_equal(w.err, CG_OK);
@@ -79,7 +79,7 @@ numbers_in_bulk(void **state)
 	int i;
 
 	(void)state;
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	for (i = 0; i < 200000; i++) {
 		double d;
 		cJSON *n;
@@ -155,7 +155,7 @@ deep_trees_stop_with_an_error(void **state)
 		cJSON_AddItemToArray(at, inner);
 		at = inner;
 	}
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	cg_jw_init(&w, &b);
 	cg_jw_tree(&w, NULL, doc);
 	assert_int_equal(w.err, CG_ELIMIT);

@@ -38,7 +38,7 @@ join(struct fixture *f)
 	struct cg_buf out;
 	cJSON *doc;
 
-	cg_buf_init(&out, 1 << 20);
+	cg_buf_init(&out, CG_BUF_MAX_UPSTREAM);
 	assert_int_equal(cg_map_transaction(&b, &out), CG_OK);
 	doc = cJSON_Parse(out.p);
 	assert_non_null(doc);
@@ -107,7 +107,7 @@ too_small_is_an_error(void **state)
 	(void)state;
 	add(&f, "Observation", 0, "{\"resourceType\":\"Observation\",\"status\":\"final\"}");
 	b = (struct cg_batch){f.data, f.item, f.n};
-	cg_buf_init(&out, 64);
+	cg_buf_init(&out, 64); /* smaller than the Bundle: the cap is what is tested */
 	assert_int_equal(cg_map_transaction(&b, &out), CG_ELIMIT);
 	assert_null(out.p);
 }
