@@ -47,14 +47,18 @@ log_line(enum cg_level level, const char *msg)
 	static const char *const names[] = {"debug", "info", "warn", "error"};
 	char when[32];
 	struct cg_buf b;
+	enum cg_err err;
 
 	cg_log_time(when);
 	cg_buf_init(&b, CG_BUF_MAX_LOG_LINE);
-	cg_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, names[level]);
-	cg_buf_add_json_string(&b, msg);
-	cg_buf_addstr(&b, "\"}\n");
-	/* One write per line, so that lines of several threads never mix. */
-	if (b.p && write(STDERR_FILENO, b.p, b.len) < 0)
+	err = cg_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, names[level]);
+	if (!err)
+		err = cg_buf_add_json_string(&b, msg);
+	if (!err)
+		err = cg_buf_addstr(&b, "\"}\n");
+	/* One write per line, so that lines of several threads never mix. A
+	 * line that did not fit is not written at all, never half. */
+	if (!err && write(STDERR_FILENO, b.p, b.len) < 0)
 		errno = 0;
 	cg_buf_free(&b);
 }

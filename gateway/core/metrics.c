@@ -1,5 +1,6 @@
 /* metrics.c: counters and their Prometheus text; see metrics.h. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,15 +121,34 @@ cg_metrics_conn_closed(enum cg_conn_close why)
 		atomic_fetch_add(&closed[why], 1);
 }
 
+/* Appends like cg_buf_printf unless an earlier append failed: err keeps the
+ * first error (a failed append frees b, and what came after would start it
+ * over), so that a run of appends is checked once, at its end. */
+static void put(enum cg_err *err, struct cg_buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void
+put(enum cg_err *err, struct cg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*err)
+		return;
+	va_start(ap, fmt);
+	*err = cg_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
 enum cg_err
 cg_metrics_render(struct cg_buf *b)
 {
 	unsigned long cum = 0, n;
 	size_t i, j, r;
+	enum cg_err err = CG_OK;
 
-	cg_buf_addstr(b, "# HELP cellgate_requests_total Requests answered, by endpoint, route and "
-	                 "status.\n"
-	                 "# TYPE cellgate_requests_total counter\n");
+	put(&err, b,
+	    "# HELP cellgate_requests_total Requests answered, by endpoint, route and "
+	    "status.\n"
+	    "# TYPE cellgate_requests_total counter\n");
 	for (i = 0; i < CG_EP__COUNT; i++)
 		for (r = 0; r < NROUTE; r++)
 			for (j = 0; j < NSTATUS; j++) {
@@ -137,74 +157,76 @@ cg_metrics_render(struct cg_buf *b)
 				if ((n = atomic_load(&requests[i][r][j])) == 0)
 					continue;
 				snprintf(st, sizeof(st), "%d", statuses[j]);
-				cg_buf_printf(b, "cellgate_requests_total{endpoint=\"%s\",route=\"",
-				              endpoints[i]);
+				put(&err, b, "cellgate_requests_total{endpoint=\"%s\",route=\"",
+				    endpoints[i]);
 				/* a path from the configuration, escaped as a label value */
-				cg_buf_add_json_string(b, r == 0            ? "none"
-				                          : r == NROUTE - 1 ? "other"
-				                                            : route_path[r]);
-				cg_buf_printf(b, "\",status=\"%s\"} %lu\n",
-				              statuses[j] ? st : "other", n);
+				if (!err)
+					err = cg_buf_add_json_string(b, r == 0 ? "none"
+					                                : r == NROUTE - 1
+					                                        ? "other"
+					                                        : route_path[r]);
+				put(&err, b, "\",status=\"%s\"} %lu\n", statuses[j] ? st : "other",
+				    n);
 			}
-	cg_buf_addstr(b, "# HELP cellgate_request_duration_seconds Time from the whole request "
-	                 "read to the answer.\n"
-	                 "# TYPE cellgate_request_duration_seconds histogram\n");
+	put(&err, b,
+	    "# HELP cellgate_request_duration_seconds Time from the whole request "
+	    "read to the answer.\n"
+	    "# TYPE cellgate_request_duration_seconds histogram\n");
 	for (i = 0; i <= NBUCKET; i++) {
 		cum += atomic_load(&latency[i]);
 		if (i < NBUCKET)
-			cg_buf_printf(b,
-			              "cellgate_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
-			              buckets[i], cum);
+			put(&err, b, "cellgate_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+			    buckets[i], cum);
 		else
-			cg_buf_printf(b,
-			              "cellgate_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n",
-			              cum);
+			put(&err, b, "cellgate_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n",
+			    cum);
 	}
-	cg_buf_printf(b, "cellgate_request_duration_seconds_sum %.6f\n",
-	              (double)atomic_load(&latency_us_sum) / 1e6);
-	cg_buf_printf(b, "cellgate_request_duration_seconds_count %lu\n", cum);
-	cg_buf_addstr(b, "# HELP cellgate_validation_issues_total Issues found in request bodies, "
-	                 "by code.\n"
-	                 "# TYPE cellgate_validation_issues_total counter\n");
+	put(&err, b, "cellgate_request_duration_seconds_sum %.6f\n",
+	    (double)atomic_load(&latency_us_sum) / 1e6);
+	put(&err, b, "cellgate_request_duration_seconds_count %lu\n", cum);
+	put(&err, b,
+	    "# HELP cellgate_validation_issues_total Issues found in request bodies, "
+	    "by code.\n"
+	    "# TYPE cellgate_validation_issues_total counter\n");
 	for (i = 0; i < CG_C__COUNT; i++)
 		if ((n = atomic_load(&issues[i])) != 0)
-			cg_buf_printf(b, "cellgate_validation_issues_total{code=\"%s\"} %lu\n",
-			              cg_code_name((enum cg_code)i), n);
-	cg_buf_addstr(b, "# HELP cellgate_upstream_total Deliveries to destinations, by type and "
-	                 "result.\n"
-	                 "# TYPE cellgate_upstream_total counter\n");
+			put(&err, b, "cellgate_validation_issues_total{code=\"%s\"} %lu\n",
+			    cg_code_name((enum cg_code)i), n);
+	put(&err, b,
+	    "# HELP cellgate_upstream_total Deliveries to destinations, by type and "
+	    "result.\n"
+	    "# TYPE cellgate_upstream_total counter\n");
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < CG_UP__COUNT; j++)
 			if ((n = atomic_load(&upstream[i][j])) != 0)
-				cg_buf_printf(
-				        b,
-				        "cellgate_upstream_total{type=\"%s\",result=\"%s\"} %lu\n",
-				        dest_types[i], results[j], n);
-	cg_buf_printf(b,
-	              "# HELP cellgate_upstream_answer_truncated_total Upstream answers over "
-	              "the 1 MB cap, not passed on.\n"
-	              "# TYPE cellgate_upstream_answer_truncated_total counter\n"
-	              "cellgate_upstream_answer_truncated_total %lu\n",
-	              atomic_load(&upstream_truncated));
-	cg_buf_printf(b,
-	              "# HELP cellgate_tls_handshake_failures_total Handshakes that failed.\n"
-	              "# TYPE cellgate_tls_handshake_failures_total counter\n"
-	              "cellgate_tls_handshake_failures_total %lu\n"
-	              "# HELP cellgate_open_connections Client connections open now.\n"
-	              "# TYPE cellgate_open_connections gauge\n"
-	              "cellgate_open_connections %ld\n",
-	              atomic_load(&handshake_failures), atomic_load(&connections));
-	cg_buf_printf(b,
-	              "# HELP cellgate_tls_handshakes_in_progress Connections still in their TLS "
-	              "handshake.\n"
-	              "# TYPE cellgate_tls_handshakes_in_progress gauge\n"
-	              "cellgate_tls_handshakes_in_progress %ld\n"
-	              "# HELP cellgate_connections_closed_total Client connections the gateway "
-	              "closed itself, by reason.\n"
-	              "# TYPE cellgate_connections_closed_total counter\n",
-	              atomic_load(&handshaking));
+				put(&err, b,
+				    "cellgate_upstream_total{type=\"%s\",result=\"%s\"} %lu\n",
+				    dest_types[i], results[j], n);
+	put(&err, b,
+	    "# HELP cellgate_upstream_answer_truncated_total Upstream answers over "
+	    "the 1 MB cap, not passed on.\n"
+	    "# TYPE cellgate_upstream_answer_truncated_total counter\n"
+	    "cellgate_upstream_answer_truncated_total %lu\n",
+	    atomic_load(&upstream_truncated));
+	put(&err, b,
+	    "# HELP cellgate_tls_handshake_failures_total Handshakes that failed.\n"
+	    "# TYPE cellgate_tls_handshake_failures_total counter\n"
+	    "cellgate_tls_handshake_failures_total %lu\n"
+	    "# HELP cellgate_open_connections Client connections open now.\n"
+	    "# TYPE cellgate_open_connections gauge\n"
+	    "cellgate_open_connections %ld\n",
+	    atomic_load(&handshake_failures), atomic_load(&connections));
+	put(&err, b,
+	    "# HELP cellgate_tls_handshakes_in_progress Connections still in their TLS "
+	    "handshake.\n"
+	    "# TYPE cellgate_tls_handshakes_in_progress gauge\n"
+	    "cellgate_tls_handshakes_in_progress %ld\n"
+	    "# HELP cellgate_connections_closed_total Client connections the gateway "
+	    "closed itself, by reason.\n"
+	    "# TYPE cellgate_connections_closed_total counter\n",
+	    atomic_load(&handshaking));
 	for (i = 0; i < CG_CLOSE__COUNT; i++)
-		cg_buf_printf(b, "cellgate_connections_closed_total{reason=\"%s\"} %lu\n",
-		              close_reasons[i], atomic_load(&closed[i]));
-	return b->p ? CG_OK : CG_ENOMEM;
+		put(&err, b, "cellgate_connections_closed_total{reason=\"%s\"} %lu\n",
+		    close_reasons[i], atomic_load(&closed[i]));
+	return err;
 }
