@@ -150,9 +150,9 @@ spec_compile(struct cg_ext_spec *s, const cJSON *members)
 		c->name = m->child->valuestring;
 		c->repeats = cg_map_spec_repeats(spec);
 		cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
-		cg_buf_addstr(&b, "\"url\":\"");
-		cg_buf_add_json_string(&b, c->name);
-		cg_buf_addc(&b, '"');
+		if (cg_buf_addstr(&b, "\"url\":\"") || cg_buf_add_json_string(&b, c->name) ||
+		    cg_buf_addc(&b, '"'))
+			return -1; /* the failed append has freed b */
 		c->url_member = cg_buf_take(&b);
 		if (!c->url_member)
 			return -1;

@@ -375,11 +375,8 @@ request(struct cg_jw *w, struct cg_buf *cond, const char *type, const char *syst
 	cg_jw_string(w, "method", "POST");
 	cg_jw_string(w, "url", type);
 	cg_buf_reset(cond);
-	cg_buf_addstr(cond, "identifier=");
-	cg_map_query_escape(cond, system);
-	cg_buf_addc(cond, '|');
-	cg_map_query_escape(cond, value);
-	if (!cond->p)
+	if (cg_buf_addstr(cond, "identifier=") || cg_map_query_escape(cond, system) ||
+	    cg_buf_addc(cond, '|') || cg_map_query_escape(cond, value))
 		w->err = CG_ENOMEM;
 	cg_jw_string(w, "ifNoneExist", cond->p);
 	cg_jw_end(w);

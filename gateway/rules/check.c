@@ -306,6 +306,7 @@ cg_check_enum(struct cg_check *v, const cJSON *n, const char *name, const char *
 {
 	const char *s = cg_check_string(v, n, name);
 	struct cg_buf all;
+	enum cg_err err = CG_OK;
 	char shown[80];
 	int i;
 
@@ -314,11 +315,12 @@ cg_check_enum(struct cg_check *v, const cJSON *n, const char *name, const char *
 	for (i = 0; list[i]; i++)
 		if (same_name(s, list[i]))
 			return i;
+	/* A list that does not fit is left out of the message, not cut. */
 	cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
-	for (i = 0; list[i]; i++)
-		cg_buf_printf(&all, "%s%s", i ? ", " : "", list[i]);
+	for (i = 0; list[i] && !err; i++)
+		err = cg_buf_printf(&all, "%s%s", i ? ", " : "", list[i]);
 	cg_check_issue(v, CG_C_ENUM, n, name, 0, "'%s' is not one of: %s",
-	               cg_check_clip(s, shown, sizeof(shown)), all.p ? all.p : "");
+	               cg_check_clip(s, shown, sizeof(shown)), err || !all.p ? "" : all.p);
 	cg_buf_free(&all);
 	return -1;
 }
@@ -331,6 +333,7 @@ cg_check_enum_json(struct cg_check *v, const cJSON *n, const char *name, const c
 	const char *s = cg_check_string(v, n, name);
 	const cJSON *it;
 	struct cg_buf all;
+	enum cg_err err = CG_OK;
 	char shown[80];
 
 	if (!s)
@@ -343,9 +346,13 @@ cg_check_enum_json(struct cg_check *v, const cJSON *n, const char *name, const c
 	}
 	cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
 	cJSON_ArrayForEach(it, list)
-	        cg_buf_printf(&all, "%s%s", it == list->child ? "" : ", ", it->valuestring);
+	{
+		err = cg_buf_printf(&all, "%s%s", it == list->child ? "" : ", ", it->valuestring);
+		if (err)
+			break;
+	}
 	cg_check_issue(v, CG_C_ENUM, n, name, 0, "'%s' is not one of: %s",
-	               cg_check_clip(s, shown, sizeof(shown)), all.p ? all.p : "");
+	               cg_check_clip(s, shown, sizeof(shown)), err || !all.p ? "" : all.p);
 	cg_buf_free(&all);
 	return -1;
 }
@@ -356,6 +363,7 @@ cg_check_term(struct cg_check *v, const cJSON *n, const char *name, const struct
 	const char *s = cg_check_string(v, n, name);
 	const struct cg_term *c;
 	struct cg_buf all;
+	enum cg_err err;
 	char shown[80];
 
 	if (!s)
@@ -364,9 +372,9 @@ cg_check_term(struct cg_check *v, const cJSON *n, const char *name, const struct
 	if (c)
 		return c;
 	cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
-	cg_term_table_list(t, &all);
+	err = cg_term_table_list(t, &all);
 	cg_check_issue(v, CG_C_ENUM, n, name, 0, "'%s' is not a known %s; expected one of: %s",
-	               cg_check_clip(s, shown, sizeof(shown)), t->name, all.p ? all.p : "");
+	               cg_check_clip(s, shown, sizeof(shown)), t->name, err || !all.p ? "" : all.p);
 	cg_buf_free(&all);
 	return NULL;
 }

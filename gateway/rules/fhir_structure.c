@@ -209,11 +209,13 @@ build(struct cg_fhir_structure *s, char **why)
 			struct cg_buf b;
 
 			cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
-			cg_buf_printf(&b,
-			              "structure.json: type name %.80s... is longer than %d "
-			              "characters (raise CG_FHIR_TYPE_NAME_MAX)",
-			              ty->name, CG_FHIR_TYPE_NAME_MAX - 1);
-			*why = cg_buf_take(&b);
+			/* Without memory for the message, *why stays NULL: the
+			 * caller says what the code says. */
+			if (cg_buf_printf(&b,
+			                  "structure.json: type name %.80s... is longer than %d "
+			                  "characters (raise CG_FHIR_TYPE_NAME_MAX)",
+			                  ty->name, CG_FHIR_TYPE_NAME_MAX - 1) == CG_OK)
+				*why = cg_buf_take(&b);
 			return CG_EMAPPINGS;
 		}
 		ty->kind = !kind || !strcmp(kind, "resource") ? CG_FHIR_RESOURCE
@@ -332,8 +334,8 @@ cg_fhir_structure_load(const char *path, struct cg_fhir_structure **out, char **
 		struct cg_buf b;
 
 		cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
-		cg_buf_printf(&b, "%s: cannot read (%s)", path, cg_strerror(result));
-		*why = cg_buf_take(&b);
+		if (cg_buf_printf(&b, "%s: cannot read (%s)", path, cg_strerror(result)) == CG_OK)
+			*why = cg_buf_take(&b); /* else NULL, as above */
 		free(s);
 		return CG_EMAPPINGS;
 	}

@@ -56,14 +56,20 @@ static enum cg_err
 complain(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
+	enum cg_err err = CG_OK;
 
 	if (l->why.len == 0) {
-		cg_buf_printf(&l->why, "%s: ", l->file);
-		va_start(ap, fmt);
-		cg_buf_vprintf(&l->why, fmt, ap);
-		va_end(ap);
+		err = cg_buf_printf(&l->why, "%s: ", l->file);
+		if (!err) {
+			va_start(ap, fmt);
+			err = cg_buf_vprintf(&l->why, fmt, ap);
+			va_end(ap);
+		}
 	}
-	return CG_EMAPPINGS;
+	/* Out of memory is the load's error, as in cg_diag_vadd. A message too
+	 * long to keep is dropped whole (a failed append frees l->why), and the
+	 * loader then says what the code says. */
+	return err == CG_ENOMEM ? CG_ENOMEM : CG_EMAPPINGS;
 }
 
 static enum cg_err

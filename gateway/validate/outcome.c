@@ -63,12 +63,14 @@ cg_outcome_diag(struct cg_outcome *o, const struct cg_diag *d, const char *where
 	for (i = 0; i < d->n; i++) {
 		const struct cg_issue *is = &d->v[i];
 		struct cg_buf at;
+		enum cg_err err;
 
+		/* Without room for where the issue is, it goes without it. */
 		cg_buf_init(&at, CG_BUF_MAX_POINTER);
-		cg_buf_printf(&at, "%sline %lu, column %lu: %s", where ? where : "", is->line,
-		              is->column, is->path[0] ? is->path : "(root)");
+		err = cg_buf_printf(&at, "%sline %lu, column %lu: %s", where ? where : "", is->line,
+		                    is->column, is->path[0] ? is->path : "(root)");
 		issue(o, cg_severity_name(cg_code_severity(is->code)), cg_code_fhir_type(is->code),
-		      cg_code_name(is->code), is->message, at.p ? at.p : "");
+		      cg_code_name(is->code), is->message, err ? "" : at.p);
 		cg_buf_free(&at);
 	}
 }

@@ -155,16 +155,18 @@ check_outcome(struct cg_record_walk *v, const cJSON *n)
 		ms = cg_measure_find(v->m, mname);
 		if (!ms) {
 			struct cg_buf all;
+			enum cg_err err = CG_OK;
 			size_t i;
 			char shown[80];
 
 			cg_buf_init(&all, CG_BUF_MAX_MESSAGE);
-			for (i = 0; i < v->m->nmeasures; i++)
-				cg_buf_printf(&all, "%s%s", i ? ", " : "", v->m->measures[i].key);
+			for (i = 0; i < v->m->nmeasures && !err; i++)
+				err = cg_buf_printf(&all, "%s%s", i ? ", " : "",
+				                    v->m->measures[i].key);
 			cg_check_issue(&v->c, CG_C_ENUM, f[OC_MEASURE], "measure", 0,
 			               "'%s' is not a known measure; expected one of: %s",
 			               cg_check_clip(mname, shown, sizeof(shown)),
-			               all.p ? all.p : "");
+			               err || !all.p ? "" : all.p);
 			cg_buf_free(&all);
 		}
 	}

@@ -249,13 +249,18 @@ check_indication(struct cg_record_walk *v, const cJSON *n)
 	if (cat && icd && !cg_indication_has_icd10cm(cat, icd)) {
 		struct cg_buf globs;
 		const cJSON *g;
+		enum cg_err err = CG_OK;
 
 		cg_buf_init(&globs, CG_BUF_MAX_MESSAGE);
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(cat->attrs, "icd10cm"))
-		        cg_buf_printf(&globs, "%s%s", globs.len ? ", " : "", g->valuestring);
+		{
+			err = cg_buf_printf(&globs, "%s%s", globs.len ? ", " : "", g->valuestring);
+			if (err)
+				break;
+		}
 		cg_check_issue(&v->c, CG_C_ICD10CM_CATEGORY, f[IND_ICD10CM], "icd10cm", 0,
 		               "ICD-10-CM code does not belong to category %s (expected %s)",
-		               cat->key, globs.p ? globs.p : "");
+		               cat->key, err || !globs.p ? "" : globs.p);
 		cg_buf_free(&globs);
 	}
 	if (f[IND_SNOMED]) {
