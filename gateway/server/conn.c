@@ -134,6 +134,7 @@ send_refusal(struct conn *c)
 	const char *reason, *why = c->guard.why ? c->guard.why : "the request is refused";
 	int status = cg_http_guard_status(c->guard.verdict, &reason);
 	struct cg_buf body, all;
+	enum cg_err err;
 	char id[40], when[32], line[512];
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
@@ -142,7 +143,7 @@ send_refusal(struct conn *c)
 	cg_buf_init(&body, CG_BUF_MAX_ANSWER);
 	cg_buf_init(&all, CG_BUF_MAX_ANSWER);
 	cg_outcome_simple(&body, rt->base, "error", cg_answer_issue_type(status), why);
-	cg_buf_printf(
+	err = cg_buf_printf(
 	        &all,
 	        "HTTP/1.1 %d %s\r\nServer: cellgate\r\nContent-Type: application/fhir+json\r\n"
 	        "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
@@ -151,9 +152,9 @@ send_refusal(struct conn *c)
 	/* An answer to HEAD has no body (RFC 9110 9.3.2): a client reads
 	 * none, and would take its bytes for the next answer. Content-Length
 	 * stays, as GET would have it. */
-	if (!c->guard.head)
-		cg_buf_add(&all, body.p, body.len);
-	if (ssl && all.p && SSL_write(ssl, all.p, (int)all.len) <= 0)
+	if (!err && !c->guard.head)
+		err = cg_buf_add(&all, body.p, body.len);
+	if (ssl && !err && SSL_write(ssl, all.p, (int)all.len) <= 0)
 		ERR_clear_error(); /* the client is gone or stuck: it gets nothing */
 	if (fd >= 0)
 		shutdown(fd, SHUT_WR);

@@ -111,10 +111,13 @@ audit(struct request *r, int status, const char *outcome)
 		cg_jw_string(&w, "route", r->route->path);
 	if (r->route && r->route->dest)
 		cg_jw_string(&w, "destination", r->route->dest->name);
-	cg_buf_printf(&b, ",\"status\":%d", status);
+	if (!w.err) /* the writer's error is the line's: one check at the end */
+		w.err = cg_buf_printf(&b, ",\"status\":%d", status);
 	cg_jw_string(&w, "outcome", outcome);
 	if (r->have_out) {
-		cg_buf_printf(&b, ",\"items\":%zu,\"errors\":%zu", r->out.n, r->out.errors);
+		if (!w.err)
+			w.err = cg_buf_printf(&b, ",\"items\":%zu,\"errors\":%zu", r->out.n,
+			                      r->out.errors);
 		cg_jw_array(&w, "record_ids");
 		for (i = 0; i < r->out.n; i++)
 			if (r->out.item[i].record_id[0])
@@ -225,8 +228,12 @@ stored(struct request *r)
 		/* The warnings of accepted items are worth seeing too. */
 		cg_buf_free(&b);
 		cg_buf_init(&b, CG_BUF_MAX_OUTCOME);
-		cg_buf_add(&b, r->out.outcome.p, r->out.outcome.len);
-		respond(r, 200, "application/fhir+json", b.p, b.len, "stored");
+		/* Without memory for the copy the body is empty, and the answer
+		 * still 200: the items are stored. */
+		if (cg_buf_add(&b, r->out.outcome.p, r->out.outcome.len) != CG_OK)
+			respond(r, 200, "application/fhir+json", "", 0, "stored");
+		else
+			respond(r, 200, "application/fhir+json", b.p, b.len, "stored");
 		cg_buf_free(&b);
 		return;
 	}
@@ -689,14 +696,14 @@ ops_endpoint(struct request *r, const char *path)
 		respond(r, 200, "application/json", "{\"status\":\"ready\"}", 18, "ok");
 	} else {
 		struct cg_buf b;
+		enum cg_err err;
 
 		r->ep = CG_EP_METRICS;
 		cg_buf_init(&b, CG_BUF_MAX_ANSWER);
-		if (cg_metrics_render(&b) == CG_OK)
-			cg_runtime_metrics(r->rt, &b); /* a failed append frees b: 503 */
-		else
-			cg_buf_free(&b);
-		if (!b.p)
+		err = cg_metrics_render(&b);
+		if (!err)
+			err = cg_runtime_metrics(r->rt, &b);
+		if (err)
 			fail(r, 503, "transient", "out of memory");
 		else
 			respond(r, 200, "text/plain; version=0.0.4", b.p, b.len, "ok");

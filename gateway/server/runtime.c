@@ -123,41 +123,47 @@ warn_crl(const char *what, long long at)
 }
 
 /* One gauge line per listener or destination that has a value (not 0). */
-static void
+static enum cg_err
 gauge(struct cg_buf *b, const char *metric, const char *label, const char *value, long long at)
 {
-	if (at)
-		cg_buf_printf(b, "%s{%s=\"%s\"} %lld\n", metric, label, value, at);
+	if (!at)
+		return CG_OK;
+	return cg_buf_printf(b, "%s{%s=\"%s\"} %lld\n", metric, label, value, at);
 }
 
-void
+enum cg_err
 cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b)
 {
 	static const char cert[] = "cellgate_tls_certificate_expiry_timestamp_seconds",
 	                  dest[] = "cellgate_tls_destination_certificate_expiry_timestamp_seconds",
 	                  crl[] = "cellgate_tls_crl_next_update_timestamp_seconds";
 	size_t i;
+	enum cg_err err;
 
-	cg_buf_printf(b,
-	              "# HELP %s When each listener's server certificate expires.\n"
-	              "# TYPE %s gauge\n",
-	              cert, cert);
-	for (i = 0; i < rt->s->nlisteners; i++)
-		gauge(b, cert, "listener", rt->listener_names[i], rt->expiry[i].cert);
-	cg_buf_printf(b,
-	              "# HELP %s When the gateway's client certificate for each destination "
-	              "expires.\n"
-	              "# TYPE %s gauge\n",
-	              dest, dest);
-	for (i = 0; i < rt->s->ndests; i++)
-		gauge(b, dest, "destination", rt->s->dests[i].name, rt->dest_cert_expiry[i]);
-	cg_buf_printf(b,
-	              "# HELP %s The earliest next update of the CRLs a listener checks clients "
-	              "against.\n"
-	              "# TYPE %s gauge\n",
-	              crl, crl);
-	for (i = 0; i < rt->s->nlisteners; i++)
-		gauge(b, crl, "listener", rt->listener_names[i], rt->expiry[i].crl);
+	err = cg_buf_printf(b,
+	                    "# HELP %s When each listener's server certificate expires.\n"
+	                    "# TYPE %s gauge\n",
+	                    cert, cert);
+	for (i = 0; i < rt->s->nlisteners && !err; i++)
+		err = gauge(b, cert, "listener", rt->listener_names[i], rt->expiry[i].cert);
+	if (!err)
+		err = cg_buf_printf(b,
+		                    "# HELP %s When the gateway's client certificate for each "
+		                    "destination expires.\n"
+		                    "# TYPE %s gauge\n",
+		                    dest, dest);
+	for (i = 0; i < rt->s->ndests && !err; i++)
+		err = gauge(b, dest, "destination", rt->s->dests[i].name, rt->dest_cert_expiry[i]);
+	if (!err)
+		err = cg_buf_printf(
+		        b,
+		        "# HELP %s The earliest next update of the CRLs a listener checks "
+		        "clients against.\n"
+		        "# TYPE %s gauge\n",
+		        crl, crl);
+	for (i = 0; i < rt->s->nlisteners && !err; i++)
+		err = gauge(b, crl, "listener", rt->listener_names[i], rt->expiry[i].crl);
+	return err;
 }
 
 /* Reads mappings/fhir-extensions/{Type}-{id}.json, once per load, for
