@@ -69,7 +69,7 @@ const char *cg_map_measure_system_url(const struct cg_map_ctx *x, const struct c
 void cg_map_measure_system(const struct cg_map_ctx *x, const struct cg_measure *ms, char *out,
                            size_t n);
 /* Percent-encodes s for a query string (keeps unreserved characters, ':', '/'). */
-enum cg_err cg_map_query_escape(struct cg_buf *b, const char *s);
+CG_MUST_CHECK enum cg_err cg_map_query_escape(struct cg_buf *b, const char *s);
 /* The FHIR value type of a member spec of record-fhir.json ("decimal"...),
  * or NULL for nested members. */
 const char *cg_map_spec_type(const struct cJSON *spec);

@@ -93,6 +93,6 @@ enum cg_cell_kind cg_cell_kind(const struct cg_term *cell_type);
 /* 1 when icd10cm belongs to the indication (its "icd10cm" globs). */
 int cg_indication_has_icd10cm(const struct cg_term *indication, const char *icd10cm);
 /* Writes "a, b, c" (the table's keys) into b, for messages. */
-enum cg_err cg_term_table_list(const struct cg_term_table *t, struct cg_buf *b);
+CG_MUST_CHECK enum cg_err cg_term_table_list(const struct cg_term_table *t, struct cg_buf *b);
 
 #endif

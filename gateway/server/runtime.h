@@ -60,7 +60,7 @@ void cg_runtime_release(struct cg_runtime *rt);
 /* Appends the gauges of the listeners' certificates and CRLs to /metrics:
  * when each server certificate expires, and the earliest CRL next update.
  * Stops at the first append that fails (which has freed b) and returns it. */
-enum cg_err cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b);
+CG_MUST_CHECK enum cg_err cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b);
 /* The conformance resource of that type (type_len bytes) and id, or NULL. */
 const struct cg_static_doc *cg_runtime_doc(const struct cg_runtime *rt, const char *type,
                                            size_t type_len, const char *id);
