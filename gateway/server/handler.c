@@ -509,7 +509,7 @@ issue_codes(struct request *r)
 {
 	struct cg_buf b;
 
-	cg_buf_init(&b, 1u << 20);
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	if (cg_outcome_code_system(&b, r->rt->base))
 		fail(r, 503, "transient", "out of memory");
 	else

@@ -360,15 +360,18 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 	}
 	nworkers = rt->s->workers ? rt->s->workers : (int)(cores > 0 ? cores : 1);
 	workers = calloc((size_t)nworkers, sizeof(*workers));
-	if (!workers || cg_ndjson_start()) {
-		cg_runtime_release(cg_runtime_install(NULL));
-		return 1;
-	}
-	/* Signals are for the control loop only: workers never see them. */
+	/* Signals are for the control loop only: blocked before any thread is
+	 * made (the ndjson writer, the workers), which inherit the mask and so
+	 * never take them, and unblocked once the loop has its handlers. */
 	sigemptyset(&block);
 	for (i = 0; i < 3; i++)
 		sigaddset(&block, sigs[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (!workers || cg_ndjson_start()) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		cg_runtime_release(cg_runtime_install(NULL));
+		return 1;
+	}
 	for (i = 0; i < nworkers; i++) {
 		if (worker_init(&workers[i], i, rt->s)) {
 			status = 1;
@@ -379,13 +382,17 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 		for (i = 0; i < nworkers; i++)
 			if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) == 0)
 				started++;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!status && started == nworkers) {
 		ctl.base = event_base_new();
 		for (i = 0; i < 3 && ctl.base; i++) {
 			sig[i] = evsignal_new(ctl.base, sigs[i], on_signal, &ctl);
 			evsignal_add(sig[i], NULL);
 		}
+		/* Unblocked only now that they have their handlers: the
+		 * listeners accept already, and a SIGHUP (a reload by a deploy
+		 * script right after start) must not find the default action,
+		 * which ends the process. One that came meanwhile waited. */
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (rt->s->admin_address)
 			cg_log(CG_LOG_INFO,
 			       "admin listener on %s:%d (plain HTTP: /healthz, /readyz, /metrics)",
@@ -399,6 +406,7 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 		if (ctl.base)
 			event_base_dispatch(ctl.base);
 	} else {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		status = 1;
 		atomic_store(&draining, 1);
 		for (i = 0; i < nworkers; i++)
