@@ -56,6 +56,91 @@ def pki(tmp_path_factory):
     return d
 
 
+def openssl(*steps):
+    """Runs `openssl STEP...` for each step, quietly; a failure raises."""
+    for step in steps:
+        subprocess.run(["openssl", *step], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def issuing_ca(pki, folder, name, crl=True):
+    """An intermediate CA under the development CA of pki, as hospitals'
+    PKIs have them, and a client certificate it issues (for the ehr client).
+    Made in folder/name: ca.crt, ca.key, ext.cnf (also an `openssl ca`
+    configuration, to revoke with), leaf.crt, leaf.key, chain.crt (the leaf,
+    then the intermediate) and crl.pem (valid 2 days). crl: that CRL is
+    appended to pki/crl.pem, the gateway's CRL file. Returns folder/name."""
+    d = f"{folder}/{name}"
+    os.makedirs(f"{d}/db")
+    with open(f"{d}/ext.cnf", "w") as f:
+        f.write("[ica]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,"
+                "cRLSign\n[leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,"
+                "digitalSignature\nextendedKeyUsage=clientAuth\n"
+                "subjectAltName=DNS:ehr.clients.cellgate.test\n"
+                f"[ca]\ndefault_ca=i\n[i]\ndatabase={d}/db/index.txt\ncrlnumber={d}/db/crlnumber\n"
+                f"certificate={d}/ca.crt\nprivate_key={d}/ca.key\ndefault_md=sha256\n"
+                "default_crl_days=2\n")
+    open(f"{d}/db/index.txt", "w").close()
+    with open(f"{d}/db/crlnumber", "w") as f:
+        f.write("1000\n")
+    ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    openssl(
+        ["genpkey", *ec, "-out", f"{d}/ca.key"],
+        ["req", "-new", "-key", f"{d}/ca.key", "-subj", f"/O=hospital/CN={name}", "-out", f"{d}/ca.csr"],
+        ["x509", "-req", "-in", f"{d}/ca.csr", "-CA", f"{pki}/ca.crt", "-CAkey", f"{pki}/ca.key",
+         "-set_serial", "77", "-days", "2", "-extfile", f"{d}/ext.cnf", "-extensions", "ica",
+         "-out", f"{d}/ca.crt"],
+        ["genpkey", *ec, "-out", f"{d}/leaf.key"],
+        ["req", "-new", "-key", f"{d}/leaf.key", "-subj", "/O=hospital/CN=ehr", "-out", f"{d}/leaf.csr"],
+        ["x509", "-req", "-in", f"{d}/leaf.csr", "-CA", f"{d}/ca.crt", "-CAkey", f"{d}/ca.key",
+         "-set_serial", "78", "-days", "2", "-extfile", f"{d}/ext.cnf", "-extensions", "leaf",
+         "-out", f"{d}/leaf.crt"],
+        ["ca", "-config", f"{d}/ext.cnf", "-gencrl", "-out", f"{d}/crl.pem"])
+    with open(f"{d}/chain.crt", "w") as out:
+        for part in ("leaf.crt", "ca.crt"):
+            with open(f"{d}/{part}") as f:
+                out.write(f.read())
+    if crl:
+        with open(f"{d}/crl.pem") as f, open(f"{pki}/crl.pem", "a") as out:
+            out.write(f.read())
+    return d
+
+
+def copy_pki(pki, folder):
+    """A copy of pki in folder, for a test that changes its files (CRL,
+    server certificate); root-crl.pem keeps the development CA's own CRL."""
+    shutil.copytree(pki, folder, symlinks=True)
+    shutil.copy(f"{folder}/crl.pem", f"{folder}/root-crl.pem")
+    return folder
+
+
+@pytest.fixture
+def own_pki(pki, tmp_path):
+    """A copy of the development PKI that the test may change."""
+    return copy_pki(pki, str(tmp_path / "own-pki"))
+
+
+@pytest.fixture(scope="session")
+def hospital_pki(pki, tmp_path_factory):
+    """The development PKI and two intermediate CAs under it, each with an
+    ehr client (issuing_ca): issuing-ca, whose CRL is in crl.pem, and
+    other-issuing-ca, whose CRL is not. Not to be changed (session-wide)."""
+    d = copy_pki(pki, str(tmp_path_factory.mktemp("hospital") / "pki"))
+    issuing_ca(d, d, "issuing-ca", crl=True)
+    issuing_ca(d, d, "other-issuing-ca", crl=False)
+    return d
+
+
+@pytest.fixture(scope="session")
+def stranger(tmp_path_factory):
+    """(certificate, key) of an ehr client from a CA the gateway does not trust."""
+    d = str(tmp_path_factory.mktemp("stranger"))
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", f"{d}/stranger.key", "-out", f"{d}/stranger.crt", "-days", "2",
+             "-subj", "/CN=ehr", "-addext", "subjectAltName=DNS:ehr.clients.cellgate.test"])
+    return f"{d}/stranger.crt", f"{d}/stranger.key"
+
+
 def records(n, seed):
     """n valid records with recordIds unique to the seed."""
     out = subprocess.run([sys.executable, f"{SRC}/tests/bench/gen_records.py", str(n), str(seed)],
@@ -64,6 +149,15 @@ def records(n, seed):
     for i, rec in enumerate(recs):
         rec["recordId"] = f"S{seed}-{i:06d}"
     return recs
+
+
+def map_to_fhir(folder, *recs):
+    """`cellgate map --to fhir` of recs: one Bundle (text) a line."""
+    p = f"{folder}/to-map.ndjson"
+    with open(p, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in recs))
+    return subprocess.run([BIN, "map", "--to", "fhir", "--mappings", f"{SRC}/mappings", p],
+                          check=True, capture_output=True, text=True).stdout
 
 
 def outcome(data):
@@ -110,6 +204,14 @@ def receiver(pki, tmp_path):
     r.stop()
 
 
+@pytest.fixture(scope="module")
+def module_receiver(pki, tmp_path_factory):
+    """A receiver shared by the tests of a module."""
+    r = Receiver(pki, str(tmp_path_factory.mktemp("upstream")))
+    yield r
+    r.stop()
+
+
 LISTENER = """
   - address: 127.0.0.1
     port: {port}
@@ -144,8 +246,88 @@ workers: {workers}
 """
 
 
+def full_config(upstream, extra_clients="", max_body=1048576):
+    """A configuration with a bit of everything: two listeners (ECDSA on
+    {port}, RSA on {port_rsa}), routes to files, to FHIR and records
+    upstreams and to failing ones (upstream: a Receiver's URL; /up/down
+    goes to a port where nothing listens), short timeouts and two workers.
+    extra_clients: more clients of /records (", registry")."""
+    up = upstream
+    ident = "certificate: pki/registry.crt\n    key: pki/registry.key\n    ca: pki/ca.crt"
+    return f"""
+listeners:
+  - address: 127.0.0.1
+    port: {{port}}
+    certificate: pki/server.crt
+    key: pki/server.key
+    client_ca: pki/ca.crt
+    crl: pki/crl.pem
+  - address: 127.0.0.1
+    port: {{port_rsa}}
+    certificate: pki/server-rsa.crt
+    key: pki/server-rsa.key
+    client_ca: pki/ca.crt
+    crl: pki/crl.pem
+clients:
+  ehr: {{match: {{san_dns: ehr.clients.cellgate.test}}}}
+  registry: {{match: {{subject_cn: registry}}}}
+routes:
+  - {{method: POST, path: /records, accept: record, clients: [ehr{extra_clients}], destination: files}}
+  - {{method: POST, path: /fhir, accept: fhir, clients: [ehr], destination: upstream}}
+  - {{method: POST, path: /to-fhir, accept: record, clients: [ehr], destination: upstream}}
+  - {{method: POST, path: /to-fhir-files, accept: record, clients: [ehr], destination: fhirfiles}}
+  - {{method: POST, path: /fhir-files, accept: fhir, clients: [ehr], destination: manyfiles}}
+  - {{method: POST, path: /to-registry, accept: fhir, clients: [ehr], destination: registry-api}}
+  - {{method: POST, path: /up/reject, accept: record, clients: [ehr], destination: reject}}
+  - {{method: POST, path: /up/fail, accept: record, clients: [ehr], destination: fail}}
+  - {{method: POST, path: /up/slow, accept: record, clients: [ehr], destination: slow}}
+  - {{method: POST, path: /up/down, accept: record, clients: [ehr], destination: down}}
+destinations:
+  files: {{type: ndjson, folder: var/files}}
+  fhirfiles: {{type: ndjson, folder: var/fhirfiles, format: fhir}}
+  manyfiles: {{type: ndjson, folder: var/manyfiles, format: fhir}}
+  upstream:
+    type: fhir
+    url: {up}/ok/fhir
+    {ident}
+  registry-api:
+    type: records
+    url: {up}/ok/records
+    {ident}
+  reject:
+    type: fhir
+    url: {up}/reject/fhir
+    {ident}
+  fail:
+    type: fhir
+    url: {up}/fail/fhir
+    {ident}
+  slow:
+    type: fhir
+    url: {up}/slow/fhir
+    timeout_ms: 1000
+    {ident}
+  down:
+    type: fhir
+    url: https://127.0.0.1:{free_port()}/fhir
+    {ident}
+limits:
+  max_body_bytes: {max_body}
+  header_timeout_ms: 1000
+  body_timeout_ms: 1000
+  idle_timeout_ms: 5000
+  max_connections: 64
+logging:
+  level: info
+  audit: var/audit.log
+workers: 2
+"""
+
+
 class Gateway:
-    """A `cellgate serve` of its own, in its own folder (pki linked in)."""
+    """A `cellgate serve` of its own, in its own folder (pki linked in).
+    A configuration given whole (config=) may hold {port} and {port_rsa},
+    replaced with free ports (self.port, self.port_rsa)."""
 
     def __init__(self, pki, tmp, routes="", destinations="", limits=None, workers=1,
                  config=None):
@@ -155,6 +337,7 @@ class Gateway:
         if not os.path.exists(f"{self.dir}/pki"):
             os.symlink(pki, f"{self.dir}/pki")
         self.port = free_port()
+        self.port_rsa = free_port()
         lim = {"header_timeout_ms": 2000, "body_timeout_ms": 2000, "idle_timeout_ms": 5000,
                "max_connections": 64}
         lim.update(limits or {})
@@ -162,10 +345,18 @@ class Gateway:
         text = config if config is not None else BASE_CONFIG.format(
             listeners=LISTENER.format(port=self.port), routes=routes, destinations=destinations,
             limits="\n".join(f"  {k}: {v}" for k, v in lim.items()), workers=workers)
-        with open(self.config, "w") as f:
-            f.write(text.replace("{port}", str(self.port)))
+        self.two_listeners = "{port_rsa}" in text
+        self.write_config(text)
         self.stderr_path = f"{self.dir}/gateway.log"
         self.proc = None
+
+    def write_config(self, text):
+        """Replaces the configuration file (at once, as an editor's rename
+        does), {port} and {port_rsa} filled in."""
+        text = text.replace("{port}", str(self.port)).replace("{port_rsa}", str(self.port_rsa))
+        with open(self.config + ".new", "w") as f:
+            f.write(text)
+        os.replace(self.config + ".new", self.config)
 
     def start(self, env=None, args=()):
         """env: variables added to the gateway's environment; args: more
@@ -175,6 +366,8 @@ class Gateway:
             [BIN, "serve", "--config", self.config, "--mappings", f"{SRC}/mappings", *args],
             cwd=self.dir, stderr=self.stderr, env={**os.environ, **(env or {})})
         assert wait_port(self.port, self.proc), self.log_text()
+        if self.two_listeners:
+            assert wait_port(self.port_rsa, self.proc), self.log_text()
         return self
 
     def context(self, name="ehr", cert=None, key=None):
@@ -184,8 +377,8 @@ class Gateway:
         return ctx
 
     def call(self, method, path, body=None, ctype="application/json", name="ehr", headers=None,
-             ctx=None, timeout=20):
-        conn = http.client.HTTPSConnection("localhost", self.port,
+             ctx=None, timeout=20, port=None):
+        conn = http.client.HTTPSConnection("localhost", port or self.port,
                                            context=ctx or self.context(name), timeout=timeout)
         h = dict(headers or {})
         if body is not None:
@@ -199,9 +392,9 @@ class Gateway:
         conn.close()
         return resp.status, dict(resp.getheaders()), data
 
-    def tls(self, name="ehr", ctx=None, timeout=10):
+    def tls(self, name="ehr", ctx=None, timeout=10, port=None):
         """A TLS socket to the gateway, handshake done."""
-        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        raw = socket.create_connection(("127.0.0.1", port or self.port), timeout=timeout)
         s = (ctx or self.context(name)).wrap_socket(raw, server_hostname="localhost")
         s.settimeout(timeout)
         return s
@@ -224,6 +417,16 @@ class Gateway:
     def log_text(self):
         with open(self.stderr_path, errors="replace") as f:
             return f.read()
+
+    def wait_log(self, text, times=1, seconds=10):
+        """True once the gateway's log holds text at least `times` times (the
+        gateway may log a refused handshake after the client saw the alert)."""
+        deadline = time.time() + seconds
+        while self.log_text().count(text) < times:
+            if time.time() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def log(self):
         """The gateway's log lines (JSON), in order."""
@@ -254,8 +457,13 @@ class Gateway:
                     return int(line.split()[1])
         return 0
 
-    def reload(self):
+    def reload(self, wait=False):
+        """SIGHUP; wait: until the gateway has logged the reload's outcome
+        (loaded or refused; the new configuration is in place once loaded)."""
+        done = self.log_text().count('"reload: ')
         self.proc.send_signal(signal.SIGHUP)
+        if wait:
+            assert self.wait_log('"reload: ', times=done + 1, seconds=30), self.log_text()[-2000:]
 
     def stop(self):
         """SIGTERM; the gateway must stop cleanly (exit 0) and its stderr
@@ -273,23 +481,83 @@ class Gateway:
         return code
 
 
-@pytest.fixture
-def gateway_factory(pki, tmp_path):
+def _gateways(pki, folder):
+    """A maker of gateways in folder (make(pki=..., **Gateway's keywords);
+    pki: another PKI folder than the development one), and a stopper that
+    stops them all and fails unless each stopped cleanly."""
     made = []
 
-    def make(**kw):
-        g = Gateway(pki, str(tmp_path / f"gw{len(made)}"), **kw)
+    def make(pki=pki, **kw):
+        g = Gateway(pki, f"{folder}/gw{len(made)}", **kw)
         made.append(g)
         return g
 
+    def stop_all():
+        bad = []
+        for g in made:
+            if g.proc is None:
+                continue  # never started
+            code = g.stop()
+            odd = [x for x in g.log_text().splitlines() if x and not x.startswith("{")]
+            if code != 0 or odd:
+                bad.append(f"{g.dir}: exit {code}; stderr: {odd[:20]}")
+        assert not bad, "\n".join(bad)
+
+    return make, stop_all
+
+
+@pytest.fixture
+def gateway_factory(pki, tmp_path):
+    make, stop_all = _gateways(pki, str(tmp_path))
     yield make
-    for g in made:
-        code = g.stop()
-        odd = [x for x in g.log_text().splitlines() if x and not x.startswith("{")]
-        assert code == 0 and not odd, f"exit {code}; stderr: {odd[:20]}"
+    stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_gateway_factory(pki, tmp_path_factory):
+    """gateway_factory for gateways shared by the tests of a module."""
+    make, stop_all = _gateways(pki, str(tmp_path_factory.mktemp("gateways")))
+    yield make
+    stop_all()
 
 
 @pytest.fixture
 def gateway(gateway_factory):
     """A gateway with the base configuration, started."""
     return gateway_factory().start()
+
+
+@pytest.fixture
+def full_gateway(gateway_factory, receiver):
+    """A gateway with full_config() towards the receiver, started."""
+    return gateway_factory(config=full_config(receiver.url)).start()
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(module_gateway_factory, module_receiver):
+    """full_gateway shared by the tests of a module: for tests that leave
+    nothing behind that another test could trip on (own record ids)."""
+    return module_gateway_factory(config=full_config(module_receiver.url)).start()
+
+
+def handshake_fails(gw, ctx, port=None):
+    """The error of a request whose handshake fails, None when it succeeds."""
+    try:
+        gw.call("GET", "/healthz", ctx=ctx, port=port)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+        return str(e)
+    return None
+
+
+def s_client(gw, *args, cert="ehr"):
+    """openssl s_client to the gateway with a development client certificate."""
+    return subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{gw.port}", "-servername", "localhost",
+         "-CAfile", f"{gw.pki}/ca.crt", "-cert", f"{gw.pki}/{cert}.crt", "-key",
+         f"{gw.pki}/{cert}.key", *args],
+        input="", capture_output=True, text=True, timeout=20)
+
+
+def mine(stored, seed):
+    """The stored records whose ids records(n, seed) made."""
+    return [r for r in stored if r.get("recordId", "").startswith(f"S{seed}-")]
