@@ -2,15 +2,21 @@
 needs: a development PKI, a test upstream, a gateway with its own
 configuration, and talks to them with real clients.
 
-Run by ctest, one case per file (tests/CMakeLists.txt), with
-CG_BIN (the cellgate binary) and CG_SOURCE_DIR set. A scenario alone:
+Run by ctest, one case per file (tests/CMakeLists.txt: gateway/<name>, and
+gateway-tsan/<name> in a ThreadSanitizer build), with CG_BIN (the cellgate
+binary) and CG_SOURCE_DIR set. Every test passes alone, e.g.:
 
-    CG_BIN=build/test/cellgate CG_SOURCE_DIR=. \
-        python3 -m pytest -q tests/integration/gateway/test_hardening.py -k pipelin
+    CG_BIN=build/dev/cellgate CG_SOURCE_DIR=. \
+        /usr/bin/python3 -m pytest -q tests/integration/gateway/test_connections.py -k pipelin
+
+(Debian's python3, which has pytest.) Fixtures with module scope
+(shared_gateway, module_gateway_factory, module_receiver) serve tests that
+only add to a gateway's state, with record ids of their own (records(n, seed)).
 """
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -368,7 +374,17 @@ class Gateway:
         assert wait_port(self.port, self.proc), self.log_text()
         if self.two_listeners:
             assert wait_port(self.port_rsa, self.proc), self.log_text()
+        # The listeners open before the signal handlers are in place (a
+        # SIGHUP or SIGTERM in between would end the gateway); the gateway
+        # says "listening on" once they are (at level info, as configured
+        # here). Slow under ThreadSanitizer.
+        if re.search(r"(?m)^  level: (info|debug)", self.config_text()):
+            assert self.wait_log('"listening on ', seconds=30), self.log_text()
         return self
+
+    def config_text(self):
+        with open(self.config) as f:
+            return f.read()
 
     def context(self, name="ehr", cert=None, key=None):
         ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")

@@ -1,8 +1,10 @@
 """deploy/cellgate.example.yaml as shipped works: in a copy of the layout it
 expects (../certs/dev from its folder), only its port changed to a free one."""
 import os
+import pathlib
 import signal
 import subprocess
+import time
 
 from conftest import BIN, SRC, free_port, wait_port
 
@@ -24,6 +26,11 @@ def test_the_example_configuration_works_as_shipped(pki, tmp_path):
                                  "--mappings", f"{SRC}/mappings"], stderr=err)
     try:
         assert wait_port(port, proc)
+        # ready for signals once it says so (see Gateway.start)
+        deadline = time.time() + 30
+        log = pathlib.Path(f"{ex}/gateway.log")
+        while '"listening on ' not in log.read_text() and time.time() < deadline:
+            time.sleep(0.05)
         with open(f"{SRC}/tests/data/records/valid-heart-failure.json", "rb") as f:
             body = f.read()
         r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
