@@ -23,8 +23,8 @@ cmake -S . -B build/fuzz -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCG_FUZZ_SECONDS="${CG_FUZZ_SECONDS:-20}" >/dev/null
 cmake --build build/fuzz -j"$jobs"
 
-# The gateway is the one multi-threaded program: its end-to-end test runs
-# again under ThreadSanitizer.
+# The gateway is the one multi-threaded program: its scenarios
+# (tests/integration/gateway/test_*.py) run again under ThreadSanitizer.
 cmake -S . -B build/tsan -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_C_COMPILER=gcc -DCG_WERROR=ON -DCG_TSAN=ON >/dev/null
 cmake --build build/tsan -j"$jobs" --target cellgate
