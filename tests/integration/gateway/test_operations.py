@@ -63,10 +63,14 @@ def metered(module_gateway_factory, module_receiver, hospital_pki):
         gw.call("GET", "/healthz", ctx=gw.context(None))
     except (ssl.SSLError, OSError):
         pass
-    time.sleep(0.2)
-    st, h, data = gw.call("GET", "/metrics")
-    assert st == 200
-    return gw, data.decode()
+    deadline = time.time() + 5  # the failed handshake is counted once its worker is done
+    while True:
+        st, h, data = gw.call("GET", "/metrics")
+        assert st == 200
+        if re.search(rb"cellgate_tls_handshake_failures_total [1-9]", data) or \
+                time.time() > deadline:
+            return gw, data.decode()
+        time.sleep(0.05)
 
 
 def test_metrics_count_requests_issues_upstream_results_handshakes_connections(metered):
