@@ -193,6 +193,18 @@ drop_tail(struct conn *c, struct evbuffer *buf, size_t keep)
 		evbuffer_free(head);
 }
 
+/* Only a change is passed on: bufferevent_setwatermark re-enables reading
+ * each time, and the input changes several times per request (evhttp takes
+ * a header line at a time). */
+static void
+set_mark(struct conn *c, size_t high)
+{
+	if (c->mark != high) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+		c->mark = high;
+	}
+}
+
 /* The input's high-water mark: reading stops while this much waits, so a
  * client that sends and does not read its answers is held to it. Usually
  * read_high, a header block's worth and a TLS record: evhttp needs a whole
@@ -212,7 +224,7 @@ set_read_mark(struct conn *c, struct evbuffer *buf)
 	if (c->guard.chunk_left && first >= c->guard.request_start &&
 	    len + c->guard.chunk_left + 64 > high)
 		high = len + (size_t)c->guard.chunk_left + 64;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+	set_mark(c, high);
 }
 
 /* Every byte a client sends passes through the guard before evhttp reads it.
@@ -265,7 +277,7 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		return;
 	}
 	c->refused = 1;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+	set_mark(c, c->read_high);
 	/* The buffer holds the connection's bytes from start on. */
 	start = c->bytes_in - len;
 	keep = c->guard.request_start > start ? (size_t)(c->guard.request_start - start) : 0;
@@ -361,7 +373,7 @@ cg_conn_new(struct event_base *base, void *arg)
 	c->deadline = evtimer_new(base, on_deadline, c);
 	cg_http_guard_init(&c->guard, rt->s->max_header, rt->s->max_body);
 	SSL_set_ex_data(ssl, conn_ex_index, c);
-	bufferevent_setwatermark(bev, EV_READ, 0, c->read_high);
+	set_mark(c, c->read_high);
 	evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
 	evbuffer_add_cb(bufferevent_get_output(bev), on_output, c);
 	/* Handshaking: its own deadline, and a place on the worker's list; the

@@ -147,3 +147,19 @@ def test_idle_tcp_connections_do_not_lock_out_clients(gateway_factory):
     # per kind.
     lines = [x for x in gw.log() if "TLS handshake" in x["msg"] and "closed" in x["msg"]]
     assert 0 < len(lines) <= 40, len(lines)
+
+
+def test_a_chunk_larger_than_the_read_mark_is_read_whole(gateway_factory):
+    """evhttp takes a chunk only once all of it is in: the read mark makes
+    room for the chunk that is arriving, or such a body would wait for its
+    deadline. One chunk of about 600 KB (the usual mark is 33 KB)."""
+    gw = gateway_factory(limits={"header_timeout_ms": 20000, "body_timeout_ms": 20000}).start()
+    body = "".join(json.dumps(r) + "\n" for r in records(240, 7)).encode()
+    assert len(body) > 500_000
+    head = (b"POST /records/$validate HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n")
+    t0 = time.time()
+    answer = gw.raw(head + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n", timeout=30)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert time.time() - t0 < 10
