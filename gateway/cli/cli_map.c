@@ -123,7 +123,7 @@ on_item(void *ctx, const struct cg_record_report *r)
 	cJSON *out = NULL;
 	enum cg_err result;
 
-	if (!cg_diag_valid(r->diag)) {
+	if (!cg_diag_is_valid(r->diag)) {
 		run->failed++;
 		return show_issues(run, r);
 	}

@@ -79,7 +79,7 @@ on_record(void *ctx, const struct cg_record_report *r)
 	run->records++;
 	run->errors += r->diag->errors;
 	run->warnings += r->diag->warnings;
-	if (!cg_diag_valid(r->diag))
+	if (!cg_diag_is_valid(r->diag))
 		run->invalid++;
 	cg_buf_reset(&run->out);
 	result = run->json == 2   ? cg_render_outcome(&run->out, run->base, r)

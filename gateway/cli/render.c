@@ -70,7 +70,7 @@ cg_render_json(struct cg_buf *b, const char *name, const struct cg_record_report
 		result = json_field_str(b, "recordId", r->record_id);
 	if (!result)
 		result = cg_buf_printf(b, ",\"valid\":%s,\"issues\":[",
-		                       cg_diag_valid(r->diag) ? "true" : "false");
+		                       cg_diag_is_valid(r->diag) ? "true" : "false");
 	for (i = 0; i < r->diag->n && !result; i++) {
 		const struct cg_issue *is = &r->diag->v[i];
 

@@ -147,7 +147,7 @@ expand_env(struct ck *k, cJSON *n)
 		cg_buf_free(&b);
 		if (err)
 			k->c.err = err;
-		if (!k->c.err && cg_yaml_plain(k->y, n))
+		if (!k->c.err && cg_yaml_is_plain(k->y, n))
 			cg_yaml_type_plain(n);
 		return;
 	}

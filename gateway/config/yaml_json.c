@@ -261,8 +261,8 @@ cg_yaml_free(struct cg_yaml *y)
 	memset(y, 0, sizeof(*y));
 }
 
-int
-cg_yaml_plain(const struct cg_yaml *y, const cJSON *node)
+bool
+cg_yaml_is_plain(const struct cg_yaml *y, const cJSON *node)
 {
 	size_t i;
 

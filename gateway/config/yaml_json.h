@@ -12,6 +12,8 @@
 #ifndef CG_YAML_JSON_H
 #define CG_YAML_JSON_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "err.h"
@@ -37,7 +39,7 @@ enum cg_err cg_yaml_load(const char *text, size_t len, struct cg_yaml *out, unsi
                          unsigned long *column, char **why);
 void cg_yaml_free(struct cg_yaml *y);
 /* Whether node came from a plain (unquoted) scalar. */
-int cg_yaml_plain(const struct cg_yaml *y, const struct cJSON *node);
+bool cg_yaml_is_plain(const struct cg_yaml *y, const struct cJSON *node);
 /* Gives node, a string, the type a plain scalar of the same text has (true,
  * false, null, a number, else it stays a string), in place: its position
  * stays known. For text substituted into a plain scalar (config.c ${NAME}),

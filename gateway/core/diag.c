@@ -287,8 +287,8 @@ cg_diag_sort(struct cg_diag *d)
 		qsort(d->v, d->n, sizeof(d->v[0]), issue_cmp);
 }
 
-int
-cg_diag_valid(const struct cg_diag *d)
+bool
+cg_diag_is_valid(const struct cg_diag *d)
 {
 	return d->errors == 0;
 }

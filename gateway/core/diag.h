@@ -15,6 +15,8 @@
 #ifndef CG_DIAG_H
 #define CG_DIAG_H
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -135,7 +137,7 @@ enum cg_err cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path,
 void cg_diag_sort(struct cg_diag *d);
 
 /* 1 when no error was counted (warnings do not fail a record). */
-int cg_diag_valid(const struct cg_diag *d);
+bool cg_diag_is_valid(const struct cg_diag *d);
 
 const char *cg_code_name(enum cg_code code);
 enum cg_severity cg_code_severity(enum cg_code code);

@@ -103,7 +103,7 @@ cg_log_limited(struct cg_log_limit *lim, enum cg_level level, const char *fmt, .
 	log_line(level, msg);
 }
 
-int
+enum cg_err
 cg_audit_open(const char *path)
 {
 	int fd = -1, old;
@@ -111,7 +111,7 @@ cg_audit_open(const char *path)
 	if (path) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0)
-			return -1;
+			return CG_EIO;
 	}
 	pthread_rwlock_wrlock(&audit_lock);
 	old = audit_fd;
@@ -119,7 +119,7 @@ cg_audit_open(const char *path)
 	pthread_rwlock_unlock(&audit_lock);
 	if (old >= 0)
 		close(old);
-	return 0;
+	return CG_OK;
 }
 
 void

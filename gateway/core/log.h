@@ -11,6 +11,8 @@
 #ifndef CG_LOG_H
 #define CG_LOG_H
 
+#include "err.h"
+
 enum cg_level { CG_LOG_DEBUG, CG_LOG_INFO, CG_LOG_WARN, CG_LOG_ERROR };
 
 void cg_log_set_level(int level);
@@ -31,9 +33,9 @@ struct cg_log_limit {
 void cg_log_limited(struct cg_log_limit *lim, enum cg_level level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* Opens (or reopens, after rotation) the audit log; NULL closes it. -1 on
+/* Opens (or reopens, after rotation) the audit log; NULL closes it. CG_EIO on
  * failure, with errno set. */
-int cg_audit_open(const char *path);
+enum cg_err cg_audit_open(const char *path);
 /* Appends one line (a JSON object, without the newline) in one write. */
 void cg_audit_write(const char *line, unsigned long len);
 /* The current UTC time as 2026-11-22T10:04:05.123Z (buf of 32 bytes). */

@@ -201,7 +201,7 @@ cg_http_client_free(struct cg_http_client *c)
 	free(c);
 }
 
-int
+enum cg_err
 cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 {
 	const struct cg_dest_cfg *d = call->dest;
@@ -215,7 +215,7 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	cg_buf_init(&call->response, CG_BUF_MAX_RESPONSE);
 	if (!e) {
 		snprintf(call->error, sizeof(call->error), "out of memory");
-		return -1;
+		return CG_EIO;
 	}
 	snprintf(h, sizeof(h), "Content-Type: %s", call->content_type);
 	call->headers = curl_slist_append(NULL, h);
@@ -252,7 +252,7 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 		curl_slist_free_all(call->headers);
 		call->headers = NULL;
 		curl_easy_cleanup(e);
-		return -1;
+		return CG_EIO;
 	}
-	return 0;
+	return CG_OK;
 }

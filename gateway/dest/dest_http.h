@@ -42,7 +42,7 @@ struct cg_http_call {
 struct cg_http_client *cg_http_client_new(struct event_base *base);
 void cg_http_client_free(struct cg_http_client *c);
 /* Starts call; done runs on the loop when it finishes, whatever the result.
- * -1 when it could not start (call->error says why; done is not called). */
-int cg_http_start(struct cg_http_client *c, struct cg_http_call *call);
+ * CG_EIO when it could not start (call->error says why; done is not called). */
+enum cg_err cg_http_start(struct cg_http_client *c, struct cg_http_call *call);
 
 #endif

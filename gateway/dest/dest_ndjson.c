@@ -240,16 +240,16 @@ writer(void *arg)
 	return NULL;
 }
 
-int
+enum cg_err
 cg_ndjson_start(void)
 {
 	if (running)
-		return 0;
+		return CG_OK;
 	stopping = 0;
 	if (pthread_create(&thread, NULL, writer, NULL))
-		return -1;
+		return CG_ENOMEM;
 	running = 1;
-	return 0;
+	return CG_OK;
 }
 
 void
@@ -284,7 +284,7 @@ cg_ndjson_is_writable(const char *folder)
 	return access(folder, W_OK | X_OK) == 0;
 }
 
-int
+enum cg_err
 cg_ndjson_make_folder(const char *folder)
 {
 	char path[PATH_MAX];
@@ -292,7 +292,7 @@ cg_ndjson_make_folder(const char *folder)
 
 	if (n == 0 || n >= sizeof(path)) {
 		errno = ENAMETOOLONG;
-		return -1;
+		return CG_EIO;
 	}
 	memcpy(path, folder, n + 1);
 	for (i = 1; i <= n; i++) {
@@ -300,8 +300,8 @@ cg_ndjson_make_folder(const char *folder)
 			continue;
 		path[i] = '\0';
 		if (mkdir(path, 0750) != 0 && errno != EEXIST)
-			return -1;
+			return CG_EIO;
 		path[i] = i < n ? '/' : '\0';
 	}
-	return 0;
+	return CG_OK;
 }

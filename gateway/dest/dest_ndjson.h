@@ -13,6 +13,8 @@
 #ifndef CG_DEST_NDJSON_H
 #define CG_DEST_NDJSON_H
 
+#include "err.h"
+
 #include <stdbool.h>
 
 #include "fhir_structure.h"
@@ -30,14 +32,14 @@ struct cg_ndjson_job {
 	struct cg_ndjson_job *next;
 };
 
-int cg_ndjson_start(void);
+enum cg_err cg_ndjson_start(void);
 /* Queues a job; its items must stay as they are until job->done fires. */
 void cg_ndjson_submit(struct cg_ndjson_job *job);
 /* Finishes the queued jobs, then stops the thread. */
 void cg_ndjson_stop(void);
 /* Whether folder can take files now (for /readyz). */
 bool cg_ndjson_is_writable(const char *folder);
-/* Makes folder and its missing parents (0750), as at start; -1 with errno. */
-int cg_ndjson_make_folder(const char *folder);
+/* Makes folder and its missing parents (0750), as at start; CG_EIO with errno. */
+enum cg_err cg_ndjson_make_folder(const char *folder);
 
 #endif

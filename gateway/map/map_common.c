@@ -94,7 +94,7 @@ cg_map_spec_type(const cJSON *spec)
 	return cJSON_GetStringValue(cg_json_member(spec, "type"));
 }
 
-int
+bool
 cg_map_spec_repeats(const cJSON *spec)
 {
 	return cJSON_IsTrue(cg_json_member(spec, "repeats"));

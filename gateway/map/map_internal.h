@@ -5,6 +5,8 @@
 #ifndef CG_MAP_INTERNAL_H
 #define CG_MAP_INTERNAL_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -73,6 +75,6 @@ CG_MUST_CHECK enum cg_err cg_map_query_escape(struct cg_buf *b, const char *s);
 /* The FHIR value type of a member spec of record-fhir.json ("decimal"...),
  * or NULL for nested members. */
 const char *cg_map_spec_type(const struct cJSON *spec);
-int cg_map_spec_repeats(const struct cJSON *spec);
+bool cg_map_spec_repeats(const struct cJSON *spec);
 
 #endif

@@ -583,8 +583,8 @@ cg_check_array(struct cg_check *v, const cJSON *n, const char *name)
 
 /* ---- identifiers ------------------------------------------------------ */
 
-int
-cg_snomed_id_valid(const char *s)
+bool
+cg_snomed_id_is_valid(const char *s)
 {
 	static const unsigned char d[10][10] = {
 	        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
@@ -613,8 +613,8 @@ cg_snomed_id_valid(const char *s)
 	return c == 0;
 }
 
-int
-cg_icd10cm_well_formed(const char *s)
+bool
+cg_icd10cm_is_well_formed(const char *s)
 {
 	size_t n = strlen(s), i;
 

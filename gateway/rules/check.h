@@ -16,6 +16,8 @@
 #ifndef CG_CHECK_H
 #define CG_CHECK_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -116,9 +118,9 @@ const char *cg_json_type_name(const struct cJSON *n);
 
 /* 1 when s is a well-formed SNOMED CT concept id: 6 to 18 digits, no leading
  * zero, partition 00 or 10, and a correct Verhoeff check digit. */
-int cg_snomed_id_valid(const char *s);
+bool cg_snomed_id_is_valid(const char *s);
 /* 1 when s has the form of an ICD-10-CM code, dot included (I21.4, J84.112). */
-int cg_icd10cm_well_formed(const char *s);
+bool cg_icd10cm_is_well_formed(const char *s);
 
 #define CG_CHECK_MAX_SAFE_INTEGER 9007199254740992.0
 

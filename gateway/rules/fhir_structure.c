@@ -411,7 +411,7 @@ cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const struct 
 	return NULL;
 }
 
-int
+bool
 cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code)
 {
 	const cJSON *sys, *c;

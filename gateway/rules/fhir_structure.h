@@ -10,6 +10,8 @@
 #ifndef CG_FHIR_STRUCTURE_H
 #define CG_FHIR_STRUCTURE_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "err.h"
@@ -78,7 +80,7 @@ const struct cg_fhir_context *cg_fhir_context(const struct cg_fhir_structure *s,
 const struct cg_fhir_element *cg_fhir_child(const struct cg_fhir_context *ctx, const char *name,
                                             const struct cg_fhir_type **type, size_t *index);
 /* Whether code is in the value set (any of its systems; system may be NULL). */
-int cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code);
+bool cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code);
 /* The number of resource types, for metadata and tests. */
 size_t cg_fhir_resource_count(const struct cg_fhir_structure *s);
 

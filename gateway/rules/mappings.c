@@ -520,8 +520,8 @@ cg_term_str(const struct cg_term *c, const char *name)
 	return cJSON_GetStringValue(attr(c->attrs, name));
 }
 
-int
-cg_term_flag(const struct cg_term *c, const char *name)
+bool
+cg_term_has_flag(const struct cg_term *c, const char *name)
 {
 	return cJSON_IsTrue(attr(c->attrs, name));
 }
@@ -559,7 +559,7 @@ glob_match(const char *pat, const char *s)
 	return *pat == '\0';
 }
 
-int
+bool
 cg_indication_has_icd10cm(const struct cg_term *indication, const char *icd10cm)
 {
 	const cJSON *g;

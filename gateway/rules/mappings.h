@@ -14,6 +14,8 @@
 #ifndef CG_MAPPINGS_H
 #define CG_MAPPINGS_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -87,11 +89,11 @@ const struct cg_measure *cg_measure_find(const struct cg_mappings *m, const char
 /* A string attribute of an entry, or NULL. */
 const char *cg_term_str(const struct cg_term *c, const char *attr);
 /* 1 when a boolean attribute is true. */
-int cg_term_flag(const struct cg_term *c, const char *attr);
+bool cg_term_has_flag(const struct cg_term *c, const char *attr);
 /* The kind of product a cell-type entry describes. */
 enum cg_cell_kind cg_cell_kind(const struct cg_term *cell_type);
 /* 1 when icd10cm belongs to the indication (its "icd10cm" globs). */
-int cg_indication_has_icd10cm(const struct cg_term *indication, const char *icd10cm);
+bool cg_indication_has_icd10cm(const struct cg_term *indication, const char *icd10cm);
 /* Writes "a, b, c" (the table's keys) into b, for messages. */
 CG_MUST_CHECK enum cg_err cg_term_table_list(const struct cg_term_table *t, struct cg_buf *b);
 

@@ -477,7 +477,7 @@ cg_conn_sent(struct evhttp_request *req, void *arg)
 	cg_worker_maybe_exit(c->w);
 }
 
-int
+enum cg_err
 cg_conn_setup(void)
 {
 	unsigned char rnd[4];
@@ -487,5 +487,5 @@ cg_conn_setup(void)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(id_prefix, sizeof(id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-	return conn_ex_index < 0 ? -1 : 0;
+	return conn_ex_index < 0 ? CG_ENOMEM : CG_OK;
 }

@@ -25,6 +25,8 @@
 #ifndef CG_CONN_H
 #define CG_CONN_H
 
+#include "err.h"
+
 #include <pthread.h>
 #include <stddef.h>
 #include <time.h>
@@ -65,9 +67,9 @@ struct conn {
 };
 
 /* Once per process, before any connection: the SSL ex_data slot that ties a
- * connection to its SSL, and the random prefix of request ids. -1 on
+ * connection to its SSL, and the random prefix of request ids. CG_ENOMEM on
  * failure. */
-int cg_conn_setup(void);
+enum cg_err cg_conn_setup(void);
 /* evhttp's bufferevent callback (arg: the struct front): a new TLS
  * connection with its guard and deadline, or NULL. */
 struct bufferevent *cg_conn_new(struct event_base *base, void *arg);

@@ -288,9 +288,9 @@ on_item(void *ctx, const struct cg_record_report *r)
 		run->too_many = 1;
 		return CG_ELIMIT;
 	}
-	if (!cg_diag_valid(r->diag) || r->diag->n)
+	if (!cg_diag_is_valid(r->diag) || r->diag->n)
 		note_issues(run, r, r->diag);
-	if (!r->root || !cg_diag_valid(r->diag))
+	if (!r->root || !cg_diag_is_valid(r->diag))
 		return CG_OK;
 	rt = cJSON_GetStringValue(cg_json_member(r->root, "resourceType"));
 	is_fhir = rt != NULL;

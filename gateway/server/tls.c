@@ -483,7 +483,7 @@ cg_tls_recheck(SSL_CTX *ctx, const SSL *ssl, const char **why)
 	return cert ? verify_again(ctx, cert, SSL_get_peer_cert_chain(ssl), why) : 0;
 }
 
-int
+bool
 cg_tls_has_san_dns(X509 *cert, const char *san_dns)
 {
 	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);

@@ -11,6 +11,8 @@
 #ifndef CG_TLS_H
 #define CG_TLS_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -31,7 +33,7 @@ SSL_CTX *cg_tls_server_ctx(const struct cg_tls_server *s, char *err, size_t errl
 extern const char cg_tls_ciphers[];
 
 /* 1 when cert carries DNS name san_dns in its subject alternative names. */
-int cg_tls_has_san_dns(X509 *cert, const char *san_dns);
+bool cg_tls_has_san_dns(X509 *cert, const char *san_dns);
 /* 1 when cert's subject has one CN and it is cn (exactly); 0 when not; -1
  * when the subject has several CNs, which never match. */
 int cg_tls_has_subject_cn(X509 *cert, const char *cn);

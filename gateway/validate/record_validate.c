@@ -239,7 +239,7 @@ check_indication(struct cg_record_walk *v, const cJSON *n)
 	}
 	if (f[IND_ICD10CM]) {
 		icd = cg_check_string(&v->c, f[IND_ICD10CM], "icd10cm");
-		if (icd && !cg_icd10cm_well_formed(icd)) {
+		if (icd && !cg_icd10cm_is_well_formed(icd)) {
 			cg_check_issue(
 			        &v->c, CG_C_PATTERN, f[IND_ICD10CM], "icd10cm", 0,
 			        "must be an ICD-10-CM code with its dot, such as I21.4 or J84.112");
@@ -272,7 +272,7 @@ check_indication(struct cg_record_walk *v, const cJSON *n)
 		if (s && (i != len || len < 6 || len > 18))
 			cg_check_issue(&v->c, CG_C_PATTERN, f[IND_SNOMED], "snomed", 0,
 			               "must be a SNOMED CT concept id: 6 to 18 digits");
-		else if (s && !cg_snomed_id_valid(s))
+		else if (s && !cg_snomed_id_is_valid(s))
 			cg_check_issue(&v->c, CG_C_SNOMED_CHECK, f[IND_SNOMED], "snomed", 0,
 			               "not a valid SNOMED CT concept id (check digit or partition "
 			               "wrong)");
@@ -345,7 +345,7 @@ check_hla(struct cg_record_walk *v, const cJSON *n)
 		cg_check_issue(&v->c, CG_C_HLA_COUNTS, f[HLA_MATCHED], "matched", 0,
 		               "matched (%ld) is greater than evaluated (%ld)", matched, evaluated);
 	cg_check_pop(&v->c, mark);
-	if (v->donor && !cg_term_flag(v->donor, "allogeneic"))
+	if (v->donor && !cg_term_has_flag(v->donor, "allogeneic"))
 		cg_check_issue(&v->c, CG_C_HLA_DONOR, n, "hlaMatch", 0,
 		               "hlaMatch applies to allogeneic donors only, and donorType is %s",
 		               v->donor->key);

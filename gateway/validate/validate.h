@@ -9,6 +9,8 @@
 #ifndef CG_VALIDATE_H
 #define CG_VALIDATE_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #include "datetime.h"
@@ -37,7 +39,7 @@ struct cg_record_report {
 	unsigned long index;        /* 0-based position in the input */
 	struct cg_textpos pos;      /* where the record starts */
 	const char *record_id;      /* its recordId when that is a string, else NULL */
-	const struct cg_diag *diag; /* located, sorted; valid = cg_diag_valid() */
+	const struct cg_diag *diag; /* located, sorted; valid = cg_diag_is_valid() */
 	const struct cJSON *root; /* the parsed item (NULL after a syntax fault), during the call */
 	size_t start, end;        /* the item's bytes in the input (valid when root is set) */
 };

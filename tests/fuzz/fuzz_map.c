@@ -31,7 +31,7 @@ on_item(void *ctx, const struct cg_record_report *r)
 	cJSON *out = NULL, *back = NULL;
 
 	(void)ctx;
-	if (!r->root || !cg_diag_valid(r->diag))
+	if (!r->root || !cg_diag_is_valid(r->diag))
 		return CG_OK;
 	cg_diag_init(&d, 50);
 	if (!cJSON_GetObjectItemCaseSensitive(r->root, "resourceType")) {

@@ -36,7 +36,7 @@ on_record(void *ctx, const struct cg_record_report *r)
 
 	s->index[i] = r->index;
 	s->line[i] = r->pos.line;
-	s->valid[i] = cg_diag_valid(r->diag);
+	s->valid[i] = cg_diag_is_valid(r->diag);
 	s->first_code[i] = r->diag->n ? r->diag->v[0].code : CG_C__COUNT;
 	s->first_line[i] = r->diag->n ? r->diag->v[0].line : 0;
 	s->first_col[i] = r->diag->n ? r->diag->v[0].column : 0;
