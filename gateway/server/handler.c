@@ -61,32 +61,26 @@ since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* The method's name as the client sent it (the guard lets through only the
- * methods named here). */
-static const char *
-method_name(enum evhttp_cmd_type c)
+static enum cg_method
+method_of(struct evhttp_request *req)
 {
-	switch (c) {
+	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
+		return CG_M_GET;
 	case EVHTTP_REQ_HEAD:
-		return "HEAD";
+		return CG_M_HEAD;
+	case EVHTTP_REQ_POST:
+		return CG_M_POST;
 	case EVHTTP_REQ_PUT:
-		return "PUT";
+		return CG_M_PUT;
 	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_OPTIONS:
-		return "OPTIONS";
+		return CG_M_DELETE;
 	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	case EVHTTP_REQ_TRACE:
-		return "TRACE";
-	case EVHTTP_REQ_CONNECT:
-		return "CONNECT";
+		return CG_M_PATCH;
+	case EVHTTP_REQ_OPTIONS:
+		return CG_M_OPTIONS;
 	default:
-		return "other";
+		return CG_M_OTHER;
 	}
 }
 
@@ -106,7 +100,7 @@ audit(struct request *r, int status, const char *outcome)
 	cg_jw_string(&w, "request_id", r->id);
 	if (r->client)
 		cg_jw_string(&w, "client", r->client);
-	cg_jw_string(&w, "method", method_name(evhttp_request_get_command(r->req)));
+	cg_jw_string(&w, "method", cg_route_method_name(method_of(r->req)));
 	if (r->route)
 		cg_jw_string(&w, "route", r->route->path);
 	if (r->route && r->route->dest)
@@ -638,29 +632,6 @@ request_id(struct request *r)
 		memcpy(r->id, given, n + 1);
 	else
 		cg_conn_request_id(r->id, sizeof(r->id));
-}
-
-static enum cg_method
-method_of(struct evhttp_request *req)
-{
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return CG_M_GET;
-	case EVHTTP_REQ_HEAD:
-		return CG_M_HEAD;
-	case EVHTTP_REQ_POST:
-		return CG_M_POST;
-	case EVHTTP_REQ_PUT:
-		return CG_M_PUT;
-	case EVHTTP_REQ_DELETE:
-		return CG_M_DELETE;
-	case EVHTTP_REQ_PATCH:
-		return CG_M_PATCH;
-	case EVHTTP_REQ_OPTIONS:
-		return CG_M_OPTIONS;
-	default:
-		return CG_M_OTHER;
-	}
 }
 
 static void

@@ -13,6 +13,15 @@ cg_route_is_resource_type(const char *type)
 	return strcmp(type, "Procedure") == 0 || strcmp(type, "Observation") == 0;
 }
 
+const char *
+cg_route_method_name(enum cg_method m)
+{
+	static const char *const names[] = {"GET",    "HEAD",  "POST",    "PUT",
+	                                    "DELETE", "PATCH", "OPTIONS", "other"};
+
+	return (unsigned)m <= CG_M_OTHER ? names[m] : "other";
+}
+
 static bool
 is_get(enum cg_method m)
 {

@@ -62,6 +62,10 @@ struct cg_match {
 	const char *rest; /* CONFORMANCE: "StructureDefinition/{id}" in the path given */
 };
 
+/* "GET", "POST"...; "other" for CG_M_OTHER (the guard lets no other
+ * method through). */
+const char *cg_route_method_name(enum cg_method m);
+
 /* Matches a decoded path (no query) and method against s's routes. */
 void cg_route_match(const struct cg_settings *s, enum cg_method m, const char *path,
                     struct cg_match *out);

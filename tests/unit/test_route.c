@@ -189,6 +189,8 @@ answer_envelope(void **state)
 	assert_false(cg_answer_retry_after(500));
 	assert_string_equal(cg_answer_issue_type(431), "too-costly");
 	assert_string_equal(cg_answer_issue_type(505), "not-supported");
+	assert_string_equal(cg_route_method_name(CG_M_PATCH), "PATCH");
+	assert_string_equal(cg_route_method_name(CG_M_OTHER), "other");
 }
 
 int
