@@ -208,22 +208,21 @@ set_mark(struct conn *c, size_t high)
 /* The input's high-water mark: reading stops while this much waits, so a
  * client that sends and does not read its answers is held to it. Usually
  * read_high, a header block's worth and a TLS record: evhttp needs a whole
- * header block in the input to parse it and takes a body's bytes as they
- * come. A chunk is the exception: evhttp takes one only once all of it is
- * in. So while evhttp is at the request whose chunk is arriving (nothing of
- * an earlier request waits before it), the mark makes room for the rest of
- * that chunk, which the guard keeps within max_body_bytes. The guard's
- * chunk_left is the size (or the size read so far) of the chunk it is in,
- * 0 elsewhere. */
+ * header block in the input to parse it. A body is the exception: evhttp
+ * 2.1.12 takes a Content-Length body only once all of it is in
+ * (evhttp_read_body), and a chunk likewise. So while evhttp is at the
+ * request whose body is arriving (nothing of an earlier request waits
+ * before it), the mark makes room for the rest of that body or chunk, which
+ * the guard keeps within max_body_bytes (cg_http_guard_awaited). */
 static void
 set_read_mark(struct conn *c, struct evbuffer *buf)
 {
 	size_t len = evbuffer_get_length(buf), high = c->read_high;
 	unsigned long long first = c->bytes_in - len; /* the offset of buf's first byte */
+	unsigned long long awaited = cg_http_guard_awaited(&c->guard);
 
-	if (c->guard.chunk_left && first >= c->guard.request_start &&
-	    len + c->guard.chunk_left + 64 > high)
-		high = len + (size_t)c->guard.chunk_left + 64;
+	if (awaited && first >= c->guard.request_start && len + awaited + 64 > high)
+		high = len + (size_t)awaited + 64;
 	set_mark(c, high);
 }
 

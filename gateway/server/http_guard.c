@@ -544,6 +544,14 @@ body(struct cg_http_guard *g, size_t avail)
 	return take;
 }
 
+unsigned long long
+cg_http_guard_awaited(const struct cg_http_guard *g)
+{
+	if (g->phase == PH_BODY)
+		return (unsigned long long)g->content_length - g->body_bytes;
+	return g->chunk_left;
+}
+
 enum cg_guard_verdict
 cg_http_guard_feed(struct cg_http_guard *g, const char *p, size_t n)
 {

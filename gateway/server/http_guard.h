@@ -71,6 +71,10 @@ void cg_http_guard_init(struct cg_http_guard *g, size_t max_header, size_t max_b
  * (pipelining), each scanned from its first byte. Once a verdict other than
  * CG_GUARD_OK is given it is kept, with g->why saying what is wrong. */
 enum cg_guard_verdict cg_http_guard_feed(struct cg_http_guard *g, const char *p, size_t n);
+/* The bytes still to come of what evhttp 2.1.12 takes only once all of it
+ * is in: the rest of a Content-Length body, or of the chunk being read (its
+ * size so far while its size line arrives); 0 elsewhere. */
+unsigned long long cg_http_guard_awaited(const struct cg_http_guard *g);
 /* The status line's code and reason of a verdict other than CG_GUARD_OK. */
 int cg_http_guard_status(enum cg_guard_verdict v, const char **reason);
 
