@@ -14,6 +14,40 @@ limits(struct cg_json_limits *lim, size_t len)
 	lim->max_record = len;
 }
 
+/* Whether the JSON string at p[key] (well-formed: the text was checked)
+ * says name, escapes decoded: "\u0065ntry" is "entry" to the validator, and
+ * must be here too, or a Bundle's entries would be left out of the
+ * transaction. name is ASCII without quotes or backslashes. */
+static int
+name_is(const char *p, size_t key, const char *name)
+{
+	size_t i = key + 1;
+	unsigned c;
+
+	for (;; name++) {
+		if (p[i] == '"')
+			return *name == 0;
+		if (p[i] != '\\') {
+			c = (unsigned char)p[i++];
+		} else if (p[i + 1] == 'u') {
+			unsigned k;
+
+			for (c = 0, k = 2; k < 6; k++) {
+				char h = p[i + k];
+
+				c = c * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+			}
+			i += 6;
+		} else {
+			/* \" \\ \/ stand for themselves, the others for controls */
+			c = strchr("\"\\/", p[i + 1]) ? (unsigned char)p[i + 1] : 0;
+			i += 2;
+		}
+		if (*name == 0 || c != (unsigned char)*name)
+			return 0;
+	}
+}
+
 /* The span of the top-level member "entry" of the object in p[0..len), if it
  * is an array: [*from, *to) is the array's text. 0 when found. */
 static int
@@ -38,9 +72,9 @@ entry_array(const char *p, size_t len, size_t *from, size_t *to)
 		pos = value;
 		if (cg_json_scan(p, len, &pos, &lim, NULL, NULL, &fault))
 			return -1;
-		/* ingest writes names as they are read: "entry" is "entry". */
-		if (pos - value >= 2 && p[value] == '[' && value - key >= 8 &&
-		    memcmp(p + key, "\"entry\"", 7) == 0) {
+		/* The items are the client's text as it came (ingest checks,
+		 * it does not rewrite): the name may be written with escapes. */
+		if (pos - value >= 2 && p[value] == '[' && name_is(p, key, "entry")) {
 			*from = value;
 			*to = pos;
 			return 0;

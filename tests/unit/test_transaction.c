@@ -96,6 +96,36 @@ joins_what_each_item_is(void **state)
 	cJSON_Delete(doc);
 }
 
+/* Items are the client's text as it came: a member name written with escapes
+ * is the name it decodes to, as the validator read it ("\u0065ntry" is
+ * "entry": its entries were left out, and the client told they went);
+ * "e\ntry" is not "entry". */
+static void
+escaped_names_are_decoded(void **state)
+{
+	struct fixture f = {0};
+	cJSON *doc, *entries;
+
+	(void)state;
+	add(&f, "Bundle", 1,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"\\u0065ntr\\u0059\":[],"
+	    "\"e\\ntry\":[{\"fullUrl\":\"urn:x\"}],"
+	    "\"\\u0065\\u006Etry\":[{\"fullUrl\":\"urn:a\"}]}");
+	add(&f, "Bundle", 1,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entr\\u0079\":[{"
+	    "\"fullUrl\":\"urn:b\"}]}");
+	doc = join(&f);
+	entries = cJSON_GetObjectItem(doc, "entry");
+	assert_int_equal(cJSON_GetArraySize(entries), 2);
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 0), "fullUrl")->valuestring,
+	        "urn:a");
+	assert_string_equal(
+	        cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 1), "fullUrl")->valuestring,
+	        "urn:b");
+	cJSON_Delete(doc);
+}
+
 /* A buffer too small for the Bundle is an error, never a Bundle cut short. */
 static void
 too_small_is_an_error(void **state)
@@ -117,6 +147,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(joins_what_each_item_is),
+	        cmocka_unit_test(escaped_names_are_decoded),
 	        cmocka_unit_test(too_small_is_an_error),
 	};
 
