@@ -454,10 +454,18 @@ void
 cg_conn_dispatched(struct conn *c)
 {
 	cg_conn_set_state(c, C_HANDLING);
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+	/* While the request is handled (an upstream may take its timeout),
+	 * the wait is the gateway's, not the client's: a request pipelined
+	 * behind it waits from its answer on (cg_conn_answering). */
+	evtimer_del(c->deadline);
+}
+
+void
+cg_conn_answering(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) != 0 &&
+	    !evtimer_pending(c->deadline, NULL))
 		arm_deadline(c, c->request_ms); /* the next request waits from now */
-	else
-		evtimer_del(c->deadline);
 }
 
 void

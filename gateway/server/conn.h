@@ -77,9 +77,12 @@ struct bufferevent *cg_conn_new(struct event_base *base, void *arg);
 struct conn *cg_conn_of(struct evhttp_request *req);
 void cg_conn_set_state(struct conn *c, enum conn_state s);
 /* evhttp has read a whole request and hands it to the handler: the
- * request's deadline stops, and the next one's starts if its bytes are
- * already waiting (pipelined behind it). */
+ * request's deadline stops; while it is handled, none runs. */
 void cg_conn_dispatched(struct conn *c);
+/* Its answer is handed to evhttp: the next request's deadline starts if its
+ * bytes are already waiting (pipelined behind it, held until the client
+ * reads the answer). */
+void cg_conn_answering(struct conn *c);
 /* The on-complete callback of every answer (arg: the conn): the connection
  * is idle again; a refusal waiting for the answers before it goes out. */
 void cg_conn_sent(struct evhttp_request *req, void *arg);

@@ -133,6 +133,7 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	struct evbuffer *b = evbuffer_new();
+	struct conn *c;
 	double elapsed;
 
 	evhttp_add_header(h, "Content-Type", type);
@@ -152,8 +153,14 @@ respond(struct request *r, int status, const char *type, const char *body, size_
 	} else if (b) {
 		evbuffer_add(b, body, len);
 	}
-	if (r->conn)
-		evhttp_request_set_on_complete_cb(r->req, cg_conn_sent, r->conn);
+	/* The connection as evhttp still has it: NULL once the client has gone
+	 * (evhttp then frees the request without sending, and the struct conn
+	 * is freed with it, which r->conn would not know). */
+	c = r->conn ? cg_conn_of(r->req) : NULL;
+	if (c) {
+		cg_conn_answering(c);
+		evhttp_request_set_on_complete_cb(r->req, cg_conn_sent, c);
+	}
 	evhttp_send_reply(r->req, status, cg_answer_reason(status), b);
 	if (b)
 		evbuffer_free(b);

@@ -180,3 +180,24 @@ def test_a_content_length_body_larger_than_the_read_mark_is_read_whole(gateway_f
     answer = gw.raw(head + body, timeout=30)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     assert time.time() - t0 < 3
+
+
+def test_a_request_pipelined_behind_a_slow_upstream_call_is_not_cut(gateway_factory, receiver):
+    """Two requests pipelined in one write; the first waits 5 s for its
+    upstream (timeout_ms 8000), longer than a request's time (2 s here).
+    That wait is the gateway's, not the client's: the second request's
+    deadline runs only once the first's answer is out, so both are
+    answered (the connection was cut, the first's delivered data unanswered)."""
+    ident = "certificate: pki/registry.crt\n    key: pki/registry.key\n    ca: pki/ca.crt"
+    gw = gateway_factory(
+        limits={"header_timeout_ms": 1000, "body_timeout_ms": 1000, "idle_timeout_ms": 30000},
+        routes="  - {method: POST, path: /slow, accept: record, clients: [ehr], "
+               "destination: slowup}",
+        destinations=f"  slowup:\n    type: fhir\n    url: {receiver.url}/slow/fhir\n"
+                     f"    timeout_ms: 8000\n    {ident}").start()
+    body = json.dumps(records(1, 8)[0]).encode()
+    one = (b"POST /slow HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    last = one.replace(b"Host: localhost\r\n", b"Host: localhost\r\nConnection: close\r\n")
+    answer = gw.raw(one + last, timeout=30)
+    assert answer.count(b"HTTP/1.1 201") == 2, answer[:300]
