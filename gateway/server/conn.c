@@ -420,7 +420,8 @@ on_handshake_done(SSL *ssl)
 	evtimer_del(c->deadline);
 	cg_conn_set_state(c, C_IDLE);
 	w->conns++;
-	if (w->conns >= w->max_conns && !w->paused) {
+	/* A draining worker's listeners are gone (on_stop): nothing to pause. */
+	if (w->conns >= w->max_conns && !w->paused && !w->draining) {
 		size_t i;
 
 		for (i = 0; i < w->nfronts; i++)

@@ -71,6 +71,7 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 		if (w->fronts[i].bound) {
 			evhttp_del_accept_socket(w->fronts[i].http, w->fronts[i].bound);
 			w->fronts[i].bound = NULL;
+			w->fronts[i].lis = NULL; /* freed with bound */
 		}
 	clock_gettime(CLOCK_MONOTONIC, &w->drain_deadline);
 	w->drain_deadline.tv_sec += 30;

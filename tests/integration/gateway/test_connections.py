@@ -3,6 +3,7 @@ answers, connections that never start their TLS handshake (issue 9, items 1
 and 3; the limits are in docs/security.md)."""
 import json
 import os
+import signal
 import socket
 import ssl
 import threading
@@ -201,3 +202,30 @@ def test_a_request_pipelined_behind_a_slow_upstream_call_is_not_cut(gateway_fact
     last = one.replace(b"Host: localhost\r\n", b"Host: localhost\r\nConnection: close\r\n")
     answer = gw.raw(one + last, timeout=30)
     assert answer.count(b"HTTP/1.1 201") == 2, answer[:300]
+
+
+def test_a_handshake_completed_during_the_drain_is_served(gateway_factory):
+    """SIGTERM while a connection is in its TLS handshake: the drain waits
+    for it, and when its handshake completes it takes the last of the
+    max_connections places. The listeners are gone by then (the drain
+    removed them): pausing them used freed memory (AddressSanitizer's
+    report at the stop)."""
+    gw = gateway_factory(limits={"max_connections": 1, "handshake_timeout_ms": 5000}).start()
+    held = gw.tls()  # one of the two places of the worker (max_connections / workers + 1)
+    raw = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    time.sleep(0.2)
+    gw.proc.send_signal(signal.SIGTERM)
+    assert gw.wait_log("draining"), gw.log_text()[-2000:]
+    s = gw.context("ehr").wrap_socket(raw, server_hostname="localhost")
+    s.settimeout(10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    answer = b""
+    try:
+        while chunk := s.recv(65536):
+            answer += chunk
+    except (ssl.SSLError, OSError):
+        pass
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    s.close()
+    held.close()
+    assert gw.proc.wait(timeout=40) == 0, gw.log_text()[-3000:]
