@@ -89,6 +89,12 @@ cut(struct conn *c)
 
 	if (s >= 0)
 		shutdown(s, SHUT_RDWR);
+	/* Reading held back by the read mark would not see the end: the
+	 * mark goes, so that the bufferevent reads the EOF and evhttp frees
+	 * the connection now rather than at the end of a drain. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	c->mark = 0;
+	c->was_cut = 1;
 }
 
 /* New ids: the process's random prefix and a counter. */
@@ -199,7 +205,7 @@ drop_tail(struct conn *c, struct evbuffer *buf, size_t keep)
 static void
 set_mark(struct conn *c, size_t high)
 {
-	if (c->mark != high) {
+	if (c->mark != high && !c->was_cut) {
 		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 		c->mark = high;
 	}

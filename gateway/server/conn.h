@@ -53,6 +53,7 @@ struct conn {
 	long request_ms;             /* header + body timeout: a whole request's time */
 	size_t read_high;            /* the input's usual high-water mark */
 	size_t mark;                 /* the one set now */
+	int was_cut;                 /* shut by the gateway: no mark any more */
 	size_t listener;             /* which of the settings' listeners it came in on */
 	unsigned long made_gen;      /* the configuration its handshake was checked by */
 	struct cg_http_guard guard;  /* size limits, on the raw bytes */
