@@ -390,6 +390,9 @@ cg_conn_new(struct event_base *base, void *arg)
 
 		unlist(old);
 		old->evicted = 1;
+		/* Counted once, as evicted: its handshake deadline must not
+		 * count it again as timed out before its close is seen. */
+		evtimer_del(old->deadline);
 		cg_metrics_conn_closed(CG_CLOSE_HANDSHAKE_EVICTED);
 		cg_log_limited(&evict_log, CG_LOG_WARN,
 		               "worker %d: %zu connections still in their TLS handshake "
