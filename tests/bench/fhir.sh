@@ -19,7 +19,7 @@ mkdir -p "$out"
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCG_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 cellgate=build/bench/cellgate
-cc -O2 $(for l in core json rules validate map config dest server cli; do printf -- "-Igateway/%s " "$l"; done) -Ibuild/bench/generated -o "$out/map_bench" tests/bench/map_bench.c \
+cc -O2 $(for l in core json rules validate map config dest queue server cli; do printf -- "-Igateway/%s " "$l"; done) -Ibuild/bench/generated -o "$out/map_bench" tests/bench/map_bench.c \
 	build/bench/libcellgate.a $(pkg-config --libs libcjson libcrypto) -lm
 (cd tests/fhir/medplum && [ -d node_modules/@medplum/core ] ||
 	npm ci --no-audit --no-fund --loglevel=error >/dev/null)

@@ -27,7 +27,7 @@ cmake --build build/bench -j"$(nproc)" >/dev/null
 cellgate=$root/build/bench/cellgate
 cc -O2 -shared -fPIC -o "$out/wrk_client_cert.so" tests/bench/wrk_client_cert.c -ldl -lssl
 cc -O2 -o "$out/curl_post" tests/bench/curl_post.c $(pkg-config --cflags --libs libcurl)
-cc -O2 $(for l in core json rules validate map config dest server cli; do printf -- "-Igateway/%s " "$l"; done) -Ibuild/bench/generated -o "$out/ingest_bench" tests/bench/ingest_bench.c \
+cc -O2 $(for l in core json rules validate map config dest queue server cli; do printf -- "-Igateway/%s " "$l"; done) -Ibuild/bench/generated -o "$out/ingest_bench" tests/bench/ingest_bench.c \
 	build/bench/libcellgate.a $(pkg-config --libs libcjson libcrypto) -lm -lpthread
 certs/make-dev-pki.sh "$out/pki" >/dev/null
 ulimit -n 8192

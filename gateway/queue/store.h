@@ -1,0 +1,107 @@
+/*
+ * store.h: the outbox's durable store (issue 11, first part): messages that
+ * the gateway has acknowledged and must deliver, in one SQLite file.
+ *
+ * A message is one item (a record or a resource, as text) for one
+ * destination, with the ordering key it is delivered in order with (the
+ * patient's identifier by default), the transaction (request) it came in
+ * and the client that sent it. Its life: queued -> in flight -> delivered,
+ * or back to queued with a later next attempt, or dead with a reason.
+ *
+ * Durability: WAL, synchronous=FULL: cg_store_put returns CG_OK only once
+ * the messages are on disk, and several messages put together share one
+ * transaction (one fsync): the group commit of the writer thread to come.
+ * The schema is versioned (PRAGMA user_version) with migrations written
+ * once, since PostgreSQL will hold the same schema next. At open, messages
+ * left in flight by a crash go back to queued: delivery is at least once,
+ * and receivers absorb duplicates (ifNoneExist, Idempotency-Key).
+ *
+ * Order without head-of-line blocking: cg_store_claim hands out a message
+ * only when no earlier message of its destination and key is still waiting,
+ * in flight or dead; other keys go on.
+ *
+ * One cg_store is used by one thread at a time; other threads and processes
+ * (`cellgate queue`) open their own on the same file.
+ */
+#ifndef CG_STORE_H
+#define CG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define CG_STORE_SCHEMA_VERSION 1
+
+enum cg_msg_state { CG_MSG_QUEUED, CG_MSG_IN_FLIGHT, CG_MSG_DELIVERED, CG_MSG_DEAD };
+
+struct cg_store;
+
+/* A message to put: text and labels are the caller's, copied by the put. */
+struct cg_msg_in {
+	const char *txid;   /* the transaction it came in */
+	const char *dest;   /* the destination's name */
+	const char *key;    /* the ordering key */
+	const char *client; /* or NULL */
+	const char *record_id;
+	const char *type; /* "record", "Bundle", "Procedure"... */
+	bool requests;    /* a transaction or batch Bundle */
+	const char *body;
+	size_t len;
+};
+
+/* A message read back. Strings and body live in the store's read buffer
+ * until the next call on the store. */
+struct cg_msg {
+	int64_t id;
+	const char *txid, *dest, *key, *client, *record_id, *type;
+	bool requests;
+	const char *body;
+	size_t len;
+	enum cg_msg_state state;
+	int attempts;
+	int64_t accepted_ms, next_ms, done_ms; /* Unix times in milliseconds */
+	int status;                            /* the last upstream status, 0: none */
+	const char *reason;                    /* why dead, or the last failure, or NULL */
+};
+
+/* Opens (creating it and its schema if need be) the store at path, and
+ * migrates an older schema. A file that is not a store, or a newer schema,
+ * is CG_EINVAL with why saying so (why: at least 256 bytes). */
+enum cg_err cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen);
+void cg_store_close(struct cg_store *s);
+
+/* Puts n messages in one transaction, all or none; their ids in ids (may be
+ * NULL). now_ms: the acceptance time. */
+enum cg_err cg_store_put(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms,
+                         int64_t *ids) CG_MUST_CHECK;
+
+/* Claims up to max messages of dest that are due at now_ms and first in
+ * their key's line, oldest first, marking them in flight. *n: how many. */
+enum cg_err cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
+                           struct cg_msg *out, size_t *n) CG_MUST_CHECK;
+
+/* What became of an in-flight message: delivered (with the upstream's
+ * status), to be tried again at next_ms, or dead (with the reason). */
+enum cg_err cg_store_delivered(struct cg_store *s, int64_t id, int status,
+                               int64_t now_ms) CG_MUST_CHECK;
+enum cg_err cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason,
+                              int64_t next_ms) CG_MUST_CHECK;
+enum cg_err cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason,
+                          int64_t now_ms) CG_MUST_CHECK;
+
+/* One message by id: CG_ENOENT when there is none. */
+enum cg_err cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out) CG_MUST_CHECK;
+
+/* Messages of dest (NULL: all) in each state, and the oldest acceptance
+ * time of those not delivered (0: none). */
+struct cg_store_stats {
+	int64_t count[4];
+	int64_t oldest_waiting_ms;
+};
+enum cg_err cg_store_stats(struct cg_store *s, const char *dest,
+                           struct cg_store_stats *out) CG_MUST_CHECK;
+
+#endif
