@@ -220,11 +220,35 @@ run(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static enum cg_err
+sql_err(int rc)
+{
+	return rc == SQLITE_OK ? CG_OK : rc == SQLITE_NOMEM ? CG_ENOMEM : CG_EIO;
+}
+
 enum cg_err
-cg_store_put(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms, int64_t *ids)
+cg_store_begin(struct cg_store *s)
+{
+	return sql_err(exec(s, "BEGIN IMMEDIATE"));
+}
+
+enum cg_err
+cg_store_commit(struct cg_store *s)
+{
+	return sql_err(exec(s, "COMMIT"));
+}
+
+void
+cg_store_rollback(struct cg_store *s)
+{
+	exec(s, "ROLLBACK");
+}
+
+enum cg_err
+cg_store_add(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms, int64_t *ids)
 {
 	size_t i;
-	int rc = exec(s, "BEGIN IMMEDIATE");
+	int rc = exec(s, "SAVEPOINT add_one");
 
 	for (i = 0; i < n && rc == SQLITE_OK; i++) {
 		sqlite3_stmt *st = s->put;
@@ -243,13 +267,27 @@ cg_store_put(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t n
 		if (rc == SQLITE_OK && ids)
 			ids[i] = sqlite3_last_insert_rowid(s->db);
 	}
-	if (rc == SQLITE_OK)
-		rc = exec(s, "COMMIT");
 	if (rc != SQLITE_OK) {
-		exec(s, "ROLLBACK");
-		return rc == SQLITE_NOMEM ? CG_ENOMEM : CG_EIO;
+		sqlite3_reset(s->put);
+		sqlite3_clear_bindings(s->put);
+		exec(s, "ROLLBACK TO add_one");
 	}
-	return CG_OK;
+	exec(s, "RELEASE add_one");
+	return sql_err(rc);
+}
+
+enum cg_err
+cg_store_put(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms, int64_t *ids)
+{
+	enum cg_err err = cg_store_begin(s);
+
+	if (!err)
+		err = cg_store_add(s, in, n, now_ms, ids);
+	if (!err)
+		err = cg_store_commit(s);
+	if (err)
+		cg_store_rollback(s);
+	return err;
 }
 
 /* Copies a text column into the read buffer; its offset, or -1 for NULL

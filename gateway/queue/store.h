@@ -78,6 +78,16 @@ void cg_store_close(struct cg_store *s);
 enum cg_err cg_store_put(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms,
                          int64_t *ids) CG_MUST_CHECK;
 
+/* The same in steps, for a writer that commits several callers' messages
+ * together (one transaction, one fsync: group commit): begin, then one
+ * add per caller (each all or none of its own, in a savepoint), then
+ * commit (or rollback). A failed add leaves the other adds as they were. */
+enum cg_err cg_store_begin(struct cg_store *s) CG_MUST_CHECK;
+enum cg_err cg_store_add(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms,
+                         int64_t *ids) CG_MUST_CHECK;
+enum cg_err cg_store_commit(struct cg_store *s) CG_MUST_CHECK;
+void cg_store_rollback(struct cg_store *s);
+
 /* Claims up to max messages of dest that are due at now_ms and first in
  * their key's line, oldest first, marking them in flight. *n: how many. */
 enum cg_err cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,

@@ -1,0 +1,143 @@
+/* writer.c: the outbox's group-commit writer; see writer.h. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "writer.h"
+
+struct cg_writer {
+	struct cg_store *store;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct cg_outbox_job *queue, **tail;
+	int stopping;
+	uint64_t commits, jobs; /* under lock */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* One group: every job added in its own savepoint, one commit for all. A
+ * failed commit fails every job of the group (nothing of them is kept);
+ * a failed add fails its own job only. */
+static void
+commit_group(struct cg_writer *w, struct cg_outbox_job *group)
+{
+	struct cg_outbox_job *j, *next;
+	int64_t now = now_ms();
+	enum cg_err err = cg_store_begin(w->store);
+	uint64_t n = 0;
+
+	for (j = group; j; j = j->next, n++)
+		j->err = err ? err : cg_store_add(w->store, j->msgs, j->n, now, j->ids);
+	if (!err)
+		err = cg_store_commit(w->store);
+	if (err) {
+		cg_store_rollback(w->store);
+		for (j = group; j; j = j->next)
+			j->err = err;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->commits++;
+	w->jobs += n;
+	pthread_mutex_unlock(&w->lock);
+	for (j = group; j; j = next) {
+		next = j->next; /* done may free the job */
+		j->done(j, j->arg);
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct cg_writer *w = arg;
+	struct cg_outbox_job *group;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->queue && !w->stopping)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (!w->queue)
+			break;
+		group = w->queue;
+		w->queue = NULL;
+		w->tail = &w->queue;
+		pthread_mutex_unlock(&w->lock);
+		commit_group(w, group);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+enum cg_err
+cg_writer_start(const char *path, struct cg_writer **out, char *why, size_t whylen)
+{
+	struct cg_writer *w = calloc(1, sizeof(*w));
+	enum cg_err err;
+
+	*out = NULL;
+	if (!w)
+		return CG_ENOMEM;
+	err = cg_store_open(path, &w->store, why, whylen);
+	if (err) {
+		free(w);
+		return err;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->tail = &w->queue;
+	if (pthread_create(&w->thread, NULL, writer_main, w)) {
+		cg_store_close(w->store);
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return CG_ENOMEM;
+	}
+	*out = w;
+	return CG_OK;
+}
+
+void
+cg_writer_submit(struct cg_writer *w, struct cg_outbox_job *job)
+{
+	job->next = NULL;
+	job->err = CG_OK;
+	pthread_mutex_lock(&w->lock);
+	*w->tail = job;
+	w->tail = &job->next;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+cg_writer_stop(struct cg_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	cg_store_close(w->store);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void
+cg_writer_counts(struct cg_writer *w, uint64_t *commits, uint64_t *jobs)
+{
+	pthread_mutex_lock(&w->lock);
+	*commits = w->commits;
+	*jobs = w->jobs;
+	pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,45 @@
+/*
+ * writer.h: the outbox's writer thread (issue 11): every put to the store
+ * goes through it, so that no event loop ever waits for the disk, and the
+ * puts that queue while it commits are committed together: one transaction
+ * and one fsync for all of them (group commit). A job is done only once its
+ * messages are durable (or have failed, nothing of them kept); its done
+ * callback runs on the writer thread, and is where a server makes an event
+ * of its loop active (event_active is thread-safe with evthread_use_pthreads).
+ */
+#ifndef CG_WRITER_H
+#define CG_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+struct cg_writer;
+
+struct cg_outbox_job {
+	/* in: kept as they are until done has run */
+	const struct cg_msg_in *msgs;
+	size_t n;
+	int64_t *ids; /* n of them, filled in; may be NULL */
+	void (*done)(struct cg_outbox_job *job, void *arg);
+	void *arg;
+	/* out */
+	enum cg_err err;
+	/* private */
+	struct cg_outbox_job *next;
+};
+
+/* Starts a writer on the store at path (opened by the writer, for its
+ * thread alone). CG_EINVAL or CG_EIO with why when the store cannot be used. */
+enum cg_err cg_writer_start(const char *path, struct cg_writer **out, char *why, size_t whylen);
+/* Queues a job. */
+void cg_writer_submit(struct cg_writer *w, struct cg_outbox_job *job);
+/* Finishes what is queued, then stops the thread and closes the store. */
+void cg_writer_stop(struct cg_writer *w);
+
+/* Commits made and jobs done so far: jobs / commits is the group size. */
+void cg_writer_counts(struct cg_writer *w, uint64_t *commits, uint64_t *jobs);
+
+#endif
