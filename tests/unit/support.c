@@ -243,3 +243,31 @@ test_check_case(const char *text, enum cg_code expect, const char *path, int onl
 	}
 	cg_diag_free(&d);
 }
+
+char test_tmp_path[128];
+static char tmp_dir[64];
+
+int
+test_tmp_setup(const char *file)
+{
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/cg-test-XXXXXX");
+	if (!mkdtemp(tmp_dir))
+		return -1;
+	snprintf(test_tmp_path, sizeof(test_tmp_path), "%s/%s", tmp_dir, file);
+	return 0;
+}
+
+const char *
+test_tmp_dir(void)
+{
+	return tmp_dir;
+}
+
+int
+test_tmp_teardown(void)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}

@@ -15,6 +15,13 @@ struct cJSON;
 /* The project's code tables; loaded once, freed at exit. */
 const struct cg_mappings *test_mappings(void);
 
+/* A fresh folder under /tmp for a test file (cmocka group setup and
+ * teardown): test_tmp_path is FILE inside it. */
+extern char test_tmp_path[128];
+int test_tmp_setup(const char *file);
+const char *test_tmp_dir(void);
+int test_tmp_teardown(void);
+
 /* Reads a file under tests/data into a new string. */
 char *test_read_data(const char *relpath);
 

@@ -12,28 +12,20 @@
 #include <sqlite3.h>
 
 #include "store.h"
-
-static char dir[] = "/tmp/cg-store-XXXXXX";
-static char path[64];
+#include "support.h"
 
 static int
 setup(void **state)
 {
 	(void)state;
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/outbox.db", dir);
-	return 0;
+	return test_tmp_setup("outbox.db");
 }
 
 static int
 teardown(void **state)
 {
-	char p[96];
-
 	(void)state;
-	snprintf(p, sizeof(p), "rm -rf %s", dir);
-	return system(p);
+	return test_tmp_teardown();
 }
 
 static struct cg_store *
@@ -42,7 +34,7 @@ open_store(void)
 	struct cg_store *s;
 	char why[256];
 
-	if (cg_store_open(path, &s, why, sizeof(why)) != CG_OK)
+	if (cg_store_open(test_tmp_path, &s, why, sizeof(why)) != CG_OK)
 		fail_msg("open: %s", why);
 	return s;
 }
@@ -159,7 +151,7 @@ refuses_what_it_cannot_use(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(bad, sizeof(bad), "%s/not-a-store.db", dir);
+	snprintf(bad, sizeof(bad), "%s/not-a-store.db", test_tmp_dir());
 	f = fopen(bad, "w");
 	assert_non_null(f);
 	fputs("these are not the bytes of a SQLite database, not at all.........\n", f);
@@ -167,7 +159,7 @@ refuses_what_it_cannot_use(void **state)
 	assert_int_not_equal(cg_store_open(bad, &s, why, sizeof(why)), CG_OK);
 	assert_null(s);
 	assert_non_null(strstr(why, "not a SQLite file"));
-	snprintf(bad, sizeof(bad), "%s/newer.db", dir);
+	snprintf(bad, sizeof(bad), "%s/newer.db", test_tmp_dir());
 	assert_int_equal(cg_store_open(bad, &s, why, sizeof(why)), CG_OK);
 	cg_store_close(s);
 	{ /* a later cellgate's schema */

@@ -11,13 +11,12 @@
 
 #include <cmocka.h>
 
+#include "support.h"
 #include "writer.h"
 
 #define THREADS 4
 #define JOBS    400 /* per thread */
 
-static char dir[] = "/tmp/cg-writer-XXXXXX";
-static char path[64];
 static atomic_int done_count, failed_count;
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
@@ -119,7 +118,7 @@ concurrent_puts_share_commits(void **state)
 	(void)state;
 	assert_non_null(jobs);
 	assert_non_null(ids);
-	assert_int_equal(cg_writer_start(path, &w, why, sizeof(why)), CG_OK);
+	assert_int_equal(cg_writer_start(test_tmp_path, &w, why, sizeof(why)), CG_OK);
 	for (t = 0; t < THREADS; t++) {
 		prod[t] = (struct producer){w, jobs + t * JOBS, t};
 		assert_int_equal(pthread_create(&th[t], NULL, produce, &prod[t]), 0);
@@ -141,7 +140,7 @@ concurrent_puts_share_commits(void **state)
 	qsort(ids, THREADS * JOBS * 2, sizeof(*ids), cmp_id);
 	for (i = 1; i < THREADS * JOBS * 2; i++)
 		assert_true(ids[i] != ids[i - 1]);
-	assert_int_equal(cg_store_open(path, &s, why, sizeof(why)), CG_OK);
+	assert_int_equal(cg_store_open(test_tmp_path, &s, why, sizeof(why)), CG_OK);
 	assert_int_equal(cg_store_stats(s, "registry", &st), CG_OK);
 	assert_int_equal(st.count[CG_MSG_QUEUED], THREADS * JOBS * 2);
 	cg_store_close(s);
@@ -163,7 +162,7 @@ a_bad_job_fails_alone(void **state)
 
 	(void)state;
 	atomic_store(&failed_count, 0);
-	assert_int_equal(cg_writer_start(path, &w, why, sizeof(why)), CG_OK);
+	assert_int_equal(cg_writer_start(test_tmp_path, &w, why, sizeof(why)), CG_OK);
 	for (i = 0; i < 9; i++) {
 		fill(&jobs[i], 9, i, "other");
 		if (i == 4)
@@ -176,7 +175,7 @@ a_bad_job_fails_alone(void **state)
 	assert_int_not_equal(jobs[4].j.err, CG_OK);
 	assert_int_equal(jobs[3].j.err, CG_OK);
 	assert_int_equal(jobs[5].j.err, CG_OK);
-	assert_int_equal(cg_store_open(path, &s, why, sizeof(why)), CG_OK);
+	assert_int_equal(cg_store_open(test_tmp_path, &s, why, sizeof(why)), CG_OK);
 	assert_int_equal(cg_store_stats(s, "other", &st), CG_OK);
 	assert_int_equal(st.count[CG_MSG_QUEUED], 8 * 2); /* none of the bad job's two */
 	cg_store_close(s);
@@ -186,20 +185,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/outbox.db", dir);
-	return 0;
+	return test_tmp_setup("outbox.db");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[96];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return test_tmp_teardown();
 }
 
 int
