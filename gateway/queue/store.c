@@ -123,7 +123,7 @@ prepare(struct cg_store *s)
 	        {offsetof(struct cg_store, mark_flight),
 	         "UPDATE message SET state = 1, attempts = attempts + 1 WHERE id = ?"},
 	        {offsetof(struct cg_store, delivered),
-	         "UPDATE message SET state = 2, status = ?2, done_ms = ?3, reason = NULL "
+	         "UPDATE message SET state = 2, status = ?2, reason = ?3, done_ms = ?4 "
 	         "WHERE id = ?1 AND state = 1"},
 	        {offsetof(struct cg_store, retry),
 	         "UPDATE message SET state = 0, status = ?2, reason = ?3, next_ms = ?4 "
@@ -401,13 +401,19 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 	return CG_OK;
 }
 
-/* Runs an update on one message; CG_ENOENT when it was not in a state the
- * update applies to. */
+/* What became of one message: the three updates take the same values (id,
+ * upstream status, reason, time) and apply to a message only in the states
+ * their WHERE names; CG_ENOENT when it was in none of them. */
 static enum cg_err
-update(struct cg_store *s, sqlite3_stmt *st)
+update(struct cg_store *s, sqlite3_stmt *st, int64_t id, int status, const char *reason, int64_t ms)
 {
-	int rc = run(st);
+	int rc;
 
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, status);
+	bind_text(st, 3, reason);
+	sqlite3_bind_int64(st, 4, ms);
+	rc = run(st);
 	if (rc != SQLITE_OK)
 		return CG_EIO;
 	return sqlite3_changes(s->db) == 1 ? CG_OK : CG_ENOENT;
@@ -416,30 +422,19 @@ update(struct cg_store *s, sqlite3_stmt *st)
 enum cg_err
 cg_store_delivered(struct cg_store *s, int64_t id, int status, int64_t now_ms)
 {
-	sqlite3_bind_int64(s->delivered, 1, id);
-	sqlite3_bind_int(s->delivered, 2, status);
-	sqlite3_bind_int64(s->delivered, 3, now_ms);
-	return update(s, s->delivered);
+	return update(s, s->delivered, id, status, NULL, now_ms);
 }
 
 enum cg_err
 cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason, int64_t next_ms)
 {
-	sqlite3_bind_int64(s->retry, 1, id);
-	sqlite3_bind_int(s->retry, 2, status);
-	bind_text(s->retry, 3, reason);
-	sqlite3_bind_int64(s->retry, 4, next_ms);
-	return update(s, s->retry);
+	return update(s, s->retry, id, status, reason, next_ms);
 }
 
 enum cg_err
 cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason, int64_t now_ms)
 {
-	sqlite3_bind_int64(s->dead, 1, id);
-	sqlite3_bind_int(s->dead, 2, status);
-	bind_text(s->dead, 3, reason);
-	sqlite3_bind_int64(s->dead, 4, now_ms);
-	return update(s, s->dead);
+	return update(s, s->dead, id, status, reason, now_ms);
 }
 
 enum cg_err

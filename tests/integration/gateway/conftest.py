@@ -41,6 +41,17 @@ def free_port():
     return port
 
 
+def read_all(s):
+    """What a socket gives until the peer closes it (or fails)."""
+    answer = b""
+    try:
+        while chunk := s.recv(65536):
+            answer += chunk
+    except (ssl.SSLError, OSError):
+        pass
+    return answer
+
+
 def wait_port(port, proc=None, seconds=10):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -422,13 +433,7 @@ class Gateway:
                 s.sendall(payload)
             except (ssl.SSLError, OSError):
                 pass  # the gateway may stop reading once it has answered
-            answer = b""
-            try:
-                while chunk := s.recv(65536):
-                    answer += chunk
-            except (ssl.SSLError, OSError):
-                pass
-        return answer
+            return read_all(s)
 
     def log_text(self):
         with open(self.stderr_path, errors="replace") as f:

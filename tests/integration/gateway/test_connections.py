@@ -9,7 +9,7 @@ import ssl
 import threading
 import time
 
-from conftest import SRC, records
+from conftest import SRC, read_all, records
 
 VALIDATE = "/records/$validate"
 # Under AddressSanitizer, freed memory waits in a quarantine (256 MB by
@@ -224,12 +224,7 @@ def test_a_handshake_completed_during_the_drain_is_served(gateway_factory):
     s = gw.context("ehr").wrap_socket(raw, server_hostname="localhost")
     s.settimeout(10)
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    answer = b""
-    try:
-        while chunk := s.recv(65536):
-            answer += chunk
-    except (ssl.SSLError, OSError):
-        pass
+    answer = read_all(s)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     s.close()
     held.close()
