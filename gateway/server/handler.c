@@ -1,6 +1,5 @@
 /* handler.c: one HTTP request, from routing to the answer; see handler.h. */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,6 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/ssl.h>
 
-#include "answer.h"
 #include "buf.h"
 #include "capability.h"
 #include "check.h"
@@ -25,190 +23,14 @@
 #include "dest.h"
 #include "handler.h"
 #include "ingest.h"
-#include "json_write.h"
 #include "log.h"
 #include "metrics.h"
 #include "outcome.h"
+#include "request.h"
 #include "route.h"
 #include "runtime.h"
 #include "settings.h"
 #include "tls.h"
-
-/* ---- answering ------------------------------------------------------------ */
-
-struct request {
-	struct evhttp_request *req;
-	struct conn *conn;
-	struct worker *w;
-	struct cg_runtime *rt;
-	enum cg_endpoint ep;
-	const struct cg_route_cfg *route;
-	const char *client; /* the identity's name, or NULL */
-	char id[72];
-	struct timespec start;
-	struct cg_ingest_out out;
-	int have_out;
-	struct cg_delivery dl; /* to the route's destination */
-	int delivering;        /* dl was started: release it */
-};
-
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static enum cg_method
-method_of(struct evhttp_request *req)
-{
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		return CG_M_GET;
-	case EVHTTP_REQ_HEAD:
-		return CG_M_HEAD;
-	case EVHTTP_REQ_POST:
-		return CG_M_POST;
-	case EVHTTP_REQ_PUT:
-		return CG_M_PUT;
-	case EVHTTP_REQ_DELETE:
-		return CG_M_DELETE;
-	case EVHTTP_REQ_PATCH:
-		return CG_M_PATCH;
-	case EVHTTP_REQ_OPTIONS:
-		return CG_M_OPTIONS;
-	default:
-		return CG_M_OTHER;
-	}
-}
-
-static void
-audit(struct request *r, int status, const char *outcome)
-{
-	struct cg_buf b;
-	struct cg_jw w;
-	char when[32];
-	size_t i;
-
-	cg_log_time(when);
-	cg_buf_init(&b, CG_BUF_MAX_AUDIT_LINE);
-	cg_jw_init(&w, &b);
-	cg_jw_object(&w, NULL);
-	cg_jw_string(&w, "time", when);
-	cg_jw_string(&w, "request_id", r->id);
-	if (r->client)
-		cg_jw_string(&w, "client", r->client);
-	cg_jw_string(&w, "method", cg_route_method_name(method_of(r->req)));
-	if (r->route)
-		cg_jw_string(&w, "route", r->route->path);
-	if (r->route && r->route->dest)
-		cg_jw_string(&w, "destination", r->route->dest->name);
-	if (!w.err) /* the writer's error is the line's: one check at the end */
-		w.err = cg_buf_printf(&b, ",\"status\":%d", status);
-	cg_jw_string(&w, "outcome", outcome);
-	if (r->have_out) {
-		if (!w.err)
-			w.err = cg_buf_printf(&b, ",\"items\":%zu,\"errors\":%zu", r->out.n,
-			                      r->out.errors);
-		cg_jw_array(&w, "record_ids");
-		for (i = 0; i < r->out.n; i++)
-			if (r->out.item[i].record_id[0])
-				cg_jw_string(&w, NULL, r->out.item[i].record_id);
-		cg_jw_end(&w);
-	}
-	cg_jw_end(&w);
-	if (!w.err)
-		cg_audit_write(b.p, b.len);
-	cg_buf_free(&b);
-}
-
-static void request_finish(struct request *r);
-
-/* Sends the answer; every answer has X-Request-Id, none may be cached. */
-static void
-respond(struct request *r, int status, const char *type, const char *body, size_t len,
-        const char *outcome)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-	struct evbuffer *b = evbuffer_new();
-	struct conn *c;
-	double elapsed;
-
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "X-Request-Id", r->id);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (r->w->draining)
-		evhttp_add_header(h, "Connection", "close");
-	/* evhttp 2.1.12 writes a HEAD answer's body bytes all the same, and no
-	 * Content-Length: a client reads no body after HEAD, and would take
-	 * those bytes for the next answer. So none is given, and the length
-	 * is the one GET would have (RFC 9110 9.3.2). */
-	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
-		char n[24];
-
-		snprintf(n, sizeof(n), "%zu", len);
-		evhttp_add_header(h, "Content-Length", n);
-	} else if (b) {
-		evbuffer_add(b, body, len);
-	}
-	/* The connection as evhttp still has it: NULL once the client has gone
-	 * (evhttp then frees the request without sending, and the struct conn
-	 * is freed with it, which r->conn would not know). */
-	c = r->conn ? cg_conn_of(r->req) : NULL;
-	if (c) {
-		cg_conn_answering(c);
-		evhttp_request_set_on_complete_cb(r->req, cg_conn_sent, c);
-	}
-	evhttp_send_reply(r->req, status, cg_answer_reason(status), b);
-	if (b)
-		evbuffer_free(b);
-	elapsed = since(&r->start);
-	cg_metrics_request(r->ep, r->route ? r->route->path : NULL, status, elapsed);
-	if (r->ep == CG_EP_INGEST || r->ep == CG_EP_VALIDATE || status >= 400)
-		audit(r, status, outcome);
-	cg_log(status >= 500 ? CG_LOG_WARN : CG_LOG_INFO, "request %s: %s %s -> %d %s (%.1f ms)",
-	       r->id, r->client ? r->client : "-", r->route ? r->route->path : "-", status, outcome,
-	       elapsed * 1e3);
-	request_finish(r);
-}
-
-/* An OperationOutcome with one issue: the answer to every protocol error. */
-static void fail(struct request *r, int status, const char *type, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void
-fail(struct request *r, int status, const char *type, const char *fmt, ...)
-{
-	struct cg_buf b;
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
-	cg_outcome_simple(&b, r->rt->base, "error", type, msg);
-	/* Worth trying again soon: integration engines honour Retry-After. */
-	if (cg_answer_retry_after(status))
-		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
-	respond(r, status, "application/fhir+json", b.p ? b.p : "", b.len, type);
-	cg_buf_free(&b);
-}
-
-static void
-request_finish(struct request *r)
-{
-	struct worker *w = r->w;
-
-	if (r->have_out)
-		cg_ingest_out_free(&r->out);
-	if (r->delivering)
-		cg_delivery_release(&r->dl);
-	cg_runtime_release(r->rt);
-	free(r);
-	cg_worker_maybe_exit(w);
-}
 
 /* ---- endpoints ----------------------------------------------------------- */
 
@@ -232,14 +54,14 @@ stored(struct request *r)
 		/* Without memory for the copy the body is empty, and the answer
 		 * still 200: the items are stored. */
 		if (cg_buf_add(&b, r->out.outcome.p, r->out.outcome.len) != CG_OK)
-			respond(r, 200, "application/fhir+json", "", 0, "stored");
+			cg_request_respond(r, 200, "application/fhir+json", "", 0, "stored");
 		else
-			respond(r, 200, "application/fhir+json", b.p, b.len, "stored");
+			cg_request_respond(r, 200, "application/fhir+json", b.p, b.len, "stored");
 		cg_buf_free(&b);
 		return;
 	}
 	cg_outcome_end(&o, 0);
-	respond(r, 200, "application/fhir+json", b.p ? b.p : "", b.len, "stored");
+	cg_request_respond(r, 200, "application/fhir+json", b.p ? b.p : "", b.len, "stored");
 	cg_buf_free(&b);
 }
 
@@ -279,9 +101,9 @@ upstream_failed(struct request *r, const struct cg_delivery *call)
 	cJSON_Delete(up);
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
 	if (cg_outcome_end(&o, 0))
-		fail(r, 502, "transient", "%s", msg);
+		cg_request_fail(r, 502, "transient", "%s", msg);
 	else
-		respond(r, 502, "application/fhir+json", b.p, b.len, "transient");
+		cg_request_respond(r, 502, "application/fhir+json", b.p, b.len, "transient");
 	cg_buf_free(&b);
 }
 
@@ -307,10 +129,11 @@ upstream_too_large(struct request *r, const struct cg_delivery *call)
 	cg_outcome_begin(&o, &b, r->rt->base);
 	cg_outcome_add(&o, ok ? "warning" : "error", ok ? "incomplete" : "processing", NULL, msg);
 	if (cg_outcome_end(&o, 0))
-		fail(r, 503, "transient", "out of memory");
+		cg_request_fail(r, 503, "transient", "out of memory");
 	else
-		respond(r, (int)call->status, "application/fhir+json", b.p, b.len,
-		        ok ? "forwarded, answer too large" : "rejected upstream, answer too large");
+		cg_request_respond(r, (int)call->status, "application/fhir+json", b.p, b.len,
+		                   ok ? "forwarded, answer too large"
+		                      : "rejected upstream, answer too large");
 	cg_buf_free(&b);
 }
 
@@ -329,19 +152,20 @@ on_delivered(struct cg_delivery *call, void *arg)
 		if (call->result == CG_UP_OK)
 			stored(r);
 		else
-			fail(r, 503, "transient",
-			     "destination %s could not store the items; nothing was kept",
-			     r->route->dest->name);
+			cg_request_fail(
+			        r, 503, "transient",
+			        "destination %s could not store the items; nothing was kept",
+			        r->route->dest->name);
 		return;
 	}
 	if (call->result == CG_UP_TIMEOUT) {
-		fail(r, 504, "timeout", "destination %s did not answer within %ld ms",
-		     r->route->dest->name, r->route->dest->timeout_ms);
+		cg_request_fail(r, 504, "timeout", "destination %s did not answer within %ld ms",
+		                r->route->dest->name, r->route->dest->timeout_ms);
 		return;
 	}
 	if (call->result == CG_UP_UNREACHABLE) {
-		fail(r, 502, "transient", "destination %s could not be reached: %s",
-		     r->route->dest->name, call->error);
+		cg_request_fail(r, 502, "transient", "destination %s could not be reached: %s",
+		                r->route->dest->name, call->error);
 		return;
 	}
 	snprintf(st, sizeof(st), "%ld", call->status);
@@ -357,10 +181,10 @@ on_delivered(struct cg_delivery *call, void *arg)
 		upstream_too_large(r, call);
 		return;
 	}
-	respond(r, (int)call->status,
-	        call->response_type[0] ? call->response_type : "application/fhir+json",
-	        call->response.p ? call->response.p : "", call->response.len,
-	        call->result == CG_UP_OK ? "forwarded" : "rejected upstream");
+	cg_request_respond(r, (int)call->status,
+	                   call->response_type[0] ? call->response_type : "application/fhir+json",
+	                   call->response.p ? call->response.p : "", call->response.len,
+	                   call->result == CG_UP_OK ? "forwarded" : "rejected upstream");
 }
 
 static void
@@ -370,8 +194,8 @@ deliver(struct request *r)
 	enum cg_err err;
 
 	if (!d) {
-		respond(r, 200, "application/fhir+json", r->out.outcome.p, r->out.outcome.len,
-		        "valid, no destination");
+		cg_request_respond(r, 200, "application/fhir+json", r->out.outcome.p,
+		                   r->out.outcome.len, "valid, no destination");
 		return;
 	}
 	r->dl.dest = d;
@@ -382,11 +206,11 @@ deliver(struct request *r)
 	r->delivering = 1;
 	err = cg_dest_deliver(r->w->dests, &r->dl);
 	if (err == CG_ELIMIT)
-		fail(r, 500, "exception", "destination %s: %s", d->name, r->dl.error);
+		cg_request_fail(r, 500, "exception", "destination %s: %s", d->name, r->dl.error);
 	else if (err == CG_EIO)
-		fail(r, 502, "transient", "destination %s: %s", d->name, r->dl.error);
+		cg_request_fail(r, 502, "transient", "destination %s: %s", d->name, r->dl.error);
 	else if (err)
-		fail(r, 503, "transient", "out of memory");
+		cg_request_fail(r, 503, "transient", "out of memory");
 }
 
 /* Case-insensitive strstr (strcasestr is a GNU extension). */
@@ -449,13 +273,15 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	if (evhttp_request_get_command(r->req) != EVHTTP_REQ_GET &&
 	    !evhttp_find_header(in, "Content-Length") &&
 	    !evhttp_find_header(in, "Transfer-Encoding")) {
-		fail(r, 411, "structure", "a body needs Content-Length (or chunked encoding)");
+		cg_request_fail(r, 411, "structure",
+		                "a body needs Content-Length (or chunked encoding)");
 		return;
 	}
 	if (body_format(evhttp_find_header(in, "Content-Type"), &format)) {
-		fail(r, 415, "not-supported",
-		     "send application/fhir+json, application/json or application/x-ndjson "
-		     "(UTF-8)");
+		cg_request_fail(
+		        r, 415, "not-supported",
+		        "send application/fhir+json, application/json or application/x-ndjson "
+		        "(UTF-8)");
 		return;
 	}
 	p = (const char *)evbuffer_pullup(body, -1);
@@ -473,18 +299,18 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	cg_ingest_out_init(&r->out);
 	r->have_out = 1;
 	if (cg_ingest(&ii, p ? p : "", len, &r->out)) {
-		fail(r, 503, "transient", "out of memory");
+		cg_request_fail(r, 503, "transient", "out of memory");
 		return;
 	}
 	for (i = 0; i < CG_C__COUNT; i++)
 		if (r->out.code_count[i])
 			cg_metrics_issue((enum cg_code)i);
 	if (validate_only || r->out.status != 200) {
-		respond(r, r->out.status, "application/fhir+json", r->out.outcome.p,
-		        r->out.outcome.len,
-		        r->out.status == 200 ? "valid"
-		        : r->out.first_code  ? r->out.first_code
-		                             : "invalid");
+		cg_request_respond(r, r->out.status, "application/fhir+json", r->out.outcome.p,
+		                   r->out.outcome.len,
+		                   r->out.status == 200 ? "valid"
+		                   : r->out.first_code  ? r->out.first_code
+		                                        : "invalid");
 		return;
 	}
 	deliver(r);
@@ -498,9 +324,9 @@ metadata(struct request *r)
 
 	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	if (cg_capability_write(&b, r->route))
-		fail(r, 503, "transient", "out of memory");
+		cg_request_fail(r, 503, "transient", "out of memory");
 	else
-		respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
+		cg_request_respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
 	cg_buf_free(&b);
 }
 
@@ -512,9 +338,9 @@ issue_codes(struct request *r)
 
 	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	if (cg_outcome_code_system(&b, r->rt->base))
-		fail(r, 503, "transient", "out of memory");
+		cg_request_fail(r, 503, "transient", "out of memory");
 	else
-		respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
+		cg_request_respond(r, 200, "application/fhir+json", b.p, b.len, "ok");
 	cg_buf_free(&b);
 }
 
@@ -529,9 +355,9 @@ unserved(struct request *r, const struct cg_match *m, enum cg_method method)
 	cg_capability_summary(r->route, what, sizeof(what));
 	if (m->type[0] && (method == CG_M_GET || method == CG_M_HEAD)) {
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", "POST");
-		fail(r, 405, "not-supported", "%s", what);
+		cg_request_fail(r, 405, "not-supported", "%s", what);
 	} else {
-		fail(r, 404, "not-supported", "%s", what);
+		cg_request_fail(r, 404, "not-supported", "%s", what);
 	}
 }
 
@@ -543,9 +369,9 @@ conformance_doc(struct request *r, const char *rest)
 	        rest[tl] == '/' ? cg_runtime_doc(r->rt, rest, tl, rest + tl + 1) : NULL;
 
 	if (d)
-		respond(r, 200, "application/fhir+json", d->text, d->len, "ok");
+		cg_request_respond(r, 200, "application/fhir+json", d->text, d->len, "ok");
 	else
-		fail(r, 404, "not-found", "no such resource");
+		cg_request_fail(r, 404, "not-found", "no such resource");
 }
 
 /* Which client names the verified certificate maps to, and whether one of
@@ -560,7 +386,7 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 	size_t i;
 
 	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) {
-		fail(r, 401, "login", "this route needs a client certificate");
+		cg_request_fail(r, 401, "login", "this route needs a client certificate");
 		return -1;
 	}
 	if (!r->conn || !r->conn->id_match || r->conn->id_gen != r->rt->gen) {
@@ -576,15 +402,16 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 			                  "close");
 			cg_log(CG_LOG_WARN,
 			       "a connection's client certificate fails since the reload: %s", why);
-			fail(r, 403, "forbidden",
-			     "the client certificate is no longer accepted (%s); connect again",
-			     why);
+			cg_request_fail(
+			        r, 403, "forbidden",
+			        "the client certificate is no longer accepted (%s); connect again",
+			        why);
 			return -1;
 		}
 		match = calloc(s->nclients + 1, 1);
 
 		if (!match) {
-			fail(r, 503, "transient", "out of memory");
+			cg_request_fail(r, 503, "transient", "out of memory");
 			return -1;
 		}
 		for (i = 0, several_cns = 0; i < s->nclients; i++) {
@@ -606,7 +433,7 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 		}
 		if (!r->conn) { /* not reached: every request has its connection */
 			free(match);
-			fail(r, 503, "transient", "no connection");
+			cg_request_fail(r, 503, "transient", "no connection");
 			return -1;
 		}
 		free(r->conn->id_match);
@@ -617,35 +444,13 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 	case CG_AUTHZ_ALLOWED:
 		return 0;
 	case CG_AUTHZ_NOT_THIS_ROUTE:
-		fail(r, 403, "forbidden", "this client may not use this route");
+		cg_request_fail(r, 403, "forbidden", "this client may not use this route");
 		return -1;
 	default:
-		fail(r, 403, "forbidden", "the client certificate is not one this gateway knows");
+		cg_request_fail(r, 403, "forbidden",
+		                "the client certificate is not one this gateway knows");
 		return -1;
 	}
-}
-
-static void
-request_id(struct request *r)
-{
-	const char *given =
-	        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
-	size_t n = given ? strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                 "0123456789._-")
-	                 : 0;
-
-	/* A caller's id is kept when it is short and plain (it ends up in logs). */
-	if (given && n && given[n] == 0 && n < sizeof(r->id))
-		memcpy(r->id, given, n + 1);
-	else
-		cg_conn_request_id(r->id, sizeof(r->id));
-}
-
-static void
-not_allowed(struct request *r, const char *allow)
-{
-	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
-	fail(r, 405, "not-supported", "use %s here", allow);
 }
 
 static void
@@ -653,25 +458,25 @@ ops_endpoint(struct request *r, const char *path)
 {
 	if (strcmp(path, "/healthz") == 0) {
 		r->ep = CG_EP_HEALTH;
-		respond(r, 200, "application/json", "{\"status\":\"ok\"}", 15, "ok");
+		cg_request_respond(r, 200, "application/json", "{\"status\":\"ok\"}", 15, "ok");
 	} else if (strcmp(path, "/readyz") == 0) {
 		size_t i;
 
 		r->ep = CG_EP_READY;
 		if (r->w->draining) {
-			fail(r, 503, "transient", "shutting down");
+			cg_request_fail(r, 503, "transient", "shutting down");
 			return;
 		}
 		for (i = 0; i < r->rt->s->ndests; i++) {
 			const struct cg_dest_cfg *d = &r->rt->s->dests[i];
 
 			if (!cg_dest_is_ready(d)) {
-				fail(r, 503, "transient", "destination %s cannot be written",
-				     d->name);
+				cg_request_fail(r, 503, "transient",
+				                "destination %s cannot be written", d->name);
 				return;
 			}
 		}
-		respond(r, 200, "application/json", "{\"status\":\"ready\"}", 18, "ok");
+		cg_request_respond(r, 200, "application/json", "{\"status\":\"ready\"}", 18, "ok");
 	} else {
 		struct cg_buf b;
 		enum cg_err err;
@@ -682,9 +487,9 @@ ops_endpoint(struct request *r, const char *path)
 		if (!err)
 			err = cg_runtime_metrics(r->rt, &b);
 		if (err)
-			fail(r, 503, "transient", "out of memory");
+			cg_request_fail(r, 503, "transient", "out of memory");
 		else
-			respond(r, 200, "text/plain; version=0.0.4", b.p, b.len, "ok");
+			cg_request_respond(r, 200, "text/plain; version=0.0.4", b.p, b.len, "ok");
 		cg_buf_free(&b);
 	}
 }
@@ -712,27 +517,27 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	r->conn = cg_conn_of(req);
 	if (r->conn)
 		cg_conn_dispatched(r->conn);
-	request_id(r);
+	cg_request_set_id(r);
 	if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Server"))
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");
 	if (!r->conn) {
 		/* cg_conn_new could not make the TLS bufferevent (out of memory)
 		 * and evhttp fell back to plain text: serve nothing over it. */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		fail(r, 503, "transient", "no TLS on this connection");
+		cg_request_fail(r, 503, "transient", "no TLS on this connection");
 		return;
 	}
 	if (!accepts_json(evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"))) {
-		fail(r, 406, "not-supported", "answers are application/fhir+json");
+		cg_request_fail(r, 406, "not-supported", "answers are application/fhir+json");
 		return;
 	}
 	path = evhttp_uridecode(raw ? raw : "/", 0, &plen);
 	if (!path || strlen(path) != plen) {
 		free(path);
-		fail(r, 400, "invalid", "the path cannot be decoded");
+		cg_request_fail(r, 400, "invalid", "the path cannot be decoded");
 		return;
 	}
-	method = method_of(req);
+	method = cg_request_method(req);
 	cg_route_match(r->rt->s, method, path, &m);
 	r->route = m.route;
 	r->ep = m.target == CG_T_INGEST        ? CG_EP_INGEST
@@ -746,12 +551,12 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	                                       : CG_EP_OTHER;
 	if (m.target == CG_T_NONE) {
 		free(path);
-		fail(r, 404, "not-found", "no route here");
+		cg_request_fail(r, 404, "not-found", "no route here");
 		return;
 	}
 	if (m.target != CG_T_UNSERVED && !m.method_ok) {
 		free(path);
-		not_allowed(r, m.allow);
+		cg_request_not_allowed(r, m.allow);
 		return;
 	}
 	switch (m.target) {
@@ -794,20 +599,20 @@ cg_handle_admin_request(struct evhttp_request *req, void *arg)
 	r->w = arg;
 	r->rt = cg_runtime_acquire();
 	r->ep = CG_EP_OTHER;
-	request_id(r);
+	cg_request_set_id(r);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");
 	/* Only the three paths, compared as sent: nothing here is decoded. */
-	cg_route_match(r->rt->s, method_of(req), raw ? raw : "/", &m);
+	cg_route_match(r->rt->s, cg_request_method(req), raw ? raw : "/", &m);
 	if (m.target != CG_T_HEALTH && m.target != CG_T_READY && m.target != CG_T_METRICS) {
-		fail(r, 404, "not-found",
-		     "the admin listener serves /healthz, /readyz and /metrics");
+		cg_request_fail(r, 404, "not-found",
+		                "the admin listener serves /healthz, /readyz and /metrics");
 		return;
 	}
 	r->ep = m.target == CG_T_HEALTH  ? CG_EP_HEALTH
 	        : m.target == CG_T_READY ? CG_EP_READY
 	                                 : CG_EP_METRICS;
 	if (!m.method_ok) {
-		not_allowed(r, m.allow);
+		cg_request_not_allowed(r, m.allow);
 		return;
 	}
 	ops_endpoint(r, raw);
