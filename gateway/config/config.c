@@ -31,6 +31,7 @@ struct ck {
 	const char *dir;
 	const cJSON *clients;
 	const cJSON *destinations;
+	int queued; /* a destination is in queue mode: the outbox is needed */
 };
 
 static const char *const client_modes[] = {"required", "optional", NULL};
@@ -282,11 +283,51 @@ check_clients(struct ck *k, const cJSON *n)
 	cg_check_pop(&k->c, mark);
 }
 
-enum { D_TYPE, D_URL, D_FOLDER, D_CERT, D_KEY, D_CA, D_FORMAT, D_TIMEOUT, D__N };
-static const struct cg_member dest_spec[] = {{"type", 1},        {"url", 0},       {"folder", 0},
-                                             {"certificate", 0}, {"key", 0},       {"ca", 0},
-                                             {"format", 0},      {"timeout_ms", 0}};
+enum {
+	D_TYPE,
+	D_URL,
+	D_FOLDER,
+	D_CERT,
+	D_KEY,
+	D_CA,
+	D_FORMAT,
+	D_TIMEOUT,
+	D_MODE,
+	D_DELIVERY,
+	D__N
+};
+static const struct cg_member dest_spec[] = {
+        {"type", 1}, {"url", 0},    {"folder", 0},     {"certificate", 0}, {"key", 0},
+        {"ca", 0},   {"format", 0}, {"timeout_ms", 0}, {"mode", 0},        {"delivery", 0}};
 static const char *const formats[] = {"record", "fhir", NULL};
+static const char *const modes[] = {"queue", "direct", NULL};
+
+/* How the outbox's forwarder delivers to a queue-mode destination: each
+ * key's range, the defaults in settings.c. */
+static const struct cg_member delivery_spec[] = {
+        {"concurrency", 0},        {"batch_items", 0},    {"batch_bytes", 0},  {"linger_ms", 0},
+        {"backoff_initial_ms", 0}, {"backoff_max_ms", 0}, {"max_attempts", 0}, {"max_age_s", 0}};
+static const double delivery_range[][2] = {{1, 64},      {1, 1000},    {1024, 67108864},
+                                           {0, 10000},   {1, 3600000}, {1, 86400000},
+                                           {1, 1000000}, {1, 31536000}};
+#define NDELIVERY (sizeof(delivery_spec) / sizeof(delivery_spec[0]))
+
+static void
+check_delivery(struct ck *k, const cJSON *n)
+{
+	const cJSON *f[NDELIVERY];
+	size_t i, mark;
+	long v;
+
+	if (cg_check_members(&k->c, n, "delivery", delivery_spec, NDELIVERY, f))
+		return;
+	mark = cg_check_push_key(&k->c, "delivery");
+	for (i = 0; i < NDELIVERY; i++)
+		if (f[i])
+			cg_check_integer(&k->c, f[i], delivery_spec[i].name, delivery_range[i][0],
+			                 delivery_range[i][1], &v);
+	cg_check_pop(&k->c, mark);
+}
 
 static void
 check_destinations(struct ck *k, const cJSON *n)
@@ -323,6 +364,19 @@ check_destinations(struct ck *k, const cJSON *n)
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_TIMEOUT],
 					               "timeout_ms", 0,
 					               "an ndjson destination has no timeout");
+				/* Its writer fsyncs before the answer: it is its own
+				 * durable store, with nothing to retry. */
+				if (f[D_MODE] &&
+				    cg_check_enum(&k->c, f[D_MODE], "mode", modes) == 0)
+					cg_check_issue(
+					        &k->c, CG_C_NOT_ALLOWED, f[D_MODE], "mode", 0,
+					        "an ndjson destination stores directly: it has "
+					        "no queue mode");
+				if (f[D_DELIVERY])
+					cg_check_issue(
+					        &k->c, CG_C_NOT_ALLOWED, f[D_DELIVERY], "delivery",
+					        0,
+					        "an ndjson destination has no delivery settings");
 			} else {
 				const char *u =
 				        f[D_URL] ? cg_check_string(&k->c, f[D_URL], "url") : NULL;
@@ -355,6 +409,13 @@ check_destinations(struct ck *k, const cJSON *n)
 					cg_check_integer(&k->c, f[D_TIMEOUT], "timeout_ms", 1,
 					                 3600000, &v);
 				}
+				if (f[D_MODE] &&
+				    cg_check_enum(&k->c, f[D_MODE], "mode", modes) == 0)
+					k->queued = 1;
+				else if (!f[D_MODE])
+					k->queued = 1; /* queue is the default */
+				if (f[D_DELIVERY])
+					check_delivery(k, f[D_DELIVERY]);
 			}
 			if (f[D_CERT])
 				want_file(k, mut(f[D_CERT]), "certificate");
@@ -462,11 +523,59 @@ enum {
 	C_BASE,
 	C_WORKERS,
 	C_ADMIN,
+	C_OUTBOX,
 	C__N
 };
 static const struct cg_member config_spec[] = {
-        {"listeners", 1}, {"clients", 1},        {"routes", 1},  {"destinations", 1}, {"limits", 0},
-        {"logging", 0},   {"canonical_base", 0}, {"workers", 0}, {"admin", 0}};
+        {"listeners", 1}, {"clients", 1}, {"routes", 1},         {"destinations", 1},
+        {"limits", 0},    {"logging", 0}, {"canonical_base", 0}, {"workers", 0},
+        {"admin", 0},     {"outbox", 0}};
+
+enum { O_PATH, O_MAX_DEPTH, O_MIN_FREE, O_RETRY_AFTER, O_KEEP, O__N };
+static const struct cg_member outbox_spec[] = {{"path", 0},
+                                               {"max_depth", 0},
+                                               {"min_free_bytes", 0},
+                                               {"retry_after_s", 0},
+                                               {"keep_delivered_s", 0}};
+
+/* The outbox: where queue-mode destinations' messages wait (one SQLite
+ * file, var/outbox.db beside the configuration by default, written into
+ * the tree so that settings.c finds it) and when it refuses more. */
+static void
+check_outbox(struct ck *k, cJSON *root, const cJSON *n)
+{
+	static const double range[][2] = {
+	        {0, 0}, {1, 1e12}, {0, 1e15}, {1, 3600}, {0, 3153600000.0}};
+	const cJSON *f[O__N] = {0};
+	size_t i, mark;
+	long v;
+
+	if (n && cg_check_members(&k->c, n, "outbox", outbox_spec, O__N, f))
+		return;
+	if (!k->queued && !n)
+		return;
+	if (!n) {
+		n = cJSON_AddObjectToObject(root, "outbox");
+		if (!n) {
+			k->c.err = CG_ENOMEM;
+			return;
+		}
+	}
+	if (!f[O_PATH]) {
+		f[O_PATH] = cJSON_AddStringToObject(mut(n), "path", "var/outbox.db");
+		if (!f[O_PATH]) {
+			k->c.err = CG_ENOMEM;
+			return;
+		}
+	}
+	mark = cg_check_push_key(&k->c, "outbox");
+	want_folder(k, mut(f[O_PATH]), "path");
+	for (i = 1; i < O__N; i++)
+		if (f[i])
+			cg_check_integer(&k->c, f[i], outbox_spec[i].name, range[i][0], range[i][1],
+			                 &v);
+	cg_check_pop(&k->c, mark);
+}
 
 enum { A_ADDRESS, A_PORT, A__N };
 static const struct cg_member admin_spec[] = {{"address", 0}, {"port", 1}};
@@ -532,6 +641,7 @@ check_config(struct ck *k, cJSON *root)
 	}
 	if (f[C_ADMIN])
 		check_admin(k, f[C_ADMIN]);
+	check_outbox(k, root, f[C_OUTBOX]);
 }
 
 /* ---- loading ---------------------------------------------------------- */

@@ -22,6 +22,14 @@ num(const cJSON *o, const char *key, long def)
 	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
 }
 
+static long long
+numll(const cJSON *o, const char *key, long long def)
+{
+	const cJSON *v = cg_json_member(o, key);
+
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : def;
+}
+
 static size_t
 count(const cJSON *a)
 {
@@ -32,6 +40,7 @@ static void
 read_dest(struct cg_dest_cfg *d, const cJSON *n)
 {
 	const char *type = str(n, "type"), *format = str(n, "format");
+	const cJSON *dl;
 
 	d->name = n->string;
 	d->type = strcmp(type, "fhir") == 0      ? CG_DEST_FHIR
@@ -47,6 +56,17 @@ read_dest(struct cg_dest_cfg *d, const cJSON *n)
 	            : format && strcmp(format, "fhir") == 0 ? CG_PAYLOAD_FHIR
 	                                                    : CG_PAYLOAD_RECORD;
 	d->timeout_ms = num(n, "timeout_ms", 30000);
+	d->queued = d->type != CG_DEST_NDJSON &&
+	            (!str(n, "mode") || strcmp(str(n, "mode"), "queue") == 0);
+	dl = cg_json_member(n, "delivery");
+	d->delivery.concurrency = (int)num(dl, "concurrency", 4);
+	d->delivery.batch_items = (size_t)num(dl, "batch_items", 50);
+	d->delivery.batch_bytes = (size_t)num(dl, "batch_bytes", 4L << 20);
+	d->delivery.linger_ms = num(dl, "linger_ms", 5);
+	d->delivery.backoff_initial_ms = num(dl, "backoff_initial_ms", 1000);
+	d->delivery.backoff_max_ms = num(dl, "backoff_max_ms", 300000);
+	d->delivery.max_attempts = (int)num(dl, "max_attempts", 50);
+	d->delivery.max_age_s = num(dl, "max_age_s", 7L * 86400);
 }
 
 struct cg_settings *
@@ -143,6 +163,15 @@ cg_settings_from(const struct cg_config *c)
 
 		s->admin_address = str(admin, "address") ? str(admin, "address") : "127.0.0.1";
 		s->admin_port = (int)num(admin, "port", 0);
+	}
+	if (cg_json_member(root, "outbox")) {
+		const cJSON *o = cg_json_member(root, "outbox");
+
+		s->outbox.path = str(o, "path");
+		s->outbox.max_depth = numll(o, "max_depth", 1000000);
+		s->outbox.min_free_bytes = numll(o, "min_free_bytes", 256LL << 20);
+		s->outbox.retry_after_s = num(o, "retry_after_s", 5);
+		s->outbox.keep_delivered_s = numll(o, "keep_delivered_s", 7LL * 86400);
 	}
 	return s;
 }

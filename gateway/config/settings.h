@@ -8,6 +8,7 @@
 #ifndef CG_SETTINGS_H
 #define CG_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "map.h"
@@ -41,6 +42,17 @@ struct cg_dest_cfg {
 	const char *certificate, *key, *ca; /* or NULL */
 	enum cg_payload format;             /* what it takes */
 	long timeout_ms;
+	bool queued; /* queue mode: answered 202 once in the outbox, then forwarded */
+	struct cg_delivery_cfg {
+		int concurrency;    /* batches in flight at once */
+		size_t batch_items; /* messages in one request at most */
+		size_t batch_bytes; /* their bodies' bytes at most (one bigger item goes alone) */
+		long linger_ms;     /* how long the first waits for others to join it */
+		long backoff_initial_ms; /* the first retry's delay; doubled each time */
+		long backoff_max_ms;     /* the cap of that delay (and of a Retry-After) */
+		int max_attempts;        /* then dead */
+		long max_age_s;          /* since accepted: then dead */
+	} delivery;
 };
 
 struct cg_route_cfg {
@@ -72,6 +84,13 @@ struct cg_settings {
 	int workers;                /* 0: one per core */
 	const char *admin_address;  /* the admin listener (plain HTTP), or NULL: none */
 	int admin_port;
+	struct cg_outbox_cfg {
+		const char *path;           /* the store, or NULL: no queue-mode destination */
+		long long max_depth;        /* messages waiting, past which requests get 503 */
+		long long min_free_bytes;   /* free space under which requests get 503 */
+		long retry_after_s;         /* what those 503s say */
+		long long keep_delivered_s; /* delivered messages are pruned after (0: never) */
+	} outbox;
 };
 
 /* Reads c (which must have loaded without errors). Strings point into c's

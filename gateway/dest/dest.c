@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "conditional.h"
 #include "dest.h"
 #include "log.h"
 #include "transaction.h"
@@ -73,6 +74,7 @@ on_answered(struct cg_http_call *call, void *arg)
 	struct cg_delivery *d = arg;
 
 	d->status = call->status;
+	d->retry_after_s = call->retry_after_s;
 	d->truncated = call->truncated != 0;
 	memcpy(d->response_type, call->response_type, sizeof(d->response_type));
 	memcpy(d->error, call->error, sizeof(d->error));
@@ -89,6 +91,47 @@ on_answered(struct cg_http_call *call, void *arg)
 	finish(d, call->result);
 }
 
+/* Extra header lines: their text in d->headers (NUL-separated), pointed to
+ * from d->header_v once the buffer stops moving. */
+static enum cg_err
+add_header(struct cg_delivery *d, const char *name, const char *value, size_t vlen)
+{
+	enum cg_err err = cg_buf_addstr(&d->headers, name);
+
+	if (!err)
+		err = cg_buf_add(&d->headers, value, vlen);
+	if (!err)
+		err = cg_buf_addc(&d->headers, '\0');
+	return err;
+}
+
+static void
+point_headers(struct cg_delivery *d)
+{
+	size_t i = 0, at = 0;
+
+	while (at < d->headers.len && i + 1 < sizeof(d->header_v) / sizeof(d->header_v[0])) {
+		d->header_v[i++] = d->headers.p + at;
+		at += strlen(d->headers.p + at) + 1;
+	}
+	d->header_v[i] = NULL;
+}
+
+/* A lone resource with an identifier: created only if none has it. */
+static enum cg_err
+conditional_header(struct cg_delivery *d, const char *body, size_t len)
+{
+	struct cg_buf q;
+	enum cg_err err;
+
+	cg_buf_init(&q, CG_BUF_MAX_UPSTREAM);
+	err = cg_conditional_query(body, len, &q);
+	if (!err)
+		err = add_header(d, "If-None-Exist: ", q.p, q.len);
+	cg_buf_free(&q);
+	return err == CG_ENOENT ? CG_OK : err;
+}
+
 /* The request a batch makes for an HTTP destination: its URL in d->url, its
  * body in d->body (or, for one Bundle sent as it is, where it lies). */
 static enum cg_err
@@ -102,7 +145,11 @@ build_request(struct cg_delivery *d, const char **body, size_t *len)
 	if ((size_t)snprintf(d->url, sizeof(d->url), "%s", dest->url) >= sizeof(d->url))
 		return CG_ELIMIT;
 	if (dest->type == CG_DEST_RECORDS) { /* a JSON array of the records */
-		err = cg_buf_addc(&d->body, '[');
+		if (d->idempotency_key)
+			err = add_header(d, "Idempotency-Key: ", d->idempotency_key,
+			                 strlen(d->idempotency_key));
+		if (!err)
+			err = cg_buf_addc(&d->body, '[');
 		for (i = 0; i < b->n && !err; i++) {
 			if (i)
 				err = cg_buf_addc(&d->body, ',');
@@ -120,7 +167,7 @@ build_request(struct cg_delivery *d, const char **body, size_t *len)
 			return CG_ELIMIT;
 		*body = b->data + b->item[0].off;
 		*len = b->item[0].len;
-		return CG_OK;
+		return conditional_header(d, *body, *len);
 	} else if (b->n == 1) { /* a transaction or batch Bundle, as it is */
 		*body = b->data + b->item[0].off;
 		*len = b->item[0].len;
@@ -148,6 +195,9 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->response_type[0] = 0;
 	cg_buf_init(&d->response, CG_BUF_MAX_EMPTY);
 	cg_buf_init(&d->body, CG_BUF_MAX_UPSTREAM);
+	cg_buf_init(&d->headers, CG_BUF_MAX_UPSTREAM);
+	d->header_v[0] = NULL;
+	d->retry_after_s = -1;
 	if (dest->type == CG_DEST_NDJSON) {
 		d->ev = event_new(l->base, -1, 0, on_stored, d);
 		if (!d->ev) {
@@ -175,6 +225,8 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->call.content_type =
 	        dest->type == CG_DEST_FHIR ? "application/fhir+json" : "application/json";
 	d->call.request_id = d->request_id;
+	point_headers(d);
+	d->call.headers_extra = d->header_v;
 	d->call.done = on_answered;
 	d->call.arg = d;
 	if (cg_http_start(l->http, &d->call)) {
@@ -195,6 +247,7 @@ cg_delivery_release(struct cg_delivery *d)
 	cg_buf_free(&d->response);
 	cg_buf_free(&d->call.response);
 	cg_buf_free(&d->body);
+	cg_buf_free(&d->headers);
 }
 
 bool

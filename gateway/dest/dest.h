@@ -7,7 +7,10 @@
  * fhir destination gets one request for the batch (the one resource as a
  * create at {url}/{type}, a transaction or batch Bundle as it is, several
  * items joined into one transaction: transaction.h), a records destination a
- * JSON array, both over libcurl on the loop (dest_http.h). The server's
+ * JSON array, both over libcurl on the loop (dest_http.h). A lone resource
+ * with an identifier is a conditional create (If-None-Exist; a transaction's
+ * entries get ifNoneExist), so that a resource delivered twice is stored
+ * once; a records destination gets the caller's Idempotency-Key. The server's
  * handler calls this for a request; the outbox's forwarder will call it the
  * same way for what it has stored. Each result is counted here, where it is
  * decided (cellgate_upstream_total).
@@ -39,7 +42,8 @@ struct cg_delivery {
 	/* in: set by the caller, kept as they are until done has run */
 	const struct cg_dest_cfg *dest;
 	struct cg_batch batch;
-	const char *request_id; /* sent upstream as X-Request-Id */
+	const char *request_id;      /* sent upstream as X-Request-Id */
+	const char *idempotency_key; /* records: sent as Idempotency-Key, or NULL */
 	void (*done)(struct cg_delivery *d, void *arg);
 	void *arg;
 	/* out: when done runs */
@@ -49,6 +53,7 @@ struct cg_delivery {
 	bool truncated;          /* that body was over 1 MB: response is cut */
 	char response_type[128]; /* its Content-Type, or "" */
 	char error[256];         /* no answer, or the write failed: why */
+	long retry_after_s;      /* fhir, records: the upstream's Retry-After, or -1 */
 	char file[sizeof(((struct cg_ndjson_job *)0)->file)]; /* ndjson: the last file */
 	/* private */
 	struct event *ev;
@@ -56,6 +61,8 @@ struct cg_delivery {
 	struct cg_http_call call;
 	char url[CG_DEST_URL_MAX + 1 + CG_FHIR_TYPE_NAME_MAX]; /* {url}/{type} fits */
 	struct cg_buf body;
+	struct cg_buf headers;   /* the extra header lines' text */
+	const char *header_v[3]; /* and the lines, NULL-ended */
 };
 
 /* Starts delivering d->batch to d->dest; d->done runs on l's loop once it is

@@ -128,6 +128,13 @@ finish(struct cg_http_client *c, CURL *easy, CURLcode code)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->status);
 	if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
 		snprintf(call->response_type, sizeof(call->response_type), "%s", ct);
+	{
+		curl_off_t ra = 0;
+
+		/* curl reads both forms (delay-seconds and HTTP-date); 0: none */
+		if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+			call->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+	}
 	if (code == CURLE_OK) {
 		call->result = call->status >= 200 && call->status < 300   ? CG_UP_OK
 		               : call->status >= 400 && call->status < 500 ? CG_UP_REJECTED
@@ -209,6 +216,7 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	char h[200];
 
 	call->status = 0;
+	call->retry_after_s = -1;
 	call->error[0] = 0;
 	call->response_type[0] = 0;
 	call->truncated = 0;
@@ -224,6 +232,8 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	snprintf(h, sizeof(h), "X-Request-Id: %s", call->request_id);
 	call->headers = curl_slist_append(call->headers, h);
 	call->headers = curl_slist_append(call->headers, "Expect:"); /* no 100-continue wait */
+	for (size_t i = 0; call->headers_extra && call->headers_extra[i]; i++)
+		call->headers = curl_slist_append(call->headers, call->headers_extra[i]);
 	curl_easy_setopt(e, CURLOPT_URL, call->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_POST, 1L);

@@ -25,6 +25,7 @@ struct cg_http_call {
 	size_t len;
 	const char *content_type;
 	const char *request_id;
+	const char *const *headers_extra; /* "Name: value" lines, NULL-ended, or NULL */
 	void (*done)(struct cg_http_call *call, void *arg);
 	void *arg;
 	/* out */
@@ -34,6 +35,7 @@ struct cg_http_call {
 	struct cg_buf response;  /* the upstream's body (first 1 MB) */
 	int truncated;           /* the body was over 1 MB (or memory ran out): response is cut */
 	char response_type[128]; /* its Content-Type */
+	long retry_after_s;      /* its Retry-After (seconds or a date, from now), or -1 */
 	/* private */
 	void *easy;
 	struct curl_slist *headers;

@@ -10,12 +10,14 @@
 #include <stddef.h>
 
 #include "fhir_structure.h"
+#include "uuid.h"
 
 struct cg_item {
 	size_t off, len;                  /* its JSON text in the batch's data (no newline) */
 	char type[CG_FHIR_TYPE_NAME_MAX]; /* "record", "Bundle", "Procedure"... */
-	char record_id[72]; /* the record's recordId (1-64), for the audit log, or "" */
-	int requests;       /* a transaction or batch Bundle: its entries are requests */
+	char record_id[72];           /* the record's recordId (1-64), for the audit log, or "" */
+	int requests;                 /* a transaction or batch Bundle: its entries are requests */
+	char key[CG_UUID_STRLEN + 1]; /* the patient's ordering key (order_key.h), or "" */
 };
 
 /* Items and the text they point into; the caller keeps both alive while a

@@ -1,6 +1,7 @@
 /* transaction.c: a batch as one transaction Bundle; see transaction.h. */
 #include <string.h>
 
+#include "conditional.h"
 #include "json_scan.h"
 #include "transaction.h"
 
@@ -125,7 +126,7 @@ cg_map_transaction(const struct cg_batch *b, struct cg_buf *out)
 	for (i = 0; i < b->n && !err; i++) {
 		const struct cg_item *it = &b->item[i];
 		const char *p = b->data + it->off;
-		size_t from, to;
+		size_t from, to, mark;
 
 		if (it->requests) {
 			int found = entry_array(p, it->len, &from, &to);
@@ -148,6 +149,18 @@ cg_map_transaction(const struct cg_batch *b, struct cg_buf *out)
 			err = cg_buf_addstr(out, ",\"request\":{\"method\":\"POST\",\"url\":\"");
 		if (!err) /* a resource type name: letters only, nothing to escape */
 			err = cg_buf_addstr(out, it->type);
+		mark = out->len;
+		if (!err)
+			err = cg_buf_addstr(out, "\",\"ifNoneExist\":\"");
+		/* Sent twice, stored once (percent-encoded: nothing to escape);
+		 * without an identifier the entry is a plain create. */
+		if (!err) {
+			err = cg_conditional_query(p, it->len, out);
+			if (err == CG_ENOENT) {
+				cg_buf_truncate(out, mark);
+				err = CG_OK;
+			}
+		}
 		if (!err)
 			err = cg_buf_addstr(out, "\"}}");
 	}

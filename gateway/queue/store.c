@@ -487,3 +487,9 @@ cg_store_stats(struct cg_store *s, const char *dest, struct cg_store_stats *out)
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CG_OK : CG_EIO;
 }
+
+enum cg_err
+cg_store_relax(struct cg_store *s)
+{
+	return sql_err(exec(s, "PRAGMA synchronous = NORMAL"));
+}

@@ -102,6 +102,13 @@ enum cg_err cg_store_retry_at(struct cg_store *s, int64_t id, int status, const 
 enum cg_err cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason,
                           int64_t now_ms) CG_MUST_CHECK;
 
+/* For the forwarder's connection: its commits (claims, outcomes) are not
+ * fsynced each; the writer's next commit, or a checkpoint, makes them
+ * durable. Losing one to a power cut only delivers a message again (at
+ * least once, duplicates absorbed), never loses one: nothing accepted is
+ * written through this connection. */
+enum cg_err cg_store_relax(struct cg_store *s) CG_MUST_CHECK;
+
 /* One message by id: CG_ENOENT when there is none. */
 enum cg_err cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out) CG_MUST_CHECK;
 

@@ -12,8 +12,24 @@ struct cg_writer {
 	pthread_cond_t wake;
 	struct cg_outbox_job *queue, **tail;
 	int stopping;
-	uint64_t commits, jobs; /* under lock */
+	uint64_t commits, jobs;             /* under lock */
+	uint64_t bucket[CG_WRITER_BUCKETS]; /* under lock: not cumulative here */
+	double latency_sum;
+	void (*on_commit)(void *arg, uint64_t messages);
+	void *on_commit_arg;
 };
+
+const double cg_writer_bucket_s[CG_WRITER_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,  0.5,   1.0,  1e300};
+
+static double
+mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static int64_t
 now_ms(void)
@@ -32,8 +48,10 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 {
 	struct cg_outbox_job *j, *next;
 	int64_t now = now_ms();
+	double t0 = mono_s(), took;
 	enum cg_err err = cg_store_begin(w->store);
-	uint64_t n = 0;
+	uint64_t n = 0, stored = 0;
+	size_t b = 0;
 
 	for (j = group; j; j = j->next, n++)
 		j->err = err ? err : cg_store_add(w->store, j->msgs, j->n, now, j->ids);
@@ -44,9 +62,19 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 		for (j = group; j; j = j->next)
 			j->err = err;
 	}
+	took = mono_s() - t0;
+	for (j = group; j; j = j->next)
+		if (!j->err)
+			stored += j->n;
+	if (stored && w->on_commit)
+		w->on_commit(w->on_commit_arg, stored);
+	while (b + 1 < CG_WRITER_BUCKETS && took > cg_writer_bucket_s[b])
+		b++;
 	pthread_mutex_lock(&w->lock);
 	w->commits++;
 	w->jobs += n;
+	w->bucket[b]++;
+	w->latency_sum += took;
 	pthread_mutex_unlock(&w->lock);
 	for (j = group; j; j = next) {
 		next = j->next; /* done may free the job */
@@ -106,6 +134,13 @@ cg_writer_start(const char *path, struct cg_writer **out, char *why, size_t whyl
 }
 
 void
+cg_writer_on_commit(struct cg_writer *w, void (*fn)(void *arg, uint64_t messages), void *arg)
+{
+	w->on_commit = fn;
+	w->on_commit_arg = arg;
+}
+
+void
 cg_writer_submit(struct cg_writer *w, struct cg_outbox_job *job)
 {
 	job->next = NULL;
@@ -139,5 +174,18 @@ cg_writer_counts(struct cg_writer *w, uint64_t *commits, uint64_t *jobs)
 	pthread_mutex_lock(&w->lock);
 	*commits = w->commits;
 	*jobs = w->jobs;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+cg_writer_latency(struct cg_writer *w, uint64_t counts[CG_WRITER_BUCKETS], double *sum_s)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < CG_WRITER_BUCKETS; i++)
+		counts[i] = total += w->bucket[i];
+	*sum_s = w->latency_sum;
 	pthread_mutex_unlock(&w->lock);
 }

@@ -34,6 +34,10 @@ struct cg_outbox_job {
 /* Starts a writer on the store at path (opened by the writer, for its
  * thread alone). CG_EINVAL or CG_EIO with why when the store cannot be used. */
 enum cg_err cg_writer_start(const char *path, struct cg_writer **out, char *why, size_t whylen);
+/* Calls fn(arg, messages) on the writer thread after each commit that
+ * stored messages, before the jobs' done: the forwarder hears of them.
+ * Set before the first submit. */
+void cg_writer_on_commit(struct cg_writer *w, void (*fn)(void *arg, uint64_t messages), void *arg);
 /* Queues a job. */
 void cg_writer_submit(struct cg_writer *w, struct cg_outbox_job *job);
 /* Finishes what is queued, then stops the thread and closes the store. */
@@ -41,5 +45,12 @@ void cg_writer_stop(struct cg_writer *w);
 
 /* Commits made and jobs done so far: jobs / commits is the group size. */
 void cg_writer_counts(struct cg_writer *w, uint64_t *commits, uint64_t *jobs);
+
+/* How long commits took (begin to durable: the fsync, mostly), as a
+ * histogram: counts[i] commits took at most cg_writer_bucket_s[i] seconds
+ * (cumulative, as Prometheus has it; the last bucket is +Inf), and their sum. */
+#define CG_WRITER_BUCKETS 12
+extern const double cg_writer_bucket_s[CG_WRITER_BUCKETS];
+void cg_writer_latency(struct cg_writer *w, uint64_t counts[CG_WRITER_BUCKETS], double *sum_s);
 
 #endif

@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "worker.h"
 #include "dest.h"
+#include "enqueue.h"
 #include "handler.h"
 #include "ingest.h"
 #include "log.h"
@@ -196,6 +197,10 @@ deliver(struct request *r)
 	if (!d) {
 		cg_request_respond(r, 200, "application/fhir+json", r->out.outcome.p,
 		                   r->out.outcome.len, "valid, no destination");
+		return;
+	}
+	if (d->queued) {
+		cg_enqueue(r);
 		return;
 	}
 	r->dl.dest = d;
@@ -486,6 +491,8 @@ ops_endpoint(struct request *r, const char *path)
 		err = cg_metrics_render(&b);
 		if (!err)
 			err = cg_runtime_metrics(r->rt, &b);
+		if (!err && r->w->outbox)
+			err = cg_outbox_metrics(r->w->outbox, &b);
 		if (err)
 			cg_request_fail(r, 503, "transient", "out of memory");
 		else

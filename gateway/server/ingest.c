@@ -9,6 +9,7 @@
 #include "check.h"
 #include "ingest.h"
 #include "json_write.h"
+#include "order_key.h"
 #include "outcome.h"
 #include "validate.h"
 
@@ -263,11 +264,16 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 static enum cg_err
 deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 {
-	size_t off = run->out->data.len;
+	size_t off = run->out->data.len, n = run->out->n;
 	enum cg_err result;
 
 	run->name_too_long = 0;
 	result = deliver_item(run, r, is_fhir);
+	/* The patient it is about, from what the client sent: the outbox
+	 * delivers one patient's items in order. */
+	if (!result && run->out->n == n + 1 &&
+	    cg_order_key(r->root, run->out->item[n].key) != CG_OK)
+		run->out->item[n].key[0] = 0;
 	if (result != CG_ELIMIT || !run->name_too_long)
 		return result;
 	cg_buf_truncate(&run->out->data, off);

@@ -75,6 +75,8 @@ audit(struct request *r, int status, const char *outcome)
 		cg_jw_string(&w, "route", r->route->path);
 	if (r->route && r->route->dest)
 		cg_jw_string(&w, "destination", r->route->dest->name);
+	if (r->txid[0] && status == 202)
+		cg_jw_string(&w, "transaction", r->txid);
 	if (!w.err) /* the writer's error is the line's: one check at the end */
 		w.err = cg_buf_printf(&b, ",\"status\":%d", status);
 	cg_jw_string(&w, "outcome", outcome);
@@ -156,7 +158,8 @@ cg_request_fail(struct request *r, int status, const char *type, const char *fmt
 	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
 	cg_outcome_simple(&b, r->rt->base, "error", type, msg);
 	/* Worth trying again soon: integration engines honour Retry-After. */
-	if (cg_answer_retry_after(status))
+	if (cg_answer_retry_after(status) &&
+	    !evhttp_find_header(evhttp_request_get_output_headers(r->req), "Retry-After"))
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "5");
 	cg_request_respond(r, status, "application/fhir+json", b.p ? b.p : "", b.len, type);
 	cg_buf_free(&b);
@@ -171,6 +174,11 @@ request_finish(struct request *r)
 		cg_ingest_out_free(&r->out);
 	if (r->delivering)
 		cg_delivery_release(&r->dl);
+	if (r->job_ev)
+		event_free(r->job_ev);
+	free(r->msgs);
+	free(r->ids);
+	free(r->keys);
 	cg_runtime_release(r->rt);
 	free(r);
 	cg_worker_maybe_exit(w);

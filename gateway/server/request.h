@@ -13,6 +13,7 @@
 
 #include "dest.h"
 #include "ingest.h"
+#include "outbox.h"
 #include "metrics.h"
 #include "route.h"
 
@@ -36,6 +37,13 @@ struct request {
 	int have_out;
 	struct cg_delivery dl; /* to the route's destination */
 	int delivering;        /* dl was started: release it */
+	/* queue mode (enqueue.c): the outbox's job, until it is durable */
+	struct cg_outbox_job job;
+	struct cg_msg_in *msgs;
+	int64_t *ids;
+	struct event *job_ev; /* made active by the writer thread */
+	char txid[40];        /* the transaction: its messages' common id */
+	char (*keys)[48];     /* keys made here for items about no patient */
 };
 
 /* The request's method, for routing and the audit log. */

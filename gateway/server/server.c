@@ -25,12 +25,14 @@
 #include "dest_ndjson.h"
 #include "handler.h"
 #include "log.h"
+#include "outbox.h"
 #include "runtime.h"
 #include "server.h"
 #include "settings.h"
 
 static struct worker *workers;
 static int nworkers;
+static struct cg_outbox *outbox; /* or NULL: no queue-mode destination */
 static atomic_int draining;
 
 /* ---- the loops ------------------------------------------------------------ */
@@ -196,6 +198,7 @@ worker_init(struct worker *w, int id, const struct cg_settings *s)
 	struct event_config *ec = event_config_new();
 
 	w->id = id;
+	w->outbox = outbox;
 	/* Batch epoll_ctl calls: evhttp turns reading and writing on and off
 	 * several times per request, often back to where they were. */
 	if (ec)
@@ -320,6 +323,25 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(ctl->base, NULL);
 }
 
+/* The forwarder's way to the current destinations: a runtime reference. */
+static const struct cg_settings *
+settings_acquire(void *arg, void **hold)
+{
+	struct cg_runtime *rt = cg_runtime_acquire();
+
+	(void)arg;
+	*hold = rt;
+	return rt ? rt->s : NULL;
+}
+
+static void
+settings_release(void *arg, void *hold)
+{
+	(void)arg;
+	if (hold)
+		cg_runtime_release(hold);
+}
+
 int
 cg_serve(const char *config_path, const char *mappings_dir, const struct cg_listen *listen)
 {
@@ -373,6 +395,23 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 		cg_runtime_release(cg_runtime_install(NULL));
 		return 1;
 	}
+	if (rt->s->outbox.path) {
+		static const struct cg_settings_source src = {settings_acquire, settings_release,
+		                                              NULL};
+		char why[512];
+
+		/* A store that cannot be used is a refusal to serve: accepting
+		 * what cannot be kept would break the one promise. */
+		if (cg_outbox_start(&rt->s->outbox, &src, &outbox, why, sizeof(why))) {
+			cg_log(CG_LOG_ERROR, "outbox %s: %s", rt->s->outbox.path, why);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			cg_ndjson_stop();
+			free(workers);
+			cg_runtime_release(cg_runtime_install(NULL));
+			return 1;
+		}
+		cg_log(CG_LOG_INFO, "outbox %s: open", rt->s->outbox.path);
+	}
 	for (i = 0; i < nworkers; i++) {
 		if (worker_init(&workers[i], i, rt->s)) {
 			status = 1;
@@ -416,6 +455,10 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(workers[i].thread, NULL);
+	/* Every request answered: what was accepted is committed; batches in
+	 * flight get a few seconds, the rest is sent after the next start. */
+	cg_outbox_stop(outbox, 5000);
+	outbox = NULL;
 	cg_ndjson_stop();
 	for (i = 0; i < nworkers; i++)
 		worker_free(&workers[i]);

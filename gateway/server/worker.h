@@ -18,6 +18,7 @@ struct evhttp;
 struct evconnlistener;
 struct evhttp_bound_socket;
 struct cg_dest_loop;
+struct cg_outbox;
 
 struct front { /* one listener on one worker */
 	struct worker *w;
@@ -37,6 +38,7 @@ struct worker {
 	struct event *stop_ev, *drain_tick;
 	struct event *reconfigure_ev; /* a reload: apply the new limits */
 	struct cg_dest_loop *dests;   /* the loop's way to destinations */
+	struct cg_outbox *outbox;     /* the process's, or NULL: no queue-mode destination */
 	size_t conns, max_conns;      /* connections past their handshake */
 	size_t handshaking, max_handshaking;
 	struct conn *oldest, *newest; /* the handshaking ones, in accept order */

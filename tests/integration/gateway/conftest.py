@@ -214,6 +214,52 @@ class Receiver:
             self.proc.wait()
 
 
+class FhirStore:
+    """tests/integration/gateway/fhirstore.py: a FHIR server that keeps what
+    it is sent, absorbs duplicates and can be told to misbehave (control)."""
+
+    def __init__(self, pki, port=None):
+        self.pki = pki
+        self.port = port or free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, f"{HERE}/fhirstore.py", str(self.port), self.pki],
+            stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        return self
+
+    def _call(self, method, path, doc=None):
+        ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")
+        ctx.load_cert_chain(f"{self.pki}/registry.crt", f"{self.pki}/registry.key")
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=20)
+        conn.request(method, path, body=json.dumps(doc) if doc is not None else None)
+        data = conn.getresponse().read()
+        conn.close()
+        return json.loads(data)
+
+    def state(self):
+        return self._call("GET", "/state")
+
+    def control(self, **kw):
+        return self._call("POST", "/control", kw)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def fhirstore(pki):
+    f = FhirStore(pki)
+    yield f
+    f.stop()
+
+
 @pytest.fixture
 def receiver(pki, tmp_path):
     r = Receiver(pki, str(tmp_path))
@@ -305,27 +351,33 @@ destinations:
   manyfiles: {{type: ndjson, folder: var/manyfiles, format: fhir}}
   upstream:
     type: fhir
+    mode: direct
     url: {up}/ok/fhir
     {ident}
   registry-api:
     type: records
+    mode: direct
     url: {up}/ok/records
     {ident}
   reject:
     type: fhir
+    mode: direct
     url: {up}/reject/fhir
     {ident}
   fail:
     type: fhir
+    mode: direct
     url: {up}/fail/fhir
     {ident}
   slow:
     type: fhir
+    mode: direct
     url: {up}/slow/fhir
     timeout_ms: 1000
     {ident}
   down:
     type: fhir
+    mode: direct
     url: https://127.0.0.1:{free_port()}/fhir
     {ident}
 limits:

@@ -199,7 +199,7 @@ def test_a_request_pipelined_behind_a_slow_upstream_call_is_not_cut(gateway_fact
         limits={"header_timeout_ms": 1000, "body_timeout_ms": 1000, "idle_timeout_ms": 30000},
         routes="  - {method: POST, path: /slow, accept: record, clients: [ehr], "
                "destination: slowup}",
-        destinations=f"  slowup:\n    type: fhir\n    url: {receiver.url}/slow/fhir\n"
+        destinations=f"  slowup:\n    type: fhir\n    mode: direct\n    url: {receiver.url}/slow/fhir\n"
                      f"    timeout_ms: 8000\n    {ident}").start()
     body = json.dumps(records(1, 8)[0]).encode()
     one = (b"POST /slow HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"

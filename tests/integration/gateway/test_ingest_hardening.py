@@ -13,6 +13,7 @@ LONG_TYPE = "MedicinalProductUndesirableEffect"  # 33 characters, the longest in
 def upstream(receiver, name="upstream", path="ok/fhir", kind="fhir"):
     return f"""  {name}:
     type: {kind}
+    mode: direct
     url: {receiver.url}/{path}
     {IDENT}
 """

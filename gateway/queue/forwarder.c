@@ -1,0 +1,707 @@
+/* forwarder.c: the outbox's deliveries; see forwarder.h. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "dest.h"
+#include "forwarder.h"
+#include "log.h"
+#include "store.h"
+
+#define MAX_DESTS 64
+#define TICK_MS   100  /* due retries and `cellgate queue retry` are found within it */
+#define LOOK_MS   2000 /* the store's figures, for metrics and the depth, refreshed */
+#define MAX_CLAIM 1000
+
+const double cg_forwarder_batch_le[8] = {1, 2, 5, 10, 20, 50, 100, 1e300};
+
+struct fw_dest {
+	char name[128];
+	int inflight;                 /* batches; the forwarder's thread only */
+	struct cg_forwarder_counts c; /* under the forwarder's lock */
+};
+
+struct fw_msg {
+	int64_t id, accepted_ms;
+	int attempts;
+};
+
+struct fw_batch {
+	struct cg_forwarder *f;
+	struct fw_dest *fd;
+	void *hold; /* the settings dest points into */
+	const struct cg_dest_cfg *dest;
+	struct fw_msg *msg;
+	struct cg_item *item;
+	size_t n;
+	struct cg_buf data;
+	struct cg_delivery dl;
+	char request_id[64];
+	char idem[1024];
+	struct fw_batch *prev, *next; /* in flight */
+};
+
+struct cg_forwarder {
+	struct cg_store *store;
+	struct cg_settings_source src;
+	pthread_t thread;
+	struct event_base *base;
+	struct cg_dest_loop *loop;
+	struct event *wake_ev, *linger_ev, *tick_ev, *stop_ev, *grace_ev;
+	struct cg_msg claimed[MAX_CLAIM];
+	struct fw_dest dest[MAX_DESTS];
+	size_t ndest;
+	struct fw_batch *flying;
+	long grace_ms;
+	int stopping;
+	int64_t last_look;
+	pthread_mutex_t lock; /* dest counts and ndest, for other threads */
+	_Atomic int64_t depth, accepted_since_look;
+	struct cg_log_limit store_warn;
+};
+
+/* TODO(store v2): the upstream's answer is kept with a dead message once
+ * the store has a column for it. */
+static enum cg_err
+store_dead(struct cg_store *s, int64_t id, int status, const char *reason, const char *resp,
+           size_t len, int64_t now)
+{
+	(void)resp;
+	(void)len;
+	return cg_store_dead(s, id, status, reason, now);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static struct fw_dest *
+dest_named(struct cg_forwarder *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->ndest; i++)
+		if (strcmp(f->dest[i].name, name) == 0)
+			return &f->dest[i];
+	if (f->ndest == MAX_DESTS || strlen(name) >= sizeof(f->dest[0].name))
+		return NULL;
+	pthread_mutex_lock(&f->lock);
+	snprintf(f->dest[f->ndest].name, sizeof(f->dest[0].name), "%s", name);
+	f->ndest++;
+	pthread_mutex_unlock(&f->lock);
+	return &f->dest[f->ndest - 1];
+}
+
+static void
+batch_free(struct fw_batch *b)
+{
+	if (!b)
+		return;
+	cg_delivery_release(&b->dl);
+	cg_buf_free(&b->data);
+	free(b->msg);
+	free(b->item);
+	if (b->hold)
+		b->f->src.release(b->f->src.arg, b->hold);
+	free(b);
+}
+
+static struct fw_batch *
+batch_new(struct cg_forwarder *f, struct fw_dest *fd, const struct cg_dest_cfg *dest, size_t n)
+{
+	struct fw_batch *b = calloc(1, sizeof(*b));
+	const struct cg_settings *s;
+
+	if (!b)
+		return NULL;
+	b->f = f;
+	b->fd = fd;
+	b->msg = calloc(n, sizeof(*b->msg));
+	b->item = calloc(n, sizeof(*b->item));
+	cg_buf_init(&b->data, CG_BUF_MAX_ITEMS);
+	s = f->src.acquire(f->src.arg, &b->hold);
+	(void)s; /* dest points into the same settings: held while b lives */
+	b->dest = dest;
+	if (!b->msg || !b->item) {
+		batch_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Appends one message (its body as an item) to b. */
+static enum cg_err
+batch_add(struct fw_batch *b, const struct fw_msg *m, const struct cg_item *proto, const char *body,
+          size_t len)
+{
+	struct cg_item *it = &b->item[b->n];
+	enum cg_err err;
+
+	*it = *proto;
+	it->off = b->data.len;
+	it->len = len;
+	err = cg_buf_add(&b->data, body, len);
+	if (!err)
+		err = cg_buf_addc(&b->data, '\n');
+	if (err)
+		return err;
+	b->msg[b->n++] = *m;
+	return CG_OK;
+}
+
+static void on_delivered(struct cg_delivery *dl, void *arg);
+static void finish_batch(struct fw_batch *b, int then_pump);
+
+/* Hands b to its destination; on a failure to start, its messages are
+ * tried again later (nothing was sent). */
+static void
+start(struct fw_batch *b)
+{
+	struct cg_forwarder *f = b->f;
+	enum cg_err err;
+	size_t i, at = 0;
+
+	b->fd->inflight++;
+	b->prev = NULL;
+	b->next = f->flying;
+	if (f->flying)
+		f->flying->prev = b;
+	f->flying = b;
+	snprintf(b->request_id, sizeof(b->request_id), "outbox-%lld-%zu", (long long)b->msg[0].id,
+	         b->n);
+	/* Idempotency-Key: the message ids, the same for every try of them */
+	for (i = 0; i < b->n && at + 24 < sizeof(b->idem); i++)
+		at += (size_t)snprintf(b->idem + at, sizeof(b->idem) - at, "%s%lld", i ? "," : "",
+		                       (long long)b->msg[i].id);
+	memset(&b->dl, 0, sizeof(b->dl));
+	b->dl.dest = b->dest;
+	b->dl.batch = (struct cg_batch){b->data.p, b->item, b->n};
+	b->dl.request_id = b->request_id;
+	b->dl.idempotency_key = b->idem;
+	b->dl.done = on_delivered;
+	b->dl.arg = b;
+	pthread_mutex_lock(&f->lock);
+	b->fd->c.batches++;
+	b->fd->c.items_sent += b->n;
+	for (i = 0; i < 8; i++)
+		if ((double)b->n <= cg_forwarder_batch_le[i])
+			b->fd->c.batch_size[i]++;
+	pthread_mutex_unlock(&f->lock);
+	err = cg_dest_deliver(f->loop, &b->dl);
+	if (err) {
+		b->dl.result = err == CG_ELIMIT ? CG_UP_REJECTED : CG_UP_UNREACHABLE;
+		b->dl.status = 0;
+		finish_batch(b, 0); /* no pump from here: its caller goes on */
+	}
+}
+
+/* Claims what is due for one destination and starts batches of it, while
+ * it has room for more. */
+static void
+pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
+{
+	struct fw_dest *fd = dest_named(f, d->name);
+	const struct cg_delivery_cfg *dc = &d->delivery;
+	size_t max = dc->batch_items < MAX_CLAIM ? dc->batch_items : MAX_CLAIM;
+
+	if (!fd)
+		return;
+	while (!f->stopping && fd->inflight < dc->concurrency) {
+		size_t n = 0, i;
+		struct fw_batch *b = NULL;
+		size_t bytes = 0;
+		enum cg_err err = cg_store_claim(f->store, d->name, now_ms(), max, f->claimed, &n);
+
+		if (err) {
+			cg_log_limited(
+			        &f->store_warn, CG_LOG_ERROR,
+			        "outbox: destination %s: messages cannot be claimed from the "
+			        "store (%s); trying again",
+			        d->name, cg_strerror(err));
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			const struct cg_msg *m = &f->claimed[i];
+			struct fw_msg fm = {m->id, m->accepted_ms, m->attempts};
+			struct cg_item proto;
+
+			/* a batch is full by bytes: start it, begin another */
+			if (b && b->n && bytes + m->len > dc->batch_bytes) {
+				start(b);
+				b = NULL;
+			}
+			if (!b) {
+				b = batch_new(f, fd, d, n - i);
+				bytes = 0;
+			}
+			memset(&proto, 0, sizeof(proto));
+			snprintf(proto.type, sizeof(proto.type), "%s", m->type ? m->type : "");
+			snprintf(proto.record_id, sizeof(proto.record_id), "%s",
+			         m->record_id ? m->record_id : "");
+			proto.requests = m->requests;
+			if (!b || batch_add(b, &fm, &proto, m->body, m->len)) {
+				/* Out of memory: this one goes back to the queue soon. */
+				if (cg_store_retry_at(f->store, m->id, 0, "out of memory",
+				                      now_ms() + 1000)) {
+					/* left in flight: queued again at the next start */
+				}
+				continue;
+			}
+			bytes += m->len;
+		}
+		if (b && b->n)
+			start(b);
+		else
+			batch_free(b);
+		if (n < max)
+			return;
+	}
+}
+
+static void
+pump(struct cg_forwarder *f)
+{
+	void *hold;
+	const struct cg_settings *s = f->src.acquire(f->src.arg, &hold);
+	size_t i;
+
+	for (i = 0; s && i < s->ndests; i++)
+		if (s->dests[i].queued)
+			pump_dest(f, &s->dests[i]);
+	f->src.release(f->src.arg, hold);
+}
+
+/* The retry's delay: the upstream's Retry-After when it gave one with a
+ * 429 or 503, else exponential from the attempts made (1 s, 2 s, 4 s...
+ * by default), capped, with "equal jitter" (half fixed, half random) so
+ * that messages that failed together do not come back together. */
+static int64_t
+retry_delay_ms(const struct cg_delivery_cfg *dc, const struct cg_delivery *dl, int attempts)
+{
+	double d = (double)dc->backoff_initial_ms;
+	unsigned r = 0;
+	int i;
+
+	if (dl->retry_after_s >= 0 && (dl->status == 429 || dl->status == 503))
+		return (int64_t)dl->retry_after_s * 1000;
+	for (i = 1; i < attempts && d < (double)dc->backoff_max_ms; i++)
+		d *= 2;
+	if (d > (double)dc->backoff_max_ms)
+		d = (double)dc->backoff_max_ms;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (unsigned)rand();
+	return (int64_t)(d / 2 + (d / 2) * ((double)r / 4294967296.0));
+}
+
+static const char *
+result_words(const struct cg_delivery *dl)
+{
+	switch (dl->result) {
+	case CG_UP_TIMEOUT:
+		return "no answer within the timeout";
+	case CG_UP_UNREACHABLE:
+		return dl->error[0] ? dl->error : "could not be reached";
+	default:
+		return NULL;
+	}
+}
+
+/* The store's figures (per destination) and the depth, from the store. */
+static void
+look(struct cg_forwarder *f)
+{
+	size_t i;
+	int64_t depth = 0;
+
+	for (i = 0; i < f->ndest; i++) {
+		struct cg_store_stats st;
+
+		if (cg_store_stats(f->store, f->dest[i].name, &st))
+			continue;
+		pthread_mutex_lock(&f->lock);
+		f->dest[i].c.queued = st.count[CG_MSG_QUEUED];
+		f->dest[i].c.in_flight = st.count[CG_MSG_IN_FLIGHT];
+		f->dest[i].c.delivered_now = st.count[CG_MSG_DELIVERED];
+		f->dest[i].c.dead_now = st.count[CG_MSG_DEAD];
+		f->dest[i].c.oldest_waiting_ms = st.oldest_waiting_ms;
+		pthread_mutex_unlock(&f->lock);
+	}
+	{
+		struct cg_store_stats all;
+
+		if (cg_store_stats(f->store, NULL, &all) == CG_OK) {
+			depth = all.count[CG_MSG_QUEUED] + all.count[CG_MSG_IN_FLIGHT];
+			atomic_store(&f->accepted_since_look, 0);
+			atomic_store(&f->depth, depth);
+		}
+	}
+	f->last_look = now_ms();
+}
+
+/* What became of a batch, written to the store in one transaction. */
+static void
+settle(struct fw_batch *b, int soon)
+{
+	struct cg_forwarder *f = b->f;
+	const struct cg_delivery *dl = &b->dl;
+	const struct cg_delivery_cfg *dc = &b->dest->delivery;
+	int64_t now = now_ms();
+	int refused =
+	        !soon && dl->result == CG_UP_REJECTED && dl->status != 408 && dl->status != 429;
+	uint64_t delivered = 0, retried = 0, dead = 0;
+	char reason[512];
+	size_t i;
+	enum cg_err err = cg_store_begin(f->store);
+
+	for (i = 0; i < b->n && !err; i++) {
+		const struct fw_msg *m = &b->msg[i];
+		enum cg_err e;
+
+		if (soon) {
+			/* A refused batch that could not be split (stopping, or out of
+			 * memory): not the messages' fault; again in a second. */
+			e = cg_store_retry_at(f->store, m->id, (int)dl->status,
+			                      "refused in a batch; to be sent apart", now + 1000);
+			retried++;
+		} else if (dl->result == CG_UP_OK) {
+			e = cg_store_delivered(f->store, m->id, (int)dl->status, now);
+			delivered++;
+		} else if (refused) {
+			if (dl->status)
+				snprintf(reason, sizeof(reason),
+				         "refused by destination %s with %ld", b->dest->name,
+				         dl->status);
+			else
+				snprintf(reason, sizeof(reason),
+				         "cannot be sent to destination %s: %s", b->dest->name,
+				         dl->error);
+			e = store_dead(f->store, m->id, (int)dl->status, reason, dl->response.p,
+			               dl->response.len, now);
+			dead++;
+		} else {
+			const char *w = result_words(dl);
+			int64_t at = now + retry_delay_ms(dc, dl, m->attempts);
+
+			if (w)
+				snprintf(reason, sizeof(reason), "%s", w);
+			else
+				snprintf(reason, sizeof(reason), "destination %s answered %ld",
+				         b->dest->name, dl->status);
+			if (m->attempts >= dc->max_attempts ||
+			    now - m->accepted_ms >= (int64_t)dc->max_age_s * 1000) {
+				char gave[600];
+
+				snprintf(gave, sizeof(gave),
+				         "gave up after %d attempts over %llds: %s", m->attempts,
+				         (long long)((now - m->accepted_ms) / 1000), reason);
+				e = store_dead(f->store, m->id, (int)dl->status, gave,
+				               dl->response.p, dl->response.len, now);
+				dead++;
+			} else {
+				e = cg_store_retry_at(f->store, m->id, (int)dl->status, reason, at);
+				retried++;
+			}
+		}
+		if (e && e != CG_ENOENT) /* ENOENT: purged or retried by an operator */
+			err = e;
+	}
+	if (!err)
+		err = cg_store_commit(f->store);
+	if (err) {
+		cg_store_rollback(f->store);
+		/* Left in flight in the file: queued again at the next start.
+		 * Delivered ones are then sent again: duplicates absorbed. */
+		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
+		               "outbox: destination %s: the outcome of %zu messages could not "
+		               "be written to the store (%s)",
+		               b->dest->name, b->n, cg_strerror(err));
+		return;
+	}
+	atomic_fetch_sub(&f->depth, (int64_t)(delivered + dead));
+	pthread_mutex_lock(&f->lock);
+	b->fd->c.delivered += delivered;
+	b->fd->c.retried += retried;
+	b->fd->c.dead += dead;
+	pthread_mutex_unlock(&f->lock);
+	if (dead)
+		cg_log(CG_LOG_WARN,
+		       "outbox: destination %s: %llu message%s dead (%s): see cellgate queue list "
+		       "--state dead",
+		       b->dest->name, (unsigned long long)dead, dead == 1 ? "" : "s",
+		       refused ? "refused" : "gave up");
+	else if (retried)
+		cg_log(CG_LOG_INFO, "outbox: destination %s: %llu message%s to be tried again (%s)",
+		       b->dest->name, (unsigned long long)retried, retried == 1 ? "" : "s",
+		       result_words(dl) ? result_words(dl) : "an error answer");
+}
+
+/* A refused batch of several: each half goes again on its own, until the
+ * message that was refused is alone. Returns 0 when both halves started. */
+static int
+split(struct fw_batch *b)
+{
+	struct fw_batch *half[2];
+	size_t mid = b->n / 2, i, h;
+
+	for (h = 0; h < 2; h++) {
+		size_t from = h ? mid : 0, to = h ? b->n : mid;
+
+		half[h] = batch_new(b->f, b->fd, b->dest, to - from);
+		for (i = from; half[h] && i < to; i++)
+			if (batch_add(half[h], &b->msg[i], &b->item[i], b->data.p + b->item[i].off,
+			              b->item[i].len)) {
+				batch_free(half[h]);
+				half[h] = NULL;
+			}
+	}
+	if (!half[0] || !half[1]) {
+		batch_free(half[0]);
+		batch_free(half[1]);
+		return -1;
+	}
+	pthread_mutex_lock(&b->f->lock);
+	b->fd->c.split++;
+	pthread_mutex_unlock(&b->f->lock);
+	start(half[0]);
+	start(half[1]);
+	return 0;
+}
+
+static void
+finish_batch(struct fw_batch *b, int then_pump)
+{
+	struct cg_forwarder *f = b->f;
+	int refused = b->dl.result == CG_UP_REJECTED && b->dl.status != 408 && b->dl.status != 429;
+
+	b->fd->inflight--;
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		f->flying = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	if (!refused || b->n == 1)
+		settle(b, 0);
+	else if (f->stopping || split(b) != 0)
+		settle(b, 1);
+	batch_free(b);
+	if (f->stopping) {
+		if (!f->flying)
+			event_base_loopbreak(f->base);
+		return;
+	}
+	if (then_pump)
+		pump(f);
+}
+
+static void
+on_delivered(struct cg_delivery *dl, void *arg)
+{
+	(void)dl;
+	finish_batch(arg, 1);
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct cg_forwarder *f = arg;
+	void *hold;
+	const struct cg_settings *s;
+	long linger = 0;
+	size_t i;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (f->stopping || evtimer_pending(f->linger_ev, NULL))
+		return;
+	s = f->src.acquire(f->src.arg, &hold);
+	for (i = 0; s && i < s->ndests; i++)
+		if (s->dests[i].queued && (linger == 0 || s->dests[i].delivery.linger_ms < linger))
+			linger = s->dests[i].delivery.linger_ms;
+	f->src.release(f->src.arg, hold);
+	tv.tv_sec = linger / 1000;
+	tv.tv_usec = (linger % 1000) * 1000;
+	evtimer_add(f->linger_ev, &tv);
+}
+
+static void
+on_linger(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct cg_forwarder *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->stopping)
+		return;
+	if (now_ms() - f->last_look >= LOOK_MS)
+		look(f);
+	pump(f);
+}
+
+static void
+on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct cg_forwarder *f = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(f->base);
+}
+
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct cg_forwarder *f = arg;
+	struct timeval tv = {f->grace_ms / 1000, (f->grace_ms % 1000) * 1000};
+
+	(void)fd;
+	(void)what;
+	f->stopping = 1;
+	if (!f->flying) {
+		event_base_loopbreak(f->base);
+		return;
+	}
+	evtimer_add(f->grace_ev, &tv);
+}
+
+static void *
+forwarder_main(void *arg)
+{
+	struct cg_forwarder *f = arg;
+
+	look(f);
+	pump(f);
+	event_base_dispatch(f->base);
+	return NULL;
+}
+
+static void
+forwarder_free(struct cg_forwarder *f)
+{
+	struct fw_batch *b, *next;
+
+	/* Batches still in flight after the grace: their requests are
+	 * dropped with the HTTP client; they are in flight in the store, and
+	 * queued again at the next start. */
+	cg_dest_loop_free(f->loop);
+	for (b = f->flying; b; b = next) {
+		next = b->next;
+		batch_free(b);
+	}
+	if (f->wake_ev)
+		event_free(f->wake_ev);
+	if (f->linger_ev)
+		event_free(f->linger_ev);
+	if (f->tick_ev)
+		event_free(f->tick_ev);
+	if (f->stop_ev)
+		event_free(f->stop_ev);
+	if (f->grace_ev)
+		event_free(f->grace_ev);
+	if (f->base)
+		event_base_free(f->base);
+	cg_store_close(f->store);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+enum cg_err
+cg_forwarder_start(const char *path, const struct cg_settings_source *src,
+                   struct cg_forwarder **out, char *why, size_t whylen)
+{
+	struct cg_forwarder *f = calloc(1, sizeof(*f));
+	struct timeval tick = {0, TICK_MS * 1000};
+	enum cg_err err;
+
+	*out = NULL;
+	if (!f)
+		return CG_ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	f->src = *src;
+	err = cg_store_open(path, &f->store, why, whylen);
+	if (!err && cg_store_relax(f->store))
+		err = CG_EIO;
+	if (err) {
+		forwarder_free(f);
+		return err;
+	}
+	f->base = event_base_new();
+	f->loop = f->base ? cg_dest_loop_new(f->base) : NULL;
+	if (f->loop) {
+		f->wake_ev = event_new(f->base, -1, 0, on_wake, f);
+		f->linger_ev = evtimer_new(f->base, on_linger, f);
+		f->tick_ev = event_new(f->base, -1, EV_PERSIST, on_tick, f);
+		f->stop_ev = event_new(f->base, -1, 0, on_stop, f);
+		f->grace_ev = evtimer_new(f->base, on_grace, f);
+	}
+	if (!f->grace_ev || !f->stop_ev || !f->tick_ev || !f->linger_ev || !f->wake_ev ||
+	    event_add(f->tick_ev, &tick) || pthread_create(&f->thread, NULL, forwarder_main, f)) {
+		snprintf(why, whylen, "out of memory");
+		forwarder_free(f);
+		return CG_ENOMEM;
+	}
+	*out = f;
+	return CG_OK;
+}
+
+void
+cg_forwarder_wake(struct cg_forwarder *f)
+{
+	event_active(f->wake_ev, EV_READ, 1);
+}
+
+void
+cg_forwarder_stop(struct cg_forwarder *f, long grace_ms)
+{
+	if (!f)
+		return;
+	f->grace_ms = grace_ms;
+	event_active(f->stop_ev, EV_READ, 1);
+	pthread_join(f->thread, NULL);
+	forwarder_free(f);
+}
+
+int64_t
+cg_forwarder_depth(struct cg_forwarder *f)
+{
+	return atomic_load(&f->depth) + atomic_load(&f->accepted_since_look);
+}
+
+void
+cg_forwarder_accepted(struct cg_forwarder *f, int64_t n)
+{
+	atomic_fetch_add(&f->accepted_since_look, n);
+}
+
+void
+cg_forwarder_each(struct cg_forwarder *f,
+                  void (*cb)(const char *dest, const struct cg_forwarder_counts *c, void *arg),
+                  void *arg)
+{
+	size_t i;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < f->ndest; i++)
+		cb(f->dest[i].name, &f->dest[i].c, arg);
+	pthread_mutex_unlock(&f->lock);
+}
