@@ -44,7 +44,8 @@ struct fw_batch {
 	struct cg_delivery dl;
 	char request_id[64];
 	char idem[1024];
-	struct fw_batch *prev, *next; /* in flight */
+	int soon;                     /* settle's: 1, tried again soon; -1, split */
+	struct fw_batch *prev, *next; /* in flight, or unsettled */
 };
 
 struct cg_forwarder {
@@ -58,6 +59,7 @@ struct cg_forwarder {
 	struct fw_dest dest[MAX_DESTS];
 	size_t ndest;
 	struct fw_batch *flying;
+	struct fw_batch *unsettled; /* over, their outcome not yet in the store */
 	long grace_ms;
 	int stopping;
 	int64_t last_look;
@@ -350,7 +352,7 @@ look(struct cg_forwarder *f)
 }
 
 /* What became of a batch, written to the store in one transaction. */
-static void
+static int
 settle(struct fw_batch *b, int soon)
 {
 	struct cg_forwarder *f = b->f;
@@ -424,9 +426,9 @@ settle(struct fw_batch *b, int soon)
 		 * Delivered ones are then sent again: duplicates absorbed. */
 		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
 		               "outbox: destination %s: the outcome of %zu messages could not "
-		               "be written to the store (%s)",
+		               "be written to the store (%s); trying again",
 		               b->dest->name, b->n, cg_strerror(err));
-		return;
+		return -1;
 	}
 	atomic_fetch_sub(&f->depth, (int64_t)(delivered + dead));
 	pthread_mutex_lock(&f->lock);
@@ -444,6 +446,7 @@ settle(struct fw_batch *b, int soon)
 		cg_log(CG_LOG_INFO, "outbox: destination %s: %llu message%s to be tried again (%s)",
 		       b->dest->name, (unsigned long long)retried, retried == 1 ? "" : "s",
 		       result_words(dl) ? result_words(dl) : "an error answer");
+	return 0;
 }
 
 /* A refused batch of several: each half goes again on its own, until the
@@ -492,10 +495,20 @@ finish_batch(struct fw_batch *b, int then_pump)
 	if (b->next)
 		b->next->prev = b->prev;
 	if (!refused || b->n == 1)
-		settle(b, 0);
+		b->soon = 0;
 	else if (f->stopping || split(b) != 0)
-		settle(b, 1);
-	batch_free(b);
+		b->soon = 1;
+	else
+		b->soon = -1; /* its halves went on */
+	/* An outcome the store cannot take now (a full disk) is kept and
+	 * written at a later tick: left in flight, its messages would wait
+	 * for a restart, and hold their patients' later messages back. */
+	if (b->soon >= 0 && settle(b, b->soon)) {
+		b->next = f->unsettled;
+		f->unsettled = b;
+	} else {
+		batch_free(b);
+	}
 	if (f->stopping) {
 		if (!f->flying)
 			event_base_loopbreak(f->base);
@@ -553,6 +566,14 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (f->stopping)
 		return;
+	while (f->unsettled) {
+		struct fw_batch *b = f->unsettled;
+
+		if (settle(b, b->soon))
+			break; /* the store still cannot take it */
+		f->unsettled = b->next;
+		batch_free(b);
+	}
 	if (now_ms() - f->last_look >= LOOK_MS)
 		look(f);
 	pump(f);
@@ -605,6 +626,10 @@ forwarder_free(struct cg_forwarder *f)
 	 * queued again at the next start. */
 	cg_dest_loop_free(f->loop);
 	for (b = f->flying; b; b = next) {
+		next = b->next;
+		batch_free(b);
+	}
+	for (b = f->unsettled; b; b = next) { /* in flight in the store: queued at start */
 		next = b->next;
 		batch_free(b);
 	}

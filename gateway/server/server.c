@@ -354,6 +354,9 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 	int i, status = 0, started = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit (ulimit -f) makes a write fail with EFBIG, which the
+	 * outbox answers with 503, rather than end the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	evthread_use_pthreads();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	/* Trees built while a request's arena is active live in it (cJSON makes

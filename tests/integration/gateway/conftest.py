@@ -427,13 +427,15 @@ class Gateway:
             f.write(text)
         os.replace(self.config + ".new", self.config)
 
-    def start(self, env=None, args=()):
+    def start(self, env=None, args=(), preexec=None):
         """env: variables added to the gateway's environment; args: more
-        arguments of `cellgate serve`."""
+        arguments of `cellgate serve`; preexec: run in the child before
+        the gateway (limits)."""
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--config", self.config, "--mappings", f"{SRC}/mappings", *args],
-            cwd=self.dir, stderr=self.stderr, env={**os.environ, **(env or {})})
+            cwd=self.dir, stderr=self.stderr, env={**os.environ, **(env or {})},
+            preexec_fn=preexec)
         assert wait_port(self.port, self.proc), self.log_text()
         if self.two_listeners:
             assert wait_port(self.port_rsa, self.proc), self.log_text()

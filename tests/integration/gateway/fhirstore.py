@@ -39,7 +39,7 @@ lock = threading.Lock()
 def fresh():
     return {"mode": "ok", "status": 503, "retry_after": None, "delay": 0, "refuse": [],
             "created": 0, "duplicates": 0, "duplicate_records": 0, "keys": {}, "order": {}, "requests": [],
-            "idempotency_keys": []}
+            "idempotency_keys": [], "concurrent": 0, "max_concurrent": 0}
 
 
 state = fresh()
@@ -86,6 +86,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"ok": True})
         with lock:
             mode, delay = state["mode"], state["delay"]
+            state["concurrent"] += 1
+            state["max_concurrent"] = max(state["max_concurrent"], state["concurrent"])
+        try:
+            self.deliver(body, mode, delay)
+        finally:
+            with lock:
+                state["concurrent"] -= 1
+
+    def deliver(self, body, mode, delay):
         if mode == "slow":
             time.sleep(delay)
         doc = json.loads(body)
@@ -158,8 +167,14 @@ ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(f"{pki}/server.crt", f"{pki}/server.key")
 ctx.load_verify_locations(f"{pki}/ca.crt")
 ctx.verify_mode = ssl.CERT_REQUIRED
-ThreadingHTTPServer.allow_reuse_address = True
-server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+class Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (the gateway's timeout) is no news
+
+
+server = Server(("127.0.0.1", port), Handler)
 server.daemon_threads = True
 server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print("ready", flush=True)

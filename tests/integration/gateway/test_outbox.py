@@ -3,9 +3,11 @@ store before the answer, and is delivered: in batches, once at the
 receiver, in order per patient, past failures; what is refused goes dead
 alone, with why."""
 import json
+import os
+import subprocess
 import time
 
-from conftest import outcome, records
+from conftest import BIN, SRC, outcome, records
 
 ROUTES = """
   - {method: POST, path: /queue/records, accept: record, clients: [ehr], destination: registry}
@@ -120,3 +122,133 @@ def test_upstream_down_then_back(gateway_factory, pki, fhirstore):
     fhirstore.start()
     s = wait_records(fhirstore, 40)
     assert delivered(s) == sorted(r["recordId"] for r in recs)
+
+
+def test_slow_receiver_gets_no_flood(gateway_factory, fhirstore):
+    """Answers slower than the timeout: each batch is tried again after a
+    backoff, never more batches at once than the concurrency, and what the
+    receiver got twice it absorbs."""
+    gw = queued_gateway(gateway_factory, fhirstore, concurrency=2, batch_items=10,
+                        linger_ms=100)
+    gw.write_config(gw.config_text().replace("    delivery:", "    timeout_ms: 1000\n    delivery:"))
+    gw.start()
+    fhirstore.control(mode="slow", delay=2)
+    recs = records(60, 1106)
+    for i in range(0, 60, 20):
+        st, _, body = post(gw, recs[i:i + 20])
+        assert st == 202, body
+    time.sleep(6)
+    fhirstore.control(mode="ok")
+    s = wait_records(fhirstore, 60, 30)
+    assert delivered(s) == sorted(r["recordId"] for r in recs)
+    print(f"60 records, 6 batches of 10, answers after 2 s against a 1 s timeout: "
+          f"{len(s['requests'])} requests, at most {s['max_concurrent']} at once, "
+          f"{s['duplicate_records']} records received twice and absorbed")
+    # at most 2 in flight from the gateway; one it gave up on may still be
+    # running at the receiver when its next try comes
+    assert s["max_concurrent"] <= 4
+    assert len(s["requests"]) <= 30, len(s["requests"])
+
+
+def test_depth_limit_answers_503(gateway_factory, fhirstore):
+    gw = queued_gateway(gateway_factory, fhirstore,
+                        outbox={"max_depth": 10, "retry_after_s": 7}).start()
+    fhirstore.stop()
+    recs = records(25, 1107)
+    st, _, body = post(gw, recs[:10])
+    assert st == 202, body
+    st, h, body = post(gw, recs[10:11])
+    assert st == 503, body
+    assert h["Retry-After"] == "7"
+    assert "max_depth" in outcome(body)["issue"][0]["diagnostics"]
+    fhirstore.start()
+    s = wait_records(fhirstore, 10)
+    assert len(delivered(s)) == 10
+    st, _, body = wait_for(lambda: (lambda a: a if a[0] == 202 else None)(post(gw, recs[10:11])),
+                           10, 0.5)
+    assert st == 202, body
+
+
+def test_low_disk_answers_503(gateway_factory, fhirstore):
+    gw = queued_gateway(gateway_factory, fhirstore,
+                        outbox={"min_free_bytes": 10 ** 14}).start()
+    st, h, body = post(gw, records(1, 1108))
+    assert st == 503, body
+    assert "disk" in outcome(body)["issue"][0]["diagnostics"]
+    assert h["Retry-After"] == "5"
+    assert fhirstore.state()["requests"] == []
+
+
+def test_store_that_is_not_one_is_refused(gateway_factory, fhirstore):
+    gw = queued_gateway(gateway_factory, fhirstore)
+    os.makedirs(f"{gw.dir}/var", exist_ok=True)
+    with open(f"{gw.dir}/var/outbox.db", "wb") as f:
+        f.write(b"this is not a database, but it is where the outbox should be" * 100)
+    gw.stderr = open(gw.stderr_path, "w")
+    proc = subprocess.run([BIN, "serve", "--config", gw.config, "--mappings",
+                           f"{SRC}/mappings"], cwd=gw.dir, capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    assert "outbox" in proc.stderr and "not a SQLite file" in proc.stderr, proc.stderr
+
+
+def test_disk_full(gateway_factory, fhirstore):
+    """The store's disk fills up (a 3 MB tmpfs; where mounting is not
+    allowed, a 3 MB file-size limit): requests get 503 with Retry-After,
+    never a 2xx for what was not stored, the store stays sound, and once
+    there is room again everything acknowledged is delivered."""
+    gw = queued_gateway(gateway_factory, fhirstore,
+                        outbox={"path": "disk/outbox.db", "min_free_bytes": 0})
+    disk = f"{gw.dir}/disk"
+    os.makedirs(disk)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", disk],
+                             capture_output=True).returncode == 0
+    limit = None
+    if not mounted:
+        import resource
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (3 << 20, 3 << 20))
+    try:
+        gw.start(preexec=limit)
+        fhirstore.stop()
+        recs = records(400, 1109)
+        acked, statuses = [], {}
+        refused_in_a_row = 0
+        for r in recs:
+            st, h, body = post(gw, [r])
+            statuses[st] = statuses.get(st, 0) + 1
+            if st == 202:
+                acked.append(r["recordId"])
+                refused_in_a_row = 0
+            else:
+                assert st == 503, body
+                assert "Retry-After" in h
+                refused_in_a_row += 1
+                if refused_in_a_row == 5:
+                    break
+        print(f"{'tmpfs' if mounted else 'file-size limit'} of 3 MB: answers {statuses}")
+        assert refused_in_a_row == 5, statuses
+        assert gw.proc.poll() is None
+        import sqlite3
+        db = sqlite3.connect(f"file:{disk}/outbox.db?mode=ro", uri=True)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        n = db.execute("SELECT count(*) FROM message").fetchone()[0]
+        db.close()
+        assert n == len(acked), (n, len(acked))
+        # room again
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,size=64m", disk], check=True)
+        else:
+            assert gw.stop() == 0
+            gw.start()
+        fhirstore.start()
+        s = wait_records(fhirstore, len(acked), 30)
+        assert delivered(s) == sorted(acked)
+        st, _, body = wait_for(lambda: (lambda a: a if a[0] == 202 else None)(
+            post(gw, recs[-1:])), 10, 0.5)
+        assert st == 202, body
+    finally:
+        gw.stop()
+        if mounted:
+            subprocess.run(["umount", "-l", disk])
