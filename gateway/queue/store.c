@@ -1,7 +1,10 @@
 /* store.c: the outbox's SQLite store; see store.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -36,11 +39,21 @@ static const char *const migrations[] = {
         "CREATE INDEX message_key ON message(dest, okey, id);"
         "CREATE INDEX message_tx ON message(txid);"
         "CREATE INDEX message_record ON message(record_id);",
+        /* 2: what the upstream answered a dead message (its OperationOutcome),
+         * and the index purging delivered messages by age walks. */
+        "ALTER TABLE message ADD COLUMN response BLOB;"
+        "ALTER TABLE message ADD COLUMN response_type TEXT;"
+        "CREATE INDEX message_done ON message(state, done_ms);",
 };
 
-#define COLUMNS                                                                                    \
-	"id, txid, dest, okey, client, record_id, type, requests, body, state, attempts, "         \
-	"accepted_ms, next_ms, done_ms, status, reason"
+/* The columns read_row reads, body in the middle: a list without bodies
+ * reads their length in its place. */
+#define COLUMNS_HEAD "id, txid, dest, okey, client, record_id, type, requests, "
+#define COLUMNS_TAIL                                                                               \
+	", state, attempts, accepted_ms, next_ms, done_ms, status, reason, response, "             \
+	"response_type"
+#define COLUMNS         COLUMNS_HEAD "body" COLUMNS_TAIL
+#define COLUMNS_NO_BODY COLUMNS_HEAD "length(body)" COLUMNS_TAIL
 
 static enum cg_err
 fail(struct cg_store *s, char *why, size_t whylen, const char *what)
@@ -129,8 +142,8 @@ prepare(struct cg_store *s)
 	         "UPDATE message SET state = 0, status = ?2, reason = ?3, next_ms = ?4 "
 	         "WHERE id = ?1 AND state = 1"},
 	        {offsetof(struct cg_store, dead),
-	         "UPDATE message SET state = 3, status = ?2, reason = ?3, done_ms = ?4 "
-	         "WHERE id = ?1 AND state IN (0, 1)"},
+	         "UPDATE message SET state = 3, status = ?2, reason = ?3, done_ms = ?4, "
+	         "response = ?5 WHERE id = ?1 AND state IN (0, 1)"},
 	        {offsetof(struct cg_store, get), "SELECT " COLUMNS " FROM message WHERE id = ?"},
 	};
 	size_t i;
@@ -146,10 +159,18 @@ prepare(struct cg_store *s)
 	return SQLITE_OK;
 }
 
-enum cg_err
-cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen)
+/* How a store is opened: by its owner, the gateway (created if need be,
+ * and what a crash left in flight back to the queue), or by another
+ * process beside it (only an existing store, its messages as they are). */
+enum open_how { OPEN_OWNER, OPEN_EXISTING };
+
+static enum cg_err
+open_store(const char *path, enum open_how how, struct cg_store **out, char *why, size_t whylen)
 {
 	struct cg_store *s = calloc(1, sizeof(*s));
+	struct stat sb;
+	int flags = SQLITE_OPEN_READWRITE | (how == OPEN_OWNER ? SQLITE_OPEN_CREATE : 0);
+	int v = 0;
 	enum cg_err err;
 
 	*out = NULL;
@@ -158,14 +179,32 @@ cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen)
 		return CG_ENOMEM;
 	}
 	cg_buf_init(&s->rd, CG_BUF_MAX_ITEMS);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	/* Told apart from a file that cannot be opened (permissions): a path
+	 * mistyped must not read as a store that is there but broken. */
+	if (how == OPEN_EXISTING && stat(path, &sb) != 0 && errno == ENOENT) {
+		snprintf(why, whylen, "no store at %s", path);
+		cg_store_close(s);
+		return CG_ENOENT;
+	}
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		err = fail(s, why, whylen, "the store cannot be opened");
 		cg_store_close(s);
 		return err;
 	}
 	/* Writers of other processes (cellgate queue) wait rather than fail. */
 	sqlite3_busy_timeout(s->db, 5000);
+	if (how == OPEN_EXISTING && user_version(s, &v) != SQLITE_OK) {
+		err = fail(s, why, whylen, "the store cannot be read (not a SQLite file?)");
+		cg_store_close(s);
+		return err;
+	}
+	/* An empty file is not a store, and is left as it is: making one is the
+	 * gateway's business, not that of a process beside it. */
+	if (how == OPEN_EXISTING && v == 0) {
+		snprintf(why, whylen, "%s is not a cellgate store (it has no schema)", path);
+		cg_store_close(s);
+		return CG_EINVAL;
+	}
 	if (exec(s, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
 	    exec(s, "PRAGMA synchronous = FULL") != SQLITE_OK) {
 		err = fail(s, why, whylen, "the store cannot be read (not a SQLite file?)");
@@ -176,7 +215,8 @@ cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen)
 	if (!err && prepare(s) != SQLITE_OK)
 		err = fail(s, why, whylen, "the store's statements cannot be prepared");
 	/* What a crash left in flight goes back to the queue: at least once. */
-	if (!err && exec(s, "UPDATE message SET state = 0 WHERE state = 1") != SQLITE_OK)
+	if (!err && how == OPEN_OWNER &&
+	    exec(s, "UPDATE message SET state = 0 WHERE state = 1") != SQLITE_OK)
 		err = fail(s, why, whylen, "the store cannot be written");
 	if (err) {
 		cg_store_close(s);
@@ -184,6 +224,18 @@ cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen)
 	}
 	*out = s;
 	return CG_OK;
+}
+
+enum cg_err
+cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen)
+{
+	return open_store(path, OPEN_OWNER, out, why, whylen);
+}
+
+enum cg_err
+cg_store_open_existing(const char *path, struct cg_store **out, char *why, size_t whylen)
+{
+	return open_store(path, OPEN_EXISTING, out, why, whylen);
 }
 
 void
@@ -309,12 +361,14 @@ keep(struct cg_store *s, sqlite3_stmt *st, int col, enum cg_err *err)
 
 /* The offsets of a row's texts, until the pointers can be set. */
 struct row_texts {
-	long long txid, dest, key, client, record_id, type, body, reason;
+	long long txid, dest, key, client, record_id, type, body, reason, response, response_type;
 };
 
+/* Reads a row of COLUMNS, or of COLUMNS_NO_BODY when !with_body: the body
+ * is then left out (NULL) and len is its length. */
 static void
-read_row(struct cg_store *s, sqlite3_stmt *st, struct cg_msg *m, struct row_texts *t,
-         enum cg_err *err)
+read_row(struct cg_store *s, sqlite3_stmt *st, bool with_body, struct cg_msg *m,
+         struct row_texts *t, enum cg_err *err)
 {
 	m->id = sqlite3_column_int64(st, 0);
 	t->txid = keep(s, st, 1, err);
@@ -324,8 +378,13 @@ read_row(struct cg_store *s, sqlite3_stmt *st, struct cg_msg *m, struct row_text
 	t->record_id = keep(s, st, 5, err);
 	t->type = keep(s, st, 6, err);
 	m->requests = sqlite3_column_int(st, 7) != 0;
-	m->len = (size_t)sqlite3_column_bytes(st, 8);
-	t->body = keep(s, st, 8, err);
+	if (with_body) {
+		m->len = (size_t)sqlite3_column_bytes(st, 8);
+		t->body = keep(s, st, 8, err);
+	} else {
+		m->len = (size_t)sqlite3_column_int64(st, 8);
+		t->body = -1;
+	}
 	m->state = (enum cg_msg_state)sqlite3_column_int(st, 9);
 	m->attempts = sqlite3_column_int(st, 10);
 	m->accepted_ms = sqlite3_column_int64(st, 11);
@@ -333,6 +392,9 @@ read_row(struct cg_store *s, sqlite3_stmt *st, struct cg_msg *m, struct row_text
 	m->done_ms = sqlite3_column_int64(st, 13);
 	m->status = sqlite3_column_int(st, 14);
 	t->reason = keep(s, st, 15, err);
+	m->response_len = (size_t)sqlite3_column_bytes(st, 16);
+	t->response = keep(s, st, 16, err);
+	t->response_type = keep(s, st, 17, err);
 }
 
 static const char *
@@ -352,6 +414,8 @@ set_texts(const struct cg_store *s, struct cg_msg *m, const struct row_texts *t)
 	m->type = at(s, t->type);
 	m->body = at(s, t->body);
 	m->reason = at(s, t->reason);
+	m->response = at(s, t->response);
+	m->response_type = at(s, t->response_type);
 }
 
 enum cg_err
@@ -373,7 +437,7 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 		sqlite3_bind_int64(s->claim, 2, now_ms);
 		sqlite3_bind_int64(s->claim, 3, (sqlite3_int64)max);
 		while (!err && got < max && (rc = sqlite3_step(s->claim)) == SQLITE_ROW) {
-			read_row(s, s->claim, &out[got], &t[got], &err);
+			read_row(s, s->claim, true, &out[got], &t[got], &err);
 			got++;
 		}
 		sqlite3_reset(s->claim);
@@ -432,8 +496,15 @@ cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason
 }
 
 enum cg_err
-cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason, int64_t now_ms)
+cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason, const char *response,
+              size_t response_len, int64_t now_ms)
 {
+	/* The one value the others do not take; update() runs the statement
+	 * and clears it with the rest. */
+	if (response)
+		sqlite3_bind_blob64(s->dead, 5, response, response_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s->dead, 5);
 	return update(s, s->dead, id, status, reason, now_ms);
 }
 
@@ -448,7 +519,7 @@ cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out)
 	sqlite3_bind_int64(s->get, 1, id);
 	rc = sqlite3_step(s->get);
 	if (rc == SQLITE_ROW)
-		read_row(s, s->get, out, &t, &err);
+		read_row(s, s->get, true, out, &t, &err);
 	sqlite3_reset(s->get);
 	sqlite3_clear_bindings(s->get);
 	if (rc == SQLITE_DONE)
@@ -460,6 +531,25 @@ cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out)
 	return err;
 }
 
+/* Adds one (destination, state) group to stats: its count and the oldest
+ * acceptance time of its waiting messages (NULL for the others). */
+static void
+add_group(struct cg_store_stats *out, sqlite3_stmt *st, int col)
+{
+	int state = sqlite3_column_int(st, col);
+	int64_t oldest = sqlite3_column_int64(st, col + 2);
+
+	if (state >= 0 && state < 4)
+		out->count[state] += sqlite3_column_int64(st, col + 1);
+	if (sqlite3_column_type(st, col + 2) != SQLITE_NULL &&
+	    (!out->oldest_waiting_ms || oldest < out->oldest_waiting_ms))
+		out->oldest_waiting_ms = oldest;
+}
+
+/* Waiting: queued or in flight. A dead message is not waiting for anything
+ * but an operator, and has a count of its own. */
+#define OLDEST_WAITING "min(CASE WHEN state IN (0, 1) THEN accepted_ms END)"
+
 enum cg_err
 cg_store_stats(struct cg_store *s, const char *dest, struct cg_store_stats *out)
 {
@@ -468,24 +558,241 @@ cg_store_stats(struct cg_store *s, const char *dest, struct cg_store_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	rc = sqlite3_prepare_v2(s->db,
-	                        "SELECT state, count(*), min(CASE WHEN state != 2 THEN accepted_ms "
-	                        "END) FROM message WHERE ?1 IS NULL OR dest = ?1 GROUP BY state",
+	                        "SELECT state, count(*), " OLDEST_WAITING
+	                        " FROM message WHERE ?1 IS NULL OR dest = ?1 GROUP BY state",
 	                        -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return CG_EIO;
 	bind_text(st, 1, dest);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int state = sqlite3_column_int(st, 0);
-		int64_t oldest = sqlite3_column_int64(st, 2);
-
-		if (state >= 0 && state < 4)
-			out->count[state] = sqlite3_column_int64(st, 1);
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
-		    (!out->oldest_waiting_ms || oldest < out->oldest_waiting_ms))
-			out->oldest_waiting_ms = oldest;
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		add_group(out, st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CG_OK : CG_EIO;
+}
+
+enum cg_err
+cg_store_stats_by_dest(struct cg_store *s,
+                       int (*cb)(const char *dest, const struct cg_store_stats *st, void *arg),
+                       void *arg)
+{
+	struct cg_store_stats cur;
+	sqlite3_stmt *st;
+	enum cg_err err = CG_OK;
+	bool have = false; /* a destination in cur, its name in s->rd */
+	int rc, stop = 0;
+
+	rc = sqlite3_prepare_v2(s->db,
+	                        "SELECT dest, state, count(*), " OLDEST_WAITING
+	                        " FROM message GROUP BY dest, state ORDER BY dest, state",
+	                        -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return CG_EIO;
+	cg_buf_reset(&s->rd); /* the current destination's name */
+	memset(&cur, 0, sizeof(cur));
+	while (!err && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *dest = (const char *)sqlite3_column_text(st, 0);
+
+		if (!dest)
+			dest = "";
+		if (have && strcmp(s->rd.p, dest) != 0) {
+			stop = cb(s->rd.p, &cur, arg);
+			memset(&cur, 0, sizeof(cur));
+			cg_buf_reset(&s->rd);
+			have = false;
+		}
+		if (!stop && !have) {
+			err = cg_buf_add(&s->rd, dest, strlen(dest) + 1);
+			have = !err;
+		}
+		if (!stop && !err)
+			add_group(&cur, st, 1);
+	}
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return CG_EIO;
+	if (!stop && have)
+		cb(s->rd.p, &cur, arg);
+	return CG_OK;
+}
+
+void
+cg_store_filter_init(struct cg_store_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->state = -1;
+}
+
+/* The statement of a list: its text made of the fixed conditions of the
+ * filters given, never of their values, which are bound. */
+static int
+list_prepare(struct cg_store *s, const struct cg_store_filter *f, sqlite3_stmt **st)
+{
+	const char *text[] = {f->dest, f->client, f->txid, f->record_id};
+	static const char *const cond[] = {" AND dest = ?", " AND client = ?", " AND txid = ?",
+	                                   " AND record_id = ?"};
+	char sql[512];
+	size_t i, len;
+	int rc, k = 1;
+
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM message WHERE id > ?",
+	                       f->with_body ? COLUMNS : COLUMNS_NO_BODY);
+	for (i = 0; i < 4; i++)
+		if (text[i])
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s", cond[i]);
+	if (f->state >= 0)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND state = ?");
+	snprintf(sql + len, sizeof(sql) - len, " ORDER BY id LIMIT ?");
+	rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_bind_int64(*st, k++, f->after_id);
+	for (i = 0; i < 4 && rc == SQLITE_OK; i++)
+		if (text[i])
+			rc = bind_text(*st, k++, text[i]);
+	if (rc == SQLITE_OK && f->state >= 0)
+		rc = sqlite3_bind_int(*st, k++, f->state);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(*st, k, f->limit ? (sqlite3_int64)f->limit : -1);
+	return rc;
+}
+
+enum cg_err
+cg_store_list(struct cg_store *s, const struct cg_store_filter *f,
+              int (*cb)(const struct cg_msg *m, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct row_texts t;
+	struct cg_msg m;
+	enum cg_err err = CG_OK;
+	int rc = list_prepare(s, f, &st);
+
+	while (rc == SQLITE_OK && !err) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		rc = SQLITE_OK;
+		memset(&m, 0, sizeof(m));
+		cg_buf_reset(&s->rd);
+		read_row(s, st, f->with_body, &m, &t, &err);
+		if (err)
+			break;
+		set_texts(s, &m, &t);
+		if (cb(&m, arg))
+			break;
+	}
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	return rc == SQLITE_OK || rc == SQLITE_DONE ? CG_OK : sql_err(rc);
+}
+
+/* A dead message's outcome is cleared with it: if it dies again, it gets a
+ * new one; until then it is a queued message like any other. */
+#define BACK_TO_QUEUE                                                                              \
+	"UPDATE message SET state = 0, attempts = 0, next_ms = ?2, done_ms = NULL, status = "      \
+	"NULL, reason = NULL, response = NULL, response_type = NULL "
+
+enum cg_err
+cg_store_retry(struct cg_store *s, int64_t id, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	int rc, changed;
+
+	rc = sqlite3_prepare_v2(s->db, BACK_TO_QUEUE "WHERE id = ?1 AND state = 3", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return CG_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	changed = sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(rc);
+	if (changed == 1)
+		return CG_OK;
+	/* Unchanged: there is no such message, or it is not dead. */
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM message WHERE id = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return CG_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return CG_EINVAL;
+	return rc == SQLITE_DONE ? CG_ENOENT : CG_EIO;
+}
+
+enum cg_err
+cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t now_ms, int64_t *count)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*count = 0;
+	rc = sqlite3_prepare_v2(s->db,
+	                        BACK_TO_QUEUE "WHERE state = 3 AND (?1 IS NULL OR dest = ?1)", -1,
+	                        &st, NULL);
+	if (rc != SQLITE_OK)
+		return CG_EIO;
+	bind_text(st, 1, dest);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*count = sqlite3_changes64(s->db);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CG_OK : sql_err(rc);
+}
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum cg_err
+cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc;
+
+	*count = 0;
+	if (batch == 0)
+		return CG_EINVAL;
+	rc = sqlite3_prepare_v2(s->db,
+	                        "DELETE FROM message WHERE id IN (SELECT id FROM message WHERE "
+	                        "state = 2 AND done_ms < ?1 LIMIT ?2)",
+	                        -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return CG_EIO;
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
+	do {
+		/* Each batch its own transaction (the statement's). */
+		int64_t began = monotonic_ms();
+
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			break;
+		n = sqlite3_changes64(s->db);
+		*count += n;
+		/* A writer waiting for the file (the gateway) polls for it, it
+		 * does not queue: leave it as long a gap as the batch took, or
+		 * the next batch could take the lock before it each time. */
+		if (n == (int64_t)batch) {
+			int64_t took = monotonic_ms() - began;
+
+			sqlite3_sleep((int)(took < 1000 ? took : 1000) + 1);
+		}
+	} while (n == (int64_t)batch);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CG_OK : sql_err(rc);
 }
 
 enum cg_err

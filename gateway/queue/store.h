@@ -21,7 +21,11 @@
  * in flight or dead; other keys go on.
  *
  * One cg_store is used by one thread at a time; other threads and processes
- * (`cellgate queue`) open their own on the same file.
+ * (`cellgate queue`) open their own on the same file. The gateway owns the
+ * file (cg_store_open); a process beside it (cg_store_open_existing) reads
+ * and changes messages while it runs: WAL lets it read without blocking the
+ * gateway, and its writes are short transactions the gateway waits out
+ * (busy timeout 5 s).
  */
 #ifndef CG_STORE_H
 #define CG_STORE_H
@@ -33,7 +37,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define CG_STORE_SCHEMA_VERSION 1
+#define CG_STORE_SCHEMA_VERSION 2
 
 enum cg_msg_state { CG_MSG_QUEUED, CG_MSG_IN_FLIGHT, CG_MSG_DELIVERED, CG_MSG_DEAD };
 
@@ -58,19 +62,32 @@ struct cg_msg {
 	int64_t id;
 	const char *txid, *dest, *key, *client, *record_id, *type;
 	bool requests;
-	const char *body;
+	const char *body; /* NULL when a list left it out (len is still its size) */
 	size_t len;
 	enum cg_msg_state state;
 	int attempts;
 	int64_t accepted_ms, next_ms, done_ms; /* Unix times in milliseconds */
 	int status;                            /* the last upstream status, 0: none */
 	const char *reason;                    /* why dead, or the last failure, or NULL */
+	/* What the upstream answered a dead message (its OperationOutcome), as
+	 * the bytes it sent (NUL-terminated after response_len), or NULL. */
+	const char *response;
+	size_t response_len;
+	/* Its media type. Nothing writes it yet (cg_store_dead takes none):
+	 * NULL until the forwarder's outcome carries one. */
+	const char *response_type;
 };
 
 /* Opens (creating it and its schema if need be) the store at path, and
  * migrates an older schema. A file that is not a store, or a newer schema,
  * is CG_EINVAL with why saying so (why: at least 256 bytes). */
 enum cg_err cg_store_open(const char *path, struct cg_store **out, char *why, size_t whylen);
+/* Opens an existing store for a process beside the gateway (`cellgate
+ * queue`): nothing is created (no file: CG_ENOENT, why "no store at PATH";
+ * an empty file: CG_EINVAL), and messages in flight are left so, since the
+ * gateway that holds them may be running. An older schema is migrated. */
+enum cg_err cg_store_open_existing(const char *path, struct cg_store **out, char *why,
+                                   size_t whylen);
 void cg_store_close(struct cg_store *s);
 
 /* Puts n messages in one transaction, all or none; their ids in ids (may be
@@ -94,13 +111,15 @@ enum cg_err cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms,
                            struct cg_msg *out, size_t *n) CG_MUST_CHECK;
 
 /* What became of an in-flight message: delivered (with the upstream's
- * status), to be tried again at next_ms, or dead (with the reason). */
+ * status), to be tried again at next_ms, or dead (with the reason, and the
+ * upstream's answer when it gave one: response may be NULL). Dead applies to
+ * a queued message too (one that cannot be sent at all). */
 enum cg_err cg_store_delivered(struct cg_store *s, int64_t id, int status,
                                int64_t now_ms) CG_MUST_CHECK;
 enum cg_err cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason,
                               int64_t next_ms) CG_MUST_CHECK;
 enum cg_err cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason,
-                          int64_t now_ms) CG_MUST_CHECK;
+                          const char *response, size_t response_len, int64_t now_ms) CG_MUST_CHECK;
 
 /* For the forwarder's connection: its commits (claims, outcomes) are not
  * fsynced each; the writer's next commit, or a checkpoint, makes them
@@ -113,12 +132,53 @@ enum cg_err cg_store_relax(struct cg_store *s) CG_MUST_CHECK;
 enum cg_err cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out) CG_MUST_CHECK;
 
 /* Messages of dest (NULL: all) in each state, and the oldest acceptance
- * time of those not delivered (0: none). */
+ * time of those waiting, queued or in flight (0: none). */
 struct cg_store_stats {
-	int64_t count[4];
+	int64_t count[4]; /* by enum cg_msg_state */
 	int64_t oldest_waiting_ms;
 };
 enum cg_err cg_store_stats(struct cg_store *s, const char *dest,
                            struct cg_store_stats *out) CG_MUST_CHECK;
+/* The same for each destination that has messages, in name order: cb is
+ * called once per destination and may stop the walk by returning nonzero;
+ * dest is valid during the call only, and cb must not call the store. */
+enum cg_err cg_store_stats_by_dest(struct cg_store *s,
+                                   int (*cb)(const char *dest, const struct cg_store_stats *st,
+                                             void *arg),
+                                   void *arg) CG_MUST_CHECK;
+
+/* Which messages a list walks; each filter is optional. */
+struct cg_store_filter {
+	const char *dest, *client, *txid, *record_id; /* NULL: any */
+	int state;                                    /* an enum cg_msg_state, -1: any */
+	int64_t after_id;                             /* only ids above it (paging); 0: all */
+	size_t limit;                                 /* at most this many; 0: no limit */
+	bool with_body; /* bodies are large and patient data: read only when asked */
+};
+/* Sets every filter to "any" (state -1, which zeroing would not). */
+void cg_store_filter_init(struct cg_store_filter *f);
+/* Calls cb with each message f matches, oldest (lowest id) first, until cb
+ * returns nonzero. The message and its texts are valid during the call
+ * only, and cb must not call the store. Without f->with_body, m->body is
+ * NULL and m->len the body's size. Paging: after_id = the last id seen. */
+enum cg_err cg_store_list(struct cg_store *s, const struct cg_store_filter *f,
+                          int (*cb)(const struct cg_msg *m, void *arg), void *arg) CG_MUST_CHECK;
+
+/* An operator's second chance: a dead message goes back to the queue, due
+ * at now_ms, its attempts at 0 and its outcome (status, reason, response)
+ * cleared. It was holding back the rest of its key's line, which follows
+ * it again. CG_ENOENT: no such message; CG_EINVAL: it is not dead. */
+enum cg_err cg_store_retry(struct cg_store *s, int64_t id, int64_t now_ms) CG_MUST_CHECK;
+/* The same for every dead message of dest (NULL: all); *count: how many. */
+enum cg_err cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t now_ms,
+                                int64_t *count) CG_MUST_CHECK;
+
+/* Deletes the messages delivered before before_ms, batch (> 0) at a time,
+ * each batch in a transaction of its own with a pause after it, so that a
+ * gateway writing the same file never waits long. *count: how many were
+ * deleted, also when an error stopped it partway. The file does not shrink:
+ * SQLite reuses the pages. */
+enum cg_err cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch,
+                                     int64_t *count) CG_MUST_CHECK;
 
 #endif
