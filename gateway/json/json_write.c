@@ -125,6 +125,22 @@ cg_jw_bool(struct cg_jw *w, const char *key, int v)
 		w->err = cg_buf_addstr(w->b, v ? "true" : "false");
 }
 
+void
+cg_jw_int(struct cg_jw *w, const char *key, long long v)
+{
+	member(w, key);
+	if (!w->err)
+		w->err = cg_buf_printf(w->b, "%lld", v);
+}
+
+void
+cg_jw_null(struct cg_jw *w, const char *key)
+{
+	member(w, key);
+	if (!w->err)
+		w->err = cg_buf_add(w->b, "null", 4);
+}
+
 /* The decimal digits of u at p, without a terminator; returns how many
  * (at most 20). */
 static size_t

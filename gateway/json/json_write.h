@@ -34,6 +34,8 @@ void cg_jw_array(struct cg_jw *w, const char *key);
 void cg_jw_end(struct cg_jw *w); /* closes the innermost object or array */
 void cg_jw_string(struct cg_jw *w, const char *key, const char *s);
 void cg_jw_bool(struct cg_jw *w, const char *key, int v);
+void cg_jw_int(struct cg_jw *w, const char *key, long long v);
+void cg_jw_null(struct cg_jw *w, const char *key);
 /* A copy of a scalar cJSON value (string, number, boolean, null). */
 void cg_jw_value(struct cg_jw *w, const char *key, const struct cJSON *v);
 /* A copy of any cJSON value, objects and arrays included, as

@@ -140,6 +140,32 @@ escapes(void **state)
 	prints_like_cjson("{\"a\":{\"\\\\\":{\"\\n\":\"\\ud83d\\ude00\"}}}");
 }
 
+/* Integers and null by hand, among other members, as `cellgate queue`
+ * writes them: the extremes of a 64-bit id included. */
+static void
+integers_and_null(void **state)
+{
+	struct cg_buf b;
+	struct cg_jw w;
+
+	(void)state;
+	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
+	cg_jw_init(&w, &b);
+	cg_jw_object(&w, NULL);
+	cg_jw_int(&w, "id", 9223372036854775807LL);
+	cg_jw_int(&w, "min", -9223372036854775807LL - 1);
+	cg_jw_null(&w, "status");
+	cg_jw_array(&w, "a");
+	cg_jw_int(&w, NULL, 0);
+	cg_jw_null(&w, NULL);
+	cg_jw_end(&w);
+	cg_jw_end(&w);
+	assert_int_equal(w.err, CG_OK);
+	assert_string_equal(b.p, "{\"id\":9223372036854775807,\"min\":-9223372036854775808,"
+	                         "\"status\":null,\"a\":[0,null]}");
+	cg_buf_free(&b);
+}
+
 static void
 deep_trees_stop_with_an_error(void **state)
 {
@@ -171,6 +197,7 @@ main(void)
 	        cmocka_unit_test(numbers_in_bulk),
 	        cmocka_unit_test(containers),
 	        cmocka_unit_test(escapes),
+	        cmocka_unit_test(integers_and_null),
 	        cmocka_unit_test(deep_trees_stop_with_an_error),
 	};
 
