@@ -111,15 +111,19 @@ unknown(const struct cg_cli_cmd *cmd, const char *arg)
 	fputc('\n', stderr);
 }
 
-int
-cg_cli_parse(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first)
+/* Parses the options, all of them (GNU order) or, when head is set, those
+ * before the first operand ('+': getopt_long stops there). */
+static int
+parse(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first, int head)
 {
 	struct option longopts[MAX_OPTS + 1];
-	char optstring[2 * MAX_OPTS + 2], *p = optstring, *base = args;
+	char optstring[2 * MAX_OPTS + 3], *p = optstring, *base = args;
 	const struct cg_cli_opt *o;
 	unsigned long long n;
 	int c, i;
 
+	if (head)
+		*p++ = '+';
 	*p++ = ':'; /* a missing value is ':', told apart from an unknown option */
 	for (i = 0; cmd->opts[i].name && i < MAX_OPTS; i++) {
 		o = &cmd->opts[i];
@@ -194,6 +198,18 @@ cg_cli_parse(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, in
 	}
 	*first = optind;
 	return 0;
+}
+
+int
+cg_cli_parse(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first)
+{
+	return parse(cmd, argc, argv, args, first, 0);
+}
+
+int
+cg_cli_parse_head(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first)
+{
+	return parse(cmd, argc, argv, args, first, 1);
 }
 
 void

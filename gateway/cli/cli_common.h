@@ -49,6 +49,11 @@ struct cg_cli_cmd {
  * may follow operands). On an error says which option is at fault and why
  * on stderr, with the synopsis, and returns CG_CLI_EXIT_USAGE. */
 int cg_cli_parse(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first);
+/* The same for a command with subcommands (`cellgate queue [options] list
+ * [options]`): only the options before the first operand, the subcommand,
+ * which *first is then the index of; the subcommand's own options are left
+ * for its own table. */
+int cg_cli_parse_head(const struct cg_cli_cmd *cmd, int argc, char **argv, void *args, int *first);
 /* Prints the usage text: the synopsis, the about paragraph, then each
  * option with its help, its range or choices and its default (read from
  * defaults, the command's arguments before parsing, when not NULL). */
