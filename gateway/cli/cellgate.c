@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "cli_common.h"
 #include "cli_map.h"
+#include "cli_queue.h"
 #include "cli_serve.h"
 #include "cli_validate.h"
 #include "version.h"
@@ -31,6 +32,7 @@ static const struct {
         {"validate", cg_cli_validate, "check stem-cell treatment records and FHIR R4 resources"},
         {"map", cg_cli_map, "records to FHIR R4 transaction Bundles and back"},
         {"serve", cg_cli_serve, "the mutual-TLS gateway"},
+        {"queue", cg_cli_queue, "the outbox: counts, messages, retry of dead ones, purge"},
         {"version", run_version, "print the version of cellgate and its libraries"},
         {"help", run_help, "this text, or a command's (cellgate help COMMAND)"},
 };
@@ -44,9 +46,7 @@ usage(FILE *f)
 	fputs("usage: cellgate <command> [options]\n\ncommands:\n", f);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\n'cellgate COMMAND --help' describes a command's options.\n"
-	      "queue (the durable outbox) is planned and not part of this build yet.\n",
-	      f);
+	fputs("\n'cellgate COMMAND --help' describes a command's options.\n", f);
 }
 
 /* The two commands without options of their own still take --help, and

@@ -98,6 +98,43 @@ done
 expect "serve: --listen needs a value" 2 "^cellgate serve: option --listen needs a value \(ADDR:PORT\)" \
 	"$cellgate" serve --listen
 expect "serve --help lists --listen" 0 "^ +--listen ADDR:PORT" "$cellgate" serve --help
+expect "queue: missing value" 2 "^cellgate queue: option --store needs a value \(PATH\)" \
+	"$cellgate" queue --store
+expect "queue: unknown option" 2 "^cellgate queue: unknown option --frobnicate" \
+	"$cellgate" queue --frobnicate stats
+expect "queue: bad --format" 2 "^cellgate queue: --format must be text or json" \
+	"$cellgate" queue --format xml stats
+expect "queue list: unknown option" 2 "^cellgate queue list: unknown option --frobnicate" \
+	"$cellgate" queue list --frobnicate
+expect "queue list: missing value" 2 "^cellgate queue list: option --dest needs a value" \
+	"$cellgate" queue list --dest
+expect "queue list: --limit out of range" 2 "^cellgate queue list: --limit: not a number in the allowed range" \
+	"$cellgate" queue list --limit -1
+for o in store format help; do
+	expect "queue --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue --help
+done
+for sub in stats list show find retry purge; do
+	expect "queue --help lists $sub" 0 "^  $sub " "$cellgate" queue --help
+done
+for o in store format dest state client limit after help; do
+	expect "queue list --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue list --help
+done
+for o in store format body help; do
+	expect "queue show --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue show --help
+done
+for o in record tx help; do
+	expect "queue find --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue find --help
+done
+for o in dead dest help; do
+	expect "queue retry --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue retry --help
+done
+for o in delivered-before help; do
+	expect "queue purge --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue purge --help
+done
+for o in store format help; do
+	expect "queue stats --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue stats --help
+done
+expect "help lists queue" 0 "^  queue +the outbox" "$cellgate" --help
 expect "version: unknown option" 2 "^cellgate version: unknown option --frobnicate" \
 	"$cellgate" version --frobnicate
 expect "version: unexpected argument" 2 "^cellgate version: unexpected argument extra" \

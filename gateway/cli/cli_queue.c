@@ -1,0 +1,806 @@
+/* cli_queue.c: `cellgate queue`; see cli_queue.h and docs/operations.md. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cli_common.h"
+#include "cli_queue.h"
+#include "datetime.h"
+#include "json_write.h"
+#include "queue_render.h"
+#include "store.h"
+
+#define EXIT_OK       0
+#define EXIT_NOTFOUND 1
+#define EXIT_USAGE    CG_CLI_EXIT_USAGE
+
+/*
+ * TODO(--config): read the store's path from a configuration file's
+ * `outbox: {path: ...}` (`--config FILE`, as `cellgate serve` takes it) once
+ * the configuration has that key. Until then --store, or this default,
+ * relative to the working directory like the embedded configuration's paths.
+ */
+#define DEFAULT_STORE "var/outbox.db"
+
+/* Messages read per read transaction: a long list is read in pages, so the
+ * gateway's checkpoints are not held back while the output is written. */
+#define LIST_PAGE 500
+/* Delivered messages deleted per write transaction. */
+#define PURGE_BATCH 500
+
+/* The command line, as the option tables below fill it: one struct for the
+ * command and its subcommands, each table naming the options it takes. */
+struct args {
+	const char *store;
+	int format; /* index into formats: 0 text, 1 json */
+	const char *dest, *client, *record, *tx, *before;
+	int state; /* index into states, an enum cg_msg_state; -1: any */
+	unsigned long long limit, after;
+	int body, dead, help;
+};
+
+static const char *const formats[] = {"text", "json", NULL};
+/* In the order of enum cg_msg_state, as cg_queue_render_state names them. */
+static const char *const states[] = {"queued", "in-flight", "delivered", "dead", NULL};
+
+#define OPT_STORE                                                                                  \
+	{                                                                                          \
+		"store", 's', CG_CLI_STRING, offsetof(struct args, store), "PATH",                 \
+		        "the outbox's SQLite file (default\n" DEFAULT_STORE ")", 0, 0, NULL        \
+	}
+#define OPT_FORMAT                                                                                 \
+	{                                                                                          \
+		"format", 'f', CG_CLI_CHOICE, offsetof(struct args, format), NULL,                 \
+		        "text, or one JSON document", 0, 0, formats                                \
+	}
+#define OPT_HELP                                                                                   \
+	{                                                                                          \
+		"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0,    \
+		        NULL                                                                       \
+	}
+#define OPT_END                                                                                    \
+	{                                                                                          \
+		NULL, 0, CG_CLI_FLAG, 0, NULL, NULL, 0, 0, NULL                                    \
+	}
+
+static const struct cg_cli_opt head_opts[] = {OPT_STORE, OPT_FORMAT, OPT_HELP, OPT_END};
+
+static const struct cg_cli_cmd head_cmd = {
+        "cellgate queue",
+        "[--store PATH] [--format text|json] SUBCOMMAND [options]",
+        "The outbox: the messages the gateway has acknowledged and delivers, in\n"
+        "its SQLite file. Works while the gateway runs. Subcommands (each has --help):\n"
+        "  stats                         messages per destination and state\n"
+        "  list [--dest D] [--state S]   a line per message, oldest first (no bodies)\n"
+        "  show ID [--body]              one message; its body (patient data) only\n"
+        "                                with --body\n"
+        "  find --record ID | --tx TXID  the messages of a record or a transaction\n"
+        "  retry ID | --dead [--dest D]  dead messages back to the queue\n"
+        "  purge --delivered-before DATE delete delivered messages\n"
+        "Exit status: 0 done, 1 no such message (or, for retry, not dead), 2 usage\n"
+        "or I/O error, or no store at the path.\n",
+        head_opts,
+};
+
+static const struct cg_cli_opt stats_opts[] = {OPT_STORE, OPT_FORMAT, OPT_HELP, OPT_END};
+static const struct cg_cli_cmd stats_cmd = {
+        "cellgate queue stats",
+        "[options]",
+        "Per destination and in total: how many messages are queued, in flight,\n"
+        "delivered and dead, and how long the oldest waiting one (queued or in\n"
+        "flight) has waited, in seconds.\n",
+        stats_opts,
+};
+
+static const struct cg_cli_opt list_opts[] = {
+        OPT_STORE,
+        OPT_FORMAT,
+        {"dest", 'd', CG_CLI_STRING, offsetof(struct args, dest), "NAME",
+         "only this destination's messages", 0, 0, NULL},
+        {"state", 0, CG_CLI_CHOICE, offsetof(struct args, state), NULL, "only those in this state",
+         0, 0, states},
+        {"client", 'c', CG_CLI_STRING, offsetof(struct args, client), "NAME",
+         "only those this client sent", 0, 0, NULL},
+        {"limit", 'n', CG_CLI_NUMBER, offsetof(struct args, limit), "N",
+         "at most N messages (0: all)", 0, 1000000000, NULL},
+        {"after", 0, CG_CLI_NUMBER, offsetof(struct args, after), "ID",
+         "only those after message ID (the next page)", 0, INT64_MAX, NULL},
+        OPT_HELP,
+        OPT_END,
+};
+static const struct cg_cli_cmd list_cmd = {
+        "cellgate queue list",
+        "[options]",
+        "A line per message, oldest first, tab-separated under a header: id, state,\n"
+        "destination, type, record id, attempts, accepted (UTC), last upstream\n"
+        "status, reason. Never the body.\n"
+        "When more messages match than --limit, standard error says how to get the\n"
+        "next page (--after).\n",
+        list_opts,
+};
+
+static const struct cg_cli_opt show_opts[] = {
+        OPT_STORE,
+        OPT_FORMAT,
+        {"body", 'b', CG_CLI_FLAG, offsetof(struct args, body), NULL,
+         "the body too: it is patient data, shown\nonly when asked", 0, 0, NULL},
+        OPT_HELP,
+        OPT_END,
+};
+static const struct cg_cli_cmd show_cmd = {
+        "cellgate queue show",
+        "ID [--body]",
+        "Every field of one message, the upstream's answer to a dead one among\n"
+        "them. The body is patient data: without --body only its size is shown.\n"
+        "Exit status 1 when there is no such message.\n",
+        show_opts,
+};
+
+static const struct cg_cli_opt find_opts[] = {
+        OPT_STORE,
+        OPT_FORMAT,
+        {"record", 'r', CG_CLI_STRING, offsetof(struct args, record), "ID",
+         "the messages of this record id", 0, 0, NULL},
+        {"tx", 't', CG_CLI_STRING, offsetof(struct args, tx), "TXID",
+         "the messages of this transaction (request)", 0, 0, NULL},
+        OPT_HELP,
+        OPT_END,
+};
+static const struct cg_cli_cmd find_cmd = {
+        "cellgate queue find",
+        "--record ID\n--tx TXID",
+        "The messages of a record or of a transaction (both: of both), as list\n"
+        "prints them. Exit status 1 when there is none.\n",
+        find_opts,
+};
+
+static const struct cg_cli_opt retry_opts[] = {
+        OPT_STORE,
+        OPT_FORMAT,
+        {"dead", 0, CG_CLI_FLAG, offsetof(struct args, dead), NULL, "every dead message", 0, 0,
+         NULL},
+        {"dest", 'd', CG_CLI_STRING, offsetof(struct args, dest), "NAME",
+         "with --dead: only this destination's", 0, 0, NULL},
+        OPT_HELP,
+        OPT_END,
+};
+static const struct cg_cli_cmd retry_cmd = {
+        "cellgate queue retry",
+        "ID\n--dead [--dest NAME]",
+        "Sends dead messages back to the queue, due now, their attempts at 0 and\n"
+        "their outcome cleared; the messages of the same key waiting behind one\n"
+        "follow it again. Prints how many. Exit status 1 when message ID does not\n"
+        "exist or is not dead.\n",
+        retry_opts,
+};
+
+static const struct cg_cli_opt purge_opts[] = {
+        OPT_STORE,
+        OPT_FORMAT,
+        {"delivered-before", 0, CG_CLI_STRING, offsetof(struct args, before), "DATE",
+         "(required) YYYY-MM-DD (midnight UTC), a\n"
+         "date-time (2026-01-31T12:00:00Z), or an\n"
+         "age in days (7d: delivered over 7 days ago)",
+         0, 0, NULL},
+        OPT_HELP,
+        OPT_END,
+};
+static const struct cg_cli_cmd purge_cmd = {
+        "cellgate queue purge",
+        "--delivered-before DATE",
+        "Deletes the messages delivered before DATE, a few hundred per transaction\n"
+        "so that the gateway is never held up. Prints how many. Queued, in-flight\n"
+        "and dead messages are never deleted. The file does not shrink: SQLite\n"
+        "reuses the space.\n",
+        purge_opts,
+};
+
+/* What a subcommand writes: text or one JSON document, built in a buffer
+ * and written out a page at a time. */
+struct out {
+	int json;
+	struct cg_buf b;
+	struct cg_jw w;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+out_init(struct out *o, const struct args *a)
+{
+	o->json = a->format == 1;
+	cg_buf_init(&o->b, CG_BUF_MAX_ITEMS);
+	cg_jw_init(&o->w, &o->b);
+}
+
+/* Writes what the buffer holds, and empties it. */
+static enum cg_err
+out_flush(struct out *o)
+{
+	enum cg_err err = o->w.err;
+
+	if (!err && o->b.len && fwrite(o->b.p, 1, o->b.len, stdout) != o->b.len)
+		err = CG_EIO;
+	cg_buf_reset(&o->b);
+	return err;
+}
+
+/* The end of a subcommand's output: the last of it written and flushed;
+ * EXIT_USAGE (with why) when something could not be. */
+static int
+out_end(struct out *o, const char *sub, int status)
+{
+	enum cg_err err = CG_OK;
+
+	if (o->json && !o->w.err)
+		err = cg_buf_addc(&o->b, '\n');
+	if (!err)
+		err = out_flush(o);
+	cg_buf_free(&o->b);
+	if (!err && (fflush(stdout) != 0 || ferror(stdout)))
+		err = CG_EIO;
+	if (err) {
+		fprintf(stderr, "cellgate queue %s: writing output: %s\n", sub,
+		        err == CG_EIO ? strerror(errno) : cg_strerror(err));
+		return EXIT_USAGE;
+	}
+	return status;
+}
+
+static struct cg_store *
+open_store(const struct args *a, const char *sub)
+{
+	struct cg_store *s;
+	char why[512];
+
+	if (cg_store_open_existing(a->store, &s, why, sizeof(why)) != CG_OK) {
+		fprintf(stderr, "cellgate queue %s: %s\n", sub, why);
+		return NULL;
+	}
+	return s;
+}
+
+/* A message id operand: a positive decimal number. */
+static int
+parse_id(const char *cmd, const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = *s >= '0' && *s <= '9' ? strtoll(s, &end, 10) : 0;
+	if (v <= 0 || errno || *end) {
+		fprintf(stderr, "%s: %s is not a message id (a number from 1)\n", cmd, s);
+		return -1;
+	}
+	*id = v;
+	return 0;
+}
+
+/* Says that the operands do not fit the subcommand, and how they would. */
+static int
+bad_usage(const struct cg_cli_cmd *cmd, const char *what, const char *arg)
+{
+	fprintf(stderr, "%s: %s%s\n", cmd->name, what, arg ? arg : "");
+	fprintf(stderr, "'%s --help' describes it.\n", cmd->name);
+	return EXIT_USAGE;
+}
+
+/* --- stats --- */
+
+struct dest_stats {
+	char *name;
+	struct cg_store_stats st;
+};
+
+struct stats_run {
+	struct dest_stats *v;
+	size_t n, cap;
+	enum cg_err err;
+};
+
+static int
+on_dest(const char *dest, const struct cg_store_stats *st, void *arg)
+{
+	struct stats_run *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct dest_stats *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v) {
+			r->err = CG_ENOMEM;
+			return 1;
+		}
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n].name = strdup(dest);
+	if (!r->v[r->n].name) {
+		r->err = CG_ENOMEM;
+		return 1;
+	}
+	r->v[r->n++].st = *st;
+	return 0;
+}
+
+static int
+run_stats(struct cg_store *s, const struct args *a)
+{
+	struct stats_run r = {NULL, 0, 0, CG_OK};
+	struct cg_store_stats total;
+	int64_t now = now_ms();
+	enum cg_err err;
+	struct out o;
+	size_t i;
+	int width = (int)strlen("DESTINATION"), k;
+
+	err = cg_store_stats_by_dest(s, on_dest, &r);
+	if (!err)
+		err = r.err;
+	if (err) {
+		fprintf(stderr, "cellgate queue stats: %s\n", cg_strerror(err));
+		for (i = 0; i < r.n; i++)
+			free(r.v[i].name);
+		free(r.v);
+		return EXIT_USAGE;
+	}
+	memset(&total, 0, sizeof(total));
+	for (i = 0; i < r.n; i++) {
+		for (k = 0; k < 4; k++)
+			total.count[k] += r.v[i].st.count[k];
+		if (r.v[i].st.oldest_waiting_ms &&
+		    (!total.oldest_waiting_ms ||
+		     r.v[i].st.oldest_waiting_ms < total.oldest_waiting_ms))
+			total.oldest_waiting_ms = r.v[i].st.oldest_waiting_ms;
+		if ((int)strlen(r.v[i].name) > width)
+			width = (int)strlen(r.v[i].name);
+	}
+	out_init(&o, a);
+	if (o.json) {
+		cg_jw_object(&o.w, NULL);
+		cg_jw_array(&o.w, "destinations");
+		for (i = 0; i < r.n; i++)
+			cg_queue_render_stats_json(&o.w, r.v[i].name, &r.v[i].st, now);
+		cg_jw_end(&o.w);
+		cg_queue_render_stats_json(&o.w, NULL, &total, now);
+		cg_jw_end(&o.w);
+	} else {
+		err = cg_queue_render_stats_header(&o.b, width);
+		for (i = 0; i < r.n && !err; i++)
+			err = cg_queue_render_stats_line(&o.b, width, r.v[i].name, &r.v[i].st, now);
+		if (!err)
+			err = cg_queue_render_stats_line(&o.b, width, NULL, &total, now);
+		o.w.err = err;
+	}
+	for (i = 0; i < r.n; i++)
+		free(r.v[i].name);
+	free(r.v);
+	return out_end(&o, "stats", EXIT_OK);
+}
+
+/* --- list, find --- */
+
+struct list_run {
+	struct out *o;
+	size_t n;
+	int64_t last_id;
+	enum cg_err err;
+};
+
+static int
+on_msg(const struct cg_msg *m, void *arg)
+{
+	struct list_run *r = arg;
+
+	if (r->o->json) {
+		cg_queue_render_json(&r->o->w, m, 0);
+		r->err = r->o->w.err;
+	} else {
+		r->err = r->n ? CG_OK : cg_queue_render_header(&r->o->b);
+		if (!r->err)
+			r->err = cg_queue_render_line(&r->o->b, m);
+	}
+	r->n++;
+	r->last_id = m->id;
+	return r->err != CG_OK;
+}
+
+static int
+on_any(const struct cg_msg *m, void *arg)
+{
+	(void)m;
+	*(int *)arg = 1;
+	return 1;
+}
+
+/* Lists what f matches, up to f.limit (0: all), a page per read, and says
+ * whether more would have followed. */
+static enum cg_err
+list_pages(struct cg_store *s, struct cg_store_filter f, struct list_run *r, int *more)
+{
+	size_t want = f.limit, page;
+	enum cg_err err;
+
+	*more = 0;
+	for (;;) {
+		size_t before = r->n;
+
+		page = want ? want - r->n : LIST_PAGE;
+		f.limit = page < LIST_PAGE ? page : LIST_PAGE;
+		if (f.limit == 0)
+			break; /* the limit is reached */
+		err = cg_store_list(s, &f, on_msg, r);
+		if (!err)
+			err = r->err;
+		if (!err)
+			err = out_flush(r->o);
+		if (err)
+			return err;
+		if (r->n - before < f.limit)
+			return CG_OK; /* all of them */
+		f.after_id = r->last_id;
+	}
+	f.limit = 1;
+	return cg_store_list(s, &f, on_any, more);
+}
+
+/* Prints what f matches as list does; *n: how many. */
+static int
+print_list(struct cg_store *s, const struct args *a, const char *sub,
+           const struct cg_store_filter *f, size_t *n)
+{
+	struct list_run r;
+	struct out o;
+	int more = 0;
+	enum cg_err err;
+
+	out_init(&o, a);
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	if (o.json) {
+		cg_jw_object(&o.w, NULL);
+		cg_jw_array(&o.w, "messages");
+	}
+	err = list_pages(s, *f, &r, &more);
+	if (err) {
+		fprintf(stderr, "cellgate queue %s: %s\n", sub, cg_strerror(err));
+		cg_buf_free(&o.b);
+		return EXIT_USAGE;
+	}
+	if (o.json) {
+		cg_jw_end(&o.w);
+		cg_jw_bool(&o.w, "more", more);
+		if (r.n)
+			cg_jw_int(&o.w, "lastId", r.last_id);
+		else
+			cg_jw_null(&o.w, "lastId");
+		cg_jw_end(&o.w);
+	}
+	if (more)
+		fprintf(stderr,
+		        "cellgate queue %s: more messages follow: --after %lld for the next\n", sub,
+		        (long long)r.last_id);
+	*n = r.n;
+	return out_end(&o, sub, EXIT_OK);
+}
+
+static int
+run_list(struct cg_store *s, const struct args *a)
+{
+	struct cg_store_filter f;
+	size_t n;
+
+	cg_store_filter_init(&f);
+	f.dest = a->dest;
+	f.client = a->client;
+	f.state = a->state;
+	f.limit = (size_t)a->limit;
+	f.after_id = (int64_t)a->after;
+	return print_list(s, a, "list", &f, &n);
+}
+
+static int
+run_find(struct cg_store *s, const struct args *a)
+{
+	struct cg_store_filter f;
+	size_t n = 0;
+	int status;
+
+	cg_store_filter_init(&f);
+	f.record_id = a->record;
+	f.txid = a->tx;
+	status = print_list(s, a, "find", &f, &n);
+	if (status == EXIT_OK && n == 0) {
+		fprintf(stderr, "cellgate queue find: no message of %s %s\n",
+		        a->record ? "record" : "transaction", a->record ? a->record : a->tx);
+		status = EXIT_NOTFOUND;
+	}
+	return status;
+}
+
+/* --- show --- */
+
+struct show_run {
+	int64_t id;
+	struct out *o;
+	int found;
+};
+
+static int
+on_show(const struct cg_msg *m, void *arg)
+{
+	struct show_run *r = arg;
+
+	if (m->id != r->id)
+		return 1;
+	r->found = 1;
+	if (r->o->json)
+		cg_queue_render_json(&r->o->w, m, 1);
+	else
+		r->o->w.err = cg_queue_render_show(&r->o->b, m);
+	return 1;
+}
+
+static int
+run_show(struct cg_store *s, const struct args *a, int64_t id)
+{
+	struct cg_store_filter f;
+	struct show_run r;
+	struct out o;
+	enum cg_err err;
+
+	/* Through a list, not cg_store_get: a body not asked for is not even
+	 * read. */
+	cg_store_filter_init(&f);
+	f.after_id = id - 1;
+	f.limit = 1;
+	f.with_body = a->body;
+	out_init(&o, a);
+	r.id = id;
+	r.o = &o;
+	r.found = 0;
+	err = cg_store_list(s, &f, on_show, &r);
+	if (err) {
+		fprintf(stderr, "cellgate queue show: %s\n", cg_strerror(err));
+		cg_buf_free(&o.b);
+		return EXIT_USAGE;
+	}
+	if (!r.found) {
+		fprintf(stderr, "cellgate queue show: no message %lld\n", (long long)id);
+		cg_buf_free(&o.b);
+		return EXIT_NOTFOUND;
+	}
+	return out_end(&o, "show", EXIT_OK);
+}
+
+/* --- retry --- */
+
+static int
+print_count(const struct args *a, const char *sub, const char *key, int64_t n, const char *text)
+{
+	struct out o;
+
+	out_init(&o, a);
+	if (o.json) {
+		cg_jw_object(&o.w, NULL);
+		cg_jw_int(&o.w, key, n);
+		cg_jw_end(&o.w);
+	} else {
+		o.w.err = cg_buf_printf(&o.b, "%lld message%s %s\n", (long long)n,
+		                        n == 1 ? "" : "s", text);
+	}
+	return out_end(&o, sub, EXIT_OK);
+}
+
+static int
+on_state(const struct cg_msg *m, void *arg)
+{
+	struct cg_msg *seen = arg;
+
+	seen->id = m->id;
+	seen->state = m->state;
+	return 1;
+}
+
+/* Says why message id could not be retried: its state, as the store has it
+ * now. */
+static void
+not_dead(struct cg_store *s, int64_t id)
+{
+	struct cg_store_filter f;
+	struct cg_msg seen;
+
+	cg_store_filter_init(&f);
+	f.after_id = id - 1;
+	f.limit = 1;
+	memset(&seen, 0, sizeof(seen));
+	if (cg_store_list(s, &f, on_state, &seen) == CG_OK && seen.id == id)
+		fprintf(stderr, "cellgate queue retry: message %lld is %s, not dead\n",
+		        (long long)id, cg_queue_render_state(seen.state));
+	else
+		fprintf(stderr, "cellgate queue retry: message %lld is not dead\n", (long long)id);
+}
+
+static int
+run_retry(struct cg_store *s, const struct args *a, int64_t id)
+{
+	int64_t n = 0;
+	enum cg_err err;
+
+	if (a->dead) {
+		err = cg_store_retry_dead(s, a->dest, now_ms(), &n);
+	} else {
+		err = cg_store_retry(s, id, now_ms());
+		n = 1;
+		if (err == CG_ENOENT) {
+			fprintf(stderr, "cellgate queue retry: no message %lld\n", (long long)id);
+			return EXIT_NOTFOUND;
+		}
+		if (err == CG_EINVAL) {
+			not_dead(s, id);
+			return EXIT_NOTFOUND;
+		}
+	}
+	if (err) {
+		fprintf(stderr, "cellgate queue retry: %s\n", cg_strerror(err));
+		return EXIT_USAGE;
+	}
+	return print_count(a, "retry", "requeued", n, "back in the queue");
+}
+
+/* --- purge --- */
+
+/* DATE as --delivered-before takes it, in Unix milliseconds: -1 when it is
+ * none of its forms. */
+static int64_t
+parse_before(const char *s, int64_t now)
+{
+	struct cg_datetime dt;
+	size_t len = strlen(s), digits = strspn(s, "0123456789");
+
+	if (len >= 2 && len <= 7 && digits == len - 1 && s[len - 1] == 'd')
+		return now - strtoll(s, NULL, 10) * 86400000;
+	if (cg_date_or_datetime_parse(s, &dt) != 0)
+		return -1;
+	return (int64_t)cg_date_days(&dt.date) * 86400000 +
+	       ((int64_t)dt.hour * 3600 + dt.minute * 60 + dt.second) * 1000 + dt.nanos / 1000000 -
+	       (int64_t)dt.offset_minutes * 60000;
+}
+
+static int
+run_purge(struct cg_store *s, const struct args *a, int64_t before)
+{
+	char when[32], text[64];
+	int64_t n = 0;
+	enum cg_err err;
+
+	err = cg_store_purge_delivered(s, before, PURGE_BATCH, &n);
+	if (err) {
+		fprintf(stderr, "cellgate queue purge: %s (%lld deleted before it)\n",
+		        cg_strerror(err), (long long)n);
+		return EXIT_USAGE;
+	}
+	cg_queue_render_time(when, before);
+	snprintf(text, sizeof(text), "delivered before %s deleted", when);
+	return print_count(a, "purge", "deleted", n, text);
+}
+
+/* --- the command --- */
+
+static const struct {
+	const char *name;
+	const struct cg_cli_cmd *cmd;
+} subs[] = {
+        {"stats", &stats_cmd}, {"list", &list_cmd},   {"show", &show_cmd},
+        {"find", &find_cmd},   {"retry", &retry_cmd}, {"purge", &purge_cmd},
+};
+
+/* Checks a subcommand's operands before anything is opened: a usage error
+ * is one whether or not the store is there. */
+static int
+check(const char *name, const struct cg_cli_cmd *cmd, const struct args *a, int nops, char **ops,
+      int64_t *id, int64_t *before)
+{
+	if (strcmp(name, "show") == 0 || (strcmp(name, "retry") == 0 && !a->dead)) {
+		if (nops != 1)
+			return bad_usage(
+			        cmd, nops ? "one message id, not several" : "which message?", NULL);
+		if (parse_id(cmd->name, ops[0], id))
+			return EXIT_USAGE;
+		if (a->dest)
+			return bad_usage(cmd, "--dest goes with --dead", NULL);
+		return EXIT_OK;
+	}
+	if (nops)
+		return bad_usage(cmd, "unexpected argument ", ops[0]);
+	if (strcmp(name, "find") == 0 && !a->record && !a->tx)
+		return bad_usage(cmd, "--record ID or --tx TXID is required", NULL);
+	if (strcmp(name, "purge") == 0) {
+		if (!a->before)
+			return bad_usage(cmd, "--delivered-before DATE is required", NULL);
+		*before = parse_before(a->before, now_ms());
+		if (*before < 0)
+			return bad_usage(cmd,
+			                 "--delivered-before: not YYYY-MM-DD, a date-time with "
+			                 "its offset (2026-01-31T12:00:00Z) or days (7d): ",
+			                 a->before);
+	}
+	return EXIT_OK;
+}
+
+int
+cg_cli_queue(int argc, char **argv)
+{
+	const struct cg_cli_cmd *cmd = NULL;
+	const char *sub = NULL;
+	struct cg_store *s;
+	struct args a;
+	int64_t id = 0, before = 0;
+	int first, next, status;
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	a.store = DEFAULT_STORE;
+	a.state = -1;
+	a.limit = 100;
+	if (cg_cli_parse_head(&head_cmd, argc, argv, &a, &first))
+		return EXIT_USAGE;
+	if (a.help) {
+		cg_cli_usage(stdout, &head_cmd, &a);
+		return EXIT_OK;
+	}
+	if (first >= argc) {
+		fprintf(stderr, "cellgate queue: which subcommand?\n");
+		cg_cli_usage(stderr, &head_cmd, NULL);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[first], subs[i].name) == 0) {
+			sub = subs[i].name;
+			cmd = subs[i].cmd;
+		}
+	if (!cmd) {
+		fprintf(stderr, "cellgate queue: unknown subcommand '%s'\n", argv[first]);
+		fprintf(stderr, "'cellgate queue --help' lists them.\n");
+		return EXIT_USAGE;
+	}
+	if (cg_cli_parse(cmd, argc - first, argv + first, &a, &next))
+		return EXIT_USAGE;
+	if (a.help) {
+		cg_cli_usage(stdout, cmd, &a);
+		return EXIT_OK;
+	}
+	status = check(sub, cmd, &a, argc - first - next, argv + first + next, &id, &before);
+	if (status)
+		return status;
+	s = open_store(&a, sub);
+	if (!s)
+		return EXIT_USAGE;
+	if (cmd == &stats_cmd)
+		status = run_stats(s, &a);
+	else if (cmd == &list_cmd)
+		status = run_list(s, &a);
+	else if (cmd == &show_cmd)
+		status = run_show(s, &a, id);
+	else if (cmd == &find_cmd)
+		status = run_find(s, &a);
+	else if (cmd == &retry_cmd)
+		status = run_retry(s, &a, id);
+	else
+		status = run_purge(s, &a, before);
+	cg_store_close(s);
+	return status;
+}
