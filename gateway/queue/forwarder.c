@@ -68,17 +68,6 @@ struct cg_forwarder {
 	struct cg_log_limit store_warn;
 };
 
-/* TODO(store v2): the upstream's answer is kept with a dead message once
- * the store has a column for it. */
-static enum cg_err
-store_dead(struct cg_store *s, int64_t id, int status, const char *reason, const char *resp,
-           size_t len, int64_t now)
-{
-	(void)resp;
-	(void)len;
-	return cg_store_dead(s, id, status, reason, now);
-}
-
 static int64_t
 now_ms(void)
 {
@@ -388,8 +377,8 @@ settle(struct fw_batch *b, int soon)
 				snprintf(reason, sizeof(reason),
 				         "cannot be sent to destination %s: %s", b->dest->name,
 				         dl->error);
-			e = store_dead(f->store, m->id, (int)dl->status, reason, dl->response.p,
-			               dl->response.len, now);
+			e = cg_store_dead(f->store, m->id, (int)dl->status, reason, dl->response.p,
+			                  dl->response.len, now);
 			dead++;
 		} else {
 			const char *w = result_words(dl);
@@ -407,8 +396,8 @@ settle(struct fw_batch *b, int soon)
 				snprintf(gave, sizeof(gave),
 				         "gave up after %d attempts over %llds: %s", m->attempts,
 				         (long long)((now - m->accepted_ms) / 1000), reason);
-				e = store_dead(f->store, m->id, (int)dl->status, gave,
-				               dl->response.p, dl->response.len, now);
+				e = cg_store_dead(f->store, m->id, (int)dl->status, gave,
+				                  dl->response.p, dl->response.len, now);
 				dead++;
 			} else {
 				e = cg_store_retry_at(f->store, m->id, (int)dl->status, reason, at);
