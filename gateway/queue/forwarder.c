@@ -14,10 +14,12 @@
 #include "log.h"
 #include "store.h"
 
-#define MAX_DESTS 64
-#define TICK_MS   100  /* due retries and `cellgate queue retry` are found within it */
-#define LOOK_MS   2000 /* the store's figures, for metrics and the depth, refreshed */
-#define MAX_CLAIM 1000
+#define MAX_DESTS      64
+#define TICK_MS        100  /* due retries and `cellgate queue retry` are found within it */
+#define LOOK_MS        2000 /* the store's figures, for metrics and the depth, refreshed */
+#define MAX_CLAIM      1000
+#define PRUNE_EVERY_MS 60000 /* delivered messages past keep_delivered_s, looked for */
+#define PRUNE_BATCH    2000  /* deleted a tick at most: the loop is never held long */
 
 const double cg_forwarder_batch_le[8] = {1, 2, 5, 10, 20, 50, 100, 1e300};
 
@@ -63,6 +65,9 @@ struct cg_forwarder {
 	long grace_ms;
 	int stopping;
 	int64_t last_look;
+	int64_t next_prune; /* when to look for delivered messages to delete */
+	int pruning;        /* more to delete: a batch each tick */
+	uint64_t pruned;
 	pthread_mutex_t lock; /* dest counts and ndest, for other threads */
 	_Atomic int64_t depth, accepted_since_look;
 	struct cg_log_limit store_warn;
@@ -152,6 +157,7 @@ batch_add(struct fw_batch *b, const struct fw_msg *m, const struct cg_item *prot
 }
 
 static void on_delivered(struct cg_delivery *dl, void *arg);
+static void prune(struct cg_forwarder *f);
 static void finish_batch(struct fw_batch *b, int then_pump);
 
 /* Hands b to its destination; on a failure to start, its messages are
@@ -565,7 +571,45 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (now_ms() - f->last_look >= LOOK_MS)
 		look(f);
+	prune(f);
 	pump(f);
+}
+
+/* Delivered messages are kept keep_delivered_s (the trail, `cellgate
+ * queue find`), then deleted a batch a tick, so that the table stays the
+ * size of what is waiting plus a window. */
+static void
+prune(struct cg_forwarder *f)
+{
+	void *hold;
+	const struct cg_settings *s;
+	int64_t now = now_ms(), n = 0;
+	long long keep;
+
+	if (!f->pruning && now < f->next_prune)
+		return;
+	s = f->src.acquire(f->src.arg, &hold);
+	keep = s ? s->outbox.keep_delivered_s : 0;
+	f->src.release(f->src.arg, hold);
+	f->pruning = 0;
+	if (keep <= 0) {
+		f->next_prune = now + PRUNE_EVERY_MS;
+		return;
+	}
+	/* a short keep is looked at as often as half of it */
+	f->next_prune = now + (keep * 500 < PRUNE_EVERY_MS ? keep * 500 : PRUNE_EVERY_MS);
+	if (cg_store_purge_some(f->store, now - keep * 1000, PRUNE_BATCH, &n)) {
+		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
+		               "outbox: delivered messages could not be pruned from the store");
+		return;
+	}
+	f->pruned += (uint64_t)n;
+	f->pruning = n == PRUNE_BATCH;
+	if (n && !f->pruning)
+		cg_log(CG_LOG_INFO, "outbox: %llu delivered messages older than %llds pruned",
+		       (unsigned long long)f->pruned, keep);
+	if (!f->pruning)
+		f->pruned = 0;
 }
 
 static void

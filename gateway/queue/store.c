@@ -13,7 +13,8 @@
 struct cg_store {
 	sqlite3 *db;
 	sqlite3_stmt *put, *claim, *mark_flight, *delivered, *retry, *dead, *get;
-	struct cg_buf rd; /* the text of what was last read */
+	sqlite3_stmt *purge; /* made at the first cg_store_purge_some */
+	struct cg_buf rd;    /* the text of what was last read */
 };
 
 /* The schema, one step per version: step i takes version i to i + 1. */
@@ -250,6 +251,7 @@ cg_store_close(struct cg_store *s)
 	sqlite3_finalize(s->retry);
 	sqlite3_finalize(s->dead);
 	sqlite3_finalize(s->get);
+	sqlite3_finalize(s->purge);
 	sqlite3_close_v2(s->db);
 	cg_buf_free(&s->rd);
 	free(s);
@@ -793,6 +795,30 @@ cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, in
 	} while (n == (int64_t)batch);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CG_OK : sql_err(rc);
+}
+
+enum cg_err
+cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*count = 0;
+	if (!s->purge) {
+		rc = sqlite3_prepare_v3(s->db,
+		                        "DELETE FROM message WHERE id IN (SELECT id FROM message "
+		                        "WHERE state = 2 AND done_ms < ?1 LIMIT ?2)",
+		                        -1, SQLITE_PREPARE_PERSISTENT, &s->purge, NULL);
+		if (rc != SQLITE_OK)
+			return CG_EIO;
+	}
+	st = s->purge;
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
+	rc = run(st);
+	if (rc == SQLITE_OK)
+		*count = sqlite3_changes64(s->db);
+	return sql_err(rc);
 }
 
 enum cg_err

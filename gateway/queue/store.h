@@ -126,6 +126,12 @@ enum cg_err cg_store_dead(struct cg_store *s, int64_t id, int status, const char
  * durable. Losing one to a power cut only delivers a message again (at
  * least once, duplicates absorbed), never loses one: nothing accepted is
  * written through this connection. */
+/* One batch of cg_store_purge_delivered's work, for a caller that spreads
+ * it out (the forwarder, a batch a tick): *count deleted, fewer than batch
+ * when nothing more is due. */
+enum cg_err cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t batch,
+                                int64_t *count) CG_MUST_CHECK;
+
 enum cg_err cg_store_relax(struct cg_store *s) CG_MUST_CHECK;
 
 /* One message by id: CG_ENOENT when there is none. */

@@ -32,6 +32,7 @@
 #include "runtime.h"
 #include "settings.h"
 #include "tls.h"
+#include "trail.h"
 
 /* ---- endpoints ----------------------------------------------------------- */
 
@@ -449,6 +450,8 @@ authorize(struct request *r, const struct cg_route_cfg *route)
 	case CG_AUTHZ_ALLOWED:
 		return 0;
 	case CG_AUTHZ_NOT_THIS_ROUTE:
+		if (!route)
+			return 0; /* a known client, where no route is needed */
 		cg_request_fail(r, 403, "forbidden", "this client may not use this route");
 		return -1;
 	default:
@@ -583,6 +586,8 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 			issue_codes(r);
 		else if (m.target == CG_T_CONFORMANCE)
 			conformance_doc(r, m.rest);
+		else if (m.target == CG_T_TRANSACTIONS)
+			cg_trail(r, m.rest);
 		else
 			unserved(r, &m, method);
 		break;

@@ -119,7 +119,7 @@ cg_route_authorize(const struct cg_settings *s, const struct cg_route_cfg *route
 			continue;
 		if (!*client)
 			*client = s->clients[i].name;
-		for (j = 0; j < route->nclients; j++)
+		for (j = 0; route && j < route->nclients; j++)
 			if (route->clients[j] == i) {
 				*client = s->clients[i].name;
 				return CG_AUTHZ_ALLOWED;
@@ -142,6 +142,12 @@ cg_route_match(const struct cg_settings *s, enum cg_method m, const char *path,
 		       : path[1] == 'r' ? CG_T_READY
 		                        : CG_T_METRICS,
 		       is_get(m), get_head);
+		return;
+	}
+	/* The outbox's trail, before the routes: a route cannot hide it. */
+	if (strncmp(path, "/transactions", 13) == 0 && (path[13] == 0 || path[13] == '/')) {
+		out->rest = path + 13;
+		target(out, CG_T_TRANSACTIONS, is_get(m), get_head);
 		return;
 	}
 	/* The longest route path that is the path or a folder above it: /fhir

@@ -50,7 +50,8 @@ enum cg_target {
 	CG_T_METADATA,    /* P/metadata */
 	CG_T_CONFORMANCE, /* P/StructureDefinition/{id}, P/CodeSystem/{id} */
 	CG_T_ISSUE_CODES, /* P/CodeSystem/cellgate-issue */
-	CG_T_UNSERVED     /* a FHIR interaction under P that the gateway does not serve */
+	CG_T_UNSERVED,    /* a FHIR interaction under P that the gateway does not serve */
+	CG_T_TRANSACTIONS /* /transactions[/{id}]: the outbox's trail (any known client) */
 };
 
 struct cg_match {
@@ -59,7 +60,8 @@ struct cg_match {
 	bool method_ok;                   /* the target takes the request's method */
 	const char *allow;                /* the methods it takes, for Allow and 405 */
 	char type[CG_FHIR_TYPE_NAME_MAX]; /* INGEST, VALIDATE: P/{type}'s type, or "" */
-	const char *rest; /* CONFORMANCE: "StructureDefinition/{id}" in the path given */
+	const char *rest; /* CONFORMANCE: "StructureDefinition/{id}" in the path given;
+	                     TRANSACTIONS: "" or "/{id}" */
 };
 
 /* "GET", "POST"...; "other" for CG_M_OTHER (the guard lets no other
@@ -73,7 +75,8 @@ void cg_route_match(const struct cg_settings *s, enum cg_method m, const char *p
 /* Whether a client may use route, from which configured clients its
  * certificate matched (match[i] for s->clients[i]). *client is the name it
  * goes by: the first matching client the route names, else the first
- * matching client at all (for the log), else NULL. */
+ * matching client at all (for the log), else NULL. route NULL: no route
+ * (the trail), which any known client may use: NOT_THIS_ROUTE when known. */
 enum cg_authz { CG_AUTHZ_ALLOWED, CG_AUTHZ_UNKNOWN, CG_AUTHZ_NOT_THIS_ROUTE };
 enum cg_authz cg_route_authorize(const struct cg_settings *s, const struct cg_route_cfg *route,
                                  const unsigned char *match, const char **client);

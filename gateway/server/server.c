@@ -27,6 +27,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "runtime.h"
+#include "trail.h"
 #include "server.h"
 #include "settings.h"
 
@@ -240,6 +241,7 @@ worker_free(struct worker *w)
 	if (w->admin)
 		evhttp_free(w->admin);
 	cg_dest_loop_free(w->dests);
+	cg_trail_close(w);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->reconfigure_ev)

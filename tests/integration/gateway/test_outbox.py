@@ -252,3 +252,57 @@ def test_disk_full(gateway_factory, fhirstore):
         gw.stop()
         if mounted:
             subprocess.run(["umount", "-l", disk])
+
+
+def trail(gw, path, name="ehr"):
+    st, _, body = gw.call("GET", path, name=name)
+    return st, json.loads(body)
+
+
+def test_trail(gateway_factory, fhirstore):
+    """GET /transactions: a client follows what it sent, and only that."""
+    gw = queued_gateway(gateway_factory, fhirstore, linger_ms=100).start()
+    bad, good = records(2, 1110)
+    fhirstore.control(refuse=bad["recordId"])
+    st, h, body = post(gw, [good, bad])
+    assert st == 202, body
+    tx = h["X-Transaction-Id"]
+    wait_records(fhirstore, 1)
+
+    def settled():
+        st, doc = trail(gw, f"/transactions/{tx}")
+        return doc if st == 200 and all(m["state"] in ("delivered", "dead")
+                                        for m in doc["messages"]) else None
+
+    doc = wait_for(settled, 10)
+    assert doc, trail(gw, f"/transactions/{tx}")
+    by_rec = {m["recordId"]: m for m in doc["messages"]}
+    assert by_rec[good["recordId"]]["state"] == "delivered"
+    assert by_rec[good["recordId"]]["upstreamStatus"] == 200
+    dead = by_rec[bad["recordId"]]
+    assert dead["state"] == "dead" and dead["upstreamStatus"] == 400, dead
+    assert "refused by destination registry with 400" in dead["reason"]
+    assert "body" not in json.dumps(doc)
+    st, doc = trail(gw, f"/transactions?record={bad['recordId']}")
+    assert st == 200 and [m["id"] for m in doc["messages"]] == [dead["id"]]
+    st, doc = trail(gw, "/transactions?state=dead")
+    assert st == 200 and [m["recordId"] for m in doc["messages"]] == [bad["recordId"]]
+    # another known client sees none of it: the same 404 as no transaction
+    st, doc = trail(gw, f"/transactions/{tx}", name="registry")
+    assert st == 404, doc
+    st, doc = trail(gw, "/transactions?state=dead", name="registry")
+    assert st == 200 and doc["messages"] == []
+    assert trail(gw, "/transactions/00000000-0000-4000-8000-000000000000")[0] == 404
+    assert trail(gw, "/transactions?state=lost")[0] == 400
+    assert trail(gw, "/transactions")[0] == 400
+
+
+def test_delivered_messages_are_pruned(gateway_factory, fhirstore):
+    gw = queued_gateway(gateway_factory, fhirstore, outbox={"keep_delivered_s": 1}).start()
+    st, h, body = post(gw, records(3, 1111))
+    assert st == 202, body
+    tx = h["X-Transaction-Id"]
+    wait_records(fhirstore, 3)
+    assert trail(gw, f"/transactions/{tx}")[0] == 200
+    assert wait_for(lambda: trail(gw, f"/transactions/{tx}")[0] == 404, 10)
+    assert gw.wait_log("3 delivered messages older than 1s pruned"), gw.log_text()[-2000:]
