@@ -65,12 +65,13 @@ struct cg_forwarder {
 	long grace_ms;
 	int stopping;
 	int64_t last_look;
+	unsigned looks;
 	int64_t next_prune; /* when to look for delivered messages to delete */
 	int pruning;        /* more to delete: a batch each tick */
 	uint64_t pruned;
 	pthread_mutex_t lock; /* dest counts and ndest, for other threads */
 	_Atomic int64_t depth, accepted_since_look;
-	struct cg_log_limit store_warn;
+	struct cg_log_limit store_warn, orphan_warn;
 };
 
 static int64_t
@@ -273,8 +274,10 @@ pump(struct cg_forwarder *f)
 	const struct cg_settings *s = f->src.acquire(f->src.arg, &hold);
 	size_t i;
 
+	/* Every HTTP destination, whatever its mode now: a reload that makes a
+	 * queued one direct leaves its queue to be delivered. */
 	for (i = 0; s && i < s->ndests; i++)
-		if (s->dests[i].queued)
+		if (s->dests[i].type != CG_DEST_NDJSON)
 			pump_dest(f, &s->dests[i]);
 	f->src.release(f->src.arg, hold);
 }
@@ -314,36 +317,72 @@ result_words(const struct cg_delivery *dl)
 	}
 }
 
-/* The store's figures (per destination) and the depth, from the store. */
+struct look {
+	struct cg_forwarder *f;
+	int64_t depth;
+};
+
+static int
+look_dest(const char *dest, const struct cg_store_stats *st, void *arg)
+{
+	struct look *l = arg;
+	struct fw_dest *fd = dest_named(l->f, dest);
+
+	l->depth += st->count[CG_MSG_QUEUED] + st->count[CG_MSG_IN_FLIGHT];
+	if (!fd)
+		return 0;
+	pthread_mutex_lock(&l->f->lock);
+	fd->c.queued = st->count[CG_MSG_QUEUED];
+	fd->c.in_flight = st->count[CG_MSG_IN_FLIGHT];
+	fd->c.delivered_now = st->count[CG_MSG_DELIVERED];
+	fd->c.dead_now = st->count[CG_MSG_DEAD];
+	fd->c.oldest_waiting_ms = st->oldest_waiting_ms;
+	pthread_mutex_unlock(&l->f->lock);
+	return 0;
+}
+
+/* Whether the current configuration delivers to dest. */
+static int
+is_configured(const struct cg_settings *s, const char *dest)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->ndests; i++)
+		if (s->dests[i].type != CG_DEST_NDJSON && strcmp(s->dests[i].name, dest) == 0)
+			return 1;
+	return 0;
+}
+
+/* The store's figures per destination (every destination it holds
+ * messages for, configured or not) and the depth. */
 static void
 look(struct cg_forwarder *f)
 {
+	struct look l = {f, 0};
+	const struct cg_settings *s;
+	void *hold;
 	size_t i;
-	int64_t depth = 0;
 
-	for (i = 0; i < f->ndest; i++) {
-		struct cg_store_stats st;
-
-		if (cg_store_stats(f->store, f->dest[i].name, &st))
-			continue;
-		pthread_mutex_lock(&f->lock);
-		f->dest[i].c.queued = st.count[CG_MSG_QUEUED];
-		f->dest[i].c.in_flight = st.count[CG_MSG_IN_FLIGHT];
-		f->dest[i].c.delivered_now = st.count[CG_MSG_DELIVERED];
-		f->dest[i].c.dead_now = st.count[CG_MSG_DEAD];
-		f->dest[i].c.oldest_waiting_ms = st.oldest_waiting_ms;
-		pthread_mutex_unlock(&f->lock);
-	}
-	{
-		struct cg_store_stats all;
-
-		if (cg_store_stats(f->store, NULL, &all) == CG_OK) {
-			depth = all.count[CG_MSG_QUEUED] + all.count[CG_MSG_IN_FLIGHT];
-			atomic_store(&f->accepted_since_look, 0);
-			atomic_store(&f->depth, depth);
-		}
-	}
 	f->last_look = now_ms();
+	if (cg_store_stats_by_dest(f->store, look_dest, &l))
+		return;
+	atomic_store(&f->accepted_since_look, 0);
+	atomic_store(&f->depth, l.depth);
+	/* Messages for a destination a reload took away wait, visible, until
+	 * it comes back (or an operator purges them): said, not dropped. */
+	if (f->looks++ % 30) /* once a minute */
+		return;
+	s = f->src.acquire(f->src.arg, &hold);
+	for (i = 0; i < f->ndest; i++) {
+		const struct fw_dest *fd = &f->dest[i];
+
+		if (fd->c.queued + fd->c.in_flight > 0 && !is_configured(s, fd->name))
+			cg_log_limited(&f->orphan_warn, CG_LOG_WARN,
+			               "outbox: %lld messages wait for destination %s, which the "
+			               "configuration no longer has",
+			               (long long)(fd->c.queued + fd->c.in_flight), fd->name);
+	}
+	f->src.release(f->src.arg, hold);
 }
 
 /* What became of a batch, written to the store in one transaction. */

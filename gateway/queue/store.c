@@ -45,6 +45,12 @@ static const char *const migrations[] = {
         "ALTER TABLE message ADD COLUMN response BLOB;"
         "ALTER TABLE message ADD COLUMN response_type TEXT;"
         "CREATE INDEX message_done ON message(state, done_ms);",
+        /* 3: a claim reads due messages in id order: by (dest, state,
+         * next_ms) it had to sort them all first (1.2 s for a claim of 50
+         * behind 150,000 queued; 0.7 ms by this one, next_ms in it so that
+         * messages backing off are passed over without reading the row). */
+        "DROP INDEX message_due;"
+        "CREATE INDEX message_claim ON message(dest, state, id, next_ms);",
 };
 
 /* The columns read_row reads, body in the middle: a list without bodies

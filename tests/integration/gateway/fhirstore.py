@@ -101,7 +101,8 @@ class Handler(BaseHTTPRequestHandler):
         now = time.time()
         with lock:
             if state["mode"] == "fail":
-                state["requests"].append({"t": now, "status": state["status"], "n": 0})
+                state["requests"].append({"t": now, "status": state["status"], "n": 0,
+                                          "key": self.headers.get("Idempotency-Key")})
                 extra = {}
                 if state["retry_after"] is not None:
                     extra["Retry-After"] = str(state["retry_after"])
@@ -127,7 +128,8 @@ class Handler(BaseHTTPRequestHandler):
                 state["created"] += 1
                 if rec is not None:
                     state["order"].setdefault(patient, []).append(rec)
-            state["requests"].append({"t": now, "status": 200, "n": len(items)})
+            state["requests"].append({"t": now, "status": 200, "n": len(items),
+                                      "key": self.headers.get("Idempotency-Key")})
         self.answer(200, {"resourceType": "Bundle", "type": "transaction-response",
                           "entry": [{"response": {"status": "201 Created"}}
                                     for _ in items]})

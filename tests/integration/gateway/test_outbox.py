@@ -90,6 +90,13 @@ def test_refused_record_goes_dead_alone(gateway_factory, fhirstore):
     assert delivered(s) == sorted(r["recordId"] for r in recs if r["recordId"] != bad)
     assert any(q["status"] == 400 for q in s["requests"])
     assert gw.wait_log("1 message dead (refused)"), gw.log_text()[-3000:]
+    st, _, m = gw.call("GET", "/metrics")
+    m = m.decode()
+    assert 'cellgate_outbox_deliveries_total{destination="registry",outcome="dead"} 1' in m, m
+    assert 'cellgate_outbox_deliveries_total{destination="registry",outcome="delivered"} 19' in m
+    split = int(m.split('cellgate_outbox_batches_split_total{destination="registry"} ')[1]
+                .split()[0])
+    assert split >= 1, m
 
 
 def test_retry_after_is_honoured(gateway_factory, fhirstore):
@@ -306,3 +313,25 @@ def test_delivered_messages_are_pruned(gateway_factory, fhirstore):
     assert trail(gw, f"/transactions/{tx}")[0] == 200
     assert wait_for(lambda: trail(gw, f"/transactions/{tx}")[0] == 404, 10)
     assert gw.wait_log("3 delivered messages older than 1s pruned"), gw.log_text()[-2000:]
+
+
+def test_records_destination(gateway_factory, fhirstore):
+    """A records destination: a JSON array of the batch's records, with an
+    Idempotency-Key of their message ids (the same when the same messages
+    are tried again together, as here)."""
+    dest = queue_dest(fhirstore.url, linger_ms=100).replace("type: fhir", "type: records")
+    gw = gateway_factory(routes=ROUTES, destinations=dest, workers=2).start()
+    fhirstore.control(mode="fail", status=503, retry_after=1)
+    recs = records(4, 1112)
+    st, _, body = post(gw, recs)
+    assert st == 202, body
+    time.sleep(0.5)
+    fhirstore.control(mode="ok")
+    s = wait_records(fhirstore, 4)
+    assert delivered(s) == sorted(r["recordId"] for r in recs)
+    keys = s["idempotency_keys"]
+    assert keys and all(k.replace(",", "").isdigit() for k in keys), keys
+    # the try refused with 503 and the try that went through: one key
+    failed = [q["key"] for q in s["requests"] if q["status"] == 503]
+    ok = [q["key"] for q in s["requests"] if q["status"] == 200]
+    assert failed and failed[0] in ok, s["requests"]
