@@ -1,10 +1,12 @@
 /* store.c: the outbox's SQLite store; see store.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -192,6 +194,14 @@ open_store(const char *path, enum open_how how, struct cg_store **out, char *why
 		snprintf(why, whylen, "no store at %s", path);
 		cg_store_close(s);
 		return CG_ENOENT;
+	}
+	/* Patient data: a new store is the gateway's alone (SQLite would make
+	 * it 0644; its -wal and -shm files take the database file's mode). */
+	if (how == OPEN_OWNER) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
 	}
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		err = fail(s, why, whylen, "the store cannot be opened");

@@ -75,6 +75,9 @@ def test_accepted_then_delivered_in_batches(gateway_factory, fhirstore):
     assert s["duplicates"] == 0
     audit = [a for a in gw.audit() if a.get("status") == 202]
     assert any(a.get("transaction") == tx for a in audit)
+    # patient data: the store and its WAL are the gateway's alone
+    for f in ("outbox.db", "outbox.db-wal"):
+        assert os.stat(f"{gw.dir}/var/{f}").st_mode & 0o077 == 0, f
 
 
 def test_refused_record_goes_dead_alone(gateway_factory, fhirstore):
