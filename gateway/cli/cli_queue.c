@@ -10,21 +10,20 @@
 #include "buf.h"
 #include "cli_common.h"
 #include "cli_queue.h"
+#include "config.h"
 #include "datetime.h"
 #include "json_write.h"
 #include "queue_render.h"
+#include "render.h"
+#include "settings.h"
 #include "store.h"
 
 #define EXIT_OK       0
 #define EXIT_NOTFOUND 1
 #define EXIT_USAGE    CG_CLI_EXIT_USAGE
 
-/*
- * TODO(--config): read the store's path from a configuration file's
- * `outbox: {path: ...}` (`--config FILE`, as `cellgate serve` takes it) once
- * the configuration has that key. Until then --store, or this default,
- * relative to the working directory like the embedded configuration's paths.
- */
+/* The store without --store or --config: relative to the working directory,
+ * like the embedded configuration's paths. */
 #define DEFAULT_STORE "var/outbox.db"
 
 /* Messages read per read transaction: a long list is read in pages, so the
@@ -36,8 +35,8 @@
 /* The command line, as the option tables below fill it: one struct for the
  * command and its subcommands, each table naming the options it takes. */
 struct args {
-	const char *store;
-	int format; /* index into formats: 0 text, 1 json */
+	const char *store, *config; /* NULL when not given */
+	int format;                 /* index into formats: 0 text, 1 json */
 	const char *dest, *client, *record, *tx, *before;
 	int state; /* index into states, an enum cg_msg_state; -1: any */
 	unsigned long long limit, after;
@@ -52,6 +51,13 @@ static const char *const states[] = {"queued", "in-flight", "delivered", "dead",
 	{                                                                                          \
 		"store", 's', CG_CLI_STRING, offsetof(struct args, store), "PATH",                 \
 		        "the outbox's SQLite file (default\n" DEFAULT_STORE ")", 0, 0, NULL        \
+	}
+#define OPT_CONFIG                                                                                 \
+	{                                                                                          \
+		"config", 0, CG_CLI_STRING, offsetof(struct args, config), "FILE",                 \
+		        "the store of this configuration's outbox\n"                               \
+		        "(loaded as cellgate serve loads it)",                                     \
+		        0, 0, NULL                                                                 \
 	}
 #define OPT_FORMAT                                                                                 \
 	{                                                                                          \
@@ -68,11 +74,12 @@ static const char *const states[] = {"queued", "in-flight", "delivered", "dead",
 		NULL, 0, CG_CLI_FLAG, 0, NULL, NULL, 0, 0, NULL                                    \
 	}
 
-static const struct cg_cli_opt head_opts[] = {OPT_STORE, OPT_FORMAT, OPT_HELP, OPT_END};
+static const struct cg_cli_opt head_opts[] = {OPT_STORE, OPT_CONFIG, OPT_FORMAT, OPT_HELP, OPT_END};
 
 static const struct cg_cli_cmd head_cmd = {
         "cellgate queue",
-        "[--store PATH] [--format text|json] SUBCOMMAND [options]",
+        "[--store PATH] [--format text|json] SUBCOMMAND [options]\n"
+        "--config FILE [--format text|json] SUBCOMMAND [options]",
         "The outbox: the messages the gateway has acknowledged and delivers, in\n"
         "its SQLite file. Works while the gateway runs. Subcommands (each has --help):\n"
         "  stats                         messages per destination and state\n"
@@ -82,12 +89,17 @@ static const struct cg_cli_cmd head_cmd = {
         "  find --record ID | --tx TXID  the messages of a record or a transaction\n"
         "  retry ID | --dead [--dest D]  dead messages back to the queue\n"
         "  purge --delivered-before DATE delete delivered messages\n"
+        "The store is --store PATH, or the outbox of the configuration --config\n"
+        "FILE (its outbox.path, var/outbox.db beside it by default), or else\n"
+        "var/outbox.db in the working directory.\n"
         "Exit status: 0 done, 1 no such message (or, for retry, not dead), 2 usage\n"
-        "or I/O error, or no store at the path.\n",
+        "or I/O error, no store at the path, or a configuration that has errors or\n"
+        "no outbox.\n",
         head_opts,
 };
 
-static const struct cg_cli_opt stats_opts[] = {OPT_STORE, OPT_FORMAT, OPT_HELP, OPT_END};
+static const struct cg_cli_opt stats_opts[] = {OPT_STORE, OPT_CONFIG, OPT_FORMAT, OPT_HELP,
+                                               OPT_END};
 static const struct cg_cli_cmd stats_cmd = {
         "cellgate queue stats",
         "[options]",
@@ -99,6 +111,7 @@ static const struct cg_cli_cmd stats_cmd = {
 
 static const struct cg_cli_opt list_opts[] = {
         OPT_STORE,
+        OPT_CONFIG,
         OPT_FORMAT,
         {"dest", 'd', CG_CLI_STRING, offsetof(struct args, dest), "NAME",
          "only this destination's messages", 0, 0, NULL},
@@ -126,6 +139,7 @@ static const struct cg_cli_cmd list_cmd = {
 
 static const struct cg_cli_opt show_opts[] = {
         OPT_STORE,
+        OPT_CONFIG,
         OPT_FORMAT,
         {"body", 'b', CG_CLI_FLAG, offsetof(struct args, body), NULL,
          "the body too: it is patient data, shown\nonly when asked", 0, 0, NULL},
@@ -143,6 +157,7 @@ static const struct cg_cli_cmd show_cmd = {
 
 static const struct cg_cli_opt find_opts[] = {
         OPT_STORE,
+        OPT_CONFIG,
         OPT_FORMAT,
         {"record", 'r', CG_CLI_STRING, offsetof(struct args, record), "ID",
          "the messages of this record id", 0, 0, NULL},
@@ -161,6 +176,7 @@ static const struct cg_cli_cmd find_cmd = {
 
 static const struct cg_cli_opt retry_opts[] = {
         OPT_STORE,
+        OPT_CONFIG,
         OPT_FORMAT,
         {"dead", 0, CG_CLI_FLAG, offsetof(struct args, dead), NULL, "every dead message", 0, 0,
          NULL},
@@ -181,6 +197,7 @@ static const struct cg_cli_cmd retry_cmd = {
 
 static const struct cg_cli_opt purge_opts[] = {
         OPT_STORE,
+        OPT_CONFIG,
         OPT_FORMAT,
         {"delivered-before", 0, CG_CLI_STRING, offsetof(struct args, before), "DATE",
          "(required) YYYY-MM-DD (midnight UTC), a\n"
@@ -259,13 +276,75 @@ out_end(struct out *o, const char *sub, int status)
 	return status;
 }
 
+/* The store that configuration file names in *path (to free): its outbox's
+ * path, absolute. The configuration is loaded and checked as `cellgate serve`
+ * loads it (its ${NAME} variables set, the files it names readable): the
+ * store is the one a gateway serving that file uses, and a file the gateway
+ * would refuse names none.
+ * EXIT_USAGE, with why, when it cannot be loaded, has errors (printed as
+ * --check-config prints them) or has no outbox: no queue-mode destination
+ * and no outbox key. */
+static int
+config_store(const char *file, const char *sub, char **path)
+{
+	struct cg_config *cfg = NULL;
+	struct cg_settings *st = NULL;
+	struct cg_record_report r;
+	struct cg_diag d;
+	struct cg_buf out;
+	enum cg_err err;
+	int status = EXIT_USAGE;
+
+	*path = NULL;
+	cg_diag_init(&d, 200);
+	err = cg_config_load(file, &cfg, &d);
+	if (err) {
+		fprintf(stderr, "cellgate queue %s: %s: %s\n", sub, file,
+		        err == CG_EIO ? strerror(errno) : cg_strerror(err));
+		goto done;
+	}
+	memset(&r, 0, sizeof(r));
+	r.diag = &d;
+	cg_buf_init(&out, CG_BUF_MAX_OUTCOME);
+	if (!cg_render_text(&out, file, &r) && out.len)
+		fputs(out.p, stderr);
+	cg_buf_free(&out);
+	if (!cfg) {
+		fprintf(stderr, "cellgate queue %s: %s: the configuration has errors\n", sub, file);
+		goto done;
+	}
+	st = cg_settings_from(cfg);
+	if (!st) {
+		fprintf(stderr, "cellgate queue %s: %s: %s\n", sub, file, cg_strerror(CG_ENOMEM));
+		goto done;
+	}
+	if (!st->outbox.path) {
+		fprintf(stderr,
+		        "cellgate queue %s: %s has no store: no destination is in queue mode "
+		        "and there is no outbox key\n",
+		        sub, file);
+		goto done;
+	}
+	*path = strdup(st->outbox.path);
+	if (!*path) {
+		fprintf(stderr, "cellgate queue %s: %s\n", sub, cg_strerror(CG_ENOMEM));
+		goto done;
+	}
+	status = EXIT_OK;
+done:
+	cg_settings_free(st);
+	cg_config_free(cfg);
+	cg_diag_free(&d);
+	return status;
+}
+
 static struct cg_store *
-open_store(const struct args *a, const char *sub)
+open_store(const char *path, const char *sub)
 {
 	struct cg_store *s;
 	char why[512];
 
-	if (cg_store_open_existing(a->store, &s, why, sizeof(why)) != CG_OK) {
+	if (cg_store_open_existing(path, &s, why, sizeof(why)) != CG_OK) {
 		fprintf(stderr, "cellgate queue %s: %s\n", sub, why);
 		return NULL;
 	}
@@ -748,12 +827,12 @@ cg_cli_queue(int argc, char **argv)
 	const char *sub = NULL;
 	struct cg_store *s;
 	struct args a;
+	char *from_config = NULL;
 	int64_t id = 0, before = 0;
 	int first, next, status;
 	size_t i;
 
 	memset(&a, 0, sizeof(a));
-	a.store = DEFAULT_STORE;
 	a.state = -1;
 	a.limit = 100;
 	if (cg_cli_parse_head(&head_cmd, argc, argv, &a, &first))
@@ -783,10 +862,16 @@ cg_cli_queue(int argc, char **argv)
 		cg_cli_usage(stdout, cmd, &a);
 		return EXIT_OK;
 	}
+	if (a.store && a.config)
+		return bad_usage(cmd, "--store and --config both say where the store is: give one",
+		                 NULL);
 	status = check(sub, cmd, &a, argc - first - next, argv + first + next, &id, &before);
 	if (status)
 		return status;
-	s = open_store(&a, sub);
+	if (a.config && config_store(a.config, sub, &from_config))
+		return EXIT_USAGE;
+	s = open_store(from_config ? from_config : a.store ? a.store : DEFAULT_STORE, sub);
+	free(from_config);
 	if (!s)
 		return EXIT_USAGE;
 	if (cmd == &stats_cmd)

@@ -110,16 +110,20 @@ expect "queue list: missing value" 2 "^cellgate queue list: option --dest needs 
 	"$cellgate" queue list --dest
 expect "queue list: --limit out of range" 2 "^cellgate queue list: --limit: not a number in the allowed range" \
 	"$cellgate" queue list --limit -1
-for o in store format help; do
+expect "queue: --config needs a value" 2 "^cellgate queue: option --config needs a value \(FILE\)" \
+	"$cellgate" queue --config
+expect "queue: --store and --config" 2 "^cellgate queue stats: --store and --config both say where the store is" \
+	"$cellgate" queue --store s.db stats --config cellgate.yaml
+for o in store config format help; do
 	expect "queue --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue --help
 done
 for sub in stats list show find retry purge; do
 	expect "queue --help lists $sub" 0 "^  $sub " "$cellgate" queue --help
 done
-for o in store format dest state client limit after help; do
+for o in store config format dest state client limit after help; do
 	expect "queue list --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue list --help
 done
-for o in store format body help; do
+for o in store config format body help; do
 	expect "queue show --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue show --help
 done
 for o in record tx help; do
@@ -131,7 +135,7 @@ done
 for o in delivered-before help; do
 	expect "queue purge --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue purge --help
 done
-for o in store format help; do
+for o in store config format help; do
 	expect "queue stats --help lists --$o" 0 "^ +(-[a-z], )?--$o( |$)" "$cellgate" queue stats --help
 done
 expect "help lists queue" 0 "^  queue +the outbox" "$cellgate" --help

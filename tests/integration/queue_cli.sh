@@ -3,7 +3,8 @@
 # tests/tools/store_fill, which says what it holds): each subcommand's text
 # and JSON, its exit statuses (0 done, 1 not found, 2 usage or I/O), bodies
 # never shown unless asked, nothing created where there is no store, and
-# the command working while another process holds the write lock.
+# the command working while another process holds the write lock, and the
+# store found through a configuration (--config).
 #   queue_cli.sh CELLGATE STORE_FILL
 set -uo pipefail
 export LC_ALL=C # bytes as bytes: an upstream's answer need not be UTF-8
@@ -120,6 +121,56 @@ json "stats json: per destination" '[x["destination"] for x in d["destinations"]
 	and d["destinations"][1]["dead"] == 1 and d["destinations"][0]["inFlight"] == 1'
 json "stats json: totals and age" 'd["total"]["dead"] == 2 and d["total"]["queued"] == 1
 	and 864000 <= d["total"]["oldestWaitingSeconds"] < 864100'
+
+# --- the store a configuration names (--config) ---
+# Loaded as `cellgate serve` loads it: only that the files it names can be
+# read is checked, so empty ones do for the listener's. outbox.path is
+# relative to the file, not to the working directory.
+mkdir -p conf/deploy
+: >conf/deploy/tls.pem
+# conf NAME DEST [MORE]: conf/deploy/NAME.yaml with one listener, one route
+# to destination d (DEST: its definition) and MORE at the end.
+conf() {
+	cat >"conf/deploy/$1.yaml" <<EOT
+listeners:
+  - {address: 127.0.0.1, port: 9443, certificate: tls.pem, key: tls.pem, client_ca: tls.pem}
+clients:
+  ehr: {match: {san_dns: ehr.clients.cellgate.test}}
+routes:
+  - {method: POST, path: /records, accept: record, clients: [ehr], destination: d}
+destinations:
+  d: $2
+${3:-}
+EOT
+}
+conf outbox "{type: fhir, url: 'https://registry.example/fhir'}" \
+	"outbox: {path: ../../s.db, max_depth: 1000}"
+conf default "{type: records, url: 'https://registry.example/records'}"
+conf direct "{type: fhir, mode: direct, url: 'https://registry.example/fhir'}"
+conf env "{type: fhir, url: '\${CG_TEST_UNSET_UPSTREAM}'}"
+expect "--config: its outbox.path, relative to the file" 0 "^registry +1 +0 +2 +1 " \
+	"$cellgate" queue --config conf/deploy/outbox.yaml stats
+expect "--config after the subcommand" 0 "" \
+	"$cellgate" queue list --config conf/deploy/outbox.yaml --state dead
+ids "--config: list" "2 6"
+expect "--config: default var/outbox.db beside the file" 2 \
+	"^cellgate queue stats: no store at /.*/conf/deploy/var/outbox\.db$" \
+	"$cellgate" queue --config conf/deploy/default.yaml stats
+expect "--config: no queue-mode destination, no outbox key" 2 \
+	"^cellgate queue stats: conf/deploy/direct\.yaml has no store: no destination is in queue mode and there is no outbox key$" \
+	"$cellgate" queue --config conf/deploy/direct.yaml stats
+expect "--config: an unset variable" 2 \
+	"environment variable CG_TEST_UNSET_UPSTREAM is not set" \
+	"$cellgate" queue --config conf/deploy/env.yaml stats
+expect "--config: the configuration has errors" 2 \
+	"^cellgate queue stats: conf/deploy/env\.yaml: the configuration has errors$" \
+	"$cellgate" queue --config conf/deploy/env.yaml stats
+expect "--config: no such file" 2 "^cellgate queue list: nope\.yaml: No such file" \
+	"$cellgate" queue --config nope.yaml list
+[ ! -e conf/deploy/var ] && { echo "ok   --config: nothing created"; pass=$((pass + 1)); } ||
+	{ echo "FAIL --config: var/ created beside the configuration"; fail=$((fail + 1)); }
+expect "--store and --config" 2 "^cellgate queue stats: --store and --config both say where the store is: give one$" \
+	"$cellgate" queue --store s.db --config conf/deploy/outbox.yaml stats
 
 # --- list ---
 expect "list" 0 "^ID	STATE	DESTINATION	TYPE	RECORD	ATTEMPTS	ACCEPTED	STATUS	REASON$" "${q[@]}" list
