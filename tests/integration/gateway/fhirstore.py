@@ -22,6 +22,9 @@ behaviour of what comes next:
   {"mode": "slow", "delay": 3}        answer after delay seconds
   {"refuse": "REC-ID"}                a Bundle holding that record's Procedure
                                       (or that recordId) is refused with 400
+  {"unrefuse": "REC-ID"}              that record is taken again (the upstream
+                                      fixed): no longer refused
+  {"refuse_none": true}               no record is refused any more
   {"reset": true}                     forget everything
 Every request's arrival time, size and status are kept in "requests".
 """
@@ -83,6 +86,10 @@ class Handler(BaseHTTPRequestHandler):
                         state[k] = ctl[k]
                 if "refuse" in ctl:
                     state["refuse"].append(ctl["refuse"])
+                if "unrefuse" in ctl:
+                    state["refuse"] = [x for x in state["refuse"] if x != ctl["unrefuse"]]
+                if ctl.get("refuse_none"):
+                    state["refuse"] = []
             return self.answer(200, {"ok": True})
         with lock:
             mode, delay = state["mode"], state["delay"]

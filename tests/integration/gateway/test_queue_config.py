@@ -11,7 +11,6 @@ import shutil
 import signal
 import ssl
 import subprocess
-import time
 
 from conftest import BIN, SRC, free_port, outcome, wait_port
 from test_outbox import delivered, wait_for, wait_records
