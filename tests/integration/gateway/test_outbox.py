@@ -154,9 +154,10 @@ def test_slow_receiver_gets_no_flood(gateway_factory, fhirstore):
     print(f"60 records, 6 batches of 10, answers after 2 s against a 1 s timeout: "
           f"{len(s['requests'])} requests, at most {s['max_concurrent']} at once, "
           f"{s['duplicate_records']} records received twice and absorbed")
-    # at most 2 in flight from the gateway; one it gave up on may still be
-    # running at the receiver when its next try comes
-    assert s["max_concurrent"] <= 4
+    # At most 2 in flight from the gateway. One it gave up on (after 1 s)
+    # runs on at the receiver (2 s), so a slot can have up to 3 there at
+    # once (started at 0, 1 and 2 s): 2 x 3 is the bound, not a flood.
+    assert s["max_concurrent"] <= 6
     assert len(s["requests"]) <= 30, len(s["requests"])
 
 
