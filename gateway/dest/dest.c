@@ -168,10 +168,9 @@ build_request(struct cg_delivery *d, const char **body, size_t *len)
 		*body = b->data + b->item[0].off;
 		*len = b->item[0].len;
 		return conditional_header(d, *body, *len);
-	} else if (b->n == 1) { /* a transaction or batch Bundle, as it is */
-		*body = b->data + b->item[0].off;
-		*len = b->item[0].len;
-		return CG_OK;
+	} else if (b->n == 1) { /* a transaction or batch Bundle, as it is but
+	                         * for conditions on its creates */
+		err = cg_map_conditional_bundle(b->data + b->item[0].off, b->item[0].len, &d->body);
 	} else {
 		err = cg_map_transaction(b, &d->body);
 	}

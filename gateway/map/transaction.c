@@ -1,7 +1,10 @@
 /* transaction.c: a batch as one transaction Bundle; see transaction.h. */
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "conditional.h"
+#include "json_member.h"
 #include "json_scan.h"
 #include "transaction.h"
 
@@ -52,7 +55,7 @@ name_is(const char *p, size_t key, const char *name)
 /* The span of the top-level member "entry" of the object in p[0..len), if it
  * is an array: [*from, *to) is the array's text. 0 when found. */
 static int
-entry_array(const char *p, size_t len, size_t *from, size_t *to)
+member_span(const char *p, size_t len, const char *name, char open, size_t *from, size_t *to)
 {
 	struct cg_json_limits lim;
 	struct cg_json_fault fault;
@@ -75,7 +78,7 @@ entry_array(const char *p, size_t len, size_t *from, size_t *to)
 			return -1;
 		/* The items are the client's text as it came (ingest checks,
 		 * it does not rewrite): the name may be written with escapes. */
-		if (pos - value >= 2 && p[value] == '[' && name_is(p, key, "entry")) {
+		if (pos - value >= 2 && p[value] == open && name_is(p, key, name)) {
 			*from = value;
 			*to = pos;
 			return 0;
@@ -84,7 +87,63 @@ entry_array(const char *p, size_t len, size_t *from, size_t *to)
 		if (pos < len && p[pos] == ',')
 			pos = cg_json_skip_ws(p, len, pos + 1);
 	}
-	return 1; /* no entry: a Bundle with none */
+	return 1; /* no such member */
+}
+
+/* The span of the top-level member "entry" of the object in p[0..len), if it
+ * is an array. 0 when found, 1 when there is none (a Bundle without). */
+static int
+entry_array(const char *p, size_t len, size_t *from, size_t *to)
+{
+	return member_span(p, len, "entry", '[', from, to);
+}
+
+/* Appends one entry of a client's transaction or batch Bundle: as it is,
+ * unless it creates (POST) a resource with an identifier and has no
+ * ifNoneExist of its own: then the resource's first identifier becomes its
+ * condition, spliced into its request object, so that the outbox's
+ * delivering it twice stores it once. */
+static enum cg_err
+add_entry(struct cg_buf *out, const char *p, size_t len)
+{
+	cJSON *e = cJSON_ParseWithLength(p, len);
+	const cJSON *req = cg_json_member(e, "request");
+	const char *method = cJSON_GetStringValue(cg_json_member(req, "method"));
+	const cJSON *res = cg_json_member(e, "resource");
+	size_t from, to, mark;
+	enum cg_err err;
+
+	if (!e || !method || strcmp(method, "POST") != 0 || cg_json_member(req, "ifNoneExist") ||
+	    !cJSON_IsObject(res) || member_span(p, len, "request", '{', &from, &to) != 0) {
+		cJSON_Delete(e);
+		return cg_buf_add(out, p, len);
+	}
+	cJSON_Delete(e);
+	/* p[from..to) is the request object: its text up to the closing brace,
+	 * the condition, the brace and the rest of the entry. */
+	err = cg_buf_add(out, p, to - 1);
+	mark = out->len;
+	if (!err)
+		err = cg_buf_addstr(out, cg_json_skip_ws(p, to - 1, from + 1) == to - 1
+		                                 ? "\"ifNoneExist\":\""
+		                                 : ",\"ifNoneExist\":\"");
+	if (!err) {
+		size_t rfrom, rto;
+
+		if (member_span(p, len, "resource", '{', &rfrom, &rto) != 0)
+			err = CG_ENOENT;
+		else
+			err = cg_conditional_query(p + rfrom, rto - rfrom, out);
+		if (err == CG_ENOENT) {
+			cg_buf_truncate(out, mark);
+			err = CG_OK;
+		} else if (!err) {
+			err = cg_buf_addc(out, '"');
+		}
+	}
+	if (!err)
+		err = cg_buf_add(out, p + to - 1, len - (to - 1));
+	return err;
 }
 
 /* Appends the elements of the array text p[from..to), each preceded by a
@@ -105,7 +164,7 @@ add_elements(struct cg_buf *out, const char *p, size_t from, size_t to, int *fir
 		if (!*first)
 			err = cg_buf_addc(out, ',');
 		if (!err)
-			err = cg_buf_add(out, p + start, pos - start);
+			err = add_entry(out, p + start, pos - start);
 		*first = 0;
 		pos = cg_json_skip_ws(p, to, pos);
 		if (pos < to && p[pos] == ',')
@@ -166,5 +225,22 @@ cg_map_transaction(const struct cg_batch *b, struct cg_buf *out)
 	}
 	if (!err)
 		err = cg_buf_addstr(out, "]}");
+	return err;
+}
+
+enum cg_err
+cg_map_conditional_bundle(const char *p, size_t len, struct cg_buf *out)
+{
+	size_t from, to;
+	int first = 1;
+	enum cg_err err;
+
+	if (entry_array(p, len, &from, &to) != 0)
+		return cg_buf_add(out, p, len);
+	err = cg_buf_add(out, p, from + 1); /* up to and with the '[' */
+	if (!err)
+		err = add_elements(out, p, from, to, &first);
+	if (!err)
+		err = cg_buf_add(out, p + to - 1, len - (to - 1)); /* the ']' and the rest */
 	return err;
 }

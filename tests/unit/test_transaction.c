@@ -11,7 +11,7 @@
 #include "transaction.h"
 
 struct fixture {
-	char data[2048];
+	char data[4096];
 	struct cg_item item[8];
 	size_t n, len;
 };
@@ -142,6 +142,93 @@ too_small_is_an_error(void **state)
 	assert_null(out.p);
 }
 
+static const char *
+if_none_exist(const cJSON *entries, int i)
+{
+	const cJSON *v = cJSON_GetObjectItem(
+	        cJSON_GetObjectItem(cJSON_GetArrayItem(entries, i), "request"), "ifNoneExist");
+
+	return v ? v->valuestring : NULL;
+}
+
+/* Sent twice, stored once: a create with an identifier and no condition
+ * gets one (percent-encoded: a quote, a bar, a newline or a non-ASCII
+ * character in the identifier breaks neither the JSON nor the search); a
+ * client's own condition, an update, a resource without identifier and a
+ * lone resource without one are left as they are. */
+static void
+creates_become_conditional(void **state)
+{
+	struct fixture f = {0};
+	cJSON *doc, *entries;
+
+	(void)state;
+	add(&f, "Bundle", 1,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+	    "{\"resource\":{\"resourceType\":\"Procedure\",\"identifier\":[{\"system\":"
+	    "\"urn:a|b\",\"value\":\"x\\\"y\\nz \u00e9\"}]},\"request\":{\"method\":"
+	    "\"POST\",\"url\":\"Procedure\"}},"
+	    "{\"resource\":{\"resourceType\":\"Procedure\",\"identifier\":[{\"value\":"
+	    "\"v\"}]},\"request\":{\"method\":\"POST\",\"url\":\"Procedure\","
+	    "\"ifNoneExist\":\"identifier=mine\"}},"
+	    "{\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"1\",\"identifier\":[{"
+	    "\"value\":\"v\"}]},\"request\":{\"method\":\"PUT\",\"url\":\"Procedure/1\"}},"
+	    "{\"resource\":{\"resourceType\":\"Procedure\"},\"request\":{\"method\":"
+	    "\"POST\",\"url\":\"Procedure\"}}]}");
+	add(&f, "Observation", 0,
+	    "{\"resourceType\":\"Observation\",\"identifier\":[{\"system\":\"s\",\"value\":"
+	    "\"o-1\"}]}");
+	add(&f, "Observation", 0, "{\"resourceType\":\"Observation\"}");
+	doc = join(&f);
+	entries = cJSON_GetObjectItem(doc, "entry");
+	assert_int_equal(cJSON_GetArraySize(entries), 6);
+	assert_string_equal(if_none_exist(entries, 0), "identifier=urn:a%7Cb%7Cx%22y%0Az%20%C3%A9");
+	assert_string_equal(if_none_exist(entries, 1), "identifier=mine");
+	assert_null(if_none_exist(entries, 2));
+	assert_null(if_none_exist(entries, 3));
+	assert_string_equal(if_none_exist(entries, 4), "identifier=s%7Co-1");
+	assert_null(if_none_exist(entries, 5));
+	cJSON_Delete(doc);
+}
+
+/* A client's Bundle sent as it is keeps its type and members; its creates
+ * become conditional as in a joined transaction. */
+static void
+one_bundle_keeps_its_shape(void **state)
+{
+	static const char in[] =
+	        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"id\":\"b1\",\"entry\":[{"
+	        "\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":"
+	        "\"p\"}]},\"request\":{}}],\"meta\":{\"tag\":[]}}";
+	struct cg_buf out;
+	cJSON *doc;
+
+	(void)state;
+	cg_buf_init(&out, CG_BUF_MAX_UPSTREAM);
+	assert_int_equal(cg_map_conditional_bundle(in, sizeof(in) - 1, &out), CG_OK);
+	assert_int_equal(cg_buf_addc(&out, 0), CG_OK);
+	/* a request without a method is not a create: as it was */
+	assert_string_equal(out.p, in);
+	cg_buf_reset(&out);
+	{
+		static const char post[] =
+		        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[{\"resource\":{"
+		        "\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"p\"}]},"
+		        "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}],\"id\":\"b2\"}";
+
+		assert_int_equal(cg_map_conditional_bundle(post, sizeof(post) - 1, &out), CG_OK);
+		assert_int_equal(cg_buf_addc(&out, 0), CG_OK);
+		doc = cJSON_Parse(out.p);
+		assert_non_null(doc);
+		assert_string_equal(cJSON_GetObjectItem(doc, "type")->valuestring, "batch");
+		assert_string_equal(cJSON_GetObjectItem(doc, "id")->valuestring, "b2");
+		assert_string_equal(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 0),
+		                    "identifier=p");
+		cJSON_Delete(doc);
+	}
+	cg_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -149,6 +236,8 @@ main(void)
 	        cmocka_unit_test(joins_what_each_item_is),
 	        cmocka_unit_test(escaped_names_are_decoded),
 	        cmocka_unit_test(too_small_is_an_error),
+	        cmocka_unit_test(creates_become_conditional),
+	        cmocka_unit_test(one_bundle_keeps_its_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
