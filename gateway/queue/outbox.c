@@ -43,7 +43,20 @@ make_dirs(char *dir)
 		}
 		*p = '/';
 	}
-	return mkdir(dir, 0750) && errno != EEXIST ? -1 : 0;
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return -1;
+	{
+		struct stat sb;
+
+		/* EEXIST of a file where the folder should be is no folder */
+		if (stat(dir, &sb))
+			return -1;
+		if (!S_ISDIR(sb.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void

@@ -339,3 +339,34 @@ def test_records_destination(gateway_factory, fhirstore):
     failed = [q["key"] for q in s["requests"] if q["status"] == 503]
     ok = [q["key"] for q in s["requests"] if q["status"] == 200]
     assert failed and failed[0] in ok, s["requests"]
+
+
+def test_gives_up_after_max_attempts(gateway_factory, fhirstore):
+    """A 500 each time: tried max_attempts times with backoff, then dead
+    with why; never retried forever."""
+    gw = queued_gateway(gateway_factory, fhirstore, max_attempts=3, backoff_initial_ms=100,
+                        backoff_max_ms=200).start()
+    fhirstore.control(mode="fail", status=500)
+    rec = records(1, 1113)[0]
+    st, h, body = post(gw, [rec])
+    assert st == 202, body
+    tx = h["X-Transaction-Id"]
+    doc = wait_for(lambda: (lambda d: d if d[1]["messages"][0]["state"] == "dead" else None)(
+        trail(gw, f"/transactions/{tx}")), 10)
+    assert doc, trail(gw, f"/transactions/{tx}")
+    m = doc[1]["messages"][0]
+    assert m["attempts"] == 3 and m["upstreamStatus"] == 500, m
+    assert m["reason"].startswith("gave up after 3 attempts"), m
+    time.sleep(1)
+    assert len(fhirstore.state()["requests"]) == 3
+
+
+def test_store_folder_that_cannot_be_made(gateway_factory, fhirstore):
+    gw = queued_gateway(gateway_factory, fhirstore, outbox={"path": "afile/outbox.db"})
+    with open(f"{gw.dir}/afile", "w") as f:
+        f.write("a file where the store's folder should be\n")
+    proc = subprocess.run([BIN, "serve", "--config", gw.config, "--mappings",
+                           f"{SRC}/mappings"], cwd=gw.dir, capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot make the folder" in proc.stderr and "afile" in proc.stderr, proc.stderr
