@@ -125,10 +125,78 @@ wait "$gateway"
 echo "exit status $?"
 trap 'rm -f "$bundle"' EXIT
 
+say "Store and forward: deploy/cellgate.queue.yaml, records to a FHIR server through the outbox"
+# The FHIR server stands in for a registry: the suite's test server
+# (tests/integration/gateway/fhirstore.py), HTTPS with the development PKI.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+up_port=$(free_port) admin_port=$(free_port)
+start_upstream() {
+	python3 tests/integration/gateway/fhirstore.py "$up_port" certs/dev >/dev/null &
+	upstream=$!
+	for _ in $(seq 100); do
+		(exec 3<>/dev/tcp/127.0.0.1/"$up_port") 2>/dev/null && break
+		sleep 0.05
+	done
+}
+upstream_state() { # what the FHIR server holds: records and duplicates absorbed
+	curl -sS --cacert certs/dev/ca.crt --cert certs/dev/registry.crt --key certs/dev/registry.key \
+		"https://127.0.0.1:$up_port/state" |
+		python3 -c 'import json,sys; s=json.load(sys.stdin); print("  the FHIR server holds %d records (%d resources), %d duplicates absorbed" % (sum(len(v) for v in s["order"].values()), s["created"], s["duplicates"]))'
+}
+start_upstream
+export CELLGATE_PORT=$port CELLGATE_UPSTREAM=https://127.0.0.1:$up_port/fhir CELLGATE_ADMIN_PORT=$admin_port
+"$cellgate" serve --config deploy/cellgate.queue.yaml 2>var/cellgate-queue.log &
+gateway=$!
+trap 'kill -TERM $gateway $upstream 2>/dev/null; rm -f "$bundle"' EXIT
+for _ in $(seq 100); do
+	(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
+	sleep 0.05
+done
+grep -m1 outbox var/cellgate-queue.log | cut -c1-200
+say "POST /records: 202 once the record is on disk, with where to follow it"
+curl -sS --cacert certs/dev/ca.crt --cert certs/dev/ehr.crt --key certs/dev/ehr.key \
+	-H 'Content-Type: application/json' --data-binary @tests/data/records/valid-heart-failure.json \
+	-D var/headers.txt "https://localhost:$port/records" | cut -c1-200
+echo
+grep -iE '^(HTTP|location)' var/headers.txt
+location=$(grep -i '^location:' var/headers.txt | tr -d '\r' | cut -d' ' -f2)
+sleep 0.5
+say "GET $location: delivered"
+curl -sS --cacert certs/dev/ca.crt --cert certs/dev/ehr.crt --key certs/dev/ehr.key \
+	"https://localhost:$port$location" | cut -c1-300
+echo
+upstream_state
+say "The registry goes down; the hospital's records are still answered 202"
+kill "$upstream"
+wait "$upstream" 2>/dev/null || true
+for f in tests/data/records/valid-*.json; do
+	curl -sS -o /dev/null -w "  $f -> HTTP %{http_code}\n" --cacert certs/dev/ca.crt \
+		--cert certs/dev/ehr.crt --key certs/dev/ehr.key -H 'Content-Type: application/json' \
+		--data-binary "@$f" "https://localhost:$port/records"
+done
+sleep 1.5
+"$cellgate" queue --config deploy/cellgate.queue.yaml stats
+say "The registry is back (a new, empty FHIR server process): the outbox delivers what waited (retries back off, 1 s, 2 s...)"
+start_upstream
+for _ in $(seq 60); do
+	"$cellgate" queue --config deploy/cellgate.queue.yaml stats --format json |
+		python3 -c 'import json,sys; t=json.load(sys.stdin)["total"]; sys.exit(t["queued"] + t["inFlight"] > 0)' && break
+	sleep 0.5
+done
+"$cellgate" queue --config deploy/cellgate.queue.yaml stats
+upstream_state
+say "The outbox's metrics (admin listener, plain HTTP on 127.0.0.1:$admin_port), excerpt"
+curl -sS "http://127.0.0.1:$admin_port/metrics" | grep -E '^cellgate_outbox_(messages|deliveries_total)' | head -8
+kill -TERM "$gateway"
+wait "$gateway" || true
+kill "$upstream" 2>/dev/null || true
+trap 'rm -f "$bundle"' EXIT
+
 cat <<EOT
 
 Next: run it yourself with $cellgate serve --listen 127.0.0.1:$port (Ctrl-C stops it), or with your own
-configuration: $cellgate serve --config deploy/cellgate.example.yaml.
+configuration: $cellgate serve --config deploy/cellgate.example.yaml, or with the outbox:
+CELLGATE_UPSTREAM=https://your-fhir-server/fhir $cellgate serve --config deploy/cellgate.queue.yaml.
 docs/api.md for every endpoint, docs/configuration.md, docs/security.md,
 docs/operations.md; docs/cli.md for the command line; ./tests/run.sh for the
 test suite.
