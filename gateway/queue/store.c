@@ -53,6 +53,13 @@ static const char *const migrations[] = {
          * messages backing off are passed over without reading the row). */
         "DROP INDEX message_due;"
         "CREATE INDEX message_claim ON message(dest, state, id, next_ms);",
+        /* 4: whether a message is first in its key's line was read through
+         * (dest, okey, id), every earlier message of the key, delivered
+         * ones too: a claim slowed as a patient's history grew (3.6 ms for
+         * 50 behind 200 delivered per key). With the state in the index it
+         * is a seek per state (0.4 ms), whatever the history. */
+        "CREATE INDEX message_line ON message(dest, okey, state, id);"
+        "DROP INDEX message_key;",
 };
 
 /* The columns read_row reads, body in the middle: a list without bodies
