@@ -114,11 +114,26 @@ batch_free(struct fw_batch *b)
 	free(b);
 }
 
+/* The HTTP destination named name in s, or NULL. */
+static const struct cg_dest_cfg *
+dest_in(const struct cg_settings *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->ndests; i++)
+		if (s->dests[i].type != CG_DEST_NDJSON && strcmp(s->dests[i].name, name) == 0)
+			return &s->dests[i];
+	return NULL;
+}
+
+/* A batch for the destination named name, as the current settings have it:
+ * b->dest points into the settings b holds (a reload may have freed the
+ * ones its caller's destination came from, once the caller lets them go).
+ * NULL when out of memory or when a reload took the destination away. */
 static struct fw_batch *
-batch_new(struct cg_forwarder *f, struct fw_dest *fd, const struct cg_dest_cfg *dest, size_t n)
+batch_new(struct cg_forwarder *f, struct fw_dest *fd, const char *name, size_t n)
 {
 	struct fw_batch *b = calloc(1, sizeof(*b));
-	const struct cg_settings *s;
 
 	if (!b)
 		return NULL;
@@ -127,10 +142,8 @@ batch_new(struct cg_forwarder *f, struct fw_dest *fd, const struct cg_dest_cfg *
 	b->msg = calloc(n, sizeof(*b->msg));
 	b->item = calloc(n, sizeof(*b->item));
 	cg_buf_init(&b->data, CG_BUF_MAX_ITEMS);
-	s = f->src.acquire(f->src.arg, &b->hold);
-	(void)s; /* dest points into the same settings: held while b lives */
-	b->dest = dest;
-	if (!b->msg || !b->item) {
+	b->dest = dest_in(f->src.acquire(f->src.arg, &b->hold), name);
+	if (!b->msg || !b->item || !b->dest) {
 		batch_free(b);
 		return NULL;
 	}
@@ -240,7 +253,7 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 				b = NULL;
 			}
 			if (!b) {
-				b = batch_new(f, fd, d, n - i);
+				b = batch_new(f, fd, d->name, n - i);
 				bytes = 0;
 			}
 			memset(&proto, 0, sizeof(proto));
@@ -249,7 +262,8 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 			         m->record_id ? m->record_id : "");
 			proto.requests = m->requests;
 			if (!b || batch_add(b, &fm, &proto, m->body, m->len)) {
-				/* Out of memory: this one goes back to the queue soon. */
+				/* Out of memory, or a reload took the destination away
+				 * meanwhile: this one goes back to the queue soon. */
 				if (cg_store_retry_at(f->store, m->id, 0, "out of memory",
 				                      now_ms() + 1000)) {
 					/* left in flight: queued again at the next start */
@@ -341,18 +355,6 @@ look_dest(const char *dest, const struct cg_store_stats *st, void *arg)
 	return 0;
 }
 
-/* Whether the current configuration delivers to dest. */
-static int
-is_configured(const struct cg_settings *s, const char *dest)
-{
-	size_t i;
-
-	for (i = 0; s && i < s->ndests; i++)
-		if (s->dests[i].type != CG_DEST_NDJSON && strcmp(s->dests[i].name, dest) == 0)
-			return 1;
-	return 0;
-}
-
 /* The store's figures per destination (every destination it holds
  * messages for, configured or not) and the depth. */
 static void
@@ -376,7 +378,7 @@ look(struct cg_forwarder *f)
 	for (i = 0; i < f->ndest; i++) {
 		const struct fw_dest *fd = &f->dest[i];
 
-		if (fd->c.queued + fd->c.in_flight > 0 && !is_configured(s, fd->name))
+		if (fd->c.queued + fd->c.in_flight > 0 && !dest_in(s, fd->name))
 			cg_log_limited(&f->orphan_warn, CG_LOG_WARN,
 			               "outbox: %lld messages wait for destination %s, which the "
 			               "configuration no longer has",
@@ -494,7 +496,7 @@ split(struct fw_batch *b)
 	for (h = 0; h < 2; h++) {
 		size_t from = h ? mid : 0, to = h ? b->n : mid;
 
-		half[h] = batch_new(b->f, b->fd, b->dest, to - from);
+		half[h] = batch_new(b->f, b->fd, b->dest->name, to - from);
 		for (i = from; half[h] && i < to; i++)
 			if (batch_add(half[h], &b->msg[i], &b->item[i], b->data.p + b->item[i].off,
 			              b->item[i].len)) {

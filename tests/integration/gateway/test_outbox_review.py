@@ -1,0 +1,28 @@
+"""The outbox under attack (review of issue 11): reloads while batches are in
+flight, batches larger than their bytes allow, keys that do not name their
+batch."""
+import json
+import time
+
+from conftest import records
+from test_outbox import delivered, post, queued_gateway, wait_for, wait_records
+
+
+def test_refused_batch_split_after_a_reload(gateway_factory, fhirstore):
+    """A batch refused after a reload is split: its halves go to the
+    destination the batch had, which the halves must keep alive (they
+    held the new configuration while pointing into the old one, freed
+    with the batch: a use after free once the halves were answered)."""
+    gw = queued_gateway(gateway_factory, fhirstore, linger_ms=200).start()
+    recs = records(8, 1201)
+    bad = recs[5]["recordId"]
+    fhirstore.control(refuse=bad, mode="slow", delay=2)
+    st, _, body = post(gw, recs)
+    assert st == 202, body
+    assert wait_for(lambda: fhirstore.state()["concurrent"] > 0, 10)
+    gw.reload(wait=True)
+    fhirstore.control(mode="ok")
+    s = wait_records(fhirstore, 7)
+    assert delivered(s) == sorted(r["recordId"] for r in recs if r["recordId"] != bad)
+    assert gw.wait_log("1 message dead (refused)"), gw.log_text()[-3000:]
+    assert gw.proc.poll() is None, gw.log_text()[-3000:]
