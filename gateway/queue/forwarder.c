@@ -231,8 +231,12 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 	while (!f->stopping && fd->inflight < dc->concurrency) {
 		size_t n = 0, i;
 		struct fw_batch *b = NULL;
-		size_t bytes = 0;
-		enum cg_err err = cg_store_claim(f->store, d->name, now_ms(), max, f->claimed, &n);
+		bool more = false;
+		/* One batch a claim: no more than it takes, by items and bytes, so
+		 * that the concurrency holds (a claim cut by bytes into several
+		 * batches started them all), and no more is read than is sent. */
+		enum cg_err err = cg_store_claim(f->store, d->name, now_ms(), max, dc->batch_bytes,
+		                                 f->claimed, &n, &more);
 
 		if (err) {
 			cg_log_limited(
@@ -242,20 +246,13 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 			        d->name, cg_strerror(err));
 			return;
 		}
+		if (n)
+			b = batch_new(f, fd, d->name, n);
 		for (i = 0; i < n; i++) {
 			const struct cg_msg *m = &f->claimed[i];
 			struct fw_msg fm = {m->id, m->accepted_ms, m->attempts};
 			struct cg_item proto;
 
-			/* a batch is full by bytes: start it, begin another */
-			if (b && b->n && bytes + m->len > dc->batch_bytes) {
-				start(b);
-				b = NULL;
-			}
-			if (!b) {
-				b = batch_new(f, fd, d->name, n - i);
-				bytes = 0;
-			}
 			memset(&proto, 0, sizeof(proto));
 			snprintf(proto.type, sizeof(proto.type), "%s", m->type ? m->type : "");
 			snprintf(proto.record_id, sizeof(proto.record_id), "%s",
@@ -270,13 +267,12 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 				}
 				continue;
 			}
-			bytes += m->len;
 		}
 		if (b && b->n)
 			start(b);
 		else
 			batch_free(b);
-		if (n < max)
+		if (!more)
 			return;
 	}
 }

@@ -444,15 +444,18 @@ set_texts(const struct cg_store *s, struct cg_msg *m, const struct row_texts *t)
 }
 
 enum cg_err
-cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max, struct cg_msg *out,
-               size_t *n)
+cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max, size_t max_bytes,
+               struct cg_msg *out, size_t *n, bool *more)
 {
 	struct row_texts *t = calloc(max ? max : 1, sizeof(*t));
 	enum cg_err err = t ? CG_OK : CG_ENOMEM;
-	size_t i, got = 0;
+	size_t i, got = 0, bytes = 0;
+	bool cut = false;
 	int rc;
 
 	*n = 0;
+	if (more)
+		*more = false;
 	if (err)
 		return err;
 	cg_buf_reset(&s->rd);
@@ -462,6 +465,13 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 		sqlite3_bind_int64(s->claim, 2, now_ms);
 		sqlite3_bind_int64(s->claim, 3, (sqlite3_int64)max);
 		while (!err && got < max && (rc = sqlite3_step(s->claim)) == SQLITE_ROW) {
+			size_t len = (size_t)sqlite3_column_bytes(s->claim, 8);
+
+			if (got && len > max_bytes - bytes) {
+				cut = true; /* left queued, for the next claim */
+				break;
+			}
+			bytes = len < max_bytes - bytes ? bytes + len : max_bytes;
 			read_row(s, s->claim, true, &out[got], &t[got], &err);
 			got++;
 		}
@@ -487,6 +497,8 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 		set_texts(s, &out[i], &t[i]);
 	free(t);
 	*n = got;
+	if (more)
+		*more = cut || got == max;
 	return CG_OK;
 }
 

@@ -106,9 +106,13 @@ enum cg_err cg_store_commit(struct cg_store *s) CG_MUST_CHECK;
 void cg_store_rollback(struct cg_store *s);
 
 /* Claims up to max messages of dest that are due at now_ms and first in
- * their key's line, oldest first, marking them in flight. *n: how many. */
+ * their key's line, oldest first, marking them in flight: no more than
+ * max_bytes of bodies, but the first message whatever its size. *n: how
+ * many; *more (may be NULL): the claim stopped at max or max_bytes, so
+ * that more may be due. */
 enum cg_err cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
-                           struct cg_msg *out, size_t *n) CG_MUST_CHECK;
+                           size_t max_bytes, struct cg_msg *out, size_t *n,
+                           bool *more) CG_MUST_CHECK;
 
 /* What became of an in-flight message: delivered (with the upstream's
  * status), to be tried again at next_ms, or dead (with the reason, and the

@@ -89,7 +89,7 @@ fill(const char *path, int64_t now)
 	      check(cg_store_put(s, b, 2, now - 2 * HOUR, NULL), "put") ||
 	      check(cg_store_put(s, &c, 1, now - 10 * DAY, NULL), "put") ||
 	      check(cg_store_put(s, &d, 1, now - 2 * HOUR, NULL), "put") ||
-	      check(cg_store_claim(s, "registry", now, 4, out, &n), "claim") ||
+	      check(cg_store_claim(s, "registry", now, 4, SIZE_MAX, out, &n, NULL), "claim") ||
 	      check(n == 4 ? CG_OK : CG_EINVAL, "claim registry") ||
 	      check(cg_store_delivered(s, 1, 201, now - 9 * DAY), "delivered") ||
 	      check(cg_store_dead(s, 2, 422, "refused: unknown code", outcome, strlen(outcome),
@@ -97,7 +97,7 @@ fill(const char *path, int64_t now)
 	            "dead") ||
 	      check(cg_store_retry_at(s, 3, 503, "upstream busy", now + HOUR), "retry at") ||
 	      check(cg_store_delivered(s, 4, 201, now - HOUR), "delivered") ||
-	      check(cg_store_claim(s, "archive", now, 4, out, &n), "claim") ||
+	      check(cg_store_claim(s, "archive", now, 4, SIZE_MAX, out, &n, NULL), "claim") ||
 	      check(n == 2 ? CG_OK : CG_EINVAL, "claim archive") ||
 	      check(cg_store_dead(s, 6, 502, "bad gateway", proxy_page, sizeof(proxy_page) - 1,
 	                          now - HOUR),

@@ -74,7 +74,7 @@ put_claim_deliver(void **state)
 	cg_store_close(s);
 	s = open_store(); /* durable: it is in the file */
 	/* p1's second message waits behind its first: two claimed, not three. */
-	assert_int_equal(cg_store_claim(s, "registry", 1000, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "registry", 1000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0].id, ids[0]);
 	assert_string_equal(out[0].body, "{\"a\":1}");
@@ -87,7 +87,7 @@ put_claim_deliver(void **state)
 	assert_int_equal(cg_store_delivered(s, ids[0], 201, 1100), CG_OK);
 	/* Delivering twice is refused: it is no longer in flight. */
 	assert_int_equal(cg_store_delivered(s, ids[0], 201, 1100), CG_ENOENT);
-	assert_int_equal(cg_store_claim(s, "registry", 1100, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "registry", 1100, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0].id, ids[2]);
 	assert_int_equal(cg_store_stats(s, "registry", &st), CG_OK);
@@ -114,16 +114,16 @@ retry_dead_and_crash(void **state)
 	in[1] = msg("k1", "2");
 	in[2] = msg("k2", "3");
 	assert_int_equal(cg_store_put(s, in, 3, 5000, ids), CG_OK);
-	assert_int_equal(cg_store_claim(s, "nobody", 5000, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "nobody", 5000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 0); /* another destination's are not this one's */
-	assert_int_equal(cg_store_claim(s, dest, 5000, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, dest, 5000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2); /* k1's first and k2's */
 	assert_int_equal(cg_store_retry_at(s, ids[0], 503, "upstream busy", 9000), CG_OK);
 	assert_int_equal(cg_store_dead(s, ids[2], 400, "refused: bad code", NULL, 0, 5001), CG_OK);
 	/* Not due yet, and k1's second waits behind it. */
-	assert_int_equal(cg_store_claim(s, dest, 6000, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, dest, 6000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(cg_store_claim(s, dest, 9000, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, dest, 9000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0].id, ids[0]);
 	assert_int_equal(out[0].attempts, 2);
@@ -257,7 +257,7 @@ list_filters_and_paging(void **state)
 
 	(void)state;
 	assert_int_equal(cg_store_put(s, in, 5, 7000, id), CG_OK);
-	assert_int_equal(cg_store_claim(s, "lst", 7000, 8, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "lst", 7000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 4);
 	assert_int_equal(cg_store_delivered(s, id[1], 201, 7100), CG_OK);
 	assert_int_equal(
@@ -343,10 +343,10 @@ retry_what_is_dead(void **state)
 
 	(void)state;
 	assert_int_equal(cg_store_put(s, in, 3, 8000, id), CG_OK);
-	assert_int_equal(cg_store_claim(s, "rty", 8000, 4, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "rty", 8000, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(cg_store_dead(s, id[0], 422, "refused", "{}", 2, 8001), CG_OK);
-	assert_int_equal(cg_store_claim(s, "rty", 8002, 4, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "rty", 8002, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 0); /* the dead one holds its key back */
 
 	assert_int_equal(cg_store_retry(s, 999999, 9000), CG_ENOENT);
@@ -360,7 +360,7 @@ retry_what_is_dead(void **state)
 	assert_null(m.reason);
 	assert_null(m.response);
 	assert_int_equal(m.next_ms, 9000);
-	assert_int_equal(cg_store_claim(s, "rty", 9000, 4, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "rty", 9000, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0].id, id[0]);
 	assert_int_equal(out[0].attempts, 1);
@@ -405,7 +405,7 @@ purge_delivered_before(void **state)
 		in[i] = msg_of("prg", key[i], "c", "tx-P", "r-P");
 	}
 	assert_int_equal(cg_store_put(s, in, 30, 100, id), CG_OK);
-	assert_int_equal(cg_store_claim(s, "prg", 100, 30, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "prg", 100, 30, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 30);
 	/* 25 delivered at 1000 + i, 2 at 5000; 2 dead at 500; 1 left in flight. */
 	for (i = 0; i < 25; i++)
@@ -468,10 +468,10 @@ stats_per_destination(void **state)
 	(void)state;
 	assert_int_equal(cg_store_put(s, in, 1, 100, id), CG_OK);
 	assert_int_equal(cg_store_put(s, in + 1, 3, 200, id + 1), CG_OK);
-	assert_int_equal(cg_store_claim(s, "b", 300, 4, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "b", 300, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(cg_store_dead(s, id[0], 400, "bad", NULL, 0, 300), CG_OK);
-	assert_int_equal(cg_store_claim(s, "c", 300, 4, out, &n), CG_OK);
+	assert_int_equal(cg_store_claim(s, "c", 300, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(cg_store_delivered(s, id[3], 200, 300), CG_OK);
 
 	memset(&v, 0, sizeof(v));
@@ -616,6 +616,44 @@ open_existing_creates_nothing(void **state)
 	assert_int_equal(size, 0);
 }
 
+/* A claim takes no more bodies than max_bytes (the first message whatever
+ * its size), and says when it stopped with more due. */
+static void
+claim_by_bytes(void **state)
+{
+	struct cg_store *s = open_store();
+	struct cg_msg_in in[4];
+	struct cg_msg out[8];
+	int64_t ids[4];
+	size_t n;
+	bool more;
+
+	(void)state;
+	dest = "bytes";
+	in[0] = msg("b1", "0123456789");
+	in[1] = msg("b2", "0123456789");
+	in[2] = msg("b3", "0123456789");
+	in[3] = msg("b4", "0123456789012345678901234567890123456789");
+	assert_int_equal(cg_store_put(s, in, 4, 100, ids), CG_OK);
+	assert_int_equal(cg_store_claim(s, dest, 100, 8, 25, out, &n, &more), CG_OK);
+	assert_int_equal(n, 2);
+	assert_true(more);
+	assert_int_equal(out[1].id, ids[1]);
+	assert_int_equal(cg_store_claim(s, dest, 100, 8, 25, out, &n, &more), CG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].id, ids[2]);
+	assert_true(more);
+	/* one over the limit goes alone */
+	assert_int_equal(cg_store_claim(s, dest, 100, 8, 25, out, &n, &more), CG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].id, ids[3]);
+	assert_false(more);
+	assert_int_equal(cg_store_claim(s, dest, 100, 1, 25, out, &n, &more), CG_OK);
+	assert_int_equal(n, 0);
+	assert_false(more);
+	cg_store_close(s);
+}
+
 int
 main(void)
 {
@@ -629,6 +667,7 @@ main(void)
 	        cmocka_unit_test(stats_per_destination),
 	        cmocka_unit_test(migrates_version_1),
 	        cmocka_unit_test(open_existing_creates_nothing),
+	        cmocka_unit_test(claim_by_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

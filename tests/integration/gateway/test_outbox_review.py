@@ -26,3 +26,20 @@ def test_refused_batch_split_after_a_reload(gateway_factory, fhirstore):
     assert delivered(s) == sorted(r["recordId"] for r in recs if r["recordId"] != bad)
     assert gw.wait_log("1 message dead (refused)"), gw.log_text()[-3000:]
     assert gw.proc.poll() is None, gw.log_text()[-3000:]
+
+
+def test_batches_cut_by_bytes_keep_to_the_concurrency(gateway_factory, fhirstore):
+    """Messages larger than batch_bytes go one a batch; a claim of many of
+    them must not start more requests than the concurrency (one claim of
+    batch_items started them all at once: ten at a slow receiver that was
+    promised one)."""
+    gw = queued_gateway(gateway_factory, fhirstore, concurrency=1, batch_bytes=1024,
+                        linger_ms=100).start()
+    fhirstore.control(mode="slow", delay=0.5)
+    recs = records(10, 1202)
+    st, _, body = post(gw, recs)
+    assert st == 202, body
+    s = wait_records(fhirstore, 10, 30)
+    assert delivered(s) == sorted(r["recordId"] for r in recs)
+    assert len(s["requests"]) == 10, s["requests"]
+    assert s["max_concurrent"] == 1, s["max_concurrent"]
