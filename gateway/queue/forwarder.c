@@ -13,6 +13,7 @@
 #include "forwarder.h"
 #include "log.h"
 #include "store.h"
+#include "uuid.h"
 
 #define MAX_DESTS      64
 #define TICK_MS        100  /* due retries and `cellgate queue retry` are found within it */
@@ -174,6 +175,29 @@ static void on_delivered(struct cg_delivery *dl, void *arg);
 static void prune(struct cg_forwarder *f);
 static void finish_batch(struct fw_batch *b, int then_pump);
 
+/* Idempotency-Key: the message ids, the same for every try of them; when
+ * the list is longer than the key can be, a name-based UUID of all of it
+ * (never the list cut: another batch beginning with the same messages
+ * would have the same key). */
+static void
+idempotency_key(struct fw_batch *b)
+{
+	char u[CG_UUID_STRLEN + 1];
+	struct cg_buf l;
+	enum cg_err err = CG_OK;
+	size_t i;
+
+	b->idem[0] = 0;
+	cg_buf_init(&l, CG_BUF_MAX_SCRATCH);
+	for (i = 0; i < b->n && !err; i++)
+		err = cg_buf_printf(&l, "%s%lld", i ? "," : "", (long long)b->msg[i].id);
+	if (!err && l.len < sizeof(b->idem))
+		memcpy(b->idem, l.p, l.len + 1);
+	else if (!err && cg_uuid_v5(l.p, l.len, u) == CG_OK)
+		snprintf(b->idem, sizeof(b->idem), "uuid:%s", u);
+	cg_buf_free(&l);
+}
+
 /* Hands b to its destination; on a failure to start, its messages are
  * tried again later (nothing was sent). */
 static void
@@ -181,7 +205,7 @@ start(struct fw_batch *b)
 {
 	struct cg_forwarder *f = b->f;
 	enum cg_err err;
-	size_t i, at = 0;
+	size_t i;
 
 	b->fd->inflight++;
 	b->prev = NULL;
@@ -191,15 +215,12 @@ start(struct fw_batch *b)
 	f->flying = b;
 	snprintf(b->request_id, sizeof(b->request_id), "outbox-%lld-%zu", (long long)b->msg[0].id,
 	         b->n);
-	/* Idempotency-Key: the message ids, the same for every try of them */
-	for (i = 0; i < b->n && at + 24 < sizeof(b->idem); i++)
-		at += (size_t)snprintf(b->idem + at, sizeof(b->idem) - at, "%s%lld", i ? "," : "",
-		                       (long long)b->msg[i].id);
+	idempotency_key(b);
 	memset(&b->dl, 0, sizeof(b->dl));
 	b->dl.dest = b->dest;
 	b->dl.batch = (struct cg_batch){b->data.p, b->item, b->n};
 	b->dl.request_id = b->request_id;
-	b->dl.idempotency_key = b->idem;
+	b->dl.idempotency_key = b->idem[0] ? b->idem : NULL; /* none: out of memory */
 	b->dl.done = on_delivered;
 	b->dl.arg = b;
 	pthread_mutex_lock(&f->lock);

@@ -5,7 +5,8 @@ import json
 import time
 
 from conftest import records
-from test_outbox import delivered, post, queued_gateway, wait_for, wait_records
+from test_outbox import (ROUTES, delivered, post, queue_dest, queued_gateway, wait_for,
+                         wait_records)
 
 
 def test_refused_batch_split_after_a_reload(gateway_factory, fhirstore):
@@ -43,3 +44,27 @@ def test_batches_cut_by_bytes_keep_to_the_concurrency(gateway_factory, fhirstore
     assert delivered(s) == sorted(r["recordId"] for r in recs)
     assert len(s["requests"]) == 10, s["requests"]
     assert s["max_concurrent"] == 1, s["max_concurrent"]
+
+
+def test_idempotency_key_names_the_whole_batch(gateway_factory, fhirstore):
+    """A records destination's Idempotency-Key stands for every message of
+    its request: the list of their ids when it fits, else a digest of it
+    (the list was cut at 1 KB: a batch of 300 got the key of its first
+    250 or so, which a later batch of those and others would share, and a
+    receiver that answers a known key from its cache would drop the
+    others)."""
+    dest = queue_dest(fhirstore.url, linger_ms=300, batch_items=400).replace(
+        "type: fhir", "type: records")
+    gw = gateway_factory(routes=ROUTES, destinations=dest, workers=2).start()
+    recs = records(300, 1203)
+    st, _, body = post(gw, recs)
+    assert st == 202, body
+    s = wait_records(fhirstore, 300)
+    assert len(delivered(s)) == 300
+    ok = [q for q in s["requests"] if q["status"] == 200]
+    assert sum(q["n"] for q in ok) == 300, ok
+    for q in ok:
+        ids = q["key"].split(",")
+        assert len(ids) == q["n"] or (len(ids) == 1 and q["key"].startswith("uuid:")), \
+            (q["n"], len(ids), q["key"][-40:])
+    assert any(q["key"].startswith("uuid:") for q in ok), [q["key"][:40] for q in ok]
