@@ -5,24 +5,7 @@
 
 #include "conditional.h"
 #include "json_member.h"
-
-static enum cg_err
-add_encoded(struct cg_buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	enum cg_err err = CG_OK;
-
-	for (; *s && !err; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~:/", c))
-			err = cg_buf_addc(out, (char)c);
-		else if (!(err = cg_buf_addc(out, '%')) && !(err = cg_buf_addc(out, hex[c >> 4])))
-			err = cg_buf_addc(out, hex[c & 15]);
-	}
-	return err;
-}
+#include "map_internal.h"
 
 enum cg_err
 cg_conditional_query(const char *p, size_t len, struct cg_buf *out)
@@ -41,13 +24,15 @@ cg_conditional_query(const char *p, size_t len, struct cg_buf *out)
 		cJSON_Delete(root);
 		return CG_ENOENT;
 	}
+	/* "system|value"; without a system, "|value": those without one (a
+	 * bare value would match it in every system) */
 	err = cg_buf_addstr(out, "identifier=");
 	if (!err && sys)
-		err = add_encoded(out, sys);
-	if (!err && sys)
+		err = cg_map_query_escape(out, sys);
+	if (!err)
 		err = cg_buf_addstr(out, "%7C");
 	if (!err)
-		err = add_encoded(out, val);
+		err = cg_map_query_escape(out, val);
 	cJSON_Delete(root);
 	if (err == CG_OK && out->len == was)
 		return CG_ENOENT;

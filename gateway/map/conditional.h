@@ -15,8 +15,10 @@
 #include "buf.h"
 #include "err.h"
 
-/* Appends "identifier=<system>%7C<value>" (each part percent-encoded, so
- * nothing in it needs escaping in JSON or a header) for the resource text
+/* Appends "identifier=<system>%7C<value>" (each part with FHIR's search
+ * escapes, then percent-encoded, so that it matches that identifier only and
+ * nothing in it needs escaping in JSON or a header; no system: none before
+ * the %7C, which matches identifiers without one) for the resource text
  * p[0..len). CG_ENOENT when it has no identifier with a value (out as it
  * was); CG_ENOMEM. */
 enum cg_err cg_conditional_query(const char *p, size_t len, struct cg_buf *out);

@@ -74,6 +74,11 @@ cg_map_query_escape(struct cg_buf *b, const char *s)
 	for (; *s && !result; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		/* FHIR's escape first: a search value's separators, in the value */
+		if (strchr("\\,|$", c))
+			result = cg_buf_add(b, "%5C", 3);
+		if (result)
+			break;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		    strchr("-._~:/", c)) {
 			result = cg_buf_addc(b, (char)c);

@@ -70,7 +70,10 @@ const char *cg_map_measure_system_url(const struct cg_map_ctx *x, const struct c
 /* The code system of a measure: LOINC, or our own for local measures. */
 void cg_map_measure_system(const struct cg_map_ctx *x, const struct cg_measure *ms, char *out,
                            size_t n);
-/* Percent-encodes s for a query string (keeps unreserved characters, ':', '/'). */
+/* s as one part (system or code) of a FHIR token search value in a query
+ * string: '\', ',', '|' and '$' escaped with '\' (FHIR's search escapes: else
+ * "A,B" searches A or B), then percent-encoded (keeps unreserved characters,
+ * ':', '/'), so that it is safe in JSON and in a header too. */
 CG_MUST_CHECK enum cg_err cg_map_query_escape(struct cg_buf *b, const char *s);
 /* The FHIR value type of a member spec of record-fhir.json ("decimal"...),
  * or NULL for nested members. */

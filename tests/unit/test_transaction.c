@@ -182,7 +182,7 @@ creates_become_conditional(void **state)
 	doc = join(&f);
 	entries = cJSON_GetObjectItem(doc, "entry");
 	assert_int_equal(cJSON_GetArraySize(entries), 6);
-	assert_string_equal(if_none_exist(entries, 0), "identifier=urn:a%7Cb%7Cx%22y%0Az%20%C3%A9");
+	assert_string_equal(if_none_exist(entries, 0), "identifier=urn:a%5C%7Cb%7Cx%22y%0Az%20%C3%A9");
 	assert_string_equal(if_none_exist(entries, 1), "identifier=mine");
 	assert_null(if_none_exist(entries, 2));
 	assert_null(if_none_exist(entries, 3));
@@ -223,10 +223,42 @@ one_bundle_keeps_its_shape(void **state)
 		assert_string_equal(cJSON_GetObjectItem(doc, "type")->valuestring, "batch");
 		assert_string_equal(cJSON_GetObjectItem(doc, "id")->valuestring, "b2");
 		assert_string_equal(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 0),
-		                    "identifier=p");
+		                    "identifier=%7Cp");
 		cJSON_Delete(doc);
 	}
 	cg_buf_free(&out);
+}
+
+/* A create's condition is a FHIR search: in a token, ',' separates values
+ * (OR), '|' system and code, '$' composites, so these and '\' itself are
+ * escaped with '\' before the percent-encoding (a value "A,B" matched
+ * whatever had B: the create was skipped, the message counted delivered);
+ * an identifier without a system matches only those without one ("|V"),
+ * not V in every system. Quotes, controls and UTF-8 come percent-encoded:
+ * the condition is safe in JSON and in a header. */
+static void
+conditions_are_searches_that_match_only_the_identifier(void **state)
+{
+	struct fixture f = {0};
+	cJSON *doc;
+
+	(void)state;
+	add(&f, "Observation", 0,
+	    "{\"resourceType\":\"Observation\",\"identifier\":[{\"system\":\"urn:s\",\"value\":"
+	    "\"A,B|C\\\\D$E\"}]}");
+	add(&f, "Observation", 0,
+	    "{\"resourceType\":\"Observation\",\"identifier\":[{\"value\":\"123\"}]}");
+	add(&f, "Observation", 0,
+	    "{\"resourceType\":\"Observation\",\"identifier\":[{\"system\":\"urn:s\",\"value\":"
+	    "\"\\\"\\r\\n\\u00e9\"}]}");
+	doc = join(&f);
+	assert_string_equal(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 0),
+	                    "identifier=urn:s%7CA%5C%2CB%5C%7CC%5C%5CD%5C%24E");
+	assert_string_equal(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 1),
+	                    "identifier=%7C123");
+	assert_string_equal(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 2),
+	                    "identifier=urn:s%7C%22%0D%0A%C3%A9");
+	cJSON_Delete(doc);
 }
 
 int
@@ -238,6 +270,7 @@ main(void)
 	        cmocka_unit_test(too_small_is_an_error),
 	        cmocka_unit_test(creates_become_conditional),
 	        cmocka_unit_test(one_bundle_keeps_its_shape),
+	        cmocka_unit_test(conditions_are_searches_that_match_only_the_identifier),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
