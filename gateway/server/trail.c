@@ -18,14 +18,18 @@
 #include "worker.h"
 
 #define LIST_MAX 100 /* messages in one answer; ?after=ID for the next */
+/* Messages read for one answer, the client's or not: the store holds every
+ * client's (a week of delivered ones), and the answer is made on the
+ * worker's loop, which serves nothing else meanwhile. */
+#define SCAN_MAX 5000
 
 static const char *const states[] = {"queued", "in-flight", "delivered", "dead"};
 
 struct walk {
 	struct request *r;
 	struct cg_jw *w;
-	size_t n;
-	int64_t last;
+	size_t n, scanned;
+	int64_t last, last_scanned;
 	int state[4];      /* how many in each state */
 	const char *first; /* its first message's transaction (for one transaction) */
 };
@@ -65,10 +69,14 @@ on_msg(const struct cg_msg *m, void *arg)
 	struct walk *k = arg;
 	struct cg_jw *w = k->w;
 
-	if (!is_own(k->r, m))
+	k->scanned++;
+	if (!is_own(k->r, m)) {
+		k->last_scanned = m->id;
 		return 0;
+	}
 	if (k->n == LIST_MAX)
 		return 1;
+	k->last_scanned = m->id;
 	k->n++;
 	k->last = m->id;
 	if ((unsigned)m->state < 4)
@@ -179,6 +187,7 @@ cg_trail(struct request *r, const char *rest)
 		return;
 	}
 	cg_store_filter_init(&f);
+	f.limit = SCAN_MAX;
 	if (rest[0] == '/') {
 		size_t n = strlen(rest + 1);
 
@@ -208,6 +217,8 @@ cg_trail(struct request *r, const char *rest)
 	cg_jw_end(&w);
 	if (k.n == LIST_MAX)
 		cg_jw_int(&w, "next", k.last); /* ?after= for the rest */
+	else if (k.scanned == SCAN_MAX)
+		cg_jw_int(&w, "next", k.last_scanned); /* read as far as that */
 	cg_jw_end(&w);
 	if (err || w.err) {
 		cg_buf_free(&b);
