@@ -19,7 +19,20 @@ struct cg_http_client {
 	 * is a dozen allocations. */
 	CURL *pool[POOL];
 	int npool;
+	struct cg_http_call *flying; /* started and not finished: dropped by free */
 };
+
+static void
+unlink_call(struct cg_http_client *c, struct cg_http_call *call)
+{
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		c->flying = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	call->prev = call->next = NULL;
+}
 
 struct sock {
 	struct event *ev;
@@ -145,6 +158,7 @@ finish(struct cg_http_client *c, CURL *easy, CURLcode code)
 			snprintf(call->error, sizeof(call->error), "%s", curl_easy_strerror(code));
 	}
 	curl_multi_remove_handle(c->multi, easy);
+	unlink_call(c, call);
 	if (c->npool < POOL) {
 		curl_easy_reset(easy);
 		c->pool[c->npool++] = easy;
@@ -199,6 +213,18 @@ cg_http_client_free(struct cg_http_client *c)
 {
 	if (!c)
 		return;
+	/* A stop past its grace: the calls still in flight are dropped (their
+	 * handles are the multi's until removed, and leaked with it). */
+	while (c->flying) {
+		struct cg_http_call *call = c->flying;
+
+		unlink_call(c, call);
+		curl_multi_remove_handle(c->multi, call->easy);
+		curl_easy_cleanup(call->easy);
+		curl_slist_free_all(call->headers);
+		call->headers = NULL;
+		call->easy = NULL;
+	}
 	while (c->npool > 0)
 		curl_easy_cleanup(c->pool[--c->npool]);
 	if (c->multi)
@@ -264,5 +290,10 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 		curl_easy_cleanup(e);
 		return CG_EIO;
 	}
+	call->prev = NULL;
+	call->next = c->flying;
+	if (c->flying)
+		c->flying->prev = call;
+	c->flying = call;
 	return CG_OK;
 }

@@ -39,9 +39,12 @@ struct cg_http_call {
 	/* private */
 	void *easy;
 	struct curl_slist *headers;
+	struct cg_http_call *prev, *next; /* the client's calls in flight */
 };
 
 struct cg_http_client *cg_http_client_new(struct event_base *base);
+/* Frees the client; calls still in flight are dropped (done is not called:
+ * their callers free them, the response buffer included). */
 void cg_http_client_free(struct cg_http_client *c);
 /* Starts call; done runs on the loop when it finishes, whatever the result.
  * CG_EIO when it could not start (call->error says why; done is not called). */
