@@ -149,8 +149,8 @@ prepare(struct cg_store *s)
 	         "m.next_ms <= ?2 AND NOT EXISTS (SELECT 1 FROM message p WHERE p.dest = m.dest "
 	         "AND p.okey = m.okey AND p.id < m.id AND p.state IN (0, 1, 3)) ORDER BY m.id "
 	         "LIMIT ?3"},
-	        {offsetof(struct cg_store, mark_flight),
-	         "UPDATE message SET state = 1, attempts = attempts + 1 WHERE id = ?"},
+	        {offsetof(struct cg_store, mark_flight), "UPDATE message SET state = 1, attempts = "
+	                                                 "attempts + 1 WHERE id = ? AND state = 0"},
 	        {offsetof(struct cg_store, delivered),
 	         "UPDATE message SET state = 2, status = ?2, reason = ?3, done_ms = ?4 "
 	         "WHERE id = ?1 AND state = 1"},
@@ -449,9 +449,9 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 {
 	struct row_texts *t = calloc(max ? max : 1, sizeof(*t));
 	enum cg_err err = t ? CG_OK : CG_ENOMEM;
-	size_t i, got = 0, bytes = 0;
-	bool cut = false;
-	int rc;
+	size_t i, got = 0, kept = 0, bytes = 0;
+	bool cut = false, began = false;
+	int rc = SQLITE_OK;
 
 	*n = 0;
 	if (more)
@@ -459,44 +459,60 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 	if (err)
 		return err;
 	cg_buf_reset(&s->rd);
-	rc = exec(s, "BEGIN IMMEDIATE");
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s->claim, 1, dest, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s->claim, 2, now_ms);
-		sqlite3_bind_int64(s->claim, 3, (sqlite3_int64)max);
-		while (!err && got < max && (rc = sqlite3_step(s->claim)) == SQLITE_ROW) {
-			size_t len = (size_t)sqlite3_column_bytes(s->claim, 8);
+	/* The choice is read outside the write lock (in WAL, a read waits for
+	 * nobody): it may take a while when many messages wait behind others
+	 * of their key, and the gateway's writer, which cannot commit while the
+	 * lock is held, found it taken at every try (all of its busy timeout:
+	 * every request answered 503 while the upstream was down). Only this
+	 * forwarder takes messages out of the queue, and a message leaves a
+	 * state for a later one only, so that the choice still holds when the
+	 * messages are marked; one that another process marked meanwhile is
+	 * left out. */
+	sqlite3_bind_text(s->claim, 1, dest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->claim, 2, now_ms);
+	sqlite3_bind_int64(s->claim, 3, (sqlite3_int64)max);
+	while (!err && got < max && (rc = sqlite3_step(s->claim)) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(s->claim, 8);
 
-			if (got && len > max_bytes - bytes) {
-				cut = true; /* left queued, for the next claim */
-				break;
-			}
-			bytes = len < max_bytes - bytes ? bytes + len : max_bytes;
-			read_row(s, s->claim, true, &out[got], &t[got], &err);
-			got++;
+		if (got && len > max_bytes - bytes) {
+			cut = true; /* left queued, for the next claim */
+			break;
 		}
-		sqlite3_reset(s->claim);
-		sqlite3_clear_bindings(s->claim);
-		if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-			rc = SQLITE_OK;
+		bytes = len < max_bytes - bytes ? bytes + len : max_bytes;
+		read_row(s, s->claim, true, &out[got], &t[got], &err);
+		got++;
 	}
-	for (i = 0; i < got && rc == SQLITE_OK && !err; i++) {
+	sqlite3_reset(s->claim);
+	sqlite3_clear_bindings(s->claim);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = SQLITE_OK;
+	if (rc == SQLITE_OK && !err && got) {
+		rc = exec(s, "BEGIN IMMEDIATE");
+		began = rc == SQLITE_OK;
+	}
+	for (i = 0; began && i < got && rc == SQLITE_OK; i++) {
 		sqlite3_bind_int64(s->mark_flight, 1, out[i].id);
 		rc = run(s->mark_flight);
-		out[i].state = CG_MSG_IN_FLIGHT;
-		out[i].attempts++;
+		if (rc != SQLITE_OK || sqlite3_changes(s->db) != 1)
+			continue;
+		out[kept] = out[i];
+		t[kept] = t[i];
+		out[kept].state = CG_MSG_IN_FLIGHT;
+		out[kept].attempts++;
+		kept++;
 	}
-	if (rc == SQLITE_OK && !err)
+	if (began && rc == SQLITE_OK)
 		rc = exec(s, "COMMIT");
 	if (rc != SQLITE_OK || err) {
-		exec(s, "ROLLBACK");
+		if (began)
+			exec(s, "ROLLBACK");
 		free(t);
 		return err ? err : CG_EIO;
 	}
-	for (i = 0; i < got; i++)
+	for (i = 0; i < kept; i++)
 		set_texts(s, &out[i], &t[i]);
 	free(t);
-	*n = got;
+	*n = kept;
 	if (more)
 		*more = cut || got == max;
 	return CG_OK;
