@@ -37,7 +37,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define CG_STORE_SCHEMA_VERSION 4
+#define CG_STORE_SCHEMA_VERSION 5
 
 enum cg_msg_state { CG_MSG_QUEUED, CG_MSG_IN_FLIGHT, CG_MSG_DELIVERED, CG_MSG_DEAD };
 

@@ -182,7 +182,8 @@ creates_become_conditional(void **state)
 	doc = join(&f);
 	entries = cJSON_GetObjectItem(doc, "entry");
 	assert_int_equal(cJSON_GetArraySize(entries), 6);
-	assert_string_equal(if_none_exist(entries, 0), "identifier=urn:a%5C%7Cb%7Cx%22y%0Az%20%C3%A9");
+	assert_string_equal(if_none_exist(entries, 0),
+	                    "identifier=urn:a%5C%7Cb%7Cx%22y%0Az%20%C3%A9");
 	assert_string_equal(if_none_exist(entries, 1), "identifier=mine");
 	assert_null(if_none_exist(entries, 2));
 	assert_null(if_none_exist(entries, 3));
