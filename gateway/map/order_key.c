@@ -23,7 +23,10 @@ from_identifier(const cJSON *id, char out[CG_UUID_STRLEN + 1])
 
 	if (!val)
 		return CG_ENOENT;
-	n = snprintf(name, sizeof(name), "id:%s|%s", sys ? sys : "", val);
+	/* The system's length first: "a|b" + "c" and "a" + "b|c" are two
+	 * patients, not one line. */
+	n = snprintf(name, sizeof(name), "id:%zu:%s|%s", sys ? strlen(sys) : 0, sys ? sys : "",
+	             val);
 	if (n < 0 || (size_t)n >= sizeof(name))
 		return CG_ENOENT; /* not cut: two long ones could meet */
 	return cg_uuid_v5(name, (size_t)n, out);

@@ -27,6 +27,7 @@ const double cg_forwarder_batch_le[8] = {1, 2, 5, 10, 20, 50, 100, 1e300};
 struct fw_dest {
 	char name[128];
 	int inflight;                 /* batches; the forwarder's thread only */
+	struct fw_batch *waiting;     /* halves of a split waiting for a slot */
 	struct cg_forwarder_counts c; /* under the forwarder's lock */
 };
 
@@ -249,6 +250,12 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 
 	if (!fd)
 		return;
+	while (!f->stopping && fd->waiting && fd->inflight < dc->concurrency) {
+		struct fw_batch *w = fd->waiting;
+
+		fd->waiting = w->next;
+		start(w);
+	}
 	while (!f->stopping && fd->inflight < dc->concurrency) {
 		size_t n = 0, i;
 		struct fw_batch *b = NULL;
@@ -529,8 +536,12 @@ split(struct fw_batch *b)
 	pthread_mutex_lock(&b->f->lock);
 	b->fd->c.split++;
 	pthread_mutex_unlock(&b->f->lock);
+	/* The first half takes the parent's slot; the second waits for one
+	 * (pump_dest starts the waiting first), so that the concurrency holds
+	 * while a refused batch is taken apart. */
+	half[1]->next = b->fd->waiting;
+	b->fd->waiting = half[1];
 	start(half[0]);
-	start(half[1]);
 	return 0;
 }
 
@@ -724,6 +735,11 @@ forwarder_free(struct cg_forwarder *f)
 		next = b->next;
 		batch_free(b);
 	}
+	for (size_t i = 0; i < f->ndest; i++) /* the same */
+		for (b = f->dest[i].waiting; b; b = next) {
+			next = b->next;
+			batch_free(b);
+		}
 	if (f->wake_ev)
 		event_free(f->wake_ev);
 	if (f->linger_ev)

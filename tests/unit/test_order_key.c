@@ -85,6 +85,16 @@ bundle_patient_and_references(void **state)
 	                        c),
 	                 CG_OK);
 	assert_string_not_equal(a, c);
+	/* a bar in a system is not where the system ends */
+	assert_int_equal(key_of("{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":"
+	                        "\"a|b\",\"value\":\"c\"}]}",
+	                        a),
+	                 CG_OK);
+	assert_int_equal(key_of("{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":"
+	                        "\"a\",\"value\":\"b|c\"}]}",
+	                        b),
+	                 CG_OK);
+	assert_string_not_equal(a, b);
 }
 
 /* About no patient: CG_ENOENT, the caller's key. */

@@ -81,10 +81,11 @@ def test_accepted_then_delivered_in_batches(gateway_factory, fhirstore):
 
 
 def test_refused_record_goes_dead_alone(gateway_factory, fhirstore):
-    gw = queued_gateway(gateway_factory, fhirstore, linger_ms=200).start()
+    gw = queued_gateway(gateway_factory, fhirstore, linger_ms=200, concurrency=1).start()
     recs = records(20, 1102)
     bad = recs[7]["recordId"]
     fhirstore.control(refuse=bad)
+    fhirstore.control(mode="slow", delay=0.3)  # requests that overlap are seen to
     st, _, body = post(gw, recs)
     assert st == 202, body
     s = wait_records(fhirstore, 19)
@@ -93,6 +94,8 @@ def test_refused_record_goes_dead_alone(gateway_factory, fhirstore):
     assert delivered(s) == sorted(r["recordId"] for r in recs if r["recordId"] != bad)
     assert any(q["status"] == 400 for q in s["requests"])
     assert gw.wait_log("1 message dead (refused)"), gw.log_text()[-3000:]
+    # taken apart one half at a time: the concurrency holds
+    assert s["max_concurrent"] == 1, s["max_concurrent"]
     st, _, m = gw.call("GET", "/metrics")
     m = m.decode()
     assert 'cellgate_outbox_deliveries_total{destination="registry",outcome="dead"} 1' in m, m
