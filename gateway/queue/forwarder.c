@@ -72,7 +72,11 @@ struct cg_forwarder {
 	int pruning;        /* more to delete: a batch each tick */
 	uint64_t pruned;
 	pthread_mutex_t lock; /* dest counts and ndest, for other threads */
-	_Atomic int64_t depth, accepted_since_look;
+	/* The depth: the store's count at the last look, plus what was accepted
+	 * since, less what was settled since (monotonic counters, read before
+	 * the count: a commit during the count is counted twice until the next
+	 * look, never missed, so that the limit errs on the safe side). */
+	_Atomic int64_t counted, accepted, settled, accepted_at_count, settled_at_count;
 	struct cg_log_limit store_warn, orphan_warn;
 };
 
@@ -389,11 +393,14 @@ look(struct cg_forwarder *f)
 	void *hold;
 	size_t i;
 
+	int64_t a0 = atomic_load(&f->accepted), s0 = atomic_load(&f->settled);
+
 	f->last_look = now_ms();
 	if (cg_store_stats_by_dest(f->store, look_dest, &l))
 		return;
-	atomic_store(&f->accepted_since_look, 0);
-	atomic_store(&f->depth, l.depth);
+	atomic_store(&f->counted, l.depth);
+	atomic_store(&f->accepted_at_count, a0);
+	atomic_store(&f->settled_at_count, s0);
 	/* Messages for a destination a reload took away wait, visible, until
 	 * it comes back (or an operator purges them): said, not dropped. */
 	if (f->looks++ % 30) /* once a minute */
@@ -490,7 +497,7 @@ settle(struct fw_batch *b, int soon)
 		               b->dest->name, b->n, cg_strerror(err));
 		return -1;
 	}
-	atomic_fetch_sub(&f->depth, (int64_t)(delivered + dead));
+	atomic_fetch_add(&f->settled, (int64_t)(delivered + dead));
 	pthread_mutex_lock(&f->lock);
 	b->fd->c.delivered += delivered;
 	b->fd->c.retried += retried;
@@ -641,6 +648,11 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (now_ms() - f->last_look >= LOOK_MS)
 		look(f);
 	prune(f);
+	/* The writer leaves checkpoints to this thread (store.h), which the
+	 * requests waiting for a commit never wait on. */
+	if (cg_store_checkpoint(f->store))
+		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
+		               "outbox: the store's checkpoint failed");
 	pump(f);
 }
 
@@ -816,13 +828,17 @@ cg_forwarder_stop(struct cg_forwarder *f, long grace_ms)
 int64_t
 cg_forwarder_depth(struct cg_forwarder *f)
 {
-	return atomic_load(&f->depth) + atomic_load(&f->accepted_since_look);
+	int64_t d = atomic_load(&f->counted) +
+	            (atomic_load(&f->accepted) - atomic_load(&f->accepted_at_count)) -
+	            (atomic_load(&f->settled) - atomic_load(&f->settled_at_count));
+
+	return d > 0 ? d : 0;
 }
 
 void
 cg_forwarder_accepted(struct cg_forwarder *f, int64_t n)
 {
-	atomic_fetch_add(&f->accepted_since_look, n);
+	atomic_fetch_add(&f->accepted, n);
 }
 
 void

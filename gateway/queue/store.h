@@ -37,7 +37,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define CG_STORE_SCHEMA_VERSION 5
+#define CG_STORE_SCHEMA_VERSION 6
 
 enum cg_msg_state { CG_MSG_QUEUED, CG_MSG_IN_FLIGHT, CG_MSG_DELIVERED, CG_MSG_DEAD };
 
@@ -137,6 +137,15 @@ enum cg_err cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t ba
                                 int64_t *count) CG_MUST_CHECK;
 
 enum cg_err cg_store_relax(struct cg_store *s) CG_MUST_CHECK;
+
+/* Checkpoints (the WAL copied back into the file) are left to another
+ * connection: the writer's commits were a third CPU in SQLite's automatic
+ * checkpoint, run inside the commit that crossed 1,000 pages, while every
+ * request waiting for that commit waited for it too. */
+enum cg_err cg_store_leave_checkpoints(struct cg_store *s) CG_MUST_CHECK;
+/* A passive checkpoint: copies what no reader needs, never waits for the
+ * writer nor makes it wait. The forwarder runs one every tick. */
+enum cg_err cg_store_checkpoint(struct cg_store *s) CG_MUST_CHECK;
 
 /* One message by id: CG_ENOENT when there is none. */
 enum cg_err cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out) CG_MUST_CHECK;

@@ -1,5 +1,6 @@
 /* writer.c: the outbox's group-commit writer; see writer.h. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -115,6 +116,11 @@ cg_writer_start(const char *path, struct cg_writer **out, char *why, size_t whyl
 	if (!w)
 		return CG_ENOMEM;
 	err = cg_store_open(path, &w->store, why, whylen);
+	if (!err && cg_store_leave_checkpoints(w->store)) {
+		snprintf(why, whylen, "the store cannot be set up");
+		cg_store_close(w->store);
+		err = CG_EIO;
+	}
 	if (err) {
 		free(w);
 		return err;

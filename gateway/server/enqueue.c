@@ -1,7 +1,9 @@
 /* enqueue.c: items into the outbox, then 202; see enqueue.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -17,16 +19,26 @@
 #include "settings.h"
 #include "worker.h"
 
-/* A random (version 4) UUID: transaction ids are not guessable, though a
- * client sees only its own transactions anyway. */
+/* A time-ordered (version 7, RFC 9562) UUID: 48 bits of milliseconds, then
+ * 74 random bits. Not guessable (a client sees only its own transactions
+ * anyway), and new ids land at the end of the store's transaction index
+ * instead of at random places in it: random ids cost the writer index
+ * pages at every commit. */
 static int
 new_txid(char out[40])
 {
 	unsigned char b[16];
+	struct timespec t;
+	uint64_t ms;
+	int i;
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return -1;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	clock_gettime(CLOCK_REALTIME, &t);
+	ms = (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	for (i = 5; i >= 0; i--, ms >>= 8)
+		b[i] = (unsigned char)(ms & 0xff);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
