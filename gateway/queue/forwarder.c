@@ -11,6 +11,7 @@
 
 #include "dest.h"
 #include "forwarder.h"
+#include "gate.h"
 #include "log.h"
 #include "store.h"
 #include "uuid.h"
@@ -78,6 +79,7 @@ struct cg_forwarder {
 	 * look, never missed, so that the limit errs on the safe side). */
 	_Atomic int64_t counted, accepted, settled, accepted_at_count, settled_at_count;
 	struct cg_log_limit store_warn, orphan_warn;
+	struct cg_store_gate *gate; /* turns at the store with the writer, or NULL */
 };
 
 static int64_t
@@ -267,8 +269,12 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 		/* One batch a claim: no more than it takes, by items and bytes, so
 		 * that the concurrency holds (a claim cut by bytes into several
 		 * batches started them all), and no more is read than is sent. */
-		enum cg_err err = cg_store_claim(f->store, d->name, now_ms(), max, dc->batch_bytes,
-		                                 f->claimed, &n, &more);
+		enum cg_err err;
+
+		cg_store_gate_enter(f->gate, true);
+		err = cg_store_claim(f->store, d->name, now_ms(), max, dc->batch_bytes, f->claimed,
+		                     &n, &more);
+		cg_store_gate_leave(f->gate);
 
 		if (err) {
 			cg_log_limited(
@@ -293,6 +299,8 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 			if (!b || batch_add(b, &fm, &proto, m->body, m->len)) {
 				/* Out of memory, or a reload took the destination away
 				 * meanwhile: this one goes back to the queue soon. */
+				/* (the claim's turn at the gate is over: the busy
+				 * timeout covers this rare write) */
 				if (cg_store_retry_at(f->store, m->id, 0, "out of memory",
 				                      now_ms() + 1000)) {
 					/* left in flight: queued again at the next start */
@@ -431,8 +439,10 @@ settle(struct fw_batch *b, int soon)
 	uint64_t delivered = 0, retried = 0, dead = 0;
 	char reason[512];
 	size_t i;
-	enum cg_err err = cg_store_begin(f->store);
+	enum cg_err err;
 
+	cg_store_gate_enter(f->gate, true);
+	err = cg_store_begin(f->store);
 	for (i = 0; i < b->n && !err; i++) {
 		const struct fw_msg *m = &b->msg[i];
 		enum cg_err e;
@@ -487,8 +497,10 @@ settle(struct fw_batch *b, int soon)
 	}
 	if (!err)
 		err = cg_store_commit(f->store);
-	if (err) {
+	if (err)
 		cg_store_rollback(f->store);
+	cg_store_gate_leave(f->gate);
+	if (err) {
 		/* Left in flight in the file: queued again at the next start.
 		 * Delivered ones are then sent again: duplicates absorbed. */
 		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
@@ -665,6 +677,7 @@ prune(struct cg_forwarder *f)
 	void *hold;
 	const struct cg_settings *s;
 	int64_t now = now_ms(), n = 0;
+	enum cg_err err;
 	long long keep;
 
 	if (!f->pruning && now < f->next_prune)
@@ -679,7 +692,10 @@ prune(struct cg_forwarder *f)
 	}
 	/* a short keep is looked at as often as half of it */
 	f->next_prune = now + (keep * 500 < PRUNE_EVERY_MS ? keep * 500 : PRUNE_EVERY_MS);
-	if (cg_store_purge_some(f->store, now - keep * 1000, PRUNE_BATCH, &n)) {
+	cg_store_gate_enter(f->gate, true);
+	err = cg_store_purge_some(f->store, now - keep * 1000, PRUNE_BATCH, &n);
+	cg_store_gate_leave(f->gate);
+	if (err) {
 		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
 		               "outbox: delivered messages could not be pruned from the store");
 		return;
@@ -771,7 +787,7 @@ forwarder_free(struct cg_forwarder *f)
 
 enum cg_err
 cg_forwarder_start(const char *path, const struct cg_settings_source *src,
-                   struct cg_forwarder **out, char *why, size_t whylen)
+                   struct cg_store_gate *gate, struct cg_forwarder **out, char *why, size_t whylen)
 {
 	struct cg_forwarder *f = calloc(1, sizeof(*f));
 	struct timeval tick = {0, TICK_MS * 1000};
@@ -782,6 +798,7 @@ cg_forwarder_start(const char *path, const struct cg_settings_source *src,
 		return CG_ENOMEM;
 	pthread_mutex_init(&f->lock, NULL);
 	f->src = *src;
+	f->gate = gate;
 	err = cg_store_open(path, &f->store, why, whylen);
 	if (!err && cg_store_relax(f->store))
 		err = CG_EIO;

@@ -49,8 +49,11 @@ struct cg_forwarder_counts {
 };
 extern const double cg_forwarder_batch_le[8];
 
+/* gate: turns at the store with the writer (gate.h), or NULL. */
+struct cg_store_gate;
 enum cg_err cg_forwarder_start(const char *path, const struct cg_settings_source *src,
-                               struct cg_forwarder **out, char *why, size_t whylen);
+                               struct cg_store_gate *gate, struct cg_forwarder **out, char *why,
+                               size_t whylen);
 /* New messages are in the store: deliver them (after the linger). Any thread. */
 void cg_forwarder_wake(struct cg_forwarder *f);
 /* Stops claiming, waits up to grace_ms for the batches in flight, then

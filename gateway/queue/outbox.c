@@ -8,12 +8,14 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "gate.h"
 #include "outbox.h"
 
 struct cg_outbox {
 	char path[4096], dir[4096];
 	struct cg_writer *writer;
 	struct cg_forwarder *fw;
+	struct cg_store_gate *gate; /* the writer's and the forwarder's turns */
 	_Atomic long long disk_checked_ms, free_bytes;
 	_Atomic unsigned long long refused_full, refused_disk;
 };
@@ -94,11 +96,15 @@ cg_outbox_start(const struct cg_outbox_cfg *cfg, const struct cg_settings_source
 		return CG_EIO;
 	}
 	/* The writer opens (and makes, or migrates) the store first. */
-	err = cg_writer_start(o->path, &o->writer, why, whylen);
-	if (!err)
-		err = cg_forwarder_start(o->path, src, &o->fw, why, whylen);
+	o->gate = cg_store_gate_new();
+	err = o->gate ? cg_writer_start(o->path, &o->writer, why, whylen) : CG_ENOMEM;
+	if (!err) {
+		cg_writer_set_gate(o->writer, o->gate);
+		err = cg_forwarder_start(o->path, src, o->gate, &o->fw, why, whylen);
+	}
 	if (err) {
 		cg_writer_stop(o->writer);
+		cg_store_gate_free(o->gate);
 		free(o);
 		return err;
 	}
@@ -114,6 +120,7 @@ cg_outbox_stop(struct cg_outbox *o, long grace_ms)
 		return;
 	cg_writer_stop(o->writer); /* every accepted job committed first */
 	cg_forwarder_stop(o->fw, grace_ms);
+	cg_store_gate_free(o->gate);
 	free(o);
 }
 

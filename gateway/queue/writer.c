@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "gate.h"
 #include "writer.h"
 
 struct cg_writer {
@@ -16,6 +17,7 @@ struct cg_writer {
 	uint64_t commits, jobs;             /* under lock */
 	uint64_t bucket[CG_WRITER_BUCKETS]; /* under lock: not cumulative here */
 	double latency_sum;
+	struct cg_store_gate *gate;
 	void (*on_commit)(void *arg, uint64_t messages);
 	void *on_commit_arg;
 };
@@ -50,7 +52,10 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 	struct cg_outbox_job *j, *next;
 	int64_t now = now_ms();
 	double t0 = mono_s(), took;
-	enum cg_err err = cg_store_begin(w->store);
+	enum cg_err err;
+
+	cg_store_gate_enter(w->gate, false);
+	err = cg_store_begin(w->store);
 	uint64_t n = 0, stored = 0;
 	size_t b = 0;
 
@@ -63,6 +68,7 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 		for (j = group; j; j = j->next)
 			j->err = err;
 	}
+	cg_store_gate_leave(w->gate);
 	took = mono_s() - t0;
 	for (j = group; j; j = j->next)
 		if (!j->err)
@@ -137,6 +143,12 @@ cg_writer_start(const char *path, struct cg_writer **out, char *why, size_t whyl
 	}
 	*out = w;
 	return CG_OK;
+}
+
+void
+cg_writer_set_gate(struct cg_writer *w, struct cg_store_gate *g)
+{
+	w->gate = g;
 }
 
 void

@@ -38,6 +38,10 @@ enum cg_err cg_writer_start(const char *path, struct cg_writer **out, char *why,
  * stored messages, before the jobs' done: the forwarder hears of them.
  * Set before the first submit. */
 void cg_writer_on_commit(struct cg_writer *w, void (*fn)(void *arg, uint64_t messages), void *arg);
+/* Takes turns at the store with the forwarder (gate.h). Set before the
+ * first submit; NULL: none. */
+struct cg_store_gate;
+void cg_writer_set_gate(struct cg_writer *w, struct cg_store_gate *g);
 /* Queues a job. */
 void cg_writer_submit(struct cg_writer *w, struct cg_outbox_job *job);
 /* Finishes what is queued, then stops the thread and closes the store. */
