@@ -168,8 +168,12 @@ build_request(struct cg_delivery *d, const char **body, size_t *len)
 		*body = b->data + b->item[0].off;
 		*len = b->item[0].len;
 		return conditional_header(d, *body, *len);
-	} else if (b->n == 1) { /* a transaction or batch Bundle, as it is but
-	                         * for conditions on its creates */
+	} else if (b->n == 1 && b->item[0].requests == CG_ITEM_REQUESTS_OURS) {
+		*body = b->data + b->item[0].off; /* ours: conditional already, as it is */
+		*len = b->item[0].len;
+		return CG_OK;
+	} else if (b->n == 1) { /* a client's transaction or batch Bundle, as it
+	                         * is but for conditions on its creates */
 		err = cg_map_conditional_bundle(b->data + b->item[0].off, b->item[0].len, &d->body);
 	} else {
 		err = cg_map_transaction(b, &d->body);

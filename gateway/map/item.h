@@ -12,11 +12,17 @@
 #include "fhir_structure.h"
 #include "uuid.h"
 
+/* What an item's requests are: a client's transaction or batch Bundle
+ * (its creates are given conditions when sent, transaction.h), or one of
+ * the gateway's own mapping, whose creates carry theirs already. */
+#define CG_ITEM_REQUESTS      1
+#define CG_ITEM_REQUESTS_OURS 2
+
 struct cg_item {
 	size_t off, len;                  /* its JSON text in the batch's data (no newline) */
 	char type[CG_FHIR_TYPE_NAME_MAX]; /* "record", "Bundle", "Procedure"... */
-	char record_id[72];           /* the record's recordId (1-64), for the audit log, or "" */
-	int requests;                 /* a transaction or batch Bundle: its entries are requests */
+	char record_id[72]; /* the record's recordId (1-64), for the audit log, or "" */
+	int requests; /* a transaction or batch Bundle: its entries are requests (CG_ITEM_...) */
 	char key[CG_UUID_STRLEN + 1]; /* the patient's ordering key (order_key.h), or "" */
 };
 

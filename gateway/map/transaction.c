@@ -149,7 +149,7 @@ add_entry(struct cg_buf *out, const char *p, size_t len)
 /* Appends the elements of the array text p[from..to), each preceded by a
  * comma unless *first. */
 static enum cg_err
-add_elements(struct cg_buf *out, const char *p, size_t from, size_t to, int *first)
+add_elements(struct cg_buf *out, const char *p, size_t from, size_t to, int *first, int conditions)
 {
 	struct cg_json_limits lim;
 	struct cg_json_fault fault;
@@ -164,7 +164,8 @@ add_elements(struct cg_buf *out, const char *p, size_t from, size_t to, int *fir
 		if (!*first)
 			err = cg_buf_addc(out, ',');
 		if (!err)
-			err = add_entry(out, p + start, pos - start);
+			err = conditions ? add_entry(out, p + start, pos - start)
+			                 : cg_buf_add(out, p + start, pos - start);
 		*first = 0;
 		pos = cg_json_skip_ws(p, to, pos);
 		if (pos < to && p[pos] == ',')
@@ -193,7 +194,8 @@ cg_map_transaction(const struct cg_batch *b, struct cg_buf *out)
 			if (found < 0)
 				return CG_EINVAL;
 			if (found == 0)
-				err = add_elements(out, p, from, to, &first);
+				err = add_elements(out, p, from, to, &first,
+				                   it->requests != CG_ITEM_REQUESTS_OURS);
 			continue;
 		}
 		/* A create entry: {"resource":...,"request":{"method":"POST","url":T}}. */
@@ -239,7 +241,7 @@ cg_map_conditional_bundle(const char *p, size_t len, struct cg_buf *out)
 		return cg_buf_add(out, p, len);
 	err = cg_buf_add(out, p, from + 1); /* up to and with the '[' */
 	if (!err)
-		err = add_elements(out, p, from, to, &first);
+		err = add_elements(out, p, from, to, &first, 1);
 	if (!err)
 		err = cg_buf_add(out, p + to - 1, len - (to - 1)); /* the ']' and the rest */
 	return err;

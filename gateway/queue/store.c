@@ -462,7 +462,7 @@ read_row(struct cg_store *s, sqlite3_stmt *st, bool with_body, struct cg_msg *m,
 	t->client = keep(s, st, 4, err);
 	t->record_id = keep(s, st, 5, err);
 	t->type = keep(s, st, 6, err);
-	m->requests = sqlite3_column_int(st, 7) != 0;
+	m->requests = sqlite3_column_int(st, 7);
 	if (with_body) {
 		m->len = (size_t)sqlite3_column_bytes(st, 8);
 		t->body = keep(s, st, 8, err);

@@ -51,7 +51,7 @@ struct cg_msg_in {
 	const char *client; /* or NULL */
 	const char *record_id;
 	const char *type; /* "record", "Bundle", "Procedure"... */
-	bool requests;    /* a transaction or batch Bundle */
+	int requests;     /* a transaction or batch Bundle: item.h's CG_ITEM_REQUESTS... */
 	const char *body;
 	size_t len;
 };
@@ -61,7 +61,7 @@ struct cg_msg_in {
 struct cg_msg {
 	int64_t id;
 	const char *txid, *dest, *key, *client, *record_id, *type;
-	bool requests;
+	int requests;
 	const char *body; /* NULL when a list left it out (len is still its size) */
 	size_t len;
 	enum cg_msg_state state;

@@ -188,7 +188,7 @@ cg_enqueue(struct request *r)
 		m->client = r->client;
 		m->record_id = it->record_id[0] ? it->record_id : NULL;
 		m->type = it->type;
-		m->requests = it->requests != 0;
+		m->requests = it->requests;
 		m->body = r->out.data.p + it->off;
 		m->len = it->len;
 	}

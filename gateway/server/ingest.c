@@ -228,7 +228,8 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 		if (!result)
 			result = add_item(run, "Bundle", r->record_id, off);
 		if (!result)
-			run->out->item[run->out->n - 1].requests = 1; /* a transaction */
+			/* a transaction whose creates are conditional already */
+			run->out->item[run->out->n - 1].requests = CG_ITEM_REQUESTS_OURS;
 		else if (run->out->data.p)
 			cg_buf_truncate(&run->out->data, off);
 	} else {

@@ -262,6 +262,29 @@ conditions_are_searches_that_match_only_the_identifier(void **state)
 	cJSON_Delete(doc);
 }
 
+/* The gateway's own mapped Bundles carry their conditions: their entries
+ * are copied as they are, not looked into again. */
+static void
+ours_are_copied_as_they_are(void **state)
+{
+	struct fixture f = {0};
+	cJSON *doc;
+
+	(void)state;
+	add(&f, "Bundle", CG_ITEM_REQUESTS_OURS,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":{"
+	    "\"resourceType\":\"Procedure\",\"identifier\":[{\"value\":\"p\"}]},\"request\":{"
+	    "\"method\":\"POST\",\"url\":\"Procedure\"}}]}");
+	add(&f, "Bundle", CG_ITEM_REQUESTS,
+	    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":{"
+	    "\"resourceType\":\"Procedure\",\"identifier\":[{\"value\":\"p\"}]},\"request\":{"
+	    "\"method\":\"POST\",\"url\":\"Procedure\"}}]}");
+	doc = join(&f);
+	assert_null(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 0));
+	assert_string_equal(if_none_exist(cJSON_GetObjectItem(doc, "entry"), 1), "identifier=%7Cp");
+	cJSON_Delete(doc);
+}
+
 int
 main(void)
 {
@@ -272,6 +295,7 @@ main(void)
 	        cmocka_unit_test(creates_become_conditional),
 	        cmocka_unit_test(one_bundle_keeps_its_shape),
 	        cmocka_unit_test(conditions_are_searches_that_match_only_the_identifier),
+	        cmocka_unit_test(ours_are_copied_as_they_are),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
