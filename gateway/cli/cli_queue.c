@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "cli_common.h"
 #include "cli_queue.h"
@@ -225,15 +226,6 @@ struct out {
 	struct cg_jw w;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 out_init(struct out *o, const struct args *a)
 {
@@ -420,7 +412,7 @@ run_stats(struct cg_store *s, const struct args *a)
 {
 	struct stats_run r = {NULL, 0, 0, CG_OK};
 	struct cg_store_stats total;
-	int64_t now = now_ms();
+	int64_t now = cg_clock_wall_ms();
 	enum cg_err err;
 	struct out o;
 	size_t i;
@@ -720,9 +712,9 @@ run_retry(struct cg_store *s, const struct args *a, int64_t id)
 	enum cg_err err;
 
 	if (a->dead) {
-		err = cg_store_retry_dead(s, a->dest, now_ms(), &n);
+		err = cg_store_retry_dead(s, a->dest, cg_clock_wall_ms(), &n);
 	} else {
-		err = cg_store_retry(s, id, now_ms());
+		err = cg_store_retry(s, id, cg_clock_wall_ms());
 		n = 1;
 		if (err == CG_ENOENT) {
 			fprintf(stderr, "cellgate queue retry: no message %lld\n", (long long)id);
@@ -810,7 +802,7 @@ check(const char *name, const struct cg_cli_cmd *cmd, const struct args *a, int 
 	if (strcmp(name, "purge") == 0) {
 		if (!a->before)
 			return bad_usage(cmd, "--delivered-before DATE is required", NULL);
-		*before = parse_before(a->before, now_ms());
+		*before = parse_before(a->before, cg_clock_wall_ms());
 		if (*before < 0)
 			return bad_usage(cmd,
 			                 "--delivered-before: not YYYY-MM-DD, a date-time with "

@@ -312,21 +312,30 @@ static const double delivery_range[][2] = {{1, 64},      {1, 1000},    {1024, 67
                                            {1, 1000000}, {1, 31536000}};
 #define NDELIVERY (sizeof(delivery_spec) / sizeof(delivery_spec[0]))
 
+/* A section of whole numbers, each key in its range (range NULL: 1 to
+ * 10^12 for all). */
 static void
-check_delivery(struct ck *k, const cJSON *n)
+check_numbers(struct ck *k, const cJSON *n, const char *section, const struct cg_member *spec,
+              const double (*range)[2], size_t count)
 {
-	const cJSON *f[NDELIVERY];
+	const cJSON *f[16];
 	size_t i, mark;
 	long v;
 
-	if (cg_check_members(&k->c, n, "delivery", delivery_spec, NDELIVERY, f))
+	if (count > sizeof(f) / sizeof(f[0]) || cg_check_members(&k->c, n, section, spec, count, f))
 		return;
-	mark = cg_check_push_key(&k->c, "delivery");
-	for (i = 0; i < NDELIVERY; i++)
+	mark = cg_check_push_key(&k->c, section);
+	for (i = 0; i < count; i++)
 		if (f[i])
-			cg_check_integer(&k->c, f[i], delivery_spec[i].name, delivery_range[i][0],
-			                 delivery_range[i][1], &v);
+			cg_check_integer(&k->c, f[i], spec[i].name, range ? range[i][0] : 1,
+			                 range ? range[i][1] : 1e12, &v);
 	cg_check_pop(&k->c, mark);
+}
+
+static void
+check_delivery(struct ck *k, const cJSON *n)
+{
+	check_numbers(k, n, "delivery", delivery_spec, delivery_range, NDELIVERY);
 }
 
 static void
@@ -497,17 +506,7 @@ static const struct cg_member limits_spec[] = {
 static void
 check_limits(struct ck *k, const cJSON *n)
 {
-	const cJSON *f[NLIMITS];
-	size_t i, mark;
-	long v;
-
-	if (cg_check_members(&k->c, n, "limits", limits_spec, NLIMITS, f))
-		return;
-	mark = cg_check_push_key(&k->c, "limits");
-	for (i = 0; i < NLIMITS; i++)
-		if (f[i])
-			cg_check_integer(&k->c, f[i], limits_spec[i].name, 1, 1e12, &v);
-	cg_check_pop(&k->c, mark);
+	check_numbers(k, n, "limits", limits_spec, NULL, NLIMITS);
 }
 
 enum { G_LEVEL, G_AUDIT, G__N };

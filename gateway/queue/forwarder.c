@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "dest.h"
 #include "forwarder.h"
 #include "gate.h"
@@ -81,15 +82,6 @@ struct cg_forwarder {
 	struct cg_log_limit store_warn, orphan_warn;
 	struct cg_store_gate *gate; /* turns at the store with the writer, or NULL */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static struct fw_dest *
 dest_named(struct cg_forwarder *f, const char *name)
@@ -272,8 +264,8 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 		enum cg_err err;
 
 		cg_store_gate_enter(f->gate, true);
-		err = cg_store_claim(f->store, d->name, now_ms(), max, dc->batch_bytes, f->claimed,
-		                     &n, &more);
+		err = cg_store_claim(f->store, d->name, cg_clock_wall_ms(), max, dc->batch_bytes,
+		                     f->claimed, &n, &more);
 		cg_store_gate_leave(f->gate);
 
 		if (err) {
@@ -302,7 +294,7 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 				/* (the claim's turn at the gate is over: the busy
 				 * timeout covers this rare write) */
 				if (cg_store_retry_at(f->store, m->id, 0, "out of memory",
-				                      now_ms() + 1000)) {
+				                      cg_clock_wall_ms() + 1000)) {
 					/* left in flight: queued again at the next start */
 				}
 				continue;
@@ -403,7 +395,7 @@ look(struct cg_forwarder *f)
 
 	int64_t a0 = atomic_load(&f->accepted), s0 = atomic_load(&f->settled);
 
-	f->last_look = now_ms();
+	f->last_look = cg_clock_wall_ms();
 	if (cg_store_stats_by_dest(f->store, look_dest, &l))
 		return;
 	atomic_store(&f->counted, l.depth);
@@ -433,7 +425,7 @@ settle(struct fw_batch *b, int soon)
 	struct cg_forwarder *f = b->f;
 	const struct cg_delivery *dl = &b->dl;
 	const struct cg_delivery_cfg *dc = &b->dest->delivery;
-	int64_t now = now_ms();
+	int64_t now = cg_clock_wall_ms();
 	int refused =
 	        !soon && dl->result == CG_UP_REJECTED && dl->status != 408 && dl->status != 429;
 	uint64_t delivered = 0, retried = 0, dead = 0;
@@ -657,7 +649,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		f->unsettled = b->next;
 		batch_free(b);
 	}
-	if (now_ms() - f->last_look >= LOOK_MS)
+	if (cg_clock_wall_ms() - f->last_look >= LOOK_MS)
 		look(f);
 	prune(f);
 	/* The writer leaves checkpoints to this thread (store.h), which the
@@ -676,7 +668,7 @@ prune(struct cg_forwarder *f)
 {
 	void *hold;
 	const struct cg_settings *s;
-	int64_t now = now_ms(), n = 0;
+	int64_t now = cg_clock_wall_ms(), n = 0;
 	enum cg_err err;
 	long long keep;
 

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gate.h"
 #include "outbox.h"
 
@@ -19,15 +20,6 @@ struct cg_outbox {
 	_Atomic long long disk_checked_ms, free_bytes;
 	_Atomic unsigned long long refused_full, refused_disk;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* mkdir -p for the store's folder. */
 static int
@@ -127,7 +119,7 @@ cg_outbox_stop(struct cg_outbox *o, long grace_ms)
 enum cg_outbox_admission
 cg_outbox_admit(struct cg_outbox *o, const struct cg_outbox_cfg *limits, size_t n)
 {
-	long long now = now_ms(), checked = atomic_load(&o->disk_checked_ms);
+	long long now = cg_clock_mono_ms(), checked = atomic_load(&o->disk_checked_ms);
 
 	if (limits->max_depth && cg_forwarder_depth(o->fw) + (int64_t)n > limits->max_depth) {
 		atomic_fetch_add(&o->refused_full, 1);

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "store.h"
 
 struct cg_store {
@@ -874,15 +875,6 @@ cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t now_ms, int64_
 	return rc == SQLITE_DONE ? CG_OK : sql_err(rc);
 }
 
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum cg_err
 cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
 {
@@ -903,7 +895,7 @@ cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, in
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
 	do {
 		/* Each batch its own transaction (the statement's). */
-		int64_t began = monotonic_ms();
+		int64_t began = cg_clock_mono_ms();
 
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -915,7 +907,7 @@ cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, in
 		 * does not queue: leave it as long a gap as the batch took, or
 		 * the next batch could take the lock before it each time. */
 		if (n == (int64_t)batch) {
-			int64_t took = monotonic_ms() - began;
+			int64_t took = cg_clock_mono_ms() - began;
 
 			sqlite3_sleep((int)(took < 1000 ? took : 1000) + 1);
 		}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gate.h"
 #include "writer.h"
 
@@ -34,15 +35,6 @@ mono_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* One group: every job added in its own savepoint, one commit for all. A
  * failed commit fails every job of the group (nothing of them is kept);
  * a failed add fails its own job only. */
@@ -50,7 +42,7 @@ static void
 commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 {
 	struct cg_outbox_job *j, *next;
-	int64_t now = now_ms();
+	int64_t now = cg_clock_wall_ms();
 	double t0 = mono_s(), took;
 	enum cg_err err;
 

@@ -1,0 +1,25 @@
+/* clock.c: milliseconds of the wall and monotonic clocks; see clock.h. */
+#include <time.h>
+
+#include "clock.h"
+
+static int64_t
+ms(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t
+cg_clock_wall_ms(void)
+{
+	return ms(CLOCK_REALTIME);
+}
+
+int64_t
+cg_clock_mono_ms(void)
+{
+	return ms(CLOCK_MONOTONIC);
+}
