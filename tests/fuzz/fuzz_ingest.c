@@ -7,7 +7,11 @@
  *  - the call succeeds and the status is 200, 400 or 422;
  *  - the outcome is always one JSON OperationOutcome;
  *  - all or nothing: items only with 200, and then each item is JSON of the
- *    kind the destination wants (a record, or a FHIR resource), on one line.
+ *    kind the destination wants (a record, or a FHIR resource), on one line;
+ *  - what a fhir destination is then sent (the outbox's batches): the items
+ *    joined into one transaction, and each transaction or batch Bundle sent
+ *    alone with conditions spliced into its creates, is JSON (the splice
+ *    edits the client's text: a wrong offset would break it).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 
 #include "ingest.h"
 #include "mappings.h"
+#include "transaction.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,6 +74,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memchr(out.data.p + out.item[i].off, '\n', out.item[i].len))
 			abort(); /* an item must fit on one NDJSON line */
 		cJSON_Delete(item);
+	}
+	if (out.n && in.want == CG_PAYLOAD_FHIR) {
+		struct cg_batch b = {out.data.p, out.item, out.n};
+		struct cg_buf t;
+
+		cg_buf_init(&t, CG_BUF_MAX_UPSTREAM);
+		if (cg_map_transaction(&b, &t) == CG_OK) {
+			cJSON *tx = cJSON_ParseWithLength(t.p, t.len);
+
+			if (!tx)
+				abort(); /* the joined transaction is not JSON */
+			cJSON_Delete(tx);
+		}
+		cg_buf_free(&t);
+		for (i = 0; i < out.n; i++) {
+			if (!out.item[i].requests)
+				continue;
+			cg_buf_init(&t, CG_BUF_MAX_UPSTREAM);
+			if (cg_map_conditional_bundle(out.data.p + out.item[i].off, out.item[i].len,
+			                              &t) == CG_OK) {
+				cJSON *one = cJSON_ParseWithLength(t.p, t.len);
+
+				if (!one)
+					abort(); /* a Bundle with conditions spliced in is not JSON */
+				cJSON_Delete(one);
+			}
+			cg_buf_free(&t);
+		}
 	}
 	cg_ingest_out_free(&out);
 	return 0;
