@@ -95,9 +95,18 @@ submitter(void *arg)
 		double t0;
 		long at;
 
-		/* as enqueue.c: a transaction id each (random), the patient's key
-		 * (one of 1,000 per thread), the record's id, one item */
+		/* as enqueue.c: a transaction id each (time-ordered, a UUID v7:
+		 * milliseconds, then random), the patient's key (one of 1,000
+		 * per thread), the record's id, one item */
 		uuid_of(((uint64_t)me << 40) | (uint64_t)i, txid);
+		{
+			char ms[16];
+
+			snprintf(ms, sizeof(ms), "%012llx", (unsigned long long)(mono() * 1000));
+			memcpy(txid, ms, 8);
+			memcpy(txid + 9, ms + 8, 4);
+			txid[14] = '7';
+		}
 		uuid_of(((uint64_t)(me + 1000) << 40) | (uint64_t)(i % 1000), key);
 		snprintf(rid, sizeof(rid), "REC-%03ld%07ld", me, i);
 		m.txid = txid;
