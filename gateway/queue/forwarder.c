@@ -458,7 +458,8 @@ settle(struct fw_batch *b, int soon)
 				         "cannot be sent to destination %s: %s", b->dest->name,
 				         dl->error);
 			e = cg_store_dead(f->store, m->id, (int)dl->status, reason, dl->response.p,
-			                  dl->response.len, now);
+			                  dl->response.len,
+			                  dl->response_type[0] ? dl->response_type : NULL, now);
 			dead++;
 		} else {
 			const char *w = result_words(dl);
@@ -477,7 +478,9 @@ settle(struct fw_batch *b, int soon)
 				         "gave up after %d attempts over %llds: %s", m->attempts,
 				         (long long)((now - m->accepted_ms) / 1000), reason);
 				e = cg_store_dead(f->store, m->id, (int)dl->status, gave,
-				                  dl->response.p, dl->response.len, now);
+				                  dl->response.p, dl->response.len,
+				                  dl->response_type[0] ? dl->response_type : NULL,
+				                  now);
 				dead++;
 			} else {
 				e = cg_store_retry_at(f->store, m->id, (int)dl->status, reason, at);

@@ -198,7 +198,7 @@ prepare(struct cg_store *s)
 	         "WHERE id = ?1 AND state = 1"},
 	        {offsetof(struct cg_store, dead),
 	         "UPDATE message SET state = 3, status = ?2, reason = ?3, done_ms = ?4, "
-	         "response = ?5 WHERE id = ?1 AND state IN (0, 1)"},
+	         "response = ?5, response_type = ?6 WHERE id = ?1 AND state IN (0, 1)"},
 	        {offsetof(struct cg_store, get),
 	         "SELECT " COLUMNS " FROM message m WHERE m.id = ?"},
 	};
@@ -625,14 +625,15 @@ cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason
 
 enum cg_err
 cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason, const char *response,
-              size_t response_len, int64_t now_ms)
+              size_t response_len, const char *response_type, int64_t now_ms)
 {
-	/* The one value the others do not take; update() runs the statement
-	 * and clears it with the rest. */
+	/* The values the others do not take; update() runs the statement and
+	 * clears them with the rest. */
 	if (response)
 		sqlite3_bind_blob64(s->dead, 5, response, response_len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s->dead, 5);
+	bind_text(s->dead, 6, response ? response_type : NULL);
 	return update(s, s->dead, id, status, reason, now_ms);
 }
 

@@ -116,14 +116,16 @@ enum cg_err cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms,
 
 /* What became of an in-flight message: delivered (with the upstream's
  * status), to be tried again at next_ms, or dead (with the reason, and the
- * upstream's answer when it gave one: response may be NULL). Dead applies to
+ * upstream's answer and its Content-Type when it gave one: response and
+ * response_type may be NULL). Dead applies to
  * a queued message too (one that cannot be sent at all). */
 enum cg_err cg_store_delivered(struct cg_store *s, int64_t id, int status,
                                int64_t now_ms) CG_MUST_CHECK;
 enum cg_err cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason,
                               int64_t next_ms) CG_MUST_CHECK;
 enum cg_err cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason,
-                          const char *response, size_t response_len, int64_t now_ms) CG_MUST_CHECK;
+                          const char *response, size_t response_len, const char *response_type,
+                          int64_t now_ms) CG_MUST_CHECK;
 
 /* For the forwarder's connection: its commits (claims, outcomes) are not
  * fsynced each; the writer's next commit, or a checkpoint, makes them

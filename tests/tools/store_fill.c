@@ -93,14 +93,14 @@ fill(const char *path, int64_t now)
 	      check(n == 4 ? CG_OK : CG_EINVAL, "claim registry") ||
 	      check(cg_store_delivered(s, 1, 201, now - 9 * DAY), "delivered") ||
 	      check(cg_store_dead(s, 2, 422, "refused: unknown code", outcome, strlen(outcome),
-	                          now - 9 * DAY),
+	                          "application/fhir+json", now - 9 * DAY),
 	            "dead") ||
 	      check(cg_store_retry_at(s, 3, 503, "upstream busy", now + HOUR), "retry at") ||
 	      check(cg_store_delivered(s, 4, 201, now - HOUR), "delivered") ||
 	      check(cg_store_claim(s, "archive", now, 4, SIZE_MAX, out, &n, NULL), "claim") ||
 	      check(n == 2 ? CG_OK : CG_EINVAL, "claim archive") ||
 	      check(cg_store_dead(s, 6, 502, "bad gateway", proxy_page, sizeof(proxy_page) - 1,
-	                          now - HOUR),
+	                          "text/html", now - HOUR),
 	            "dead");
 	cg_store_close(s);
 	return bad;

@@ -119,7 +119,8 @@ retry_dead_and_crash(void **state)
 	assert_int_equal(cg_store_claim(s, dest, 5000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2); /* k1's first and k2's */
 	assert_int_equal(cg_store_retry_at(s, ids[0], 503, "upstream busy", 9000), CG_OK);
-	assert_int_equal(cg_store_dead(s, ids[2], 400, "refused: bad code", NULL, 0, 5001), CG_OK);
+	assert_int_equal(cg_store_dead(s, ids[2], 400, "refused: bad code", NULL, 0, NULL, 5001),
+	                 CG_OK);
 	/* Not due yet, and k1's second waits behind it. */
 	assert_int_equal(cg_store_claim(s, dest, 6000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 0);
@@ -260,8 +261,15 @@ list_filters_and_paging(void **state)
 	assert_int_equal(cg_store_claim(s, "lst", 7000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 4);
 	assert_int_equal(cg_store_delivered(s, id[1], 201, 7100), CG_OK);
-	assert_int_equal(
-	        cg_store_dead(s, id[2], 422, "refused", outcome, sizeof(outcome) - 1, 7100), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[2], 422, "refused", outcome, sizeof(outcome) - 1,
+	                               "application/fhir+json", 7100),
+	                 CG_OK);
+	{
+		struct cg_msg m;
+
+		assert_int_equal(cg_store_get(s, id[2], &m), CG_OK);
+		assert_string_equal(m.response_type, "application/fhir+json");
+	}
 
 	cg_store_filter_init(&f);
 	f.dest = "lst";
@@ -345,7 +353,7 @@ retry_what_is_dead(void **state)
 	assert_int_equal(cg_store_put(s, in, 3, 8000, id), CG_OK);
 	assert_int_equal(cg_store_claim(s, "rty", 8000, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(cg_store_dead(s, id[0], 422, "refused", "{}", 2, 8001), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[0], 422, "refused", "{}", 2, NULL, 8001), CG_OK);
 	assert_int_equal(cg_store_claim(s, "rty", 8002, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 0); /* the dead one holds its key back */
 
@@ -366,8 +374,8 @@ retry_what_is_dead(void **state)
 	assert_int_equal(out[0].attempts, 1);
 
 	/* All the dead of one destination, then of all. */
-	assert_int_equal(cg_store_dead(s, id[0], 500, "again", NULL, 0, 9001), CG_OK);
-	assert_int_equal(cg_store_dead(s, id[2], 400, "bad", NULL, 0, 9001), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[0], 500, "again", NULL, 0, NULL, 9001), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[2], 400, "bad", NULL, 0, NULL, 9001), CG_OK);
 	assert_int_equal(cg_store_retry_dead(s, "rty2", 9500, &count), CG_OK);
 	assert_int_equal(count, 1);
 	assert_int_equal(cg_store_get(s, id[2], &m), CG_OK);
@@ -412,8 +420,8 @@ purge_delivered_before(void **state)
 		assert_int_equal(cg_store_delivered(s, id[i], 200, 1000 + (int64_t)i), CG_OK);
 	assert_int_equal(cg_store_delivered(s, id[25], 200, 5000), CG_OK);
 	assert_int_equal(cg_store_delivered(s, id[26], 200, 5000), CG_OK);
-	assert_int_equal(cg_store_dead(s, id[27], 400, "bad", NULL, 0, 500), CG_OK);
-	assert_int_equal(cg_store_dead(s, id[28], 400, "bad", NULL, 0, 500), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[27], 400, "bad", NULL, 0, NULL, 500), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[28], 400, "bad", NULL, 0, NULL, 500), CG_OK);
 
 	assert_int_equal(cg_store_purge_delivered(s, 5000, 0, &count), CG_EINVAL);
 	assert_int_equal(cg_store_purge_delivered(s, 1000, 10, &count), CG_OK);
@@ -470,7 +478,7 @@ stats_per_destination(void **state)
 	assert_int_equal(cg_store_put(s, in + 1, 3, 200, id + 1), CG_OK);
 	assert_int_equal(cg_store_claim(s, "b", 300, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(cg_store_dead(s, id[0], 400, "bad", NULL, 0, 300), CG_OK);
+	assert_int_equal(cg_store_dead(s, id[0], 400, "bad", NULL, 0, NULL, 300), CG_OK);
 	assert_int_equal(cg_store_claim(s, "c", 300, 4, SIZE_MAX, out, &n, NULL), CG_OK);
 	assert_int_equal(cg_store_delivered(s, id[3], 200, 300), CG_OK);
 
@@ -571,8 +579,9 @@ migrates_version_1(void **state)
 	assert_int_equal(m.state, CG_MSG_IN_FLIGHT); /* the gateway's, left to it */
 	assert_null(m.response);
 	assert_int_equal(m.response_len, 0);
-	assert_int_equal(cg_store_dead(s, 7, 422, "refused", outcome, sizeof(outcome) - 1, 4100),
-	                 CG_OK);
+	assert_int_equal(
+	        cg_store_dead(s, 7, 422, "refused", outcome, sizeof(outcome) - 1, NULL, 4100),
+	        CG_OK);
 	assert_int_equal(cg_store_get(s, 7, &m), CG_OK);
 	assert_int_equal(m.state, CG_MSG_DEAD);
 	assert_int_equal(m.response_len, sizeof(outcome) - 1);
