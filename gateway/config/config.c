@@ -294,13 +294,37 @@ enum {
 	D_TIMEOUT,
 	D_MODE,
 	D_DELIVERY,
+	D_REGISTRY,
+	D_CONSENT,
 	D__N
 };
 static const struct cg_member dest_spec[] = {
-        {"type", 1}, {"url", 0},    {"folder", 0},     {"certificate", 0}, {"key", 0},
-        {"ca", 0},   {"format", 0}, {"timeout_ms", 0}, {"mode", 0},        {"delivery", 0}};
+        {"type", 1}, {"url", 0},      {"folder", 0},      {"certificate", 0},
+        {"key", 0},  {"ca", 0},       {"format", 0},      {"timeout_ms", 0},
+        {"mode", 0}, {"delivery", 0}, {"registry_id", 0}, {"consent", 0}};
 static const char *const formats[] = {"record", "fhir", NULL};
 static const char *const modes[] = {"queue", "direct", NULL};
+static const char *const consents[] = {"required", "not-required", NULL};
+
+/* The registry a destination is (what records' consent.registries name) and
+ * whether it takes a record only with the patient's research consent for
+ * it (issue 12's consent gate). */
+static void
+check_consent(struct ck *k, const cJSON *it, const cJSON *registry, const cJSON *consent)
+{
+	const char *id = registry ? cg_check_string(&k->c, registry, "registry_id") : NULL;
+
+	if (id &&
+	    (!*id || strlen(id) > 64 ||
+	     strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+	             strlen(id)))
+		cg_check_issue(&k->c, CG_C_PATTERN, registry, "registry_id", 0,
+		               "1 to 64 letters, digits, '.', '_' or '-'");
+	if (consent && cg_check_enum(&k->c, consent, "consent", consents) == 0 && !registry)
+		cg_check_issue(&k->c, CG_C_REQUIRED, it, "registry_id", 0,
+		               "consent: required needs the registry_id that records' "
+		               "consent.registries name");
+}
 
 /* How the outbox's forwarder delivers to a queue-mode destination: each
  * key's range, the defaults in settings.c. */
@@ -426,6 +450,7 @@ check_destinations(struct ck *k, const cJSON *n)
 				if (f[D_DELIVERY])
 					check_delivery(k, f[D_DELIVERY]);
 			}
+			check_consent(k, it, f[D_REGISTRY], f[D_CONSENT]);
 			if (f[D_CERT])
 				want_file(k, mut(f[D_CERT]), "certificate");
 			if (f[D_KEY])

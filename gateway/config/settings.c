@@ -58,6 +58,8 @@ read_dest(struct cg_dest_cfg *d, const cJSON *n)
 	d->timeout_ms = num(n, "timeout_ms", 30000);
 	d->queued = d->type != CG_DEST_NDJSON &&
 	            (!str(n, "mode") || strcmp(str(n, "mode"), "queue") == 0);
+	d->registry_id = str(n, "registry_id");
+	d->consent_required = str(n, "consent") && strcmp(str(n, "consent"), "required") == 0;
 	dl = cg_json_member(n, "delivery");
 	d->delivery.concurrency = (int)num(dl, "concurrency", 4);
 	d->delivery.batch_items = (size_t)num(dl, "batch_items", 50);

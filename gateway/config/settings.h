@@ -42,7 +42,9 @@ struct cg_dest_cfg {
 	const char *certificate, *key, *ca; /* or NULL */
 	enum cg_payload format;             /* what it takes */
 	long timeout_ms;
-	bool queued; /* queue mode: answered 202 once in the outbox, then forwarded */
+	bool queued;             /* queue mode: answered 202 once in the outbox, then forwarded */
+	const char *registry_id; /* the registry it is (records' consent.registries), or NULL */
+	bool consent_required;   /* a record only with research consent for registry_id */
 	struct cg_delivery_cfg {
 		int concurrency;    /* batches in flight at once */
 		size_t batch_items; /* messages in one request at most */

@@ -121,6 +121,9 @@ static const struct code_info codes[CG_C__COUNT] = {
                                  "FHIR content with no equivalent in the record"},
         [CG_C_NOT_STORABLE] = {"not-storable", CG_SEV_ERROR, "not-supported",
                                "a Bundle, or an entry, that a file destination would not store"},
+        [CG_C_CONSENT_REQUIRED] = {"consent-required", CG_SEV_ERROR, "business-rule",
+                                   "the destination takes a record only with the patient's "
+                                   "research consent for its registry"},
         [CG_C_CONFIG_SYNTAX] = {"config-syntax", CG_SEV_ERROR, "structure",
                                 "the configuration is not valid YAML (or uses aliases or tags)"},
         [CG_C_CONFIG_ENV] =

@@ -87,6 +87,8 @@ enum cg_code {
 	CG_C_MAP_MISSING,
 	CG_C_MAP_UNMAPPABLE,
 	CG_C_NOT_STORABLE,
+	/* registry policy */
+	CG_C_CONSENT_REQUIRED,
 	/* configuration */
 	CG_C_CONFIG_SYNTAX,
 	CG_C_CONFIG_ENV,

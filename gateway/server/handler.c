@@ -300,6 +300,9 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	ii.format = format;
 	ii.max_items = 10000;
 	ii.to_files = r->route->dest && r->route->dest->type == CG_DEST_NDJSON;
+	ii.consent_for = r->route->dest && r->route->dest->consent_required
+	                         ? r->route->dest->registry_id
+	                         : NULL;
 	/* A route without a destination only validates: no items to make. */
 	ii.validate_only = validate_only || !r->route->dest;
 	cg_ingest_out_init(&r->out);

@@ -283,6 +283,47 @@ deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 	return CG_OK;
 }
 
+/* The consent gate (issue 12): a destination that takes a record only with
+ * the patient's research consent for its registry. A record says it in
+ * consent.research and consent.registries; an item that does not is refused
+ * with the rule it fails (and, a batch being all or nothing, the batch).
+ * FHIR input is refused too until its Consent resources and the record's
+ * consent extension are read: the gate fails closed. 1 when it passes. */
+static int
+consent_given(struct run *run, const struct cg_record_report *r, int is_fhir)
+{
+	const char *reg = run->in->consent_for;
+	const cJSON *c = cg_json_member(r->root, "consent"), *e;
+	char msg[320];
+
+	if (!reg || run->in->validate_only)
+		return 1;
+	if (is_fhir) {
+		snprintf(msg, sizeof(msg),
+		         "this destination (registry %s) takes a record only with the patient's "
+		         "research consent, and consent is not yet read from FHIR input: send the "
+		         "record",
+		         reg);
+	} else if (!cJSON_IsTrue(cg_json_member(c, "research"))) {
+		snprintf(msg, sizeof(msg),
+		         "this destination (registry %s) takes a record only with the patient's "
+		         "research consent: /consent/research is not true",
+		         reg);
+	} else {
+		cJSON_ArrayForEach(e, cg_json_member(c, "registries"))
+		{
+			if (cJSON_IsString(e) && strcmp(e->valuestring, reg) == 0)
+				return 1;
+		}
+		snprintf(msg, sizeof(msg),
+		         "this destination (registry %s) takes a record only with the patient's "
+		         "research consent for it: /consent/registries does not name %s",
+		         reg, reg);
+	}
+	item_issue(run, r, CG_C_CONSENT_REQUIRED, msg);
+	return 0;
+}
+
 static enum cg_err
 on_item(void *ctx, const struct cg_record_report *r)
 {
@@ -315,6 +356,8 @@ on_item(void *ctx, const struct cg_record_report *r)
 		item_issue(run, r, CG_C_FHIR_RESOURCE_TYPE, msg);
 		return CG_OK;
 	}
+	if (!consent_given(run, r, is_fhir))
+		return CG_OK;
 	return deliver(run, r, is_fhir);
 }
 

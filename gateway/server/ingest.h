@@ -33,6 +33,7 @@ struct cg_ingest_in {
 	size_t max_record;          /* bytes in one item (0: the default) */
 	int validate_only;          /* $validate: the outcome, never items */
 	int to_files;               /* the destination stores resources (ndjson), not requests */
+	const char *consent_for;    /* research consent for this registry id required, or NULL */
 };
 
 struct cg_ingest_out {
