@@ -46,7 +46,7 @@ struct args {
 
 static const char *const formats[] = {"text", "json", NULL};
 /* In the order of enum cg_msg_state, as cg_queue_render_state names them. */
-static const char *const states[] = {"queued", "in-flight", "delivered", "dead", NULL};
+static const char *const states[] = {"queued", "in-flight", "delivered", "dead", "withdrawn", NULL};
 
 #define OPT_STORE                                                                                  \
 	{                                                                                          \
@@ -430,7 +430,7 @@ run_stats(struct cg_store *s, const struct args *a)
 	}
 	memset(&total, 0, sizeof(total));
 	for (i = 0; i < r.n; i++) {
-		for (k = 0; k < 4; k++)
+		for (k = 0; k < CG_MSG_STATES; k++)
 			total.count[k] += r.v[i].st.count[k];
 		if (r.v[i].st.oldest_waiting_ms &&
 		    (!total.oldest_waiting_ms ||

@@ -8,9 +8,10 @@
 const char *
 cg_queue_render_state(enum cg_msg_state state)
 {
-	static const char *const names[] = {"queued", "in-flight", "delivered", "dead"};
+	static const char *const names[] = {"queued", "in-flight", "delivered", "dead",
+	                                    "withdrawn"};
 
-	return (unsigned)state < 4 ? names[state] : "unknown";
+	return (unsigned)state < CG_MSG_STATES ? names[state] : "unknown";
 }
 
 void

@@ -88,6 +88,12 @@ static const char *const migrations[] = {
         "DELETE FROM message_body WHERE id = old.id; END;",
 };
 
+/* A message in flight whose patient withdrew consent carries the reason
+ * already: what it becomes instead of queued (4, withdrawn; no head). */
+#define IS_WITHDRAWN "reason = '" CG_STORE_WITHDRAWN "'"
+#define STATE_OR_4   "CASE WHEN " IS_WITHDRAWN " THEN 4 ELSE 0 END"
+#define HEAD_OR_0    "CASE WHEN " IS_WITHDRAWN " THEN 0 ELSE head END"
+
 /* The columns read_row reads, body in the middle: a list without bodies
  * reads their length in its place. */
 #define COLUMNS_HEAD "m.id, txid, dest, okey, client, record_id, type, requests, "
@@ -193,8 +199,12 @@ prepare(struct cg_store *s)
 	         "UPDATE message SET head = 1 WHERE id = (SELECT min(n.id) FROM message d, "
 	         "message n WHERE d.id = ?1 AND n.dest = d.dest AND n.okey = d.okey AND "
 	         "n.state IN (0, 1, 3))"},
+	        /* A message whose consent was withdrawn while it was in flight
+	         * (cg_store_withdraw marks it) is withdrawn, not tried again. */
 	        {offsetof(struct cg_store, retry),
-	         "UPDATE message SET state = 0, status = ?2, reason = ?3, next_ms = ?4 "
+	         "UPDATE message SET state = " STATE_OR_4 ", head = " HEAD_OR_0
+	         ", status = ?2, reason = CASE WHEN " IS_WITHDRAWN " THEN reason ELSE ?3 END, "
+	         "next_ms = ?4, done_ms = CASE WHEN " IS_WITHDRAWN " THEN ?4 ELSE done_ms END "
 	         "WHERE id = ?1 AND state = 1"},
 	        {offsetof(struct cg_store, dead),
 	         "UPDATE message SET state = 3, status = ?2, reason = ?3, done_ms = ?4, "
@@ -280,7 +290,8 @@ open_store(const char *path, enum open_how how, struct cg_store **out, char *why
 		err = fail(s, why, whylen, "the store's statements cannot be prepared");
 	/* What a crash left in flight goes back to the queue: at least once. */
 	if (!err && how == OPEN_OWNER &&
-	    exec(s, "UPDATE message SET state = 0 WHERE state = 1") != SQLITE_OK)
+	    exec(s, "UPDATE message SET state = " STATE_OR_4 ", head = " HEAD_OR_0
+	            " WHERE state = 1") != SQLITE_OK)
 		err = fail(s, why, whylen, "the store cannot be written");
 	/* And every key's line has its head: the marks are kept in the same
 	 * transactions as the states, so this finds none missing, unless a
@@ -620,7 +631,21 @@ cg_store_delivered(struct cg_store *s, int64_t id, int status, int64_t now_ms)
 enum cg_err
 cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason, int64_t next_ms)
 {
-	return update(s, s->retry, id, status, reason, next_ms);
+	enum cg_err err;
+
+	/* One withdrawn instead (see the statement) hands its line on. */
+	if (exec(s, "SAVEPOINT retry") != SQLITE_OK)
+		return CG_EIO;
+	err = update(s, s->retry, id, status, reason, next_ms);
+	if (!err) {
+		sqlite3_bind_int64(s->pass_head, 1, id);
+		if (run(s->pass_head) != SQLITE_OK)
+			err = CG_EIO;
+	}
+	if (err)
+		exec(s, "ROLLBACK TO retry");
+	exec(s, "RELEASE retry");
+	return err;
 }
 
 enum cg_err
@@ -668,7 +693,7 @@ add_group(struct cg_store_stats *out, sqlite3_stmt *st, int col)
 	int state = sqlite3_column_int(st, col);
 	int64_t oldest = sqlite3_column_int64(st, col + 2);
 
-	if (state >= 0 && state < 4)
+	if (state >= 0 && state < CG_MSG_STATES)
 		out->count[state] += sqlite3_column_int64(st, col + 1);
 	if (sqlite3_column_type(st, col + 2) != SQLITE_NULL &&
 	    (!out->oldest_waiting_ms || oldest < out->oldest_waiting_ms))
@@ -927,7 +952,7 @@ cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t batch, int64_t
 	if (!s->purge) {
 		rc = sqlite3_prepare_v3(s->db,
 		                        "DELETE FROM message WHERE id IN (SELECT id FROM message "
-		                        "WHERE state = 2 AND done_ms < ?1 LIMIT ?2)",
+		                        "WHERE state IN (2, 4) AND done_ms < ?1 LIMIT ?2)",
 		                        -1, SQLITE_PREPARE_PERSISTENT, &s->purge, NULL);
 		if (rc != SQLITE_OK)
 			return CG_EIO;
@@ -959,4 +984,79 @@ cg_store_checkpoint(struct cg_store *s)
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? CG_OK : sql_err(rc);
+}
+
+static int
+count_withdrawn(struct cg_store *s, const char *dest, const char *key, int64_t now_ms,
+                int64_t *count)
+{
+	sqlite3_stmt *st;
+	int rc =
+	        sqlite3_prepare_v2(s->db,
+	                           "SELECT count(*) FROM message WHERE dest = ?1 AND okey = ?2 AND "
+	                           "state = 4 AND done_ms = ?3",
+	                           -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	bind_text(st, 1, dest);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum cg_err
+cg_store_withdraw(struct cg_store *s, const char *dest, const char *key, const char *reason,
+                  int64_t now_ms, int64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*count = 0;
+	if (exec(s, "SAVEPOINT withdraw") != SQLITE_OK)
+		return CG_EIO;
+	/* queued: withdrawn now; in flight: marked, withdrawn if its attempt
+	 * fails (retry_at), left delivered if it went through */
+	rc = sqlite3_prepare_v2(
+	        s->db,
+	        "UPDATE message SET state = CASE state WHEN 0 THEN 4 ELSE state END, "
+	        "head = CASE state WHEN 0 THEN 0 ELSE head END, reason = ?3, "
+	        "done_ms = CASE state WHEN 0 THEN ?4 ELSE done_ms END "
+	        "WHERE dest = ?1 AND okey = ?2 AND state IN (0, 1)",
+	        -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, dest);
+		bind_text(st, 2, key);
+		bind_text(st, 3, reason);
+		sqlite3_bind_int64(st, 4, now_ms);
+		rc = run(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK) /* the ones withdrawn now */
+		rc = count_withdrawn(s, dest, key, now_ms, count);
+	/* What is left of the line (in flight, dead) has its head again. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+		        s->db,
+		        "UPDATE message SET head = 1 WHERE id = (SELECT min(id) FROM "
+		        "message WHERE dest = ?1 AND okey = ?2 AND state IN (0, 1, 3))",
+		        -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, dest);
+		bind_text(st, 2, key);
+		rc = run(st);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK) {
+		*count = 0;
+		exec(s, "ROLLBACK TO withdraw");
+	}
+	exec(s, "RELEASE withdraw");
+	return sql_err(rc);
 }

@@ -39,7 +39,19 @@
 
 #define CG_STORE_SCHEMA_VERSION 6
 
-enum cg_msg_state { CG_MSG_QUEUED, CG_MSG_IN_FLIGHT, CG_MSG_DELIVERED, CG_MSG_DEAD };
+/* withdrawn: taken back before it was sent (the patient withdrew consent,
+ * issue 12): final, like delivered, and, unlike dead, holding no line. */
+enum cg_msg_state {
+	CG_MSG_QUEUED,
+	CG_MSG_IN_FLIGHT,
+	CG_MSG_DELIVERED,
+	CG_MSG_DEAD,
+	CG_MSG_WITHDRAWN
+};
+#define CG_MSG_STATES 5
+/* The reason of a message withdrawn (consent withdrawn), and the mark of
+ * one in flight to be withdrawn if its attempt fails. */
+#define CG_STORE_WITHDRAWN "consent-withdrawn"
 
 struct cg_store;
 
@@ -149,13 +161,21 @@ enum cg_err cg_store_leave_checkpoints(struct cg_store *s) CG_MUST_CHECK;
  * writer nor makes it wait. The forwarder runs one every tick. */
 enum cg_err cg_store_checkpoint(struct cg_store *s) CG_MUST_CHECK;
 
+/* The patient withdrew consent for dest: every message of dest and key
+ * still queued is withdrawn (reason CG_STORE_WITHDRAWN) and no longer holds
+ * the key's line; one in flight is marked so, and withdrawn if its attempt
+ * fails (delivered if it went through: past recall). *count: how many were
+ * withdrawn now. */
+enum cg_err cg_store_withdraw(struct cg_store *s, const char *dest, const char *key,
+                              const char *reason, int64_t now_ms, int64_t *count) CG_MUST_CHECK;
+
 /* One message by id: CG_ENOENT when there is none. */
 enum cg_err cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out) CG_MUST_CHECK;
 
 /* Messages of dest (NULL: all) in each state, and the oldest acceptance
  * time of those waiting, queued or in flight (0: none). */
 struct cg_store_stats {
-	int64_t count[4]; /* by enum cg_msg_state */
+	int64_t count[CG_MSG_STATES]; /* by enum cg_msg_state */
 	int64_t oldest_waiting_ms;
 };
 enum cg_err cg_store_stats(struct cg_store *s, const char *dest,

@@ -51,8 +51,19 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 	uint64_t n = 0, stored = 0;
 	size_t b = 0;
 
-	for (j = group; j; j = j->next, n++)
+	for (j = group; j; j = j->next, n++) {
+		size_t k;
+
+		j->withdrawn = 0;
 		j->err = err ? err : cg_store_add(w->store, j->msgs, j->n, now, j->ids);
+		for (k = 0; !j->err && k < j->nwithdraw; k++) {
+			int64_t c = 0;
+
+			j->err = cg_store_withdraw(w->store, j->withdraw_dest, j->withdraw_keys[k],
+			                           CG_STORE_WITHDRAWN, now, &c);
+			j->withdrawn += c;
+		}
+	}
 	if (!err)
 		err = cg_store_commit(w->store);
 	if (err) {

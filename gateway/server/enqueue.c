@@ -199,3 +199,56 @@ cg_enqueue(struct request *r)
 	r->job.arg = r;
 	cg_outbox_submit(r->w->outbox, &r->job);
 }
+
+/* The withdrawal is durable: on the worker's loop, the 422 as ingest made
+ * it, and how many queued messages it took back. */
+static void
+on_withdrawn(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *r = arg;
+	char n[24];
+
+	(void)fd;
+	(void)what;
+	if (r->job.err) {
+		cg_log(CG_LOG_ERROR,
+		       "request %s: queued messages of %zu patients could not be withdrawn (%s)",
+		       r->id, r->out.nwithdraw, cg_strerror(r->job.err));
+		cg_request_fail(r, 503, "transient",
+		                "consent was withdrawn but what is queued could not be taken back "
+		                "(%s): send the request again",
+		                cg_strerror(r->job.err));
+		return;
+	}
+	snprintf(n, sizeof(n), "%lld", (long long)r->job.withdrawn);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "X-Cellgate-Withdrawn", n);
+	if (r->job.withdrawn)
+		cg_log(CG_LOG_INFO,
+		       "request %s: consent withdrawn: %lld queued messages for destination %s "
+		       "taken back",
+		       r->id, (long long)r->job.withdrawn, r->route->dest->name);
+	cg_request_respond(r, 422, "application/fhir+json", r->out.outcome.p, r->out.outcome.len,
+	                   "consent-required");
+}
+
+void
+cg_enqueue_withdraw(struct request *r)
+{
+	size_t i;
+
+	r->withdraw_keys = calloc(r->out.nwithdraw, sizeof(*r->withdraw_keys));
+	r->job_ev = event_new(r->w->base, -1, 0, on_withdrawn, r);
+	if (!r->withdraw_keys || !r->job_ev) {
+		cg_request_fail(r, 503, "transient", "out of memory");
+		return;
+	}
+	for (i = 0; i < r->out.nwithdraw; i++)
+		r->withdraw_keys[i] = r->out.withdraw[i];
+	memset(&r->job, 0, sizeof(r->job));
+	r->job.withdraw_dest = r->route->dest->name;
+	r->job.withdraw_keys = r->withdraw_keys;
+	r->job.nwithdraw = r->out.nwithdraw;
+	r->job.done = job_done;
+	r->job.arg = r;
+	cg_outbox_submit(r->w->outbox, &r->job);
+}

@@ -16,4 +16,10 @@ struct request;
 /* r has its items (r->out), its route a queue-mode destination. Ends r. */
 void cg_enqueue(struct request *r);
 
+/* r was refused (422) with records whose consent refuses the destination's
+ * registry (r->out.withdraw): their patients' messages still queued for it
+ * are withdrawn, durably, then r gets its 422, with X-Cellgate-Withdrawn
+ * saying how many. Ends r. */
+void cg_enqueue_withdraw(struct request *r);
+
 #endif

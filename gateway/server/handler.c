@@ -314,6 +314,13 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	for (i = 0; i < CG_C__COUNT; i++)
 		if (r->out.code_count[i])
 			cg_metrics_issue((enum cg_code)i);
+	/* A refusal that withdraws consent takes back what is still queued for
+	 * those patients, then is answered (enqueue.c). */
+	if (!validate_only && r->out.status == 422 && r->out.nwithdraw && r->route->dest &&
+	    r->route->dest->queued && r->w->outbox) {
+		cg_enqueue_withdraw(r);
+		return;
+	}
 	if (validate_only || r->out.status != 200) {
 		cg_request_respond(r, r->out.status, "application/fhir+json", r->out.outcome.p,
 		                   r->out.outcome.len,

@@ -283,6 +283,25 @@ deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 	return CG_OK;
 }
 
+/* A record that says its patient's consent does not cover this registry
+ * (a consent member that refuses, not one that is missing) withdraws what
+ * is still queued for that patient: its key is noted for enqueue.c. */
+static void
+note_withdrawal(struct run *run, const struct cg_record_report *r, const cJSON *consent)
+{
+	struct cg_ingest_out *o = run->out;
+	char(*v)[CG_UUID_STRLEN + 1];
+
+	if (!cJSON_IsObject(consent))
+		return;
+	v = realloc(o->withdraw, (o->nwithdraw + 1) * sizeof(*v));
+	if (!v)
+		return; /* out of memory: the refusal stands, the withdrawal is lost */
+	o->withdraw = v;
+	if (cg_order_key(r->root, o->withdraw[o->nwithdraw]) == CG_OK)
+		o->nwithdraw++;
+}
+
 /* The consent gate (issue 12): a destination that takes a record only with
  * the patient's research consent for its registry. A record says it in
  * consent.research and consent.registries; an item that does not is refused
@@ -305,6 +324,7 @@ consent_given(struct run *run, const struct cg_record_report *r, int is_fhir)
 		         "record",
 		         reg);
 	} else if (!cJSON_IsTrue(cg_json_member(c, "research"))) {
+		note_withdrawal(run, r, c);
 		snprintf(msg, sizeof(msg),
 		         "this destination (registry %s) takes a record only with the patient's "
 		         "research consent: /consent/research is not true",
@@ -315,6 +335,7 @@ consent_given(struct run *run, const struct cg_record_report *r, int is_fhir)
 			if (cJSON_IsString(e) && strcmp(e->valuestring, reg) == 0)
 				return 1;
 		}
+		note_withdrawal(run, r, c);
 		snprintf(msg, sizeof(msg),
 		         "this destination (registry %s) takes a record only with the patient's "
 		         "research consent for it: /consent/registries does not name %s",
@@ -375,6 +396,7 @@ cg_ingest_out_free(struct cg_ingest_out *out)
 	cg_buf_free(&out->outcome);
 	cg_buf_free(&out->data);
 	free(out->item);
+	free(out->withdraw);
 	memset(out, 0, sizeof(*out));
 }
 

@@ -21,6 +21,7 @@
 #include "map.h"
 #include "mappings.h"
 #include "split.h"
+#include "uuid.h"
 
 struct cg_ingest_in {
 	const struct cg_mappings *m;
@@ -43,7 +44,11 @@ struct cg_ingest_out {
 	struct cg_buf data;    /* the items' text, each followed by '\n' */
 	struct cg_item *item;
 	size_t n, cap;
-	const char *first_code;                /* the first error's code, for logs and metrics */
+	const char *first_code; /* the first error's code, for logs and metrics */
+	/* consent_for: the patients (ordering keys) of records whose consent
+	 * refuses this registry: what is queued for them is withdrawn */
+	char (*withdraw)[CG_UUID_STRLEN + 1];
+	size_t nwithdraw;
 	unsigned long code_count[CG_C__COUNT]; /* issues by code, for metrics */
 };
 

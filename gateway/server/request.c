@@ -179,6 +179,7 @@ request_finish(struct request *r)
 	free(r->msgs);
 	free(r->ids);
 	free(r->keys);
+	free(r->withdraw_keys);
 	cg_runtime_release(r->rt);
 	free(r);
 	cg_worker_maybe_exit(w);

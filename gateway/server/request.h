@@ -41,9 +41,10 @@ struct request {
 	struct cg_outbox_job job;
 	struct cg_msg_in *msgs;
 	int64_t *ids;
-	struct event *job_ev; /* made active by the writer thread */
-	char txid[40];        /* the transaction: its messages' common id */
-	char (*keys)[48];     /* keys made here for items about no patient */
+	struct event *job_ev;       /* made active by the writer thread */
+	char txid[40];              /* the transaction: its messages' common id */
+	char (*keys)[48];           /* keys made here for items about no patient */
+	const char **withdraw_keys; /* a withdrawal's keys (into out.withdraw) */
 };
 
 /* The request's method, for routing and the audit log. */

@@ -23,15 +23,15 @@
  * worker's loop, which serves nothing else meanwhile. */
 #define SCAN_MAX 5000
 
-static const char *const states[] = {"queued", "in-flight", "delivered", "dead"};
+static const char *const states[] = {"queued", "in-flight", "delivered", "dead", "withdrawn"};
 
 struct walk {
 	struct request *r;
 	struct cg_jw *w;
 	size_t n, scanned;
 	int64_t last, last_scanned;
-	int state[4];      /* how many in each state */
-	const char *first; /* its first message's transaction (for one transaction) */
+	int state[CG_MSG_STATES]; /* how many in each state */
+	const char *first;        /* its first message's transaction (for one transaction) */
 };
 
 /* Whether the message was sent by one of the names r's certificate has. */
@@ -79,12 +79,12 @@ on_msg(const struct cg_msg *m, void *arg)
 	k->last_scanned = m->id;
 	k->n++;
 	k->last = m->id;
-	if ((unsigned)m->state < 4)
+	if ((unsigned)m->state < CG_MSG_STATES)
 		k->state[m->state]++;
 	cg_jw_object(w, NULL);
 	cg_jw_int(w, "id", m->id);
 	cg_jw_string(w, "transaction", m->txid);
-	cg_jw_string(w, "state", (unsigned)m->state < 4 ? states[m->state] : "unknown");
+	cg_jw_string(w, "state", (unsigned)m->state < CG_MSG_STATES ? states[m->state] : "unknown");
 	cg_jw_string(w, "destination", m->dest);
 	cg_jw_string(w, "type", m->type);
 	if (m->record_id)
@@ -93,12 +93,12 @@ on_msg(const struct cg_msg *m, void *arg)
 	time_member(w, "acceptedAt", m->accepted_ms);
 	if (m->state == CG_MSG_QUEUED)
 		time_member(w, "nextAttemptAt", m->next_ms);
-	if (m->state == CG_MSG_DELIVERED || m->state == CG_MSG_DEAD)
+	if (m->state == CG_MSG_DELIVERED || m->state == CG_MSG_DEAD || m->state == CG_MSG_WITHDRAWN)
 		time_member(w, "doneAt", m->done_ms);
 	if (m->status)
 		cg_jw_int(w, "upstreamStatus", m->status);
 	if (m->reason)
-		cg_jw_string(w, m->state == CG_MSG_DEAD ? "reason" : "lastFailure", m->reason);
+		cg_jw_string(w, m->state >= CG_MSG_DEAD ? "reason" : "lastFailure", m->reason);
 	cg_jw_end(w);
 	return 0;
 }
@@ -150,9 +150,9 @@ read_query(struct request *r, struct cg_store_filter *f, char *record, size_t rl
 	if ((v = evhttp_find_header(&kv, "state"))) {
 		size_t i;
 
-		for (i = 0; i < 4 && strcmp(v, states[i]) != 0; i++)
+		for (i = 0; i < CG_MSG_STATES && strcmp(v, states[i]) != 0; i++)
 			;
-		if (i == 4)
+		if (i == CG_MSG_STATES)
 			bad = 1;
 		else
 			f->state = (int)i;

@@ -91,7 +91,7 @@ expect "no subcommand" 2 "which subcommand" "${q[@]}"
 expect "unknown subcommand" 2 "unknown subcommand 'frob'" "${q[@]}" frob
 expect "an option of another subcommand" 2 "^cellgate queue list: unknown option --body" \
 	"${q[@]}" list --body
-expect "bad --state" 2 "--state must be queued, in-flight, delivered or dead" \
+expect "bad --state" 2 "--state must be queued, in-flight, delivered, dead or withdrawn" \
 	"${q[@]}" list --state waiting
 expect "bad --limit" 2 "--limit: not a number" "${q[@]}" list --limit x
 expect "show without id" 2 "which message" "${q[@]}" show

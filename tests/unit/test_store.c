@@ -663,6 +663,51 @@ claim_by_bytes(void **state)
 	cg_store_close(s);
 }
 
+/* Consent withdrawn for a patient: its queued messages are withdrawn and
+ * hold no line; one in flight is marked and withdrawn if its attempt
+ * fails; another patient's are untouched; the patient's next message is
+ * claimable. */
+static void
+withdraw_a_patient(void **state)
+{
+	struct cg_store *s = open_store();
+	struct cg_msg_in in[3] = {msg("wp", "{\"w\":1}"), msg("wp", "{\"w\":2}"),
+	                          msg("wq", "{\"w\":3}")};
+	struct cg_msg_in later = msg("wp", "{\"w\":4}");
+	struct cg_msg out[8], m;
+	int64_t ids[3], id4, count;
+	size_t n;
+
+	(void)state;
+	dest = "withdraw";
+	in[0].dest = in[1].dest = in[2].dest = later.dest = dest;
+	assert_int_equal(cg_store_put(s, in, 3, 1000, ids), CG_OK);
+	assert_int_equal(cg_store_claim(s, dest, 1000, 8, SIZE_MAX, out, &n, NULL), CG_OK);
+	assert_int_equal(n, 2); /* wp's first (in flight now) and wq's */
+	assert_int_equal(cg_store_withdraw(s, dest, "wp", CG_STORE_WITHDRAWN, 1100, &count), CG_OK);
+	assert_int_equal(count, 1); /* the queued one; the one in flight is marked */
+	assert_int_equal(cg_store_get(s, ids[1], &m), CG_OK);
+	assert_int_equal(m.state, CG_MSG_WITHDRAWN);
+	assert_string_equal(m.reason, CG_STORE_WITHDRAWN);
+	/* the attempt in flight fails: withdrawn, not tried again */
+	assert_int_equal(cg_store_retry_at(s, ids[0], 503, "busy", 1200), CG_OK);
+	assert_int_equal(cg_store_get(s, ids[0], &m), CG_OK);
+	assert_int_equal(m.state, CG_MSG_WITHDRAWN);
+	/* another patient's went on as it was */
+	assert_int_equal(cg_store_delivered(s, ids[2], 200, 1200), CG_OK);
+	/* consent given again: the patient's next message is not held */
+	assert_int_equal(cg_store_put(s, &later, 1, 1300, &id4), CG_OK);
+	assert_int_equal(cg_store_claim(s, dest, 1300, 8, SIZE_MAX, out, &n, NULL), CG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].id, id4);
+	/* a failed attempt of a message not withdrawn is queued again */
+	assert_int_equal(cg_store_retry_at(s, id4, 503, "busy", 1400), CG_OK);
+	assert_int_equal(cg_store_get(s, id4, &m), CG_OK);
+	assert_int_equal(m.state, CG_MSG_QUEUED);
+	dest = "registry";
+	cg_store_close(s);
+}
+
 int
 main(void)
 {
@@ -677,6 +722,7 @@ main(void)
 	        cmocka_unit_test(migrates_version_1),
 	        cmocka_unit_test(open_existing_creates_nothing),
 	        cmocka_unit_test(claim_by_bytes),
+	        cmocka_unit_test(withdraw_a_patient),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

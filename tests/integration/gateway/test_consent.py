@@ -7,7 +7,7 @@ import json
 import time
 
 from conftest import outcome, records
-from test_outbox import ROUTES, delivered, post, queue_dest, wait_records
+from test_outbox import ROUTES, delivered, post, queue_dest, wait_for, wait_records
 
 REG = "STEMCELL-REG"
 
@@ -79,3 +79,47 @@ def test_consent_required_needs_a_registry(gateway_factory, fhirstore, tmp_path)
                         f"{SRC}/mappings"], capture_output=True, text=True)
     assert p.returncode == 1, p.stderr
     assert "registry_id" in p.stderr and "consent: required" in p.stderr, p.stderr
+
+
+def test_withdrawal_takes_back_what_is_queued(gateway_factory, fhirstore):
+    """A later record of the same patient that withdraws consent is refused,
+    and what is still queued for that patient and registry is withdrawn
+    (never sent); another patient's records go on; the patient's later
+    records, once consent is given again, are not held behind the withdrawn
+    ones."""
+    gw = consent_gateway(gateway_factory, fhirstore)
+    fhirstore.stop()  # the registry is down: records wait in the outbox
+    a1, a2, b1, a3 = (with_consent(r) for r in records(4, 1302))
+    for r in (a2, a3):
+        r["patient"]["identifiers"] = copy.deepcopy(a1["patient"]["identifiers"])
+    txs = {}
+    for r in (a1, a2, b1):
+        st, h, body = post(gw, [r])
+        assert st == 202, body
+        txs[r["recordId"]] = h["X-Transaction-Id"]
+    withdraw = copy.deepcopy(a1)
+    withdraw["recordId"] = a1["recordId"] + "-W"
+    withdraw["consent"] = {"research": False, "date": "2024-06-01"}
+    st, h, body = post(gw, [withdraw])
+    assert st == 422, body
+    assert "consent-required" in body.decode()
+    # both queued, or one in flight (marked, withdrawn when its attempt fails)
+    assert h.get("X-Cellgate-Withdrawn") in ("1", "2"), h
+    for rid in (a1["recordId"], a2["recordId"]):
+        m = wait_for(lambda: (lambda m: m if m["state"] == "withdrawn" else None)(
+            trail_of(gw, txs[rid])[1]["messages"][0]), 5)
+        assert m and m["reason"] == "consent-withdrawn", trail_of(gw, txs[rid])
+    # consent given again: a later record of the same patient is not held
+    st, _, body = post(gw, [a3])
+    assert st == 202, body
+    fhirstore.start()
+    s = wait_records(fhirstore, 2)
+    time.sleep(1)
+    got = delivered(fhirstore.state())
+    assert got == sorted([b1["recordId"], a3["recordId"]]), got
+    assert gw.wait_log("consent withdrawn: "), gw.log_text()[-2000:]
+
+
+def trail_of(gw, tx):
+    st, _, body = gw.call("GET", f"/transactions/{tx}")
+    return st, json.loads(body)
