@@ -70,6 +70,13 @@ accepted(struct request *r)
 	evhttp_add_header(h, "Location", loc);
 	evhttp_add_header(h, "X-Transaction-Id", r->txid);
 	evhttp_add_header(h, "X-Cellgate-Destination", r->route->dest->name);
+	/* The items' own warnings are worth more than our one line: then the
+	 * body is ingest's OperationOutcome, the transaction in the headers. */
+	if (r->out.warnings) {
+		cg_request_respond(r, 202, "application/fhir+json", r->out.outcome.p,
+		                   r->out.outcome.len, "queued");
+		return;
+	}
 	snprintf(msg, sizeof(msg),
 	         "%zu item%s accepted for destination %s and stored durably: transaction %s, "
 	         "follow it at %s",
@@ -77,14 +84,6 @@ accepted(struct request *r)
 	cg_buf_init(&b, CG_BUF_MAX_OUTCOME);
 	cg_outcome_begin(&o, &b, r->rt->base);
 	cg_outcome_add(&o, "information", "informational", NULL, msg);
-	/* The items' own warnings are worth more than our one line: then the
-	 * body is ingest's OperationOutcome, the transaction in the headers. */
-	if (r->out.warnings) {
-		cg_buf_free(&b);
-		cg_request_respond(r, 202, "application/fhir+json", r->out.outcome.p,
-		                   r->out.outcome.len, "queued");
-		return;
-	}
 	if (cg_outcome_end(&o, 0)) {
 		cg_buf_free(&b);
 		/* The items are stored: 202 all the same, with the id in headers. */
