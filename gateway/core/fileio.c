@@ -1,6 +1,7 @@
-/* fileio.c: whole-file reads; see fileio.h. */
+/* fileio.c: whole-file reads, folders made; see fileio.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,4 +94,26 @@ fail:
 	}
 	free(buf);
 	return result;
+}
+
+enum cg_err
+cg_file_make_folder(const char *folder)
+{
+	char path[PATH_MAX];
+	size_t i, n = strlen(folder);
+
+	if (n == 0 || n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return CG_EIO;
+	}
+	memcpy(path, folder, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST)
+			return CG_EIO;
+		path[i] = i < n ? '/' : '\0';
+	}
+	return CG_OK;
 }

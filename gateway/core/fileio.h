@@ -19,4 +19,9 @@
  * set when it cannot be read. *out is the caller's to free. */
 enum cg_err cg_file_read(const char *path, size_t max, char **out, size_t *len);
 
+/* Makes folder and its missing parents (0750): ndjson folders, the audit
+ * log's, the outbox's. CG_EIO with errno. A file where a folder should be
+ * is not an error here (EEXIST): a caller that needs the folder checks. */
+enum cg_err cg_file_make_folder(const char *folder);
+
 #endif

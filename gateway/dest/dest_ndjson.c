@@ -283,25 +283,3 @@ cg_ndjson_is_writable(const char *folder)
 {
 	return access(folder, W_OK | X_OK) == 0;
 }
-
-enum cg_err
-cg_ndjson_make_folder(const char *folder)
-{
-	char path[PATH_MAX];
-	size_t i, n = strlen(folder);
-
-	if (n == 0 || n >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return CG_EIO;
-	}
-	memcpy(path, folder, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0750) != 0 && errno != EEXIST)
-			return CG_EIO;
-		path[i] = i < n ? '/' : '\0';
-	}
-	return CG_OK;
-}

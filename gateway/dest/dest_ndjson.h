@@ -39,7 +39,5 @@ void cg_ndjson_submit(struct cg_ndjson_job *job);
 void cg_ndjson_stop(void);
 /* Whether folder can take files now (for /readyz). */
 bool cg_ndjson_is_writable(const char *folder);
-/* Makes folder and its missing parents (0750), as at start; CG_EIO with errno. */
-enum cg_err cg_ndjson_make_folder(const char *folder);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "clock.h"
 #include "gate.h"
 #include "outbox.h"
@@ -21,34 +22,18 @@ struct cg_outbox {
 	_Atomic unsigned long long refused_full, refused_disk;
 };
 
-/* mkdir -p for the store's folder. */
+/* The store's folder, made if missing: a file where it should be is no
+ * folder, and said so at start. */
 static int
-make_dirs(char *dir)
+make_dirs(const char *dir)
 {
-	char *p;
+	struct stat sb;
 
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(dir, 0750) && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) && errno != EEXIST)
+	if (cg_file_make_folder(dir) || stat(dir, &sb))
 		return -1;
-	{
-		struct stat sb;
-
-		/* EEXIST of a file where the folder should be is no folder */
-		if (stat(dir, &sb))
-			return -1;
-		if (!S_ISDIR(sb.st_mode)) {
-			errno = ENOTDIR;
-			return -1;
-		}
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
 	}
 	return 0;
 }

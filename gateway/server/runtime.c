@@ -311,7 +311,7 @@ cg_runtime_load(const char *config_path, const char *mappings_dir, const struct 
 	for (i = 0; i < rt->s->ndests; i++) {
 		const struct cg_dest_cfg *dc = &rt->s->dests[i];
 
-		if (dc->type == CG_DEST_NDJSON && cg_ndjson_make_folder(dc->folder)) {
+		if (dc->type == CG_DEST_NDJSON && cg_file_make_folder(dc->folder)) {
 			cg_log(CG_LOG_ERROR, "destination %s: folder %s: %s", dc->name, dc->folder,
 			       strerror(errno));
 			cg_runtime_free(rt);

@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "fileio.h"
 #include "arena.h"
 #include "conn.h"
 #include "worker.h"
@@ -378,7 +379,7 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
-			cg_ndjson_make_folder(dir);
+			cg_file_make_folder(dir);
 		}
 	}
 	if (cg_audit_open(rt->s->audit)) {
