@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cli_common.h"
+#include "config.h"
+#include "render.h"
 
 #define MAX_OPTS    32
 #define HELP_COLUMN 34
@@ -296,4 +299,31 @@ cg_cli_load_mappings(const char *command, const char *dir)
 	free(why);
 	free(default_dir);
 	return m;
+}
+
+int
+cg_cli_load_config(const char *command, const char *file, struct cg_config **out)
+{
+	struct cg_record_report r;
+	struct cg_diag d;
+	struct cg_buf text;
+	enum cg_err err;
+
+	*out = NULL;
+	cg_diag_init(&d, 200);
+	err = cg_config_load(file, out, &d);
+	if (err) {
+		fprintf(stderr, "%s: %s: %s\n", command, file,
+		        err == CG_EIO ? strerror(errno) : cg_strerror(err));
+		cg_diag_free(&d);
+		return 2;
+	}
+	memset(&r, 0, sizeof(r));
+	r.diag = &d;
+	cg_buf_init(&text, CG_BUF_MAX_OUTCOME);
+	if (!cg_render_text(&text, file, &r) && text.len)
+		fputs(text.p, stderr);
+	cg_buf_free(&text);
+	cg_diag_free(&d);
+	return *out ? 0 : 1;
 }

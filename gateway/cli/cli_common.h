@@ -64,4 +64,11 @@ void cg_cli_usage(FILE *f, const struct cg_cli_cmd *cmd, const void *defaults);
  * map"), and returns NULL: the command then exits with status 2. */
 struct cg_mappings *cg_cli_load_mappings(const char *command, const char *dir);
 
+/* Loads and checks the configuration file as `cellgate serve` does, its
+ * issues printed on stderr as --check-config prints them, an unreadable
+ * file said prefixed by the command. 0 and *out when it is usable; 1 when it
+ * has errors; 2 when it cannot be read (*out NULL for both). */
+struct cg_config;
+int cg_cli_load_config(const char *command, const char *file, struct cg_config **out);
+
 #endif

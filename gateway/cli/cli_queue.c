@@ -15,7 +15,6 @@
 #include "datetime.h"
 #include "json_write.h"
 #include "queue_render.h"
-#include "render.h"
 #include "settings.h"
 #include "store.h"
 
@@ -281,30 +280,15 @@ config_store(const char *file, const char *sub, char **path)
 {
 	struct cg_config *cfg = NULL;
 	struct cg_settings *st = NULL;
-	struct cg_record_report r;
-	struct cg_diag d;
-	struct cg_buf out;
-	enum cg_err err;
+	char who[64];
 	int status = EXIT_USAGE;
 
 	*path = NULL;
-	cg_diag_init(&d, 200);
-	err = cg_config_load(file, &cfg, &d);
-	if (err) {
-		fprintf(stderr, "cellgate queue %s: %s: %s\n", sub, file,
-		        err == CG_EIO ? strerror(errno) : cg_strerror(err));
+	snprintf(who, sizeof(who), "cellgate queue %s", sub);
+	if (cg_cli_load_config(who, file, &cfg) == 1)
+		fprintf(stderr, "%s: %s: the configuration has errors\n", who, file);
+	if (!cfg)
 		goto done;
-	}
-	memset(&r, 0, sizeof(r));
-	r.diag = &d;
-	cg_buf_init(&out, CG_BUF_MAX_OUTCOME);
-	if (!cg_render_text(&out, file, &r) && out.len)
-		fputs(out.p, stderr);
-	cg_buf_free(&out);
-	if (!cfg) {
-		fprintf(stderr, "cellgate queue %s: %s: the configuration has errors\n", sub, file);
-		goto done;
-	}
 	st = cg_settings_from(cfg);
 	if (!st) {
 		fprintf(stderr, "cellgate queue %s: %s: %s\n", sub, file, cg_strerror(CG_ENOMEM));
@@ -326,7 +310,6 @@ config_store(const char *file, const char *sub, char **path)
 done:
 	cg_settings_free(st);
 	cg_config_free(cfg);
-	cg_diag_free(&d);
 	return status;
 }
 

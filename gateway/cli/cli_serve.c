@@ -1,14 +1,11 @@
 /* cli_serve.c: `cellgate serve`; see cli_serve.h. */
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
 #include "cli_common.h"
 #include "cli_serve.h"
 #include "config.h"
-#include "render.h"
 #include "server.h"
 
 /* The command line, as the option table below fills it. */
@@ -51,12 +48,8 @@ int
 cg_cli_serve(int argc, char **argv)
 {
 	struct cg_config *cfg = NULL;
-	struct cg_diag d;
-	struct cg_buf out;
-	struct cg_record_report r;
 	struct args a;
 	struct cg_listen listen;
-	enum cg_err result;
 	int status, first;
 	const char *file, *why = NULL;
 
@@ -79,24 +72,9 @@ cg_cli_serve(int argc, char **argv)
 	if (!a.check)
 		return cg_serve(a.config, a.mappings, a.listen ? &listen : NULL);
 	file = a.check;
-	cg_diag_init(&d, 200);
-	result = cg_config_load(file, &cfg, &d);
-	if (result) {
-		fprintf(stderr, "cellgate serve: %s: %s\n", file,
-		        result == CG_EIO ? strerror(errno) : cg_strerror(result));
-		cg_diag_free(&d);
-		return 2;
-	}
-	memset(&r, 0, sizeof(r));
-	r.diag = &d;
-	cg_buf_init(&out, CG_BUF_MAX_OUTCOME);
-	if (!cg_render_text(&out, file, &r) && out.len)
-		fputs(out.p, stderr);
-	cg_buf_free(&out);
-	status = cfg ? 0 : 1;
+	status = cg_cli_load_config("cellgate serve", file, &cfg);
 	if (cfg)
 		printf("%s: configuration OK\n", file);
 	cg_config_free(cfg);
-	cg_diag_free(&d);
 	return status;
 }
