@@ -5,21 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
-#include "clock.h"
 #include "store.h"
-
-struct cg_store {
-	sqlite3 *db;
-	sqlite3_stmt *put, *put_body, *claim, *mark_flight, *delivered, *pass_head, *retry, *dead,
-	        *get;
-	sqlite3_stmt *purge; /* made at the first cg_store_purge_some */
-	struct cg_buf rd;    /* the text of what was last read */
-};
+#include "store_internal.h"
 
 /* The schema, one step per version: step i takes version i to i + 1. */
 static const char *const migrations[] = {
@@ -94,17 +85,6 @@ static const char *const migrations[] = {
 #define STATE_OR_4   "CASE WHEN " IS_WITHDRAWN " THEN 4 ELSE 0 END"
 #define HEAD_OR_0    "CASE WHEN " IS_WITHDRAWN " THEN 0 ELSE head END"
 
-/* The columns read_row reads, body in the middle: a list without bodies
- * reads their length in its place. */
-#define COLUMNS_HEAD "m.id, txid, dest, okey, client, record_id, type, requests, "
-#define COLUMNS_TAIL                                                                               \
-	", state, attempts, accepted_ms, next_ms, done_ms, status, reason, response, "             \
-	"response_type"
-#define BODY            "(SELECT b.body FROM message_body b WHERE b.id = m.id)"
-#define BODY_LENGTH     "(SELECT length(b.body) FROM message_body b WHERE b.id = m.id)"
-#define COLUMNS         COLUMNS_HEAD BODY COLUMNS_TAIL /* of message m */
-#define COLUMNS_NO_BODY COLUMNS_HEAD BODY_LENGTH COLUMNS_TAIL
-
 static enum cg_err
 fail(struct cg_store *s, char *why, size_t whylen, const char *what)
 {
@@ -114,8 +94,8 @@ fail(struct cg_store *s, char *why, size_t whylen, const char *what)
 	return CG_EIO;
 }
 
-static int
-exec(struct cg_store *s, const char *sql)
+int
+store_exec(struct cg_store *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
@@ -156,10 +136,10 @@ migrate(struct cg_store *s, char *why, size_t whylen)
 	}
 	for (; v < CG_STORE_SCHEMA_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK ||
-		    exec(s, migrations[v]) != SQLITE_OK || exec(s, sql) != SQLITE_OK ||
-		    exec(s, "COMMIT") != SQLITE_OK) {
-			exec(s, "ROLLBACK");
+		if (store_exec(s, "BEGIN IMMEDIATE") != SQLITE_OK ||
+		    store_exec(s, migrations[v]) != SQLITE_OK || store_exec(s, sql) != SQLITE_OK ||
+		    store_exec(s, "COMMIT") != SQLITE_OK) {
+			store_exec(s, "ROLLBACK");
 			return fail(s, why, whylen, "the store's schema cannot be made");
 		}
 	}
@@ -279,8 +259,8 @@ open_store(const char *path, enum open_how how, struct cg_store **out, char *why
 		cg_store_close(s);
 		return CG_EINVAL;
 	}
-	if (exec(s, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
-	    exec(s, "PRAGMA synchronous = FULL") != SQLITE_OK) {
+	if (store_exec(s, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
+	    store_exec(s, "PRAGMA synchronous = FULL") != SQLITE_OK) {
 		err = fail(s, why, whylen, "the store cannot be read (not a SQLite file?)");
 		cg_store_close(s);
 		return err;
@@ -290,16 +270,17 @@ open_store(const char *path, enum open_how how, struct cg_store **out, char *why
 		err = fail(s, why, whylen, "the store's statements cannot be prepared");
 	/* What a crash left in flight goes back to the queue: at least once. */
 	if (!err && how == OPEN_OWNER &&
-	    exec(s, "UPDATE message SET state = " STATE_OR_4 ", head = " HEAD_OR_0
-	            " WHERE state = 1") != SQLITE_OK)
+	    store_exec(s, "UPDATE message SET state = " STATE_OR_4 ", head = " HEAD_OR_0
+	                  " WHERE state = 1") != SQLITE_OK)
 		err = fail(s, why, whylen, "the store cannot be written");
 	/* And every key's line has its head: the marks are kept in the same
 	 * transactions as the states, so this finds none missing, unless a
 	 * tool edited the file; a key without a head would wait for ever. */
 	if (!err && how == OPEN_OWNER &&
-	    exec(s, "UPDATE message SET head = 1 WHERE head = 0 AND state IN (0, 1, 3) AND NOT "
-	            "EXISTS (SELECT 1 FROM message p WHERE p.dest = message.dest AND p.okey = "
-	            "message.okey AND p.state IN (0, 1, 3) AND p.id < message.id)") != SQLITE_OK)
+	    store_exec(s,
+	               "UPDATE message SET head = 1 WHERE head = 0 AND state IN (0, 1, 3) AND NOT "
+	               "EXISTS (SELECT 1 FROM message p WHERE p.dest = message.dest AND p.okey = "
+	               "message.okey AND p.state IN (0, 1, 3) AND p.id < message.id)") != SQLITE_OK)
 		err = fail(s, why, whylen, "the store cannot be written");
 	if (err) {
 		cg_store_close(s);
@@ -341,15 +322,15 @@ cg_store_close(struct cg_store *s)
 	free(s);
 }
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *v)
+int
+store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
 /* Runs a statement that returns no rows; resets it. */
-static int
-run(sqlite3_stmt *st)
+int
+store_run(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -358,8 +339,8 @@ run(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static enum cg_err
-sql_err(int rc)
+enum cg_err
+store_sql_err(int rc)
 {
 	return rc == SQLITE_OK ? CG_OK : rc == SQLITE_NOMEM ? CG_ENOMEM : CG_EIO;
 }
@@ -367,41 +348,41 @@ sql_err(int rc)
 enum cg_err
 cg_store_begin(struct cg_store *s)
 {
-	return sql_err(exec(s, "BEGIN IMMEDIATE"));
+	return store_sql_err(store_exec(s, "BEGIN IMMEDIATE"));
 }
 
 enum cg_err
 cg_store_commit(struct cg_store *s)
 {
-	return sql_err(exec(s, "COMMIT"));
+	return store_sql_err(store_exec(s, "COMMIT"));
 }
 
 void
 cg_store_rollback(struct cg_store *s)
 {
-	exec(s, "ROLLBACK");
+	store_exec(s, "ROLLBACK");
 }
 
 enum cg_err
 cg_store_add(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms, int64_t *ids)
 {
 	size_t i;
-	int rc = exec(s, "SAVEPOINT add_one");
+	int rc = store_exec(s, "SAVEPOINT add_one");
 
 	for (i = 0; i < n && rc == SQLITE_OK; i++) {
 		sqlite3_stmt *st = s->put;
 
-		rc = bind_text(st, 1, in[i].txid);
-		rc = rc ? rc : bind_text(st, 2, in[i].dest);
-		rc = rc ? rc : bind_text(st, 3, in[i].key ? in[i].key : "");
-		rc = rc ? rc : bind_text(st, 4, in[i].client);
-		rc = rc ? rc : bind_text(st, 5, in[i].record_id);
-		rc = rc ? rc : bind_text(st, 6, in[i].type);
+		rc = store_bind_text(st, 1, in[i].txid);
+		rc = rc ? rc : store_bind_text(st, 2, in[i].dest);
+		rc = rc ? rc : store_bind_text(st, 3, in[i].key ? in[i].key : "");
+		rc = rc ? rc : store_bind_text(st, 4, in[i].client);
+		rc = rc ? rc : store_bind_text(st, 5, in[i].record_id);
+		rc = rc ? rc : store_bind_text(st, 6, in[i].type);
 		rc = rc ? rc : sqlite3_bind_int(st, 7, in[i].requests);
 		rc = rc ? rc : sqlite3_bind_blob64(st, 8, in[i].body, in[i].len, SQLITE_STATIC);
 		rc = rc ? rc : sqlite3_bind_int64(st, 9, now_ms);
 		rc = rc ? rc : sqlite3_bind_int64(st, 10, now_ms);
-		rc = rc ? rc : run(st);
+		rc = rc ? rc : store_run(st);
 		if (rc == SQLITE_OK) {
 			int64_t id = sqlite3_last_insert_rowid(s->db);
 
@@ -409,7 +390,7 @@ cg_store_add(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t n
 			rc = rc ? rc
 			        : sqlite3_bind_blob64(s->put_body, 2, in[i].body, in[i].len,
 			                              SQLITE_STATIC);
-			rc = rc ? rc : run(s->put_body);
+			rc = rc ? rc : store_run(s->put_body);
 			if (rc == SQLITE_OK && ids)
 				ids[i] = id;
 		}
@@ -419,10 +400,10 @@ cg_store_add(struct cg_store *s, const struct cg_msg_in *in, size_t n, int64_t n
 		sqlite3_clear_bindings(s->put);
 		sqlite3_reset(s->put_body);
 		sqlite3_clear_bindings(s->put_body);
-		exec(s, "ROLLBACK TO add_one");
+		store_exec(s, "ROLLBACK TO add_one");
 	}
-	exec(s, "RELEASE add_one");
-	return sql_err(rc);
+	store_exec(s, "RELEASE add_one");
+	return store_sql_err(rc);
 }
 
 enum cg_err
@@ -456,16 +437,11 @@ keep(struct cg_store *s, sqlite3_stmt *st, int col, enum cg_err *err)
 	return (long long)at;
 }
 
-/* The offsets of a row's texts, until the pointers can be set. */
-struct row_texts {
-	long long txid, dest, key, client, record_id, type, body, reason, response, response_type;
-};
-
 /* Reads a row of COLUMNS, or of COLUMNS_NO_BODY when !with_body: the body
  * is then left out (NULL) and len is its length. */
-static void
-read_row(struct cg_store *s, sqlite3_stmt *st, bool with_body, struct cg_msg *m,
-         struct row_texts *t, enum cg_err *err)
+void
+store_read_row(struct cg_store *s, sqlite3_stmt *st, bool with_body, struct cg_msg *m,
+               struct row_texts *t, enum cg_err *err)
 {
 	m->id = sqlite3_column_int64(st, 0);
 	t->txid = keep(s, st, 1, err);
@@ -500,8 +476,8 @@ at(const struct cg_store *s, long long off)
 	return off < 0 ? NULL : s->rd.p + off;
 }
 
-static void
-set_texts(const struct cg_store *s, struct cg_msg *m, const struct row_texts *t)
+void
+store_set_texts(const struct cg_store *s, struct cg_msg *m, const struct row_texts *t)
 {
 	m->txid = at(s, t->txid);
 	m->dest = at(s, t->dest);
@@ -551,7 +527,7 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 			break;
 		}
 		bytes = len < max_bytes - bytes ? bytes + len : max_bytes;
-		read_row(s, s->claim, true, &out[got], &t[got], &err);
+		store_read_row(s, s->claim, true, &out[got], &t[got], &err);
 		got++;
 	}
 	sqlite3_reset(s->claim);
@@ -559,12 +535,12 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		rc = SQLITE_OK;
 	if (rc == SQLITE_OK && !err && got) {
-		rc = exec(s, "BEGIN IMMEDIATE");
+		rc = store_exec(s, "BEGIN IMMEDIATE");
 		began = rc == SQLITE_OK;
 	}
 	for (i = 0; began && i < got && rc == SQLITE_OK; i++) {
 		sqlite3_bind_int64(s->mark_flight, 1, out[i].id);
-		rc = run(s->mark_flight);
+		rc = store_run(s->mark_flight);
 		if (rc != SQLITE_OK || sqlite3_changes(s->db) != 1)
 			continue;
 		out[kept] = out[i];
@@ -574,15 +550,15 @@ cg_store_claim(struct cg_store *s, const char *dest, int64_t now_ms, size_t max,
 		kept++;
 	}
 	if (began && rc == SQLITE_OK)
-		rc = exec(s, "COMMIT");
+		rc = store_exec(s, "COMMIT");
 	if (rc != SQLITE_OK || err) {
 		if (began)
-			exec(s, "ROLLBACK");
+			store_exec(s, "ROLLBACK");
 		free(t);
 		return err ? err : CG_EIO;
 	}
 	for (i = 0; i < kept; i++)
-		set_texts(s, &out[i], &t[i]);
+		store_set_texts(s, &out[i], &t[i]);
 	free(t);
 	*n = kept;
 	if (more)
@@ -600,9 +576,9 @@ update(struct cg_store *s, sqlite3_stmt *st, int64_t id, int status, const char 
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, status);
-	bind_text(st, 3, reason);
+	store_bind_text(st, 3, reason);
 	sqlite3_bind_int64(st, 4, ms);
-	rc = run(st);
+	rc = store_run(st);
 	if (rc != SQLITE_OK)
 		return CG_EIO;
 	return sqlite3_changes(s->db) == 1 ? CG_OK : CG_ENOENT;
@@ -614,17 +590,17 @@ cg_store_delivered(struct cg_store *s, int64_t id, int status, int64_t now_ms)
 	enum cg_err err;
 
 	/* Both or neither: a key without a head would wait for ever. */
-	if (exec(s, "SAVEPOINT delivered") != SQLITE_OK)
+	if (store_exec(s, "SAVEPOINT delivered") != SQLITE_OK)
 		return CG_EIO;
 	err = update(s, s->delivered, id, status, NULL, now_ms);
 	if (!err) {
 		sqlite3_bind_int64(s->pass_head, 1, id);
-		if (run(s->pass_head) != SQLITE_OK)
+		if (store_run(s->pass_head) != SQLITE_OK)
 			err = CG_EIO;
 	}
 	if (err)
-		exec(s, "ROLLBACK TO delivered");
-	exec(s, "RELEASE delivered");
+		store_exec(s, "ROLLBACK TO delivered");
+	store_exec(s, "RELEASE delivered");
 	return err;
 }
 
@@ -634,17 +610,17 @@ cg_store_retry_at(struct cg_store *s, int64_t id, int status, const char *reason
 	enum cg_err err;
 
 	/* One withdrawn instead (see the statement) hands its line on. */
-	if (exec(s, "SAVEPOINT retry") != SQLITE_OK)
+	if (store_exec(s, "SAVEPOINT retry") != SQLITE_OK)
 		return CG_EIO;
 	err = update(s, s->retry, id, status, reason, next_ms);
 	if (!err) {
 		sqlite3_bind_int64(s->pass_head, 1, id);
-		if (run(s->pass_head) != SQLITE_OK)
+		if (store_run(s->pass_head) != SQLITE_OK)
 			err = CG_EIO;
 	}
 	if (err)
-		exec(s, "ROLLBACK TO retry");
-	exec(s, "RELEASE retry");
+		store_exec(s, "ROLLBACK TO retry");
+	store_exec(s, "RELEASE retry");
 	return err;
 }
 
@@ -658,7 +634,7 @@ cg_store_dead(struct cg_store *s, int64_t id, int status, const char *reason, co
 		sqlite3_bind_blob64(s->dead, 5, response, response_len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s->dead, 5);
-	bind_text(s->dead, 6, response ? response_type : NULL);
+	store_bind_text(s->dead, 6, response ? response_type : NULL);
 	return update(s, s->dead, id, status, reason, now_ms);
 }
 
@@ -673,7 +649,7 @@ cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out)
 	sqlite3_bind_int64(s->get, 1, id);
 	rc = sqlite3_step(s->get);
 	if (rc == SQLITE_ROW)
-		read_row(s, s->get, true, out, &t, &err);
+		store_read_row(s, s->get, true, out, &t, &err);
 	sqlite3_reset(s->get);
 	sqlite3_clear_bindings(s->get);
 	if (rc == SQLITE_DONE)
@@ -681,301 +657,20 @@ cg_store_get(struct cg_store *s, int64_t id, struct cg_msg *out)
 	if (rc != SQLITE_ROW)
 		return CG_EIO;
 	if (!err)
-		set_texts(s, out, &t);
+		store_set_texts(s, out, &t);
 	return err;
-}
-
-/* Adds one (destination, state) group to stats: its count and the oldest
- * acceptance time of its waiting messages (NULL for the others). */
-static void
-add_group(struct cg_store_stats *out, sqlite3_stmt *st, int col)
-{
-	int state = sqlite3_column_int(st, col);
-	int64_t oldest = sqlite3_column_int64(st, col + 2);
-
-	if (state >= 0 && state < CG_MSG_STATES)
-		out->count[state] += sqlite3_column_int64(st, col + 1);
-	if (sqlite3_column_type(st, col + 2) != SQLITE_NULL &&
-	    (!out->oldest_waiting_ms || oldest < out->oldest_waiting_ms))
-		out->oldest_waiting_ms = oldest;
-}
-
-/* Waiting: queued or in flight. A dead message is not waiting for anything
- * but an operator, and has a count of its own. */
-#define OLDEST_WAITING "min(CASE WHEN state IN (0, 1) THEN accepted_ms END)"
-
-enum cg_err
-cg_store_stats(struct cg_store *s, const char *dest, struct cg_store_stats *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = sqlite3_prepare_v2(s->db,
-	                        "SELECT state, count(*), " OLDEST_WAITING
-	                        " FROM message WHERE ?1 IS NULL OR dest = ?1 GROUP BY state",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return CG_EIO;
-	bind_text(st, 1, dest);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		add_group(out, st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? CG_OK : CG_EIO;
-}
-
-enum cg_err
-cg_store_stats_by_dest(struct cg_store *s,
-                       int (*cb)(const char *dest, const struct cg_store_stats *st, void *arg),
-                       void *arg)
-{
-	struct cg_store_stats cur;
-	sqlite3_stmt *st;
-	enum cg_err err = CG_OK;
-	bool have = false; /* a destination in cur, its name in s->rd */
-	int rc, stop = 0;
-
-	rc = sqlite3_prepare_v2(s->db,
-	                        "SELECT dest, state, count(*), " OLDEST_WAITING
-	                        " FROM message GROUP BY dest, state ORDER BY dest, state",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return CG_EIO;
-	cg_buf_reset(&s->rd); /* the current destination's name */
-	memset(&cur, 0, sizeof(cur));
-	while (!err && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *dest = (const char *)sqlite3_column_text(st, 0);
-
-		if (!dest)
-			dest = "";
-		if (have && strcmp(s->rd.p, dest) != 0) {
-			stop = cb(s->rd.p, &cur, arg);
-			memset(&cur, 0, sizeof(cur));
-			cg_buf_reset(&s->rd);
-			have = false;
-		}
-		if (!stop && !have) {
-			err = cg_buf_add(&s->rd, dest, strlen(dest) + 1);
-			have = !err;
-		}
-		if (!stop && !err)
-			add_group(&cur, st, 1);
-	}
-	sqlite3_finalize(st);
-	if (err)
-		return err;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return CG_EIO;
-	if (!stop && have)
-		cb(s->rd.p, &cur, arg);
-	return CG_OK;
-}
-
-void
-cg_store_filter_init(struct cg_store_filter *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->state = -1;
-}
-
-/* The statement of a list: its text made of the fixed conditions of the
- * filters given, never of their values, which are bound. */
-static int
-list_prepare(struct cg_store *s, const struct cg_store_filter *f, sqlite3_stmt **st)
-{
-	const char *text[] = {f->dest, f->client, f->txid, f->record_id};
-	static const char *const cond[] = {" AND dest = ?", " AND client = ?", " AND txid = ?",
-	                                   " AND record_id = ?"};
-	char sql[1024]; /* the columns and every condition fit (checked below) */
-	size_t i, len;
-	int rc, k = 1;
-
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM message m WHERE m.id > ?",
-	                       f->with_body ? COLUMNS : COLUMNS_NO_BODY);
-	for (i = 0; i < 4; i++)
-		if (text[i])
-			len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s", cond[i]);
-	if (f->state >= 0)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND state = ?");
-	if ((size_t)snprintf(sql + len, sizeof(sql) - len, " ORDER BY m.id LIMIT ?") >=
-	    sizeof(sql) - len)
-		return SQLITE_TOOBIG; /* never cut: a cut statement could mean another */
-	rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_bind_int64(*st, k++, f->after_id);
-	for (i = 0; i < 4 && rc == SQLITE_OK; i++)
-		if (text[i])
-			rc = bind_text(*st, k++, text[i]);
-	if (rc == SQLITE_OK && f->state >= 0)
-		rc = sqlite3_bind_int(*st, k++, f->state);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(*st, k, f->limit ? (sqlite3_int64)f->limit : -1);
-	return rc;
-}
-
-enum cg_err
-cg_store_list(struct cg_store *s, const struct cg_store_filter *f,
-              int (*cb)(const struct cg_msg *m, void *arg), void *arg)
-{
-	sqlite3_stmt *st = NULL;
-	struct row_texts t;
-	struct cg_msg m;
-	enum cg_err err = CG_OK;
-	int rc = list_prepare(s, f, &st);
-
-	while (rc == SQLITE_OK && !err) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
-		rc = SQLITE_OK;
-		memset(&m, 0, sizeof(m));
-		cg_buf_reset(&s->rd);
-		read_row(s, st, f->with_body, &m, &t, &err);
-		if (err)
-			break;
-		set_texts(s, &m, &t);
-		if (cb(&m, arg))
-			break;
-	}
-	sqlite3_finalize(st);
-	if (err)
-		return err;
-	return rc == SQLITE_OK || rc == SQLITE_DONE ? CG_OK : sql_err(rc);
-}
-
-/* A dead message's outcome is cleared with it: if it dies again, it gets a
- * new one; until then it is a queued message like any other. */
-#define BACK_TO_QUEUE                                                                              \
-	"UPDATE message SET state = 0, attempts = 0, next_ms = ?2, done_ms = NULL, status = "      \
-	"NULL, reason = NULL, response = NULL, response_type = NULL "
-
-enum cg_err
-cg_store_retry(struct cg_store *s, int64_t id, int64_t now_ms)
-{
-	sqlite3_stmt *st;
-	int rc, changed;
-
-	rc = sqlite3_prepare_v2(s->db, BACK_TO_QUEUE "WHERE id = ?1 AND state = 3", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return CG_EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	changed = sqlite3_changes(s->db);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return sql_err(rc);
-	if (changed == 1)
-		return CG_OK;
-	/* Unchanged: there is no such message, or it is not dead. */
-	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM message WHERE id = ?", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return CG_EIO;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return CG_EINVAL;
-	return rc == SQLITE_DONE ? CG_ENOENT : CG_EIO;
-}
-
-enum cg_err
-cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t now_ms, int64_t *count)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*count = 0;
-	rc = sqlite3_prepare_v2(s->db,
-	                        BACK_TO_QUEUE "WHERE state = 3 AND (?1 IS NULL OR dest = ?1)", -1,
-	                        &st, NULL);
-	if (rc != SQLITE_OK)
-		return CG_EIO;
-	bind_text(st, 1, dest);
-	sqlite3_bind_int64(st, 2, now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		*count = sqlite3_changes64(s->db);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? CG_OK : sql_err(rc);
-}
-
-enum cg_err
-cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-	int rc;
-
-	*count = 0;
-	if (batch == 0)
-		return CG_EINVAL;
-	rc = sqlite3_prepare_v2(s->db,
-	                        "DELETE FROM message WHERE id IN (SELECT id FROM message WHERE "
-	                        "state = 2 AND done_ms < ?1 LIMIT ?2)",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return CG_EIO;
-	sqlite3_bind_int64(st, 1, before_ms);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
-	do {
-		/* Each batch its own transaction (the statement's). */
-		int64_t began = cg_clock_mono_ms();
-
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			break;
-		n = sqlite3_changes64(s->db);
-		*count += n;
-		/* A writer waiting for the file (the gateway) polls for it, it
-		 * does not queue: leave it as long a gap as the batch took, or
-		 * the next batch could take the lock before it each time. */
-		if (n == (int64_t)batch) {
-			int64_t took = cg_clock_mono_ms() - began;
-
-			sqlite3_sleep((int)(took < 1000 ? took : 1000) + 1);
-		}
-	} while (n == (int64_t)batch);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? CG_OK : sql_err(rc);
-}
-
-enum cg_err
-cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*count = 0;
-	if (!s->purge) {
-		rc = sqlite3_prepare_v3(s->db,
-		                        "DELETE FROM message WHERE id IN (SELECT id FROM message "
-		                        "WHERE state IN (2, 4) AND done_ms < ?1 LIMIT ?2)",
-		                        -1, SQLITE_PREPARE_PERSISTENT, &s->purge, NULL);
-		if (rc != SQLITE_OK)
-			return CG_EIO;
-	}
-	st = s->purge;
-	sqlite3_bind_int64(st, 1, before_ms);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
-	rc = run(st);
-	if (rc == SQLITE_OK)
-		*count = sqlite3_changes64(s->db);
-	return sql_err(rc);
 }
 
 enum cg_err
 cg_store_relax(struct cg_store *s)
 {
-	return sql_err(exec(s, "PRAGMA synchronous = NORMAL"));
+	return store_sql_err(store_exec(s, "PRAGMA synchronous = NORMAL"));
 }
 
 enum cg_err
 cg_store_leave_checkpoints(struct cg_store *s)
 {
-	return sql_err(exec(s, "PRAGMA wal_autocheckpoint = 0"));
+	return store_sql_err(store_exec(s, "PRAGMA wal_autocheckpoint = 0"));
 }
 
 enum cg_err
@@ -983,80 +678,5 @@ cg_store_checkpoint(struct cg_store *s)
 {
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
-	return rc == SQLITE_OK || rc == SQLITE_BUSY ? CG_OK : sql_err(rc);
-}
-
-static int
-count_withdrawn(struct cg_store *s, const char *dest, const char *key, int64_t now_ms,
-                int64_t *count)
-{
-	sqlite3_stmt *st;
-	int rc =
-	        sqlite3_prepare_v2(s->db,
-	                           "SELECT count(*) FROM message WHERE dest = ?1 AND okey = ?2 AND "
-	                           "state = 4 AND done_ms = ?3",
-	                           -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	bind_text(st, 1, dest);
-	bind_text(st, 2, key);
-	sqlite3_bind_int64(st, 3, now_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-enum cg_err
-cg_store_withdraw(struct cg_store *s, const char *dest, const char *key, const char *reason,
-                  int64_t now_ms, int64_t *count)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*count = 0;
-	if (exec(s, "SAVEPOINT withdraw") != SQLITE_OK)
-		return CG_EIO;
-	/* queued: withdrawn now; in flight: marked, withdrawn if its attempt
-	 * fails (retry_at), left delivered if it went through */
-	rc = sqlite3_prepare_v2(
-	        s->db,
-	        "UPDATE message SET state = CASE state WHEN 0 THEN 4 ELSE state END, "
-	        "head = CASE state WHEN 0 THEN 0 ELSE head END, reason = ?3, "
-	        "done_ms = CASE state WHEN 0 THEN ?4 ELSE done_ms END "
-	        "WHERE dest = ?1 AND okey = ?2 AND state IN (0, 1)",
-	        -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		bind_text(st, 1, dest);
-		bind_text(st, 2, key);
-		bind_text(st, 3, reason);
-		sqlite3_bind_int64(st, 4, now_ms);
-		rc = run(st);
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_OK) /* the ones withdrawn now */
-		rc = count_withdrawn(s, dest, key, now_ms, count);
-	/* What is left of the line (in flight, dead) has its head again. */
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(
-		        s->db,
-		        "UPDATE message SET head = 1 WHERE id = (SELECT min(id) FROM "
-		        "message WHERE dest = ?1 AND okey = ?2 AND state IN (0, 1, 3))",
-		        -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		bind_text(st, 1, dest);
-		bind_text(st, 2, key);
-		rc = run(st);
-		sqlite3_finalize(st);
-	}
-	if (rc != SQLITE_OK) {
-		*count = 0;
-		exec(s, "ROLLBACK TO withdraw");
-	}
-	exec(s, "RELEASE withdraw");
-	return sql_err(rc);
+	return rc == SQLITE_OK || rc == SQLITE_BUSY ? CG_OK : store_sql_err(rc);
 }
