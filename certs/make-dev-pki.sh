@@ -11,6 +11,8 @@
 #   expired.crt, expired.key       client: CN=expired, valid in 2020 only
 #   revoked.crt, revoked.key       client: CN=revoked, listed in crl.pem
 #   crl.pem                        the CA's certificate revocation list
+#   pseudonym.key                  a registry destination's secret key (pseudonyms,
+#                                  date shifts: docs/privacy.md), 64 hex characters, 0600
 # Running it again replaces everything in DIR.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
@@ -92,5 +94,8 @@ issue expired ec client 20200101000000Z 20201231000000Z
 issue revoked ec client
 openssl ca -batch -config "$work/ca.cnf" -revoke "$dir/revoked.crt" 2>"$work/ca.log" || { cat "$work/ca.log" >&2; exit 1; }
 openssl ca -batch -config "$work/ca.cnf" -gencrl -out "$dir/crl.pem" 2>"$work/ca.log" || { cat "$work/ca.log" >&2; exit 1; }
+# The pseudonym key (umask 077: readable by its owner only, as cellgate
+# insists).
+openssl rand -hex 32 >"$dir/pseudonym.key"
 chmod 644 "$dir"/*.crt "$dir/crl.pem"
 echo "development PKI in $dir: $(cd "$dir" && ls | tr '\n' ' ')"

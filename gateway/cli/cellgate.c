@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "cli_common.h"
 #include "cli_map.h"
+#include "cli_deidentify.h"
 #include "cli_queue.h"
 #include "cli_serve.h"
 #include "cli_validate.h"
@@ -31,6 +32,8 @@ static const struct {
 } commands[] = {
         {"validate", cg_cli_validate, "check stem-cell treatment records and FHIR R4 resources"},
         {"map", cg_cli_map, "records to FHIR R4 transaction Bundles and back"},
+        {"deidentify", cg_cli_deidentify,
+         "a destination's consent, identity and de-identification policy on files"},
         {"serve", cg_cli_serve, "the mutual-TLS gateway"},
         {"queue", cg_cli_queue, "the outbox: counts, messages, retry of dead ones, purge"},
         {"version", run_version, "print the version of cellgate and its libraries"},

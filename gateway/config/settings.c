@@ -1,4 +1,5 @@
 /* settings.c: the checked configuration tree as structs; see settings.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,41 @@ count(const cJSON *a)
 	return a ? (size_t)cJSON_GetArraySize(a) : 0;
 }
 
-static void
+/* The destination's identity and de-identification; its key read now.
+ * -1 when the key cannot be read (it could at the check: it changed since). */
+static int
+read_policy(struct cg_dest_cfg *d, const cJSON *n)
+{
+	struct cg_policy *p = &d->policy;
+	const char *id = str(n, "identity"), *de = str(n, "deidentify"), *dm = str(n, "dates");
+	char why[512];
+
+	p->registry_id = d->registry_id;
+	p->identity = !id                               ? CG_IDENTITY_KEEP
+	              : !strcmp(id, "pseudonym-keyed")  ? CG_IDENTITY_KEYED
+	              : !strcmp(id, "pseudonym-random") ? CG_IDENTITY_RANDOM
+	                                                : CG_IDENTITY_KEEP;
+	p->deidentify = de && !strcmp(de, "safe-harbor") ? CG_DEID_SAFE_HARBOR : CG_DEID_NONE;
+	p->record_form = d->format == CG_PAYLOAD_RECORD;
+	/* Safe Harbor's own rule is the year; a record has full dates only. */
+	p->dates = dm ? (!strcmp(dm, "year") ? CG_DATES_YEAR : CG_DATES_SHIFT)
+	              : (p->record_form ? CG_DATES_SHIFT : CG_DATES_YEAR);
+	p->shift_days = (int)num(n, "shift_days", CG_SHIFT_DAYS_DEFAULT);
+	if (str(n, "pseudonym_system"))
+		snprintf(d->pseudonym_system, sizeof(d->pseudonym_system), "%s",
+		         str(n, "pseudonym_system"));
+	else
+		snprintf(d->pseudonym_system, sizeof(d->pseudonym_system),
+		         "urn:cellgate:pseudonym:%s", d->registry_id ? d->registry_id : "");
+	p->pseudonym_system = d->pseudonym_system;
+	if (str(n, "pseudonym_key") &&
+	    cg_secret_key_load(str(n, "pseudonym_key"), &d->own_key, why, sizeof(why)) != CG_OK)
+		return -1;
+	p->key = d->own_key;
+	return 0;
+}
+
+static int
 read_dest(struct cg_dest_cfg *d, const cJSON *n)
 {
 	const char *type = str(n, "type"), *format = str(n, "format");
@@ -60,6 +95,8 @@ read_dest(struct cg_dest_cfg *d, const cJSON *n)
 	            (!str(n, "mode") || strcmp(str(n, "mode"), "queue") == 0);
 	d->registry_id = str(n, "registry_id");
 	d->consent_required = str(n, "consent") && strcmp(str(n, "consent"), "required") == 0;
+	if (read_policy(d, n))
+		return -1;
 	dl = cg_json_member(n, "delivery");
 	d->delivery.concurrency = (int)num(dl, "concurrency", 4);
 	d->delivery.batch_items = (size_t)num(dl, "batch_items", 50);
@@ -69,6 +106,7 @@ read_dest(struct cg_dest_cfg *d, const cJSON *n)
 	d->delivery.backoff_max_ms = num(dl, "backoff_max_ms", 300000);
 	d->delivery.max_attempts = (int)num(dl, "max_attempts", 50);
 	d->delivery.max_age_s = num(dl, "max_age_s", 7L * 86400);
+	return 0;
 }
 
 struct cg_settings *
@@ -119,7 +157,14 @@ cg_settings_from(const struct cg_config *c)
 		i++;
 	}
 	i = 0;
-	cJSON_ArrayForEach(it, cg_json_member(root, "destinations")) read_dest(&s->dests[i++], it);
+	cJSON_ArrayForEach(it, cg_json_member(root, "destinations"))
+	{
+		if (read_dest(&s->dests[i++], it)) {
+			s->ndests = i;
+			cg_settings_free(s);
+			return NULL;
+		}
+	}
 	i = 0;
 	cJSON_ArrayForEach(it, cg_json_member(root, "routes"))
 	{
@@ -187,6 +232,8 @@ cg_settings_free(struct cg_settings *s)
 		return;
 	for (i = 0; s->routes && i < s->nroutes; i++)
 		free(s->routes[i].clients);
+	for (i = 0; s->dests && i < s->ndests; i++)
+		cg_secret_key_free(s->dests[i].own_key);
 	free(s->listeners);
 	free(s->clients);
 	free(s->routes);

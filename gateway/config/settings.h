@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "map.h"
+#include "policy.h"
 
 struct cg_config;
 
@@ -45,6 +46,11 @@ struct cg_dest_cfg {
 	bool queued;             /* queue mode: answered 202 once in the outbox, then forwarded */
 	const char *registry_id; /* the registry it is (records' consent.registries), or NULL */
 	bool consent_required;   /* a record only with research consent for registry_id */
+	/* identity and de-identification (docs/privacy.md); policy.key is
+	 * own_key, read when the settings were made (so at every reload) */
+	struct cg_policy policy;
+	struct cg_secret_key *own_key;
+	char pseudonym_system[200];
 	struct cg_delivery_cfg {
 		int concurrency;    /* batches in flight at once */
 		size_t batch_items; /* messages in one request at most */

@@ -122,6 +122,23 @@ cg_date_days(const struct cg_date *d)
 	return era * 146097 + doe - 719468;
 }
 
+/* The inverse of cg_date_days (Howard Hinnant's civil_from_days). */
+void
+cg_date_from_days(long days, struct cg_date *out)
+{
+	long z = days + 719468;
+	long era = (z >= 0 ? z : z - 146096) / 146097;
+	long doe = z - era * 146097;
+	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long mp = (5 * doy + 2) / 153;
+	long m = mp < 10 ? mp + 3 : mp - 9;
+
+	out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	out->month = (int)m;
+	out->year = (int)(yoe + era * 400 + (m <= 2));
+}
+
 int
 cg_date_cmp(const struct cg_date *a, const struct cg_date *b)
 {

@@ -36,6 +36,8 @@ int cg_date_or_datetime_parse(const char *s, struct cg_datetime *out);
 
 /* Days since 1970-01-01 (negative before). */
 long cg_date_days(const struct cg_date *d);
+/* The date days after 1970-01-01 (the inverse of cg_date_days). */
+void cg_date_from_days(long days, struct cg_date *out);
 int cg_date_cmp(const struct cg_date *a, const struct cg_date *b);
 /* Compares two values of either form by the rules above. */
 int cg_datetime_cmp(const struct cg_datetime *a, const struct cg_datetime *b);

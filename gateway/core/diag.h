@@ -89,6 +89,7 @@ enum cg_code {
 	CG_C_NOT_STORABLE,
 	/* registry policy */
 	CG_C_CONSENT_REQUIRED,
+	CG_C_POLICY_FAILED,
 	/* configuration */
 	CG_C_CONFIG_SYNTAX,
 	CG_C_CONFIG_ENV,

@@ -303,6 +303,7 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	ii.consent_for = r->route->dest && r->route->dest->consent_required
 	                         ? r->route->dest->registry_id
 	                         : NULL;
+	ii.policy = r->route->dest ? &r->route->dest->policy : NULL;
 	/* A route without a destination only validates: no items to make. */
 	ii.validate_only = validate_only || !r->route->dest;
 	cg_ingest_out_init(&r->out);

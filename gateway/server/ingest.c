@@ -194,6 +194,62 @@ check_storable(struct run *run, const struct cg_record_report *r, int requests)
 	item_issue(run, r, CG_C_NOT_STORABLE, msg);
 }
 
+/* An item for a destination with a privacy policy: the record it is (FHIR
+ * input mapped back first: what does not map does not pass), the policy
+ * applied, then what the destination takes. Runs in the arena. */
+static enum cg_err
+deliver_with_policy(struct run *run, const struct cg_record_report *r, int is_fhir)
+{
+	const struct cg_ingest_in *in = run->in;
+	const cJSON *rec = r->root;
+	cJSON *mapped = NULL, *out = NULL;
+	enum cg_err result = CG_OK;
+	char why[256];
+
+	if (is_fhir) {
+		struct cg_diag d;
+		size_t i;
+
+		cg_diag_init(&d, 100);
+		result = cg_map_fhir_to_record(r->root, in->m, &run->mopts, &mapped, &d);
+		if (!result && !mapped) {
+			for (i = 0; i < d.n; i++) {
+				d.v[i].line = r->pos.line;
+				d.v[i].column = r->pos.column;
+			}
+			note_issues(run, r, &d);
+			item_issue(run, r, CG_C_POLICY_FAILED,
+			           "this destination receives FHIR only as the stem-cell record it "
+			           "maps to, with its privacy policy applied, and this input does "
+			           "not map to one");
+		}
+		cg_diag_free(&d);
+		if (result || !mapped)
+			return result;
+		rec = mapped;
+	}
+	result = cg_policy_apply(in->policy, rec, &out, why, sizeof(why));
+	if (result == CG_EINVAL || result == CG_EIO) {
+		item_issue(run, r, CG_C_POLICY_FAILED, why);
+		result = CG_OK;
+	} else if (!result && in->want == CG_PAYLOAD_RECORD) {
+		result = push_tree(run, "record", r->record_id, out);
+	} else if (!result) {
+		size_t off = run->out->data.len;
+
+		result = cg_map_record_to_fhir(out, in->m, &run->mopts, &run->out->data);
+		if (!result)
+			result = add_item(run, "Bundle", r->record_id, off);
+		if (!result)
+			run->out->item[run->out->n - 1].requests = CG_ITEM_REQUESTS_OURS;
+		else if (run->out->data.p)
+			cg_buf_truncate(&run->out->data, off);
+	}
+	cJSON_Delete(out);
+	cJSON_Delete(mapped);
+	return result;
+}
+
 static enum cg_err
 deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 {
@@ -203,6 +259,13 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 
 	if (in->validate_only || run->out->errors)
 		return CG_OK; /* all or nothing: no point in mapping the rest */
+	if (cg_policy_active(in->policy)) {
+		cg_arena_activate(run->arena);
+		result = deliver_with_policy(run, r, is_fhir);
+		cg_arena_activate(NULL);
+		cg_arena_reset(run->arena);
+		return result;
+	}
 	if (!is_fhir && in->want == CG_PAYLOAD_RECORD)
 		return push_raw(run, "record", r->record_id, run->body + r->start,
 		                r->end - r->start);
@@ -363,7 +426,7 @@ on_item(void *ctx, const struct cg_record_report *r)
 		return CG_OK;
 	rt = cJSON_GetStringValue(cg_json_member(r->root, "resourceType"));
 	is_fhir = rt != NULL;
-	if (is_fhir != (in->accept == CG_PAYLOAD_FHIR)) {
+	if (!in->accept_any && is_fhir != (in->accept == CG_PAYLOAD_FHIR)) {
 		item_issue(run, r, CG_C_MAP_UNMAPPABLE,
 		           is_fhir ? "this route takes stem-cell treatment records, not FHIR"
 		                   : "this route takes FHIR resources, not records");

@@ -20,6 +20,7 @@
 #include "item.h"
 #include "map.h"
 #include "mappings.h"
+#include "policy.h"
 #include "split.h"
 #include "uuid.h"
 
@@ -27,6 +28,7 @@ struct cg_ingest_in {
 	const struct cg_mappings *m;
 	const char *canonical_base; /* for the outcome's code system and extensions */
 	enum cg_payload accept;     /* what the body must hold */
+	int accept_any;             /* or records and FHIR alike (cellgate deidentify) */
 	const char *resource_type;  /* FHIR: the one resourceType allowed, or NULL */
 	enum cg_payload want;       /* what the destination takes */
 	enum cg_format format;      /* from the Content-Type */
@@ -35,6 +37,9 @@ struct cg_ingest_in {
 	int validate_only;          /* $validate: the outcome, never items */
 	int to_files;               /* the destination stores resources (ndjson), not requests */
 	const char *consent_for;    /* research consent for this registry id required, or NULL */
+	/* identity and de-identification (policy.h), or NULL: when active, every
+	 * item goes out as the record it maps to with the policy applied */
+	const struct cg_policy *policy;
 };
 
 struct cg_ingest_out {
