@@ -7,6 +7,7 @@
  * items on standard output, the outcome's issues as FILE:LINE:COL lines).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,18 +23,23 @@
 #include "ingest.h"
 #include "json_member.h"
 #include "json_pretty.h"
+#include "render.h"
 #include "settings.h"
 
 struct args {
-	const char *destination, *config, *mappings;
+	const char *destination, *config, *policy, *key, *mappings;
 	int pretty, help;
 };
 
 static const struct cg_cli_opt options[] = {
         {"destination", 'd', CG_CLI_STRING, offsetof(struct args, destination), "NAME",
-         "(required) the destination whose policy applies", 0, 0, NULL},
+         "the destination of --config whose policy\napplies", 0, 0, NULL},
         {"config", 'f', CG_CLI_STRING, offsetof(struct args, config), "FILE",
-         "the gateway's configuration (required)", 0, 0, NULL},
+         "the gateway's configuration", 0, 0, NULL},
+        {"policy", 0, CG_CLI_STRING, offsetof(struct args, policy), "FILE",
+         "or a policy file: one destination's keys\n(docs/privacy.md), without a url", 0, 0, NULL},
+        {"key", 'k', CG_CLI_STRING, offsetof(struct args, key), "FILE",
+         "the policy's secret key (its pseudonym_key)", 0, 0, NULL},
         {"pretty", 'p', CG_CLI_FLAG, offsetof(struct args, pretty), NULL,
          "indent each document (default: one a line)", 0, 0, NULL},
         {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
@@ -44,7 +50,8 @@ static const struct cg_cli_opt options[] = {
 
 static const struct cg_cli_cmd command = {
         "cellgate deidentify",
-        "--destination NAME --config FILE [options] FILE... (- for standard input)",
+        "--config FILE --destination NAME [options] FILE... (- for standard input)\n"
+        "--policy FILE [--key FILE] [options] FILE...",
         "Applies a destination's policy (consent gate, identity, de-identification)\n"
         "to records or FHIR in files, as the gateway does before forwarding, and\n"
         "writes what that destination would receive, one document a line. A file\n"
@@ -117,6 +124,37 @@ emit(const struct cg_ingest_out *o, int pretty)
 	return 0;
 }
 
+/* The policy file, its issues printed as --check-config prints them. */
+static int
+load_policy(const char *file, const char *key, struct cg_config **out)
+{
+	struct cg_record_report r;
+	struct cg_diag d;
+	struct cg_buf text;
+	char abs[PATH_MAX];
+	enum cg_err err;
+
+	/* --key is relative to here, not to the policy file */
+	if (key && realpath(key, abs))
+		key = abs;
+	cg_diag_init(&d, 200);
+	err = cg_config_load_policy(file, key, out, &d);
+	if (err) {
+		fprintf(stderr, "cellgate deidentify: %s: %s\n", file,
+		        err == CG_EIO ? strerror(errno) : cg_strerror(err));
+		cg_diag_free(&d);
+		return 2;
+	}
+	memset(&r, 0, sizeof(r));
+	r.diag = &d;
+	cg_buf_init(&text, CG_BUF_MAX_OUTCOME);
+	if (!cg_render_text(&text, file, &r) && text.len)
+		fputs(text.p, stderr);
+	cg_buf_free(&text);
+	cg_diag_free(&d);
+	return *out ? 0 : 1;
+}
+
 static const struct cg_dest_cfg *
 find_dest(const struct cg_settings *s, const char *name)
 {
@@ -145,8 +183,9 @@ cg_cli_deidentify(int argc, char **argv)
 		cg_cli_usage(stdout, &command, &a);
 		return 0;
 	}
-	if (!a.destination || !a.config) {
-		fprintf(stderr, "cellgate deidentify: --destination and --config are required\n");
+	if (a.policy ? a.config || a.destination : !a.destination || !a.config || a.key) {
+		fprintf(stderr, "cellgate deidentify: give --config and --destination, or --policy "
+		                "(and --key)\n");
 		cg_cli_usage(stderr, &command, NULL);
 		return 2;
 	}
@@ -154,8 +193,13 @@ cg_cli_deidentify(int argc, char **argv)
 		fprintf(stderr, "cellgate deidentify: no input given (use - for standard input)\n");
 		return 2;
 	}
-	if (cg_cli_load_config("cellgate deidentify", a.config, &cfg))
+	if (a.policy) {
+		if (load_policy(a.policy, a.key, &cfg))
+			return 2;
+		a.destination = "policy";
+	} else if (cg_cli_load_config("cellgate deidentify", a.config, &cfg)) {
 		return 2;
+	}
 	s = cg_settings_from(cfg);
 	if (!s) {
 		fprintf(stderr, "cellgate deidentify: %s: cannot read its keys, or out of memory\n",

@@ -32,7 +32,8 @@ struct ck {
 	const char *dir;
 	const cJSON *clients;
 	const cJSON *destinations;
-	int queued; /* a destination is in queue mode: the outbox is needed */
+	int queued;      /* a destination is in queue mode: the outbox is needed */
+	int policy_only; /* a policy file (cellgate deidentify --policy): no url needed */
 };
 
 static const char *const client_modes[] = {"required", "optional", NULL};
@@ -498,7 +499,7 @@ check_destinations(struct ck *k, const cJSON *n)
 				const char *u =
 				        f[D_URL] ? cg_check_string(&k->c, f[D_URL], "url") : NULL;
 
-				if (!f[D_URL])
+				if (!f[D_URL] && !k->policy_only)
 					cg_check_issue(&k->c, CG_C_REQUIRED, it, "url", 0,
 					               "a %s destination needs a url",
 					               dest_types[type]);
@@ -846,6 +847,101 @@ cg_config_parse(const char *text, size_t len, const char *dir, struct cg_config 
 	(*out)->tree = y.root;
 	free(y.pos);
 	return CG_OK;
+}
+
+/* A policy file: one destination's mapping, checked as a destination
+ * named "policy" (and its key given by key, when not NULL); the tree is
+ * {"destinations": {"policy": ...}}, which cg_settings_from reads. */
+static enum cg_err
+parse_policy(const char *text, size_t len, const char *dir, const char *key, struct cg_config **out,
+             struct cg_diag *d)
+{
+	struct cg_yaml y;
+	struct ck k;
+	unsigned long line, column;
+	char *why = NULL;
+	cJSON *root, *dests;
+	enum cg_err result;
+
+	*out = NULL;
+	result = cg_yaml_load(text, len, &y, &line, &column, &why);
+	if (result == CG_EINVAL) {
+		result = cg_diag_add(d, CG_C_CONFIG_SYNTAX, "", NULL, 0, "%s", why ? why : "");
+		if (!result) {
+			d->v[d->n - 1].line = line ? line : 1;
+			d->v[d->n - 1].column = column ? column : 1;
+			d->v[d->n - 1].located = 1;
+		}
+		free(why);
+		return result;
+	}
+	free(why);
+	if (result)
+		return result;
+	root = cJSON_CreateObject();
+	dests = cJSON_CreateObject();
+	if (!root || !dests || !cJSON_AddItemToObject(root, "destinations", dests)) {
+		cJSON_Delete(root);
+		cJSON_Delete(dests);
+		cg_yaml_free(&y);
+		return CG_ENOMEM;
+	}
+	if (key && cJSON_IsObject(y.root)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(y.root, "pseudonym_key");
+		cJSON_AddStringToObject(y.root, "pseudonym_key", key);
+	}
+	cJSON_AddItemToObject(dests, "policy", y.root);
+	memset(&k, 0, sizeof(k));
+	cg_check_init(&k.c, d);
+	k.dir = dir;
+	k.y = &y;
+	k.policy_only = 1;
+	check_destinations(&k, dests);
+	place(d, &y);
+	cg_check_free(&k.c);
+	y.root = root;
+	if (k.c.err || d->errors) {
+		cg_yaml_free(&y);
+		return k.c.err;
+	}
+	*out = calloc(1, sizeof(**out));
+	if (!*out || !((*out)->dir = strdup(dir))) {
+		free(*out);
+		*out = NULL;
+		cg_yaml_free(&y);
+		return CG_ENOMEM;
+	}
+	(*out)->tree = root;
+	free(y.pos);
+	return CG_OK;
+}
+
+enum cg_err
+cg_config_load_policy(const char *path, const char *key, struct cg_config **out, struct cg_diag *d)
+{
+	char *text = NULL, dir[PATH_MAX], *slash;
+	size_t len;
+	enum cg_err result;
+
+	*out = NULL;
+	result = cg_file_read(path, MAX_CONFIG, &text, &len);
+	if (result)
+		return result == CG_ENOMEM ? CG_ENOMEM : CG_EIO;
+	if (!realpath(path, dir))
+		snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	result = parse_policy(text, len, dir, key, out, d);
+	free(text);
+	if (!result && *out && !((*out)->path = strdup(path))) {
+		cg_config_free(*out);
+		*out = NULL;
+		return CG_ENOMEM;
+	}
+	return result;
 }
 
 enum cg_err

@@ -33,6 +33,14 @@ enum cg_err cg_config_parse(const char *text, size_t len, const char *dir, struc
                             struct cg_diag *d);
 void cg_config_free(struct cg_config *c);
 
+/* A policy file for `cellgate deidentify --policy`: the YAML mapping of one
+ * destination (type, registry_id, consent, identity, pseudonym_system,
+ * pseudonym_key, deidentify, dates, shift_days; no url), checked as a
+ * destination named "policy"; key, when not NULL, is its pseudonym_key
+ * (relative to the working directory). */
+enum cg_err cg_config_load_policy(const char *path, const char *key, struct cg_config **out,
+                                  struct cg_diag *d);
+
 /* An address and port for the first listener, from `cellgate serve
  * --listen`: it overrides the file's at start and at every reload, so that a
  * reload sees the same listeners as the running ones. */

@@ -168,12 +168,16 @@ plan_dates(struct run *r, const cJSON *rec)
 		return;
 	}
 	if (cg_age_years(&b, &s.date) >= 90) {
-		struct cg_date c = s.date;
+		struct cg_date c;
 
+		/* 90 years before the administration as it is written out
+		 * (shifted), in the calendar: shifting after would be off by
+		 * the leap days between. */
+		cg_date_from_days(cg_date_days(&s.date) - (r->d.year_only ? 0 : r->d.shift), &c);
 		c.year -= 90;
 		if (c.month == 2 && c.day == 29)
 			c.day = 28;
-		r->d.floor_days = cg_date_days(&c) - (r->d.year_only ? 0 : r->d.shift);
+		r->d.floor_days = cg_date_days(&c);
 	}
 }
 
