@@ -7,6 +7,8 @@
 
 #include "arena.h"
 #include "check.h"
+#include "clock.h"
+#include "consent_fhir.h"
 #include "ingest.h"
 #include "json_write.h"
 #include "order_key.h"
@@ -347,8 +349,9 @@ deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 }
 
 /* A record that says its patient's consent does not cover this registry
- * (a consent member that refuses, not one that is missing) withdraws what
- * is still queued for that patient: its key is noted for enqueue.c. */
+ * (a consent that refuses, not one that is missing: from a record's consent
+ * member or, for FHIR, what cg_consent_from_fhir read) withdraws what is
+ * still queued for that patient: its key is noted for enqueue.c. */
 static void
 note_withdrawal(struct run *run, const struct cg_record_report *r, const cJSON *consent)
 {
@@ -361,49 +364,74 @@ note_withdrawal(struct run *run, const struct cg_record_report *r, const cJSON *
 	if (!v)
 		return; /* out of memory: the refusal stands, the withdrawal is lost */
 	o->withdraw = v;
+	/* a record's patient, or a FHIR item's (its Patient, subject or patient) */
 	if (cg_order_key(r->root, o->withdraw[o->nwithdraw]) == CG_OK)
 		o->nwithdraw++;
 }
 
 /* The consent gate (issue 12): a destination that takes a record only with
  * the patient's research consent for its registry. A record says it in
- * consent.research and consent.registries; an item that does not is refused
- * with the rule it fails (and, a batch being all or nothing, the batch).
- * FHIR input is refused too until its Consent resources and the record's
- * consent extension are read: the gate fails closed. 1 when it passes. */
+ * consent.research and consent.registries; FHIR in a Consent resource or
+ * the record's consent extension, read into the same shape
+ * (consent_fhir.h), so that one rule decides both. An item that does not
+ * pass is refused with the rule it fails (and, a batch being all or
+ * nothing, the batch). 1 when it passes. */
 static int
 consent_given(struct run *run, const struct cg_record_report *r, int is_fhir)
 {
 	const char *reg = run->in->consent_for;
-	const cJSON *c = cg_json_member(r->root, "consent"), *e;
-	char msg[320];
+	cJSON *from_fhir = NULL;
+	const cJSON *c, *e;
+	char msg[512];
 
 	if (!reg || run->in->validate_only)
 		return 1;
 	if (is_fhir) {
-		snprintf(msg, sizeof(msg),
-		         "this destination (registry %s) takes a record only with the patient's "
-		         "research consent, and consent is not yet read from FHIR input: send the "
-		         "record",
-		         reg);
+		from_fhir = cg_consent_from_fhir(r->root, run->in->m, run->in->canonical_base,
+		                                 cg_clock_wall_ms());
+		c = from_fhir;
+	} else {
+		c = cg_json_member(r->root, "consent");
+	}
+	if (is_fhir && !c) {
+		snprintf(
+		        msg, sizeof(msg),
+		        "this destination (registry %s) takes FHIR input only with the patient's "
+		        "research consent, and this input carries none: it is read from a Consent "
+		        "resource (active, scope research, provision permit naming %s as an "
+		        "actor's identifier) in the Bundle, or from the consent of the Procedure's "
+		        "stemcell-record extension",
+		        reg, reg);
 	} else if (!cJSON_IsTrue(cg_json_member(c, "research"))) {
 		note_withdrawal(run, r, c);
 		snprintf(msg, sizeof(msg),
-		         "this destination (registry %s) takes a record only with the patient's "
-		         "research consent: /consent/research is not true",
+		         is_fhir ? "this destination (registry %s) takes FHIR input only with the "
+		                   "patient's research consent: the Consent resource or the "
+		                   "stemcell-record consent extension does not permit research"
+		                 : "this destination (registry %s) takes a record only with the "
+		                   "patient's research consent: /consent/research is not true",
 		         reg);
 	} else {
 		cJSON_ArrayForEach(e, cg_json_member(c, "registries"))
 		{
-			if (cJSON_IsString(e) && strcmp(e->valuestring, reg) == 0)
+			if (cJSON_IsString(e) && strcmp(e->valuestring, reg) == 0) {
+				cJSON_Delete(from_fhir);
 				return 1;
+			}
 		}
 		note_withdrawal(run, r, c);
-		snprintf(msg, sizeof(msg),
-		         "this destination (registry %s) takes a record only with the patient's "
-		         "research consent for it: /consent/registries does not name %s",
-		         reg, reg);
+		snprintf(
+		        msg, sizeof(msg),
+		        is_fhir ? "this destination (registry %s) takes FHIR input only with the "
+		                  "patient's research consent for it: the Consent resource or the "
+		                  "stemcell-record consent extension does not permit research for "
+		                  "registry %s"
+		                : "this destination (registry %s) takes a record only with the "
+		                  "patient's research consent for it: /consent/registries does not "
+		                  "name %s",
+		        reg, reg);
 	}
+	cJSON_Delete(from_fhir);
 	item_issue(run, r, CG_C_CONSENT_REQUIRED, msg);
 	return 0;
 }
