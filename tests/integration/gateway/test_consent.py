@@ -1,12 +1,13 @@
-"""The consent gate (issue 12, first part): a destination with
-`consent: required` takes a record only with the patient's research
-consent naming its registry; anything else is refused before the outbox,
+"""The consent gate (issue 12): a destination with `consent: required`
+takes a record only with the patient's research consent naming its
+registry, from a record's consent or, for FHIR input, a Consent resource or
+the record extension's consent; anything else is refused before the outbox,
 per item, with the rule, and audited without patient data."""
 import copy
 import json
 import time
 
-from conftest import outcome, records
+from conftest import map_to_fhir, outcome, records
 from test_outbox import ROUTES, delivered, post, queue_dest, wait_for, wait_records
 
 REG = "STEMCELL-REG"
@@ -50,13 +51,16 @@ def test_consent_gate(gateway_factory, fhirstore):
     diag = outcome(body)["issue"][0]["diagnostics"]
     assert diag.startswith("item 1,"), diag
 
-    # FHIR input: its consent is not read yet, so it is refused (fails closed)
+    # FHIR input without consent in either place it is read from: refused,
+    # with where consent is read from (test_fhir_consent for the rest)
     st, _, body = gw.call("POST", "/queue/fhir", json.dumps({
         "resourceType": "Procedure", "status": "completed",
         "subject": {"identifier": {"system": "urn:x", "value": "1"}}}),
         ctype="application/fhir+json")
     assert st == 422, body
+    text = outcome(body)["issue"][0]["details"]["text"]
     assert "consent-required" in body.decode()
+    assert "Consent resource" in text and "stemcell-record extension" in text, text
 
     s = wait_records(fhirstore, 1)
     time.sleep(0.5)
@@ -123,3 +127,105 @@ def test_withdrawal_takes_back_what_is_queued(gateway_factory, fhirstore):
 def trail_of(gw, tx):
     st, _, body = gw.call("GET", f"/transactions/{tx}")
     return st, json.loads(body)
+
+
+SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+
+
+def consent_resource(rec, provision, status="active"):
+    """An R4 Consent of rec's patient, research-scoped."""
+    ident = rec["patient"]["identifiers"][0]
+    return {
+        "resourceType": "Consent", "status": status,
+        "scope": {"coding": [{"system": SCOPE, "code": "research"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"identifier": {"system": ident["system"], "value": ident["value"]}},
+        "dateTime": "2024-02-03T10:00:00Z",
+        "provision": provision,
+    }
+
+
+def registry_actor(reg):
+    return {"role": {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+        "code": "IRCP"}]},
+        "reference": {"identifier": {"system": "urn:registry", "value": reg}}}
+
+
+def fhir_bundle(tmp_path, rec, *extra):
+    """rec mapped to FHIR (`cellgate map --to fhir`), with extra resources
+    added as create entries."""
+    b = json.loads(map_to_fhir(tmp_path, rec).splitlines()[0])
+    for i, res in enumerate(extra):
+        b["entry"].append({"fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{i}",
+                           "resource": res,
+                           "request": {"method": "POST", "url": res["resourceType"]}})
+    return b
+
+
+def post_fhir(gw, doc):
+    return gw.call("POST", "/queue/fhir", json.dumps(doc), ctype="application/fhir+json")
+
+
+def test_fhir_consent(gateway_factory, fhirstore, tmp_path):
+    """FHIR input's consent is read from a Consent resource in the Bundle
+    (and the record extension's consent): a permit naming the registry is
+    taken and delivered, a deny is refused even when the extension
+    permits."""
+    gw = consent_gateway(gateway_factory, fhirstore)
+    ok, denied = records(2, 1303)
+    del ok["consent"]  # the Consent resource alone says it
+    permit = consent_resource(ok, {"type": "permit", "actor": [registry_actor(REG)]})
+    st, _, body = post_fhir(gw, fhir_bundle(tmp_path, ok, permit))
+    assert st == 202, body
+
+    # a permit for another registry only: refused, the rule named
+    other = consent_resource(ok, {"type": "permit", "actor": [registry_actor("OTHER-REG")]})
+    st, _, body = post_fhir(gw, fhir_bundle(tmp_path, ok, other))
+    assert st == 422, body
+    issue = outcome(body)["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "consent-required", issue
+    assert f"does not permit research for registry {REG}" in issue["details"]["text"], issue
+
+    # the extension permits, the Consent denies: the refusal wins
+    deny = consent_resource(denied, {"type": "deny"})
+    st, _, body = post_fhir(gw, fhir_bundle(tmp_path, with_consent(denied), deny))
+    assert st == 422, body
+    issue = outcome(body)["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "consent-required", issue
+    assert "does not permit research" in issue["details"]["text"], issue
+
+    s = wait_records(fhirstore, 1)
+    time.sleep(0.5)
+    assert delivered(fhirstore.state()) == [ok["recordId"]]
+
+
+def test_fhir_consent_deny_withdraws(gateway_factory, fhirstore):
+    """A FHIR Consent that denies research takes back what is still queued
+    for its patient, as a record that withdraws consent does; another
+    patient's record goes on."""
+    gw = consent_gateway(gateway_factory, fhirstore)
+    # the registry is busy: the record's first attempt fails and it waits
+    # in the outbox (Retry-After: 3), queued rather than in flight
+    fhirstore.control(mode="fail", status=503, retry_after=3)
+    a1, b1 = (with_consent(r) for r in records(2, 1304))
+    st, h, body = post(gw, [a1])
+    assert st == 202, body
+    tx = h["X-Transaction-Id"]
+    assert wait_for(lambda: fhirstore.state()["requests"], 10)
+    time.sleep(0.3)  # the failed attempt's outcome is stored
+    deny = consent_resource(a1, {"type": "deny"})
+    st, h, body = post_fhir(gw, deny)
+    assert st == 422, body
+    issue = outcome(body)["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "consent-required", issue
+    assert h.get("X-Cellgate-Withdrawn") == "1", h
+    m = trail_of(gw, tx)[1]["messages"][0]
+    assert m["state"] == "withdrawn" and m["reason"] == "consent-withdrawn", m
+    fhirstore.control(mode="ok")
+    st, _, body = post(gw, [b1])
+    assert st == 202, body
+    s = wait_records(fhirstore, 1)
+    time.sleep(3.5)  # past a1's retry: it is not sent
+    assert delivered(fhirstore.state()) == [b1["recordId"]]
+    assert gw.wait_log("consent withdrawn: "), gw.log_text()[-2000:]
