@@ -16,6 +16,7 @@
 #include "cli_common.h"
 #include "cli_map.h"
 #include "cli_deidentify.h"
+#include "cli_pseudonym.h"
 #include "cli_queue.h"
 #include "cli_serve.h"
 #include "cli_validate.h"
@@ -34,6 +35,8 @@ static const struct {
         {"map", cg_cli_map, "records to FHIR R4 transaction Bundles and back"},
         {"deidentify", cg_cli_deidentify,
          "a destination's consent, identity and de-identification policy on files"},
+        {"pseudonym", cg_cli_pseudonym,
+         "resolve a random pseudonym (audited), or the pseudonym of an identifier"},
         {"serve", cg_cli_serve, "the mutual-TLS gateway"},
         {"queue", cg_cli_queue, "the outbox: counts, messages, retry of dead ones, purge"},
         {"version", run_version, "print the version of cellgate and its libraries"},

@@ -7,7 +7,10 @@
 
 #include "buf.h"
 #include "cli_common.h"
+#include "pseudonyms.h"
+#include "store.h"
 #include "config.h"
+#include "fileio.h"
 #include "render.h"
 
 #define MAX_OPTS    32
@@ -326,4 +329,33 @@ cg_cli_load_config(const char *command, const char *file, struct cg_config **out
 	cg_buf_free(&text);
 	cg_diag_free(&d);
 	return *out ? 0 : 1;
+}
+
+int
+cg_cli_open_pseudonyms(const char *path, struct cg_pseudonyms **out, char *why, size_t whylen)
+{
+	enum cg_err err = cg_pseudonyms_open(path, 1, out, why, whylen);
+
+	if (err == CG_ENOENT) {
+		struct cg_store *s = NULL;
+
+		/* No store: no gateway has used it, so making it here is safe. */
+		char dir[4096], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			if (cg_file_make_folder(dir)) {
+				snprintf(why, whylen, "cannot make the folder %s: %s", dir,
+				         strerror(errno));
+				return -1;
+			}
+		}
+		if (cg_store_open(path, &s, why, whylen))
+			return -1;
+		cg_store_close(s);
+		err = cg_pseudonyms_open(path, 1, out, why, whylen);
+	}
+	return err ? -1 : 0;
 }

@@ -71,4 +71,9 @@ struct cg_mappings *cg_cli_load_mappings(const char *command, const char *dir);
 struct cg_config;
 int cg_cli_load_config(const char *command, const char *file, struct cg_config **out);
 
+/* Random pseudonyms over the outbox's store at path, written at once
+ * (pseudonyms.h, direct): the store is made when there is none yet. */
+struct cg_pseudonyms;
+int cg_cli_open_pseudonyms(const char *path, struct cg_pseudonyms **out, char *why, size_t whylen);
+
 #endif

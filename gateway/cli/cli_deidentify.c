@@ -23,6 +23,7 @@
 #include "ingest.h"
 #include "json_member.h"
 #include "json_pretty.h"
+#include "pseudonyms.h"
 #include "render.h"
 #include "settings.h"
 
@@ -172,6 +173,7 @@ cg_cli_deidentify(int argc, char **argv)
 	struct cg_config *cfg = NULL;
 	struct cg_settings *s = NULL;
 	struct cg_mappings *m = NULL;
+	struct cg_pseudonyms *ps = NULL;
 	const struct cg_dest_cfg *d;
 	struct args a;
 	int i, first, status = 2, refused = 0, io_failed = 0;
@@ -213,11 +215,16 @@ cg_cli_deidentify(int argc, char **argv)
 		goto out;
 	}
 	if (d->policy.identity == CG_IDENTITY_RANDOM) {
-		fprintf(stderr,
-		        "cellgate deidentify: destination %s keeps random pseudonyms in the "
-		        "gateway's store: not yet from the command line\n",
-		        a.destination);
-		goto out;
+		char why[512];
+
+		/* The gateway's own store, so that files and forwarded records
+		 * give a patient the same pseudonym; kept at once (no writer). */
+		if (!s->outbox.path ||
+		    cg_cli_open_pseudonyms(s->outbox.path, &ps, why, sizeof(why))) {
+			fprintf(stderr, "cellgate deidentify: destination %s: %s\n", a.destination,
+			        s->outbox.path ? why : "random pseudonyms need the outbox's store");
+			goto out;
+		}
 	}
 	m = cg_cli_load_mappings("cellgate deidentify", a.mappings);
 	if (!m)
@@ -246,6 +253,7 @@ cg_cli_deidentify(int argc, char **argv)
 		in.to_files = d->type == CG_DEST_NDJSON;
 		in.consent_for = d->consent_required ? d->registry_id : NULL;
 		in.policy = &d->policy;
+		in.pseudonyms = ps;
 		cg_ingest_out_init(&o);
 		err = cg_ingest(&in, text, len, &o);
 		free(text);
@@ -270,6 +278,7 @@ cg_cli_deidentify(int argc, char **argv)
 	}
 	status = io_failed ? 2 : refused ? 1 : 0;
 out:
+	cg_pseudonyms_close(ps);
 	cg_mappings_free(m);
 	cg_settings_free(s);
 	cg_config_free(cfg);

@@ -17,7 +17,8 @@ struct cg_outbox {
 	char path[4096], dir[4096];
 	struct cg_writer *writer;
 	struct cg_forwarder *fw;
-	struct cg_store_gate *gate; /* the writer's and the forwarder's turns */
+	struct cg_store_gate *gate;       /* the writer's and the forwarder's turns */
+	struct cg_pseudonyms *pseudonyms; /* random ones (issue 12), looked up by workers */
 	_Atomic long long disk_checked_ms, free_bytes;
 	_Atomic unsigned long long refused_full, refused_disk;
 };
@@ -79,6 +80,11 @@ cg_outbox_start(const struct cg_outbox_cfg *cfg, const struct cg_settings_source
 		cg_writer_set_gate(o->writer, o->gate);
 		err = cg_forwarder_start(o->path, src, o->gate, &o->fw, why, whylen);
 	}
+	if (!err) {
+		err = cg_pseudonyms_open(o->path, 0, &o->pseudonyms, why, whylen);
+		if (err)
+			cg_forwarder_stop(o->fw, 0);
+	}
 	if (err) {
 		cg_writer_stop(o->writer);
 		cg_store_gate_free(o->gate);
@@ -97,6 +103,7 @@ cg_outbox_stop(struct cg_outbox *o, long grace_ms)
 		return;
 	cg_writer_stop(o->writer); /* every accepted job committed first */
 	cg_forwarder_stop(o->fw, grace_ms);
+	cg_pseudonyms_close(o->pseudonyms);
 	cg_store_gate_free(o->gate);
 	free(o);
 }
@@ -267,4 +274,10 @@ cg_outbox_metrics(struct cg_outbox *o, struct cg_buf *b)
 	    (unsigned long long)atomic_load(&o->refused_disk),
 	    (long long)atomic_load(&o->free_bytes));
 	return rr.err;
+}
+
+struct cg_pseudonyms *
+cg_outbox_pseudonyms(struct cg_outbox *o)
+{
+	return o ? o->pseudonyms : NULL;
 }

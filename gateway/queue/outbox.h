@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "forwarder.h"
+#include "pseudonyms.h"
 #include "settings.h"
 #include "writer.h"
 
@@ -45,6 +46,9 @@ void cg_outbox_submit(struct cg_outbox *o, struct cg_outbox_job *job);
 
 /* Appends the outbox's metrics (Prometheus text). */
 enum cg_err cg_outbox_metrics(struct cg_outbox *o, struct cg_buf *b) CG_MUST_CHECK;
+
+/* Random pseudonyms over the store (pseudonyms.h), for ingest. */
+struct cg_pseudonyms *cg_outbox_pseudonyms(struct cg_outbox *o);
 
 /* The store's path, for readers of their own (the trail). */
 const char *cg_outbox_path(const struct cg_outbox *o);

@@ -77,6 +77,14 @@ static const char *const migrations[] = {
         "ALTER TABLE message DROP COLUMN body;"
         "CREATE TRIGGER message_gone AFTER DELETE ON message BEGIN "
         "DELETE FROM message_body WHERE id = old.id; END;",
+        /* 7: random pseudonyms (issue 12, pseudonym-random): one per patient
+         * and registry, made the first time and kept, committed in the
+         * transaction of the first message that carries it. The only link
+         * from a pseudonym back to the patient (cellgate pseudonym resolve). */
+        "CREATE TABLE pseudonym (registry TEXT NOT NULL, system TEXT NOT NULL, "
+        "value TEXT NOT NULL, pseudonym TEXT NOT NULL, created_ms INTEGER NOT NULL, "
+        "PRIMARY KEY (registry, system, value)) WITHOUT ROWID;"
+        "CREATE UNIQUE INDEX pseudonym_back ON pseudonym(registry, pseudonym);",
 };
 
 /* A message in flight whose patient withdrew consent carries the reason

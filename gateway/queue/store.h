@@ -37,7 +37,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define CG_STORE_SCHEMA_VERSION 6
+#define CG_STORE_SCHEMA_VERSION 7
 
 /* withdrawn: taken back before it was sent (the patient withdrew consent,
  * issue 12): final, like delivered, and, unlike dead, holding no line. */
@@ -221,5 +221,22 @@ enum cg_err cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t no
  * SQLite reuses the pages. */
 enum cg_err cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch,
                                      int64_t *count) CG_MUST_CHECK;
+
+/* Random pseudonyms (policy/pseudonym.h), per registry and patient
+ * identifier (store_pseudonym.c). get: CG_ENOENT when there is none yet;
+ * put: keeps it unless the patient has one already (then nothing changes:
+ * the caller made it under the same lock that looked); resolve: the
+ * identifier a pseudonym stands for, CG_ENOENT when unknown. */
+enum cg_err cg_store_pseudonym_get(struct cg_store *s, const char *registry, const char *system,
+                                   const char *value, char *out, size_t outlen) CG_MUST_CHECK;
+enum cg_err cg_store_pseudonym_put(struct cg_store *s, const char *registry, const char *system,
+                                   const char *value, const char *pseudonym,
+                                   int64_t now_ms) CG_MUST_CHECK;
+enum cg_err cg_store_pseudonym_resolve(struct cg_store *s, const char *registry,
+                                       const char *pseudonym, char *system, size_t syslen,
+                                       char *value, size_t valuelen) CG_MUST_CHECK;
+/* How many the store keeps, for a registry or (NULL) all. */
+enum cg_err cg_store_pseudonym_count(struct cg_store *s, const char *registry,
+                                     int64_t *n) CG_MUST_CHECK;
 
 #endif

@@ -55,7 +55,13 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 		size_t k;
 
 		j->withdrawn = 0;
-		j->err = err ? err : cg_store_add(w->store, j->msgs, j->n, now, j->ids);
+		j->err = err;
+		for (k = 0; !j->err && k < j->npseudonyms; k++)
+			j->err = cg_store_pseudonym_put(
+			        w->store, j->pseudonyms[k].registry, j->pseudonyms[k].system,
+			        j->pseudonyms[k].value, j->pseudonyms[k].pseudonym, now);
+		if (!j->err)
+			j->err = cg_store_add(w->store, j->msgs, j->n, now, j->ids);
 		for (k = 0; !j->err && k < j->nwithdraw; k++) {
 			int64_t c = 0;
 
@@ -74,8 +80,10 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 	cg_store_gate_leave(w->gate);
 	took = mono_s() - t0;
 	for (j = group; j; j = j->next)
-		if (!j->err)
+		if (!j->err) {
 			stored += j->n;
+			cg_pseudonyms_committed(j->pseudonyms_of, j->pseudonyms, j->npseudonyms);
+		}
 	if (stored && w->on_commit)
 		w->on_commit(w->on_commit_arg, stored);
 	while (b + 1 < CG_WRITER_BUCKETS && took > cg_writer_bucket_s[b])

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "pseudonyms.h"
 #include "store.h"
 
 struct cg_writer;
@@ -30,6 +31,12 @@ struct cg_outbox_job {
 	const char *withdraw_dest;
 	const char *const *withdraw_keys;
 	size_t nwithdraw;
+	/* and the random pseudonyms the messages carry (pseudonyms.h): kept
+	 * before the messages, in their transaction; pseudonyms_of hears
+	 * when they are committed */
+	const struct cg_pseudonym_use *pseudonyms;
+	size_t npseudonyms;
+	struct cg_pseudonyms *pseudonyms_of;
 	/* out */
 	enum cg_err err;
 	int64_t withdrawn; /* messages withdrawn */

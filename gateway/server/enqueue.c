@@ -194,6 +194,9 @@ cg_enqueue(struct request *r)
 	r->job.msgs = r->msgs;
 	r->job.n = n;
 	r->job.ids = r->ids;
+	r->job.pseudonyms = r->out.pseudonyms;
+	r->job.npseudonyms = r->out.npseudonyms;
+	r->job.pseudonyms_of = cg_outbox_pseudonyms(r->w->outbox);
 	r->job.done = job_done;
 	r->job.arg = r;
 	cg_outbox_submit(r->w->outbox, &r->job);

@@ -26,6 +26,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "outcome.h"
 #include "request.h"
 #include "route.h"
@@ -304,6 +305,7 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	                         ? r->route->dest->registry_id
 	                         : NULL;
 	ii.policy = r->route->dest ? &r->route->dest->policy : NULL;
+	ii.pseudonyms = r->w->outbox ? cg_outbox_pseudonyms(r->w->outbox) : NULL;
 	/* A route without a destination only validates: no items to make. */
 	ii.validate_only = validate_only || !r->route->dest;
 	cg_ingest_out_init(&r->out);

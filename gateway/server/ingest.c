@@ -196,6 +196,40 @@ check_storable(struct run *run, const struct cg_record_report *r, int requests)
 	item_issue(run, r, CG_C_NOT_STORABLE, msg);
 }
 
+/* The pseudonym source the policy sees for identity random: the
+ * gateway's, with every pseudonym noted for the writer (pseudonyms.h). */
+static enum cg_err
+note_pseudonym(void *ctx, const char *registry, const char *system, const char *value,
+               char out[CG_PSEUDONYM_MAX + 1])
+{
+	struct run *run = ctx;
+	struct cg_ingest_out *o = run->out;
+	const struct cg_pseudonym_source *src = cg_pseudonyms_source(run->in->pseudonyms);
+	struct cg_pseudonym_use *v, *u;
+	enum cg_err result;
+
+	if (!src)
+		return CG_EINVAL;
+	result = src->get(src->ctx, registry, system, value, out);
+	if (result)
+		return result;
+	v = realloc(o->pseudonyms, (o->npseudonyms + 1) * sizeof(*v));
+	if (!v)
+		return CG_ENOMEM;
+	o->pseudonyms = v;
+	u = &v[o->npseudonyms];
+	memset(u, 0, sizeof(*u));
+	/* malloc'd (the arena is cJSON's only): they outlive the item */
+	u->registry = strdup(registry);
+	u->system = strdup(system);
+	u->value = strdup(value);
+	memcpy(u->pseudonym, out, CG_PSEUDONYM_MAX + 1);
+	o->npseudonyms++;
+	if (!u->registry || !u->system || !u->value)
+		return CG_ENOMEM;
+	return CG_OK;
+}
+
 /* An item for a destination with a privacy policy: the record it is (FHIR
  * input mapped back first: what does not map does not pass), the policy
  * applied, then what the destination takes. Runs in the arena. */
@@ -230,7 +264,15 @@ deliver_with_policy(struct run *run, const struct cg_record_report *r, int is_fh
 			return result;
 		rec = mapped;
 	}
-	result = cg_policy_apply(in->policy, rec, &out, why, sizeof(why));
+	if (in->policy->identity == CG_IDENTITY_RANDOM) {
+		struct cg_policy p = *in->policy;
+		struct cg_pseudonym_source noted = {note_pseudonym, run};
+
+		p.random = &noted;
+		result = cg_policy_apply(&p, rec, &out, why, sizeof(why));
+	} else {
+		result = cg_policy_apply(in->policy, rec, &out, why, sizeof(why));
+	}
 	if (result == CG_EINVAL || result == CG_EIO) {
 		item_issue(run, r, CG_C_POLICY_FAILED, why);
 		result = CG_OK;
@@ -488,6 +530,7 @@ cg_ingest_out_free(struct cg_ingest_out *out)
 	cg_buf_free(&out->data);
 	free(out->item);
 	free(out->withdraw);
+	cg_pseudonym_uses_free(out->pseudonyms, out->npseudonyms);
 	memset(out, 0, sizeof(*out));
 }
 

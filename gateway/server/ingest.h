@@ -21,6 +21,7 @@
 #include "map.h"
 #include "mappings.h"
 #include "policy.h"
+#include "pseudonyms.h"
 #include "split.h"
 #include "uuid.h"
 
@@ -40,6 +41,7 @@ struct cg_ingest_in {
 	/* identity and de-identification (policy.h), or NULL: when active, every
 	 * item goes out as the record it maps to with the policy applied */
 	const struct cg_policy *policy;
+	struct cg_pseudonyms *pseudonyms; /* random pseudonyms (identity random), or NULL */
 };
 
 struct cg_ingest_out {
@@ -54,6 +56,9 @@ struct cg_ingest_out {
 	 * refuses this registry: what is queued for them is withdrawn */
 	char (*withdraw)[CG_UUID_STRLEN + 1];
 	size_t nwithdraw;
+	/* the random pseudonyms the items carry, for the writer to keep with them */
+	struct cg_pseudonym_use *pseudonyms;
+	size_t npseudonyms;
 	unsigned long code_count[CG_C__COUNT]; /* issues by code, for metrics */
 };
 
