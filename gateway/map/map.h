@@ -17,6 +17,8 @@
 #ifndef CG_MAP_H
 #define CG_MAP_H
 
+#include <stddef.h>
+
 #include "buf.h"
 #include "diag.h"
 #include "err.h"
@@ -24,8 +26,22 @@
 
 struct cJSON;
 
+/* A security label (Meta.security), e.g. a confidentiality code. */
+struct cg_coding {
+	const char *system, *code, *display; /* display may be NULL */
+};
+
+struct cg_provenance_in; /* provenance.h */
+
 struct cg_map_opts {
 	const char *canonical_base; /* NULL: the one in mappings/record-fhir.json */
+	/* Record -> FHIR: labels written as meta.security of every resource
+	 * of the Bundle (none when nsecurity is 0). */
+	const struct cg_coding *security;
+	size_t nsecurity;
+	/* Record -> FHIR: when set, the Bundle ends with a Provenance entry
+	 * about the others (provenance.h); the CLI leaves it NULL. */
+	const struct cg_provenance_in *provenance;
 };
 
 /* The two forms a body or a destination deals in: stem-cell records or FHIR

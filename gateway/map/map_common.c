@@ -205,7 +205,7 @@ cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
 	ctx_clear(&cache, cached_measures);
 	snprintf(cache.base_copy, sizeof(cache.base_copy), "%s", base);
 	{
-		struct cg_map_opts own = {cache.base_copy};
+		struct cg_map_opts own = {.canonical_base = cache.base_copy};
 
 		cg_map_ctx_init(&cache, m, &own);
 	}
@@ -277,4 +277,27 @@ cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
 		}
 	}
 	return &cache;
+}
+
+void
+cg_map_meta_security(struct cg_jw *w, const struct cg_coding *v, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	cg_jw_object(w, "meta");
+	cg_jw_array(w, "security");
+	for (i = 0; i < n; i++) {
+		cg_jw_object(w, NULL);
+		if (v[i].system)
+			cg_jw_string(w, "system", v[i].system);
+		if (v[i].code)
+			cg_jw_string(w, "code", v[i].code);
+		if (v[i].display)
+			cg_jw_string(w, "display", v[i].display);
+		cg_jw_end(w);
+	}
+	cg_jw_end(w);
+	cg_jw_end(w);
 }

@@ -80,4 +80,9 @@ CG_MUST_CHECK enum cg_err cg_map_query_escape(struct cg_buf *b, const char *s);
 const char *cg_map_spec_type(const struct cJSON *spec);
 bool cg_map_spec_repeats(const struct cJSON *spec);
 
+struct cg_jw;
+/* "meta":{"security":[codings]} as a member of the open resource; nothing
+ * when n is 0. */
+void cg_map_meta_security(struct cg_jw *w, const struct cg_coding *v, size_t n);
+
 #endif

@@ -13,6 +13,7 @@
 #include "json_write.h"
 #include "map.h"
 #include "map_internal.h"
+#include "provenance.h"
 #include "uuid.h"
 
 #define SNOMED  "http://snomed.info/sct"
@@ -151,8 +152,17 @@ subject(struct cg_jw *w, const cJSON *rec)
 	cg_jw_end(w);
 }
 
+/* The labels of every resource the Bundle holds (map.h). */
 static void
-procedure(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
+meta(struct cg_jw *w, const struct cg_map_opts *o)
+{
+	if (o)
+		cg_map_meta_security(w, o->security, o->nsecurity);
+}
+
+static void
+procedure(const struct cg_map_ctx *x, const struct cg_map_opts *o, struct cg_jw *w,
+          const cJSON *rec)
 {
 	const cJSON *ind = cg_json_member(rec, "indication");
 	const cJSON *prod = cg_json_member(rec, "product");
@@ -163,6 +173,7 @@ procedure(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec)
 
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Procedure");
+	meta(w, o);
 	extension(w, x->record_ext_url, &x->record_ext, rec);
 	cg_jw_array(w, "identifier");
 	identifier(w, NULL, str(rec, "source", "system"), str(rec, "recordId", NULL));
@@ -261,8 +272,8 @@ outcome_view(const cJSON *o, struct outcome *v)
 }
 
 static void
-observation(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const cJSON *o,
-            const char *oid, const char *subject_focus)
+observation(const struct cg_map_ctx *x, const struct cg_map_opts *opts, struct cg_jw *w,
+            const cJSON *rec, const cJSON *o, const char *oid, const char *subject_focus)
 {
 	struct outcome v;
 	const struct cg_measure *ms;
@@ -277,6 +288,7 @@ observation(const struct cg_map_ctx *x, struct cg_jw *w, const cJSON *rec, const
 
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Observation");
+	meta(w, opts);
 	extension(w, x->timepoint_ext_url, &x->timepoint_ext, tp);
 	cg_jw_array(w, "identifier");
 	identifier(w, NULL, str(rec, "source", "system"), oid);
@@ -382,6 +394,19 @@ request(struct cg_jw *w, struct cg_buf *cond, const char *type, const char *syst
 	cg_jw_end(w);
 }
 
+/* The Provenance entry (provenance.h): its identifiers and policy in the
+ * mapping's canonical base unless the caller named another. */
+static void
+provenance(const struct cg_map_ctx *x, const struct cg_map_opts *o, struct cg_jw *w,
+           const struct cg_provenance_targets *t)
+{
+	struct cg_provenance_in in = *o->provenance;
+
+	if (!in.canonical_base)
+		in.canonical_base = x->base;
+	cg_provenance_write(w, &in, t, o->security, o->nsecurity, 1);
+}
+
 enum cg_err
 cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struct cg_map_opts *o,
                       struct cg_buf *out)
@@ -395,15 +420,18 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	const cJSON *oc;
 	const char *system = str(rec, "source", "system"), *rid = str(rec, "recordId", NULL);
 	char proc_url[64], obs_url[64];
+	struct cg_provenance_targets targets;
 	enum cg_err result;
 
 	if (!x)
 		return CG_ENOMEM;
+	cg_provenance_targets_init(&targets);
 	cg_jw_init(&w, out);
 	cg_buf_init(&scratch, CG_BUF_MAX_SCRATCH);
 	result = full_url(&scratch, "Procedure", system, rid, proc_url);
 	if (result) {
 		cg_buf_free(&scratch);
+		cg_provenance_targets_free(&targets);
 		return result;
 	}
 	cg_jw_object(&w, NULL);
@@ -412,7 +440,9 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 	cg_jw_array(&w, "entry");
 	cg_jw_object(&w, NULL);
 	cg_jw_string(&w, "fullUrl", proc_url);
-	procedure(x, &w, rec);
+	if (o && o->provenance && cg_provenance_target(&targets, proc_url))
+		w.err = CG_ENOMEM;
+	procedure(x, o, &w, rec);
 	request(&w, &scratch, "Procedure", system, rid);
 	cg_jw_end(&w);
 	/* "subject" and "focus" of the Observations, as ready text. */
@@ -458,13 +488,18 @@ cg_map_record_to_fhir(const cJSON *rec, const struct cg_mappings *m, const struc
 		snprintf(obs_url, sizeof(obs_url), "urn:uuid:%s", uuid);
 		cg_jw_object(&w, NULL);
 		cg_jw_string(&w, "fullUrl", obs_url);
-		observation(x, &w, rec, oc, oid.p, subject_focus);
+		observation(x, o, &w, rec, oc, oid.p, subject_focus);
+		if (o && o->provenance && cg_provenance_target(&targets, obs_url))
+			w.err = CG_ENOMEM;
 		request(&w, &scratch, "Observation", system, oid.p);
 		cg_jw_end(&w);
 	}
 	cg_buf_free(&oid);
 	cg_buf_free(&scratch);
 	cg_buf_free(&common);
+	if (o && o->provenance && !w.err)
+		provenance(x, o, &w, &targets);
+	cg_provenance_targets_free(&targets);
 	cg_jw_end(&w);
 	cg_jw_end(&w);
 	return w.err;
