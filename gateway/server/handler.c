@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "capability.h"
 #include "check.h"
+#include "clock.h"
 #include "conn.h"
 #include "worker.h"
 #include "dest.h"
@@ -273,6 +274,7 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	struct cg_ingest_in ii;
+	struct cg_provenance_in prov;
 	size_t len = evbuffer_get_length(body), i;
 	const char *p;
 	enum cg_format format;
@@ -308,6 +310,15 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	ii.pseudonyms = r->w->outbox ? cg_outbox_pseudonyms(r->w->outbox) : NULL;
 	/* A route without a destination only validates: no items to make. */
 	ii.validate_only = validate_only || !r->route->dest;
+	/* What goes to a FHIR server says where it came from (issue 12). */
+	if (!ii.validate_only && r->route->dest->type == CG_DEST_FHIR) {
+		prov.client = r->client;
+		prov.gateway = "cellgate";
+		prov.policy = NULL; /* the policy text: not yet written */
+		prov.now_ms = (long long)cg_clock_wall_ms();
+		prov.canonical_base = r->rt->base;
+		ii.provenance = &prov;
+	}
 	cg_ingest_out_init(&r->out);
 	r->have_out = 1;
 	if (cg_ingest(&ii, p ? p : "", len, &r->out)) {

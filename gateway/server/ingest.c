@@ -294,6 +294,32 @@ deliver_with_policy(struct run *run, const struct cg_record_report *r, int is_fh
 	return result;
 }
 
+/* A client's transaction or batch Bundle for a FHIR destination that
+ * records provenance: its entries and one more, the Provenance about them;
+ * a copy of the tree, amended, then written (the client's bytes as they
+ * came cannot say it). */
+static enum cg_err
+push_with_provenance(struct run *run, const char *type, const cJSON *root)
+{
+	cJSON *copy = cJSON_Duplicate(root, 1);
+	enum cg_err result = copy ? cg_provenance_add(copy, run->in->provenance) : CG_ENOMEM;
+
+	if (!result)
+		result = push_tree(run, type, NULL, copy);
+	cJSON_Delete(copy);
+	return result;
+}
+
+static int
+is_requests_bundle(const cJSON *root)
+{
+	const char *rt = cJSON_GetStringValue(cg_json_member(root, "resourceType"));
+	const char *bt = cJSON_GetStringValue(cg_json_member(root, "type"));
+
+	return rt && strcmp(rt, "Bundle") == 0 && bt &&
+	       (strcmp(bt, "transaction") == 0 || strcmp(bt, "batch") == 0);
+}
+
 static enum cg_err
 deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 {
@@ -314,7 +340,10 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 		return push_raw(run, "record", r->record_id, run->body + r->start,
 		                r->end - r->start);
 	if (is_fhir && in->want == CG_PAYLOAD_FHIR) {
-		result = push_raw(run, rt, NULL, run->body + r->start, r->end - r->start);
+		if (in->provenance && !in->to_files && is_requests_bundle(r->root))
+			result = push_with_provenance(run, rt, r->root);
+		else
+			result = push_raw(run, rt, NULL, run->body + r->start, r->end - r->start);
 		if (!result && strcmp(rt, "Bundle") == 0) {
 			const char *bt = cJSON_GetStringValue(cg_json_member(r->root, "type"));
 			int requests =
@@ -546,6 +575,8 @@ cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg
 	run.out = out;
 	run.body = body;
 	run.mopts.canonical_base = in->canonical_base;
+	if (in->want == CG_PAYLOAD_FHIR && !in->to_files)
+		run.mopts.provenance = in->provenance;
 	run.arena = cg_arena_thread(CG_ARENA_SLOT_MAP, 256 * 1024);
 	if (!run.arena)
 		return CG_ENOMEM;

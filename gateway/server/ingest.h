@@ -22,6 +22,7 @@
 #include "mappings.h"
 #include "policy.h"
 #include "pseudonyms.h"
+#include "provenance.h"
 #include "split.h"
 #include "uuid.h"
 
@@ -42,6 +43,10 @@ struct cg_ingest_in {
 	 * item goes out as the record it maps to with the policy applied */
 	const struct cg_policy *policy;
 	struct cg_pseudonyms *pseudonyms; /* random pseudonyms (identity random), or NULL */
+	/* A FHIR destination's: each mapped record's Bundle, and each client
+	 * transaction or batch Bundle, ends with a Provenance entry (issue 12,
+	 * provenance.h); NULL: none. */
+	const struct cg_provenance_in *provenance;
 };
 
 struct cg_ingest_out {
