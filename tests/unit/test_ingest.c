@@ -88,6 +88,67 @@ record_to_bundle(void **state)
 	cg_ingest_out_free(&out);
 }
 
+/* The last entry's resourceType of an item that is a Bundle. */
+static const char *
+last_type(const cJSON *b)
+{
+	const cJSON *e = cJSON_GetObjectItem(b, "entry");
+
+	e = cJSON_GetArrayItem(e, cJSON_GetArraySize(e) - 1);
+	return cJSON_GetStringValue(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(e, "resource"), "resourceType"));
+}
+
+/* A FHIR destination that records provenance: a record's Bundle and a
+ * client's transaction end with a Provenance (still requests of theirs);
+ * a collection goes out as it came. */
+static void
+provenance_for_a_fhir_destination(void **state)
+{
+	static const struct cg_provenance_in prov = {"ehr", "cellgate", NULL, 1767323045123LL,
+	                                             "https://example.org/cellgate"};
+	static const char fhir[] =
+	        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"fullUrl\":"
+	        "\"urn:uuid:6b0f3c1e-2a4d-4c7e-9f10-0a1b2c3d4e5f\",\"resource\":{\"resourceType\":"
+	        "\"Patient\"},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}\n"
+	        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"fullUrl\":"
+	        "\"urn:uuid:6b0f3c1e-2a4d-4c7e-9f10-0a1b2c3d4e5f\",\"resource\":{\"resourceType\":"
+	        "\"Patient\"}}]}\n";
+	struct cg_ingest_in in;
+	struct cg_ingest_out out;
+	cJSON *b;
+
+	(void)state;
+	setup_in(&in, CG_PAYLOAD_RECORD, CG_PAYLOAD_FHIR);
+	in.provenance = &prov;
+	cg_ingest_out_init(&out);
+	assert_int_equal(cg_ingest(&in, record, strlen(record), &out), CG_OK);
+	assert_int_equal(out.status, 200);
+	assert_int_equal(out.item[0].requests, CG_ITEM_REQUESTS_OURS);
+	b = item(&out, 0);
+	assert_string_equal(last_type(b), "Provenance");
+	cJSON_Delete(b);
+	cg_ingest_out_free(&out);
+
+	setup_in(&in, CG_PAYLOAD_FHIR, CG_PAYLOAD_FHIR);
+	in.provenance = &prov;
+	in.format = CG_FORMAT_NDJSON;
+	cg_ingest_out_init(&out);
+	assert_int_equal(cg_ingest(&in, fhir, strlen(fhir), &out), CG_OK);
+	assert_int_equal(out.status, 200);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.item[0].requests, CG_ITEM_REQUESTS);
+	assert_null(memchr(out.data.p + out.item[0].off, '\n', out.item[0].len));
+	b = item(&out, 0);
+	assert_string_equal(last_type(b), "Provenance");
+	cJSON_Delete(b);
+	assert_int_equal(out.item[1].requests, 0);
+	b = item(&out, 1);
+	assert_string_equal(last_type(b), "Patient");
+	cJSON_Delete(b);
+	cg_ingest_out_free(&out);
+}
+
 /* All or nothing: one bad record in three and no item at all, 422, and the
  * outcome says which item. */
 static void
@@ -207,6 +268,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(record_passes_through_compacted),
 	        cmocka_unit_test(record_to_bundle),
+	        cmocka_unit_test(provenance_for_a_fhir_destination),
 	        cmocka_unit_test(batch_all_or_nothing),
 	        cmocka_unit_test(unreadable_is_400),
 	        cmocka_unit_test(wrong_kind_is_422),
