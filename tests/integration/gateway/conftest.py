@@ -244,6 +244,10 @@ class FhirStore:
     def state(self):
         return self._call("GET", "/state")
 
+    def received(self):
+        """The transaction Bundles it took, oldest first."""
+        return self._call("GET", "/received")
+
     def control(self, **kw):
         return self._call("POST", "/control", kw)
 

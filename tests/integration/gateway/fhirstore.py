@@ -15,7 +15,8 @@ For each patient (the Procedure's subject identifier, or the record's first
 patient identifier) the order in which their items were first created is
 kept, to check the outbox's per-patient order.
 
-GET /state: the figures as JSON. POST /control with a JSON object sets the
+GET /state: the figures as JSON. GET /received: every transaction Bundle
+taken (200), as it came, oldest first. POST /control with a JSON object sets the
 behaviour of what comes next:
   {"mode": "ok"}                      answer 200 with a transaction-response
   {"mode": "fail", "status": 503, "retry_after": 2}   refuse every request
@@ -42,7 +43,7 @@ lock = threading.Lock()
 def fresh():
     return {"mode": "ok", "status": 503, "retry_after": None, "delay": 0, "refuse": [],
             "created": 0, "duplicates": 0, "duplicate_records": 0, "keys": {}, "order": {}, "requests": [],
-            "idempotency_keys": [], "concurrent": 0, "max_concurrent": 0}
+            "idempotency_keys": [], "concurrent": 0, "max_concurrent": 0, "received": []}
 
 
 state = fresh()
@@ -66,10 +67,13 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.path == "/received":
+            with lock:
+                return self.answer(200, state["received"])
         if self.path != "/state":
             return self.answer(404, {"resourceType": "OperationOutcome"})
         with lock:
-            doc = {k: v for k, v in state.items() if k != "keys"}
+            doc = {k: v for k, v in state.items() if k not in ("keys", "received")}
             doc["distinct"] = len(state["keys"])
         self.answer(200, doc)
 
@@ -137,6 +141,8 @@ class Handler(BaseHTTPRequestHandler):
                     state["order"].setdefault(patient, []).append(rec)
             state["requests"].append({"t": now, "status": 200, "n": len(items),
                                       "key": self.headers.get("Idempotency-Key")})
+            if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
+                state["received"].append(doc)
         self.answer(200, {"resourceType": "Bundle", "type": "transaction-response",
                           "entry": [{"response": {"status": "201 Created"}}
                                     for _ in items]})

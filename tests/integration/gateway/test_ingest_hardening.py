@@ -111,7 +111,8 @@ def test_transaction_bundles_in_a_batch_are_still_merged(gateway_factory, receiv
     st, _, data = g.call("POST", "/fhir", [tx(1), tx(2)])
     assert st == 201, data
     sent = json.loads(receiver.requests()[-1]["body"])
-    assert [e["resource"]["id"] for e in sent["entry"]] == ["p1", "p2"]
+    assert [e["resource"].get("id") or e["resource"]["resourceType"]
+            for e in sent["entry"]] == ["p1", "Provenance", "p2", "Provenance"]
 
 
 # ---- 7: nothing stored is never answered as stored ------------------------------
