@@ -31,6 +31,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const types[] = {NULL, "Procedure", "Observation", "Bundle"};
+	static const struct cg_provenance_in prov = {"fuzz", "cellgate", "consent=required; x/y%",
+	                                             1767323045123LL, "https://example.org/fhir"};
 	struct cg_ingest_in in;
 	struct cg_ingest_out out;
 	cJSON *oc;
@@ -50,6 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	            : (data[0] & 32) ? CG_FORMAT_JSON
 	                             : CG_FORMAT_AUTO;
 	in.validate_only = (data[0] & 64) != 0;
+	in.provenance = (data[0] & 128) ? &prov : NULL;
 	in.max_items = 50;
 	cg_ingest_out_init(&out);
 	if (cg_ingest(&in, (const char *)data + 1, size - 1, &out))
