@@ -9,6 +9,7 @@
 #include "json_write.h"
 #include "map_internal.h"
 #include "provenance.h"
+#include "transaction.h"
 #include "uuid.h"
 
 #define PARTICIPANT "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
@@ -201,14 +202,15 @@ cg_provenance_write(struct cg_jw *w, const struct cg_provenance_in *in,
 	cg_buf_free(&scratch);
 }
 
-enum cg_err
-cg_provenance_add(cJSON *bundle, const struct cg_provenance_in *in)
+/* The Provenance entry of a client's Bundle as text, written into an array
+ * ("[{...}]") by the one writer; nothing when no entry has a fullUrl. */
+static enum cg_err
+entry_text(const cJSON *bundle, const struct cg_provenance_in *in, struct cg_buf *text)
 {
-	cJSON *entries = cJSON_GetObjectItemCaseSensitive(bundle, "entry"), *e, *made = NULL;
 	const char *type = cJSON_GetStringValue(cg_json_member(bundle, "type"));
 	int request = type && (strcmp(type, "transaction") == 0 || strcmp(type, "batch") == 0);
+	const cJSON *entries = cg_json_member(bundle, "entry"), *e;
 	struct cg_provenance_targets t;
-	struct cg_buf text;
 	struct cg_jw w;
 	enum cg_err err = CG_OK;
 
@@ -222,19 +224,55 @@ cg_provenance_add(cJSON *bundle, const struct cg_provenance_in *in)
 		if (url && *url && !err)
 			err = cg_provenance_target(&t, url);
 	}
-	if (err || !t.n) {
-		cg_provenance_targets_free(&t);
-		return err;
+	if (!err && t.n) {
+		cg_jw_init(&w, text);
+		cg_jw_array(&w, NULL);
+		cg_provenance_write(&w, in, &t, NULL, 0, request);
+		cg_jw_end(&w);
+		err = w.err;
 	}
-	/* Written as text by the one writer, then made a tree to join the
-	 * client's: the entry is small, the Bundle is not copied. */
+	cg_provenance_targets_free(&t);
+	return err;
+}
+
+enum cg_err
+cg_provenance_splice(const char *p, size_t len, const cJSON *bundle,
+                     const struct cg_provenance_in *in, struct cg_buf *out)
+{
+	struct cg_buf text;
+	size_t from, to;
+	enum cg_err err;
+
 	cg_buf_init(&text, CG_BUF_MAX_OUTCOME);
-	cg_jw_init(&w, &text);
-	cg_jw_array(&w, NULL);
-	cg_provenance_write(&w, in, &t, NULL, 0, request);
-	cg_jw_end(&w);
-	err = w.err;
-	if (!err) {
+	err = entry_text(bundle, in, &text);
+	if (!err && text.len > 2 && cg_map_member_span(p, len, "entry", '[', &from, &to) == 0) {
+		/* up to the entry array's ']', a comma, the entry, the rest */
+		err = cg_buf_add(out, p, to - 1);
+		if (!err)
+			err = cg_buf_addc(out, ',');
+		if (!err)
+			err = cg_buf_add(out, text.p + 1, text.len - 2);
+		if (!err)
+			err = cg_buf_add(out, p + to - 1, len - (to - 1));
+	} else if (!err) {
+		err = cg_buf_add(out, p, len);
+	}
+	cg_buf_free(&text);
+	return err;
+}
+
+enum cg_err
+cg_provenance_add(cJSON *bundle, const struct cg_provenance_in *in)
+{
+	cJSON *entries = cJSON_GetObjectItemCaseSensitive(bundle, "entry"), *e, *made = NULL;
+	struct cg_buf text;
+	enum cg_err err;
+
+	/* Written as text, then made a tree to join the client's: the entry
+	 * is small, the Bundle is not copied. */
+	cg_buf_init(&text, CG_BUF_MAX_OUTCOME);
+	err = entry_text(bundle, in, &text);
+	if (!err && text.len > 2) {
 		made = cJSON_ParseWithLength(text.p, text.len);
 		e = made ? cJSON_DetachItemFromArray(made, 0) : NULL;
 		if (!e || !cJSON_AddItemToArray(entries, e)) {
@@ -244,6 +282,5 @@ cg_provenance_add(cJSON *bundle, const struct cg_provenance_in *in)
 	}
 	cJSON_Delete(made);
 	cg_buf_free(&text);
-	cg_provenance_targets_free(&t);
 	return err;
 }

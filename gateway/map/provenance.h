@@ -62,4 +62,14 @@ void cg_provenance_write(struct cg_jw *w, const struct cg_provenance_in *in,
 CG_MUST_CHECK enum cg_err cg_provenance_add(struct cJSON *bundle,
                                             const struct cg_provenance_in *in);
 
+/* The same for a Bundle kept as text: appends p[0..len) (the client's
+ * checked JSON, whose tree is bundle) to out with the Provenance entry
+ * spliced in at the end of its entry array, every other byte as it came (a
+ * tree printed again would lose what its numbers said: 1.50 becomes 1.5,
+ * and FHIR decimals keep their precision). Without a target, p as it is. */
+CG_MUST_CHECK enum cg_err cg_provenance_splice(const char *p, size_t len,
+                                               const struct cJSON *bundle,
+                                               const struct cg_provenance_in *in,
+                                               struct cg_buf *out);
+
 #endif

@@ -52,10 +52,8 @@ name_is(const char *p, size_t key, const char *name)
 	}
 }
 
-/* The span of the top-level member "entry" of the object in p[0..len), if it
- * is an array: [*from, *to) is the array's text. 0 when found. */
-static int
-member_span(const char *p, size_t len, const char *name, char open, size_t *from, size_t *to)
+int
+cg_map_member_span(const char *p, size_t len, const char *name, char open, size_t *from, size_t *to)
 {
 	struct cg_json_limits lim;
 	struct cg_json_fault fault;
@@ -95,7 +93,7 @@ member_span(const char *p, size_t len, const char *name, char open, size_t *from
 static int
 entry_array(const char *p, size_t len, size_t *from, size_t *to)
 {
-	return member_span(p, len, "entry", '[', from, to);
+	return cg_map_member_span(p, len, "entry", '[', from, to);
 }
 
 /* Appends one entry of a client's transaction or batch Bundle: as it is,
@@ -115,8 +113,8 @@ add_entry(struct cg_buf *out, const char *p, size_t len)
 	/* Only the request object is parsed (the scanner finds it and the
 	 * resource without building anything): parsing every entry whole cost
 	 * the forwarder a tree of each 11 KB Bundle it sent. */
-	if (member_span(p, len, "request", '{', &from, &to) != 0 ||
-	    member_span(p, len, "resource", '{', &rfrom, &rto) != 0)
+	if (cg_map_member_span(p, len, "request", '{', &from, &to) != 0 ||
+	    cg_map_member_span(p, len, "resource", '{', &rfrom, &rto) != 0)
 		return cg_buf_add(out, p, len);
 	req = cJSON_ParseWithLength(p + from, to - from);
 	method = cJSON_GetStringValue(cg_json_member(req, "method"));

@@ -26,4 +26,11 @@ enum cg_err cg_map_transaction(const struct cg_batch *b, struct cg_buf *out);
  * The same is done to the entries cg_map_transaction merges. */
 enum cg_err cg_map_conditional_bundle(const char *p, size_t len, struct cg_buf *out);
 
+/* The span of the top-level member name of the object text p[0..len) (checked
+ * JSON, whitespace allowed, the name possibly written with escapes), when
+ * its value starts with open ('[' or '{'): [*from, *to) is the value's
+ * text. 0 when found, 1 when there is none, -1 when p is no object. */
+int cg_map_member_span(const char *p, size_t len, const char *name, char open, size_t *from,
+                       size_t *to);
+
 #endif

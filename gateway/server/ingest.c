@@ -295,18 +295,21 @@ deliver_with_policy(struct run *run, const struct cg_record_report *r, int is_fh
 }
 
 /* A client's transaction or batch Bundle for a FHIR destination that
- * records provenance: its entries and one more, the Provenance about them;
- * a copy of the tree, amended, then written (the client's bytes as they
- * came cannot say it). */
+ * records provenance: its bytes as they came with one more entry, the
+ * Provenance about the others, spliced in (not the tree printed again:
+ * that would change the client's numbers, 1.50 to 1.5). */
 static enum cg_err
-push_with_provenance(struct run *run, const char *type, const cJSON *root)
+push_with_provenance(struct run *run, const char *type, const struct cg_record_report *r)
 {
-	cJSON *copy = cJSON_Duplicate(root, 1);
-	enum cg_err result = copy ? cg_provenance_add(copy, run->in->provenance) : CG_ENOMEM;
+	struct cg_buf b;
+	enum cg_err result;
 
+	cg_buf_init(&b, CG_BUF_MAX_ITEMS);
+	result = cg_provenance_splice(run->body + r->start, r->end - r->start, r->root,
+	                              run->in->provenance, &b);
 	if (!result)
-		result = push_tree(run, type, NULL, copy);
-	cJSON_Delete(copy);
+		result = push_raw(run, type, NULL, b.p, b.len);
+	cg_buf_free(&b);
 	return result;
 }
 
@@ -341,7 +344,7 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 		                r->end - r->start);
 	if (is_fhir && in->want == CG_PAYLOAD_FHIR) {
 		if (in->provenance && !in->to_files && is_requests_bundle(r->root))
-			result = push_with_provenance(run, rt, r->root);
+			result = push_with_provenance(run, rt, r);
 		else
 			result = push_raw(run, rt, NULL, run->body + r->start, r->end - r->start);
 		if (!result && strcmp(rt, "Bundle") == 0) {

@@ -257,6 +257,47 @@ client_transaction_gets_provenance(void **state)
 	cJSON_Delete(doc);
 }
 
+/* Spliced into the client's text: every byte of it kept (1.50 stays 1.50,
+ * whitespace and the member order too), the entry the same as the tree's;
+ * no target: the text as it is. */
+static void
+splice_keeps_the_client_bytes(void **state)
+{
+	static const char text[] =
+	        "{ \"entry\" : [ {\"fullUrl\":\"urn:uuid:6b0f3c1e-2a4d-4c7e-9f10-0a1b2c3d4e5f\","
+	        "\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{"
+	        "\"text\":\"x\"},\"valueQuantity\":{\"value\":1.50}},\"request\":{\"method\":"
+	        "\"POST\",\"url\":\"Observation\"}} ] ,\"type\":\"batch\", "
+	        "\"resourceType\":\"Bundle\"}";
+	static const char none[] = "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[]}";
+	cJSON *tree = cJSON_Parse(text), *got, *empty = cJSON_Parse(none);
+	struct cg_buf out;
+	char *cut;
+
+	(void)state;
+	cg_buf_init(&out, CG_BUF_MAX_ITEMS);
+	assert_int_equal(cg_provenance_splice(text, strlen(text), tree, &prov, &out), CG_OK);
+	cut = strstr(out.p, ",{\"fullUrl\":\"urn:uuid:");
+	assert_non_null(cut);
+	assert_int_equal(strncmp(out.p, text, (size_t)(cut - out.p)), 0);
+	/* the rest: the array's closing bracket and what follows it */
+	assert_string_equal(out.p + out.len - strlen(strstr(text, "] ,")), strstr(text, "] ,"));
+	assert_non_null(strstr(out.p, "\"value\":1.50}"));
+	got = cJSON_Parse(out.p);
+	assert_non_null(got);
+	assert_int_equal(cg_provenance_add(tree, &prov), CG_OK);
+	assert_true(cJSON_Compare(got, tree, 1));
+	check_provenance(got, -1);
+
+	cg_buf_reset(&out);
+	assert_int_equal(cg_provenance_splice(none, strlen(none), empty, &prov, &out), CG_OK);
+	assert_string_equal(out.p, none);
+	cg_buf_free(&out);
+	cJSON_Delete(got);
+	cJSON_Delete(tree);
+	cJSON_Delete(empty);
+}
+
 /* A collection goes out as it is: its Provenance has no request. Without
  * a fullUrl anywhere there is nothing to target: nothing is added. No
  * client known: the gateway is the one agent. */
@@ -303,6 +344,7 @@ main(void)
 	        cmocka_unit_test(same_record_same_bytes_but_recorded),
 	        cmocka_unit_test(mapping_back_ignores_provenance_and_meta),
 	        cmocka_unit_test(client_transaction_gets_provenance),
+	        cmocka_unit_test(splice_keeps_the_client_bytes),
 	        cmocka_unit_test(collection_and_untargetable),
 	};
 
