@@ -307,12 +307,16 @@ cJSON *
 cg_consent_from_fhir(const cJSON *fhir, const struct cg_mappings *m, const char *canonical_base,
                      long long now_ms)
 {
-	struct cg_map_opts o = {canonical_base};
-	const struct cg_map_ctx *x = cg_map_ctx_get(m, &o);
+	struct cg_map_opts o;
+	const struct cg_map_ctx *x;
 	struct tally t;
 	const char *rt = text(fhir, "resourceType");
 	const cJSON *e;
 	cJSON *out = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.canonical_base = canonical_base;
+	x = cg_map_ctx_get(m, &o);
 
 	if (!x || !rt)
 		return NULL;

@@ -39,6 +39,22 @@ cg_policy_describe(const struct cg_policy *p, int consent_required, char *out, s
 	                                       : "; dates=shift");
 }
 
+size_t
+cg_policy_labels(const struct cg_policy *p, struct cg_coding out[CG_POLICY_LABELS_MAX])
+{
+	static const char obs[] = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue";
+	static const char act[] = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+	size_t n = 0;
+
+	if (p->identity != CG_IDENTITY_KEEP)
+		out[n++] = (struct cg_coding){obs, "PSEUDED", "pseudonymized"};
+	if (p->deidentify == CG_DEID_SAFE_HARBOR) {
+		out[n++] = (struct cg_coding){obs, "REDACTED", "redacted"};
+		out[n++] = (struct cg_coding){act, "DEID", "deidentify"};
+	}
+	return n;
+}
+
 /* The patient's one pseudonym, from the first identifier. */
 static enum cg_err
 pseudonym(const struct cg_policy *p, const cJSON *rec, char out[CG_PSEUDONYM_MAX + 1], char *why,

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "map.h"
 #include "pseudonym.h"
 #include "secret_key.h"
 
@@ -56,6 +57,12 @@ enum cg_err cg_policy_apply(const struct cg_policy *p, const struct cJSON *rec, 
 /* "identity=pseudonym-keyed; deidentify=safe-harbor; dates=year", for the
  * audit log and Provenance. */
 void cg_policy_describe(const struct cg_policy *p, int consent_required, char *out, size_t len);
+
+/* The security labels of what p sends (meta.security of every resource):
+ * PSEUDED (v3-ObservationValue) for a pseudonym, REDACTED (the same) and
+ * the obligation DEID (v3-ActCode) for safe-harbor. Returns how many (<= 3). */
+#define CG_POLICY_LABELS_MAX 3
+size_t cg_policy_labels(const struct cg_policy *p, struct cg_coding out[CG_POLICY_LABELS_MAX]);
 
 /* Names of the enums, as the configuration writes them. */
 const char *cg_identity_name(enum cg_identity i);

@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "outcome.h"
+#include "policy.h"
 #include "request.h"
 #include "route.h"
 #include "runtime.h"
@@ -275,6 +276,7 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	struct cg_ingest_in ii;
 	struct cg_provenance_in prov;
+	char policy_text[160];
 	size_t len = evbuffer_get_length(body), i;
 	const char *p;
 	enum cg_format format;
@@ -314,7 +316,15 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	if (!ii.validate_only && r->route->dest->type == CG_DEST_FHIR) {
 		prov.client = r->client;
 		prov.gateway = "cellgate";
-		prov.policy = NULL; /* the policy text: not yet written */
+		/* what was applied, in Provenance.policy (no patient data) */
+		if (cg_policy_active(&r->route->dest->policy) || r->route->dest->consent_required) {
+			cg_policy_describe(&r->route->dest->policy,
+			                   r->route->dest->consent_required, policy_text,
+			                   sizeof(policy_text));
+			prov.policy = policy_text;
+		} else {
+			prov.policy = NULL;
+		}
 		prov.now_ms = (long long)cg_clock_wall_ms();
 		prov.canonical_base = r->rt->base;
 		ii.provenance = &prov;

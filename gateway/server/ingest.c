@@ -570,10 +570,15 @@ enum cg_err
 cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg_ingest_out *out)
 {
 	struct cg_validate_opts vo;
+	struct cg_coding labels[CG_POLICY_LABELS_MAX];
 	struct run run;
 	enum cg_err result;
 
 	memset(&run, 0, sizeof(run));
+	if (cg_policy_active(in->policy)) {
+		run.mopts.security = labels;
+		run.mopts.nsecurity = cg_policy_labels(in->policy, labels);
+	}
 	run.in = in;
 	run.out = out;
 	run.body = body;
