@@ -104,7 +104,8 @@ static const struct cg_cli_cmd stats_cmd = {
         "cellgate queue stats",
         "[options]",
         "Per destination and in total: how many messages are queued, in flight,\n"
-        "delivered and dead, and how long the oldest waiting one (queued or in\n"
+        "delivered, dead and withdrawn (consent), and how long the oldest waiting one (queued or "
+        "in\n"
         "flight) has waited, in seconds.\n",
         stats_opts,
 };

@@ -281,8 +281,8 @@ cg_queue_render_json(struct cg_jw *w, const struct cg_msg *m, int all)
 enum cg_err
 cg_queue_render_stats_header(struct cg_buf *b, int width)
 {
-	return cg_buf_printf(b, "%-*s %9s %9s %9s %9s %s\n", width, "DESTINATION", "QUEUED",
-	                     "IN-FLIGHT", "DELIVERED", "DEAD", "OLDEST-WAITING");
+	return cg_buf_printf(b, "%-*s %9s %9s %9s %9s %9s %s\n", width, "DESTINATION", "QUEUED",
+	                     "IN-FLIGHT", "DELIVERED", "DEAD", "WITHDRAWN", "OLDEST-WAITING");
 }
 
 /* Whole seconds since the oldest waiting message was accepted; -1: none. */
@@ -307,9 +307,10 @@ cg_queue_render_stats_line(struct cg_buf *b, int width, const char *dest,
 	pad = width - (int)(b->len - start);
 	if (!err)
 		err = cg_buf_printf(
-		        b, "%*s %9lld %9lld %9lld %9lld ", pad > 0 ? pad : 0, "",
+		        b, "%*s %9lld %9lld %9lld %9lld %9lld ", pad > 0 ? pad : 0, "",
 		        (long long)st->count[CG_MSG_QUEUED], (long long)st->count[CG_MSG_IN_FLIGHT],
-		        (long long)st->count[CG_MSG_DELIVERED], (long long)st->count[CG_MSG_DEAD]);
+		        (long long)st->count[CG_MSG_DELIVERED], (long long)st->count[CG_MSG_DEAD],
+		        (long long)st->count[CG_MSG_WITHDRAWN]);
 	if (!err)
 		err = age < 0 ? cg_buf_addstr(b, "-\n") : cg_buf_printf(b, "%llds\n", age);
 	return err;
@@ -331,6 +332,7 @@ cg_queue_render_stats_json(struct cg_jw *w, const char *dest, const struct cg_st
 	cg_jw_int(w, "inFlight", st->count[CG_MSG_IN_FLIGHT]);
 	cg_jw_int(w, "delivered", st->count[CG_MSG_DELIVERED]);
 	cg_jw_int(w, "dead", st->count[CG_MSG_DEAD]);
+	cg_jw_int(w, "withdrawn", st->count[CG_MSG_WITHDRAWN]);
 	if (age < 0)
 		cg_jw_null(w, "oldestWaitingSeconds");
 	else

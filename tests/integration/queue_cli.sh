@@ -110,11 +110,11 @@ expect "global options after the subcommand" 0 "^registry " \
 	"$cellgate" queue stats --store s.db
 
 # --- stats ---
-expect "stats" 0 "^DESTINATION +QUEUED +IN-FLIGHT +DELIVERED +DEAD +OLDEST-WAITING$" "${q[@]}" stats
-expect "stats: registry" 0 "^registry +1 +0 +2 +1 +720[0-9]s$" "${q[@]}" stats
-expect "stats: archive (waiting: its in-flight one)" 0 "^archive +0 +1 +0 +1 +86400[0-9]s$" \
+expect "stats" 0 "^DESTINATION +QUEUED +IN-FLIGHT +DELIVERED +DEAD +WITHDRAWN +OLDEST-WAITING$" "${q[@]}" stats
+expect "stats: registry" 0 "^registry +1 +0 +2 +1 +0 +720[0-9]s$" "${q[@]}" stats
+expect "stats: archive (waiting: its in-flight one)" 0 "^archive +0 +1 +0 +1 +0 +86400[0-9]s$" \
 	"${q[@]}" stats
-expect "stats: totals" 0 "^\(total\) +1 +1 +2 +2 +86400[0-9]s$" "${q[@]}" stats
+expect "stats: totals" 0 "^\(total\) +1 +1 +2 +2 +0 +86400[0-9]s$" "${q[@]}" stats
 expect "stats json" 0 "" "${q[@]}" --format json stats
 json "stats json: per destination" '[x["destination"] for x in d["destinations"]] == ["archive", "registry"]
 	and d["destinations"][1]["queued"] == 1 and d["destinations"][1]["delivered"] == 2

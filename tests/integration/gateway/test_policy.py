@@ -203,3 +203,37 @@ def test_key_rotation_on_sighup(gateway_factory, fhirstore):
     gw.reload(wait=True)
     assert "readable by its owner only" in gw.log_text()
     assert "b" * 64 not in gw.log_text()
+
+
+GOLDEN = f"{SRC}/tests/data/fhir/deidentified-heart-failure.json"
+
+
+def test_what_is_sent_is_checked_in(gateway_factory, fhirstore):
+    """The Bundle a safe-harbor destination sends for the worked example,
+    under the known-answer key (tests/data/privacy/kat.key), is
+    tests/data/fhir/deidentified-heart-failure.json (its Provenance's time
+    set to a fixed one): fhir/medplum-crosscheck checks that file with
+    Medplum and cellgate. CG_UPDATE_GOLDEN=1 writes it."""
+    gw = policy_gateway(gateway_factory, fhirstore,
+                        {"identity": "pseudonym-keyed", "deidentify": "safe-harbor"},
+                        key="kat.key")
+    with open(f"{SRC}/tests/data/privacy/kat.key") as f, open(f"{gw.dir}/kat.key", "w") as g:
+        g.write(f.read())
+    os.chmod(f"{gw.dir}/kat.key", 0o600)
+    gw.start()
+    with open(f"{SRC}/tests/data/records/valid-heart-failure.json") as f:
+        rec = json.load(f)
+    rec["consent"] = {"research": True, "registries": [REG], "date": "2024-01-02"}
+    st, _, body = post(gw, [rec])
+    assert st == 202, body
+    received_procedures(fhirstore, 1)
+    sent, = fhirstore.received()
+    for e in sent["entry"]:
+        if e["resource"]["resourceType"] == "Provenance":
+            e["resource"]["recorded"] = "2026-01-01T00:00:00.000Z"
+    text = json.dumps(sent, indent=2) + "\n"
+    if os.environ.get("CG_UPDATE_GOLDEN"):
+        with open(GOLDEN, "w") as f:
+            f.write(text)
+    with open(GOLDEN) as f:
+        assert json.load(f) == sent, "the de-identified Bundle changed: CG_UPDATE_GOLDEN=1"
