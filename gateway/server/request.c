@@ -16,6 +16,7 @@
 #include "json_write.h"
 #include "log.h"
 #include "outcome.h"
+#include "policy.h"
 #include "request.h"
 #include "runtime.h"
 #include "worker.h"
@@ -75,6 +76,15 @@ audit(struct request *r, int status, const char *outcome)
 		cg_jw_string(&w, "route", r->route->path);
 	if (r->route && r->route->dest)
 		cg_jw_string(&w, "destination", r->route->dest->name);
+	/* the registry policy that decided (issue 12): never patient data */
+	if (r->route && r->route->dest &&
+	    (r->route->dest->consent_required || cg_policy_active(&r->route->dest->policy))) {
+		char policy[160];
+
+		cg_policy_describe(&r->route->dest->policy, r->route->dest->consent_required,
+		                   policy, sizeof(policy));
+		cg_jw_string(&w, "policy", policy);
+	}
 	if (r->txid[0] && status == 202)
 		cg_jw_string(&w, "transaction", r->txid);
 	if (!w.err) /* the writer's error is the line's: one check at the end */

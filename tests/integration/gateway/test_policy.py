@@ -91,6 +91,11 @@ def test_safe_harbor_what_the_registry_receives(gateway_factory, fhirstore, tmp_
     assert code == 0, err
     mine, = resources([json.loads(out)], "Procedure")
     assert mine in procs, (mine, procs)
+    # every decision is audited with the policy that made it
+    lines = [json.loads(x) for x in open(f"{gw.dir}/var/audit.log").read().splitlines()]
+    assert any(x.get("status") == 202 and x.get("policy") ==
+               "consent=required; identity=pseudonym-keyed; deidentify=safe-harbor; dates=year"
+               for x in lines), lines
     # the key is in no log
     key = open(f"{gw.dir}/pki/pseudonym.key").read().strip()
     assert key not in gw.log_text() and key not in open(f"{gw.dir}/var/audit.log").read()
