@@ -28,7 +28,7 @@
 #include "settings.h"
 
 struct args {
-	const char *destination, *config, *policy, *key, *mappings;
+	const char *destination, *config, *policy, *key, *store, *mappings;
 	int pretty, help;
 };
 
@@ -41,6 +41,10 @@ static const struct cg_cli_opt options[] = {
          "or a policy file: one destination's keys\n(docs/privacy.md), without a url", 0, 0, NULL},
         {"key", 'k', CG_CLI_STRING, offsetof(struct args, key), "FILE",
          "the policy's secret key (its pseudonym_key)", 0, 0, NULL},
+        {"store", 0, CG_CLI_STRING, offsetof(struct args, store), "FILE",
+         "where random pseudonyms are kept (default:\nthe configuration's outbox; made if "
+         "missing)",
+         0, 0, NULL},
         {"pretty", 'p', CG_CLI_FLAG, offsetof(struct args, pretty), NULL,
          "indent each document (default: one a line)", 0, 0, NULL},
         {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
@@ -219,10 +223,12 @@ cg_cli_deidentify(int argc, char **argv)
 
 		/* The gateway's own store, so that files and forwarded records
 		 * give a patient the same pseudonym; kept at once (no writer). */
-		if (!s->outbox.path ||
-		    cg_cli_open_pseudonyms(s->outbox.path, &ps, why, sizeof(why))) {
+		const char *store = a.store ? a.store : s->outbox.path;
+
+		if (!store || cg_cli_open_pseudonyms(store, &ps, why, sizeof(why))) {
 			fprintf(stderr, "cellgate deidentify: destination %s: %s\n", a.destination,
-			        s->outbox.path ? why : "random pseudonyms need the outbox's store");
+			        store ? why
+			              : "random pseudonyms need a store: the outbox's, or --store");
 			goto out;
 		}
 	}

@@ -98,8 +98,13 @@ def secrets_of(rec):
     adm = rec["administration"]
     s += [adm.get("performer", {}).get("value")] + adm.get("concomitantTherapy", [])
     s += [rec.get("vitalStatus", {}).get("causeOfDeath")]
-    s += [o["id"] for o in rec.get("outcomes", []) if len(o["id"]) > 3]
     return [x for x in s if x]
+
+
+def outcome_ids(rec):
+    """Outcome ids are short ("ae-8"): searched as the JSON string they would
+    be, or the end of an Observation identifier (recordId/id)."""
+    return [(f'"{o["id"]}"', f'/{o["id"]}"') for o in rec.get("outcomes", [])]
 
 
 def encodings(v):
@@ -127,8 +132,8 @@ def key_file(d, name, text):
     return path
 
 
-def deidentify(policy, key, infile):
-    code, out, err = run("deidentify", "--policy", policy, "--key", key, infile)
+def deidentify(policy, key, infile, *more):
+    code, out, err = run("deidentify", "--policy", policy, "--key", key, *more, infile)
     check(code == 0, f"deidentify {os.path.basename(policy)}: exit {code}: {err[:2000]}")
     return [json.loads(line) for line in out.splitlines()]
 
@@ -171,6 +176,11 @@ def main():
                         if enc in text:
                             leaks += 1
                             check(False, f"{rec['recordId']}: {secret!r} ({enc!r}) passed")
+            for forms in outcome_ids(rec):
+                for enc in forms:
+                    if enc in tb or enc in ts:
+                        leaks += 1
+                        check(False, f"{rec['recordId']}: outcome id {enc} passed")
             for path, v in dates_of(rec):
                 # year mode: no full date at all; the year alone may stay
                 if v[:10] in tb or v[:10] in raw_b:
@@ -242,6 +252,31 @@ def main():
                   "another registry, same pseudonym")
         print(f"pseudonyms: {len(by_patient)} patients in {N} records, one each; "
               f"stable across runs and key copies; other keys and registries differ")
+
+        # 5. random pseudonyms: kept in a store, the same across runs (a
+        # restart), one per patient, unlike another store's; not derived
+        # from the identifier (no key makes them)
+        rnd = write_policy(d, "random", type="records", **{**base, "identity": "pseudonym-random"})
+        s1 = deidentify(rnd, k1, infile, "--store", f"{d}/store1.db")
+        s1b = deidentify(rnd, k1, infile, "--store", f"{d}/store1.db")
+        s2 = deidentify(rnd, k1, infile, "--store", f"{d}/store2.db")
+        check(s1 == s1b, "random pseudonyms changed across runs on one store")
+        seen = {}
+        for rec, a, b in zip(recs, s1, s2):
+            ident = rec["patient"]["identifiers"][0]
+            p = pseudonym_of_record(a)
+            check(re.fullmatch(r"[0-9a-f]{32}", p) is not None, f"random pseudonym {p!r}")
+            check(seen.setdefault((ident["system"], ident["value"]), p) == p,
+                  f"{rec['recordId']}: two random pseudonyms for one patient")
+            check(p != pseudonym_of_record(b), "two stores made the same random pseudonym")
+        check(len(set(seen.values())) == len(seen), "two patients share a random pseudonym")
+        p = f"{d}/out-random.ndjson"
+        with open(p, "w") as f:
+            f.write("".join(json.dumps(x) + "\n" for x in s1))
+        code, out, err = run("validate", "--quiet", p)
+        check(code == 0, f"random-pseudonym records do not validate: {(out + err)[:2000]}")
+        print(f"random pseudonyms: {len(seen)} patients, the same across runs on one store, "
+              f"other stores other pseudonyms")
 
     if failures:
         for f in failures[:40]:
