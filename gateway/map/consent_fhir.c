@@ -1,5 +1,6 @@
 /* consent_fhir.c: research consent from Consent resources and the record
  * extension; see consent_fhir.h for the rules. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -8,9 +9,12 @@
 #include "datetime.h"
 #include "json_member.h"
 #include "map_internal.h"
+#include "order_key.h"
 
 #define SCOPE_SYSTEM "http://terminology.hl7.org/CodeSystem/consentscope"
 #define DAY_MS       86400000LL
+/* the patients one input may be about; more: no consent is read (refused) */
+#define MAX_PATIENTS 64
 
 /* What the input's consent says so far: the Consent resources' verdict and
  * the extension's, kept apart because the resource decides when it counts. */
@@ -303,16 +307,105 @@ verdict(struct tally *t)
 	return out;
 }
 
+/* The patient res is about, as its ordering key (order_key.h): a reference
+ * to a Patient entry of the Bundle (its fullUrl, or Patient/id) is that
+ * Patient's identifier, so that a Procedure and a Consent referring to one
+ * Patient are about one patient. -1 when it names none. */
+static int
+patient_of(const cJSON *entries, const cJSON *res, char out[CG_UUID_STRLEN + 1])
+{
+	const cJSON *ref = cg_json_member(res, "subject"), *e;
+	const char *url;
+
+	if (!ref)
+		ref = cg_json_member(res, "patient");
+	url = text(ref, "reference");
+	if (url && !cg_json_member(ref, "identifier")) {
+		cJSON_ArrayForEach(e, entries)
+		{
+			const cJSON *r = cg_json_member(e, "resource");
+			const char *rt = text(r, "resourceType"), *fu = text(e, "fullUrl");
+			const char *id = text(r, "id");
+
+			if (!rt || strcmp(rt, "Patient") != 0)
+				continue;
+			if ((fu && !strcmp(fu, url)) ||
+			    (id && !strncmp(url, "Patient/", 8) && !strcmp(url + 8, id)))
+				return cg_order_key(r, out) == CG_OK ? 0 : -1;
+		}
+	}
+	return cg_order_key(res, out) == CG_OK ? 0 : -1;
+}
+
+/* What the input says about one patient's consent (key NULL: every
+ * resource counts, an input about no patient but through its Consents). */
+static cJSON *
+one_patient(const cJSON *fhir, const cJSON *entries, const char *key, const char *record_url,
+            long long now_ms)
+{
+	char k[CG_UUID_STRLEN + 1];
+	struct tally t;
+	const cJSON *e;
+	cJSON *out = NULL;
+
+	memset(&t, 0, sizeof(t));
+	t.permitted = cJSON_CreateArray();
+	t.denied = cJSON_CreateArray();
+	if (t.permitted && t.denied) {
+		if (entries) {
+			cJSON_ArrayForEach(e, entries)
+			{
+				const cJSON *r = cg_json_member(e, "resource");
+
+				if (!key || (patient_of(entries, r, k) == 0 && !strcmp(k, key)))
+					read_resource(&t, r, record_url, now_ms);
+			}
+		} else {
+			read_resource(&t, fhir, record_url, now_ms);
+		}
+		out = verdict(&t);
+	}
+	cJSON_Delete(t.permitted);
+	cJSON_Delete(t.denied);
+	cJSON_Delete(t.ext_registries);
+	return out;
+}
+
+/* into keeps what both say: research if both give it, the registries both
+ * name, the later date. */
+static void
+both(cJSON *into, const cJSON *v)
+{
+	cJSON *regs = cJSON_GetObjectItemCaseSensitive(into, "registries");
+	const char *d = text(v, "date"), *mine = text(into, "date");
+	char date[11] = "";
+
+	if (!cJSON_IsTrue(cg_json_member(v, "research"))) {
+		filter(regs, NULL, 1); /* none left, even if the next line fails */
+		cJSON_ReplaceItemInObjectCaseSensitive(into, "research", cJSON_CreateFalse());
+	}
+	filter(regs, cg_json_member(v, "registries"), 1);
+	if (mine)
+		later_date(date, mine);
+	later_date(date, d);
+	if (date[0] && (!mine || strcmp(mine, date) != 0)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(into, "date");
+		cJSON_AddStringToObject(into, "date", date);
+	}
+}
+
 cJSON *
 cg_consent_from_fhir(const cJSON *fhir, const struct cg_mappings *m, const char *canonical_base,
                      long long now_ms)
 {
 	struct cg_map_opts o;
 	const struct cg_map_ctx *x;
-	struct tally t;
 	const char *rt = text(fhir, "resourceType");
-	const cJSON *e;
-	cJSON *out = NULL;
+	const cJSON *entries = NULL, *e;
+	char(*keys)[CG_UUID_STRLEN + 1];
+	char k[CG_UUID_STRLEN + 1];
+	size_t n = 0, i;
+	cJSON *out = NULL, *v;
 
 	memset(&o, 0, sizeof(o));
 	o.canonical_base = canonical_base;
@@ -320,23 +413,50 @@ cg_consent_from_fhir(const cJSON *fhir, const struct cg_mappings *m, const char 
 
 	if (!x || !rt)
 		return NULL;
-	memset(&t, 0, sizeof(t));
-	t.permitted = cJSON_CreateArray();
-	t.denied = cJSON_CreateArray();
-	if (t.permitted && t.denied) {
-		if (!strcmp(rt, "Bundle")) {
-			cJSON_ArrayForEach(e, cg_json_member(fhir, "entry"))
-			{
-				read_resource(&t, cg_json_member(e, "resource"), x->record_ext_url,
-				              now_ms);
+	if (!strcmp(rt, "Bundle"))
+		entries = cg_json_member(fhir, "entry");
+	/* The patients the input is about: each needs a consent of their own,
+	 * and a Consent counts for the patient it names only. */
+	keys = malloc(MAX_PATIENTS * sizeof(*keys));
+	if (!keys)
+		return NULL;
+	if (entries) {
+		cJSON_ArrayForEach(e, entries)
+		{
+			const cJSON *r = cg_json_member(e, "resource");
+			const char *t = text(r, "resourceType");
+
+			if (!t || !strcmp(t, "Consent") || patient_of(entries, r, k) != 0)
+				continue;
+			for (i = 0; i < n && strcmp(keys[i], k) != 0; i++)
+				;
+			if (i < n)
+				continue;
+			if (n == MAX_PATIENTS) {
+				free(keys);
+				return NULL; /* fails closed */
 			}
-		} else {
-			read_resource(&t, fhir, x->record_ext_url, now_ms);
+			memcpy(keys[n++], k, sizeof(k));
 		}
-		out = verdict(&t);
 	}
-	cJSON_Delete(t.permitted);
-	cJSON_Delete(t.denied);
-	cJSON_Delete(t.ext_registries);
+	if (!n) {
+		out = one_patient(fhir, entries, NULL, x->record_ext_url, now_ms);
+	} else {
+		for (i = 0; i < n; i++) {
+			v = one_patient(fhir, entries, keys[i], x->record_ext_url, now_ms);
+			if (!v) { /* this patient's input says nothing: none given */
+				cJSON_Delete(out);
+				out = NULL;
+				break;
+			}
+			if (!out) {
+				out = v;
+			} else {
+				both(out, v);
+				cJSON_Delete(v);
+			}
+		}
+	}
+	free(keys);
 	return out;
 }

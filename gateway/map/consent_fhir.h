@@ -31,6 +31,15 @@
  *
  * When both are there, a Consent resource that counts decides (its
  * registries and date), and a refusal from the extension still wins.
+ *
+ * Each patient's own: a Consent counts for the patient its patient names
+ * only, and a Procedure's extension for its subject's (compared as ordering
+ * keys, order_key.h; a reference to a Patient entry of the Bundle is that
+ * Patient's identifier). Every patient the input's other resources are
+ * about must be covered: the answer is what all of them give (research if
+ * each has it, the registries each names); one without any consent, or
+ * more than 64 patients, gives NULL. An input about no patient but through
+ * its Consents (a lone Consent) is read whole.
  */
 #ifndef CG_CONSENT_FHIR_H
 #define CG_CONSENT_FHIR_H

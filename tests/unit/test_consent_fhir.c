@@ -315,6 +315,50 @@ lone_procedure_with_the_extension(void **state)
 	       "{\"research\":false,\"registries\":[],\"date\":\"2023-05-06\"}");
 }
 
+/* A Consent counts for the patient it names only: another patient's
+ * Consent in the Bundle does not cover this one, and every patient the
+ * input is about needs a consent of their own. */
+static void
+only_the_patients_own_consent_counts(void **state)
+{
+	char other[2048], obs[512];
+	char *p;
+
+	(void)state;
+	snprintf(other, sizeof(other), "%s",
+	         consent(0, "active", RESEARCH, "\"type\":\"permit\",\"actor\":[" ACTOR(REG) "]"));
+	p = strstr(other, "\"value\":\"42\"");
+	assert_non_null(p);
+	memcpy(p, "\"value\":\"99\"", 12);
+	/* the Procedure's patient is 42, the Consent is 99's */
+	expect(bundle(procedure(0, NULL), other, NULL), "null");
+	/* 42 consents; the Bundle also carries 99's Observation, without */
+	snprintf(obs, sizeof(obs),
+	         "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{},"
+	         "\"subject\":{\"identifier\":{\"system\":\"urn:mrn\",\"value\":\"99\"}}}");
+	expect(bundle(procedure(0, NULL),
+	              consent(1, "active", RESEARCH,
+	                      "\"type\":\"permit\",\"actor\":[" ACTOR(REG) "]"),
+	              obs),
+	       "null");
+	/* each with their own (42 in the Procedure's extension): both covered */
+	expect(bundle(procedure(0, EXT_PERMIT(REG)), other, obs),
+	       "{\"research\":true,\"registries\":[\"" REG "\"],\"date\":\"2024-03-04\"}");
+	/* a Procedure referring to its Patient entry by fullUrl is that
+	 * Patient's, by the Patient's identifier */
+	expect("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+	       "{\"fullUrl\":\"urn:uuid:00000000-0000-4000-8000-000000000001\",\"resource\":"
+	       "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:mrn\","
+	       "\"value\":\"42\"}]}},"
+	       "{\"resource\":{\"resourceType\":\"Procedure\",\"status\":\"completed\","
+	       "\"subject\":{\"reference\":\"urn:uuid:00000000-0000-4000-8000-000000000001\"}}},"
+	       "{\"resource\":{\"resourceType\":\"Consent\",\"status\":\"active\","
+	       "\"scope\":" RESEARCH
+	       ",\"patient\":{\"reference\":\"urn:uuid:00000000-0000-4000-8000-000000000001\"},"
+	       "\"provision\":{\"type\":\"permit\",\"actor\":[" ACTOR(REG) "]}}}]}",
+	       "{\"research\":true,\"registries\":[\"" REG "\"]}");
+}
+
 int
 main(void)
 {
@@ -330,6 +374,7 @@ main(void)
 	        cmocka_unit_test(both_and_a_refusal_wins),
 	        cmocka_unit_test(nothing_said_is_null),
 	        cmocka_unit_test(lone_procedure_with_the_extension),
+	        cmocka_unit_test(only_the_patients_own_consent_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,6 +195,12 @@ def test_fhir_consent(gateway_factory, fhirstore, tmp_path):
     assert issue["details"]["coding"][0]["code"] == "consent-required", issue
     assert "does not permit research" in issue["details"]["text"], issue
 
+    # another patient's Consent in the Bundle does not cover this one
+    st, _, body = post_fhir(gw, fhir_bundle(tmp_path, ok, consent_resource(
+        denied, {"type": "permit", "actor": [registry_actor(REG)]})))
+    assert st == 422, body
+    assert outcome(body)["issue"][0]["details"]["coding"][0]["code"] == "consent-required"
+
     s = wait_records(fhirstore, 1)
     time.sleep(0.5)
     assert delivered(fhirstore.state()) == [ok["recordId"]]

@@ -136,10 +136,14 @@ def test_fhir_input_through_the_record(gateway_factory, fhirstore, tmp_path):
     assert st == 422, body
     codes = [i["details"]["coding"][0]["code"] for i in outcome(body)["issue"]]
     assert codes == ["consent-required"], codes
-    # with consent, an Observation alone still maps to no record: refused
+    # with consent (a Consent of the Observation's patient: one that names
+    # no patient covers none), an Observation alone still maps to no
+    # record: refused
+    own = copy.deepcopy(bundle2["entry"][-1])
+    own["resource"]["patient"] = {"identifier": {"system": "urn:x", "value": "1"}}
     alone = {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"fullUrl": "urn:uuid:1a2c3a4e-7f1b-4c3d-9e8f-0a1b2c3d4e5f", "resource": obs,
-         "request": {"method": "POST", "url": "Observation"}}, bundle2["entry"][-1]]}
+         "request": {"method": "POST", "url": "Observation"}}, own]}
     st, _, body = gw.call("POST", "/queue/fhir", json.dumps(alone), ctype="application/fhir+json")
     assert st == 422, body
     codes = [i["details"]["coding"][0]["code"] for i in outcome(body)["issue"]]
