@@ -78,13 +78,18 @@ pseudonym(const struct cg_policy *p, const cJSON *rec, char out[CG_PSEUDONYM_MAX
 		result = cg_pseudonym_keyed(p->key, p->registry_id, sys, val, out);
 		if (result)
 			snprintf(why, whylen, "an identifier too long to derive a pseudonym from");
-		return result;
+		/* the record's fault (policy-failed), not a 503 to retry for ever */
+		return result == CG_ELIMIT ? CG_EINVAL : result;
 	}
 	if (!p->random || !p->random->get) {
 		snprintf(why, whylen, "pseudonym-random needs the outbox's store");
 		return CG_EINVAL;
 	}
 	result = p->random->get(p->random->ctx, p->registry_id, sys, val, out);
+	if (result == CG_ELIMIT) {
+		snprintf(why, whylen, "an identifier too long to keep a pseudonym for");
+		return CG_EINVAL;
+	}
 	if (result)
 		snprintf(why, whylen, "the pseudonym store failed");
 	return result;

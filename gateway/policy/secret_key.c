@@ -119,10 +119,11 @@ cg_secret_key_derive(const struct cg_secret_key *k, const char *const *parts, si
 	unsigned int olen = 0;
 
 	for (i = 0; i < n; i++) {
-		if (i && put(msg, sizeof(msg), &at, "|", 0))
-			return CG_ENOMEM;
-		if (put(msg, sizeof(msg), &at, parts[i] ? parts[i] : "", i + 1 < n))
-			return CG_ENOMEM;
+		if ((i && put(msg, sizeof(msg), &at, "|", 0)) ||
+		    put(msg, sizeof(msg), &at, parts[i] ? parts[i] : "", i + 1 < n)) {
+			OPENSSL_cleanse(msg, sizeof(msg));
+			return CG_ELIMIT; /* the input's fault: never "out of memory" */
+		}
 	}
 	if (!HMAC(EVP_sha256(), k->bytes, (int)k->len, (const unsigned char *)msg, at, out,
 	          &olen) ||

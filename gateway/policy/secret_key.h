@@ -32,7 +32,7 @@ void cg_secret_key_free(struct cg_secret_key *k);
 
 /* HMAC-SHA256 under k of the parts joined by '|', where every part but the
  * last has its '%' and '|' written %25 and %7C, so that no two lists of
- * parts give the same message. CG_ENOMEM when a part is too long (the
+ * parts give the same message. CG_ELIMIT when the parts are too long (the
  * message is built in 4 KB). */
 enum cg_err cg_secret_key_derive(const struct cg_secret_key *k, const char *const *parts, size_t n,
                                  unsigned char out[CG_HMAC_LEN]);

@@ -318,6 +318,62 @@ identity_only(void **state)
 	cg_secret_key_free(k);
 }
 
+/* An identifier too long to derive a pseudonym or code from (the message
+ * is built in 4 KB; '|' and '%' take three bytes each) is the record's
+ * fault: CG_EINVAL with why, refused as policy-failed, not CG_ENOMEM, which
+ * the gateway answers 503 to be retried for ever. */
+static enum cg_err
+random_long(void *ctx, const char *registry, const char *system, const char *value,
+            char out[CG_PSEUDONYM_MAX + 1])
+{
+	(void)ctx;
+	(void)registry;
+	(void)value;
+	(void)out;
+	return strlen(system) > 4000 ? CG_ELIMIT : CG_OK;
+}
+
+static void
+too_long_an_identifier(void **state)
+{
+	struct cg_secret_key *k = key_of(KAT_KEY, 0600);
+	struct cg_pseudonym_source src = {random_long, NULL};
+	struct cg_policy p;
+	cJSON *rec = sample(), *out = NULL, *id;
+	char why[256], sys[2048];
+
+	(void)state;
+	memset(sys, '|', sizeof(sys) - 1);
+	sys[sizeof(sys) - 1] = 0;
+	memcpy(sys, "urn:", 4);
+	id = cJSON_GetArrayItem(
+	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "patient"),
+	                                         "identifiers"),
+	        0);
+	cJSON_ReplaceItemInObjectCaseSensitive(id, "system", cJSON_CreateString(sys));
+	policy_of(&p, k, CG_DATES_YEAR);
+	why[0] = 0;
+	assert_int_equal(cg_policy_apply(&p, rec, &out, why, sizeof(why)), CG_EINVAL);
+	assert_null(out);
+	assert_non_null(strstr(why, "too long"));
+	p.deidentify = CG_DEID_NONE;
+	assert_int_equal(cg_policy_apply(&p, rec, &out, why, sizeof(why)), CG_EINVAL);
+	p.identity = CG_IDENTITY_RANDOM;
+	p.random = &src;
+	{
+		char big[4100];
+
+		memset(big, 's', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		memcpy(big, "urn:", 4);
+		cJSON_ReplaceItemInObjectCaseSensitive(id, "system", cJSON_CreateString(big));
+	}
+	assert_int_equal(cg_policy_apply(&p, rec, &out, why, sizeof(why)), CG_EINVAL);
+	assert_null(out);
+	cJSON_Delete(rec);
+	cg_secret_key_free(k);
+}
+
 int
 main(void)
 {
@@ -325,7 +381,7 @@ main(void)
 	        cmocka_unit_test(keyed_known_answers), cmocka_unit_test(key_files),
 	        cmocka_unit_test(days_round_trip),     cmocka_unit_test(safe_harbor_year),
 	        cmocka_unit_test(safe_harbor_shift),   cmocka_unit_test(over_89),
-	        cmocka_unit_test(identity_only),
+	        cmocka_unit_test(identity_only),       cmocka_unit_test(too_long_an_identifier),
 	};
 
 	if (test_tmp_setup("key"))
