@@ -6,8 +6,8 @@
  * becomes of them: names, addresses, contacts (none in a record); dates
  * (birthDate, diagnosis, procedures, collection, administration, outcomes,
  * events, vital status, consent) to the year or shifted; ages over 89 into
- * one category (the birth date that makes the patient 90 at the
- * administration); medical record and other patient numbers (the
+ * one category (the birth date that makes the patient 90 at the record's
+ * latest date); medical record and other patient numbers (the
  * identifiers: a pseudonym in their place, policy.c); device and serial
  * numbers (product id, batch, lot, ISBT 128 DIN: removed); the record's own
  * ids (recordId, outcome ids, source.recordRef: keyed codes or removed);
@@ -134,19 +134,55 @@ section(cJSON *to, const char *name)
 	return s;
 }
 
+/* The record's members that hold dates (the contract's table); a
+ * recordId or an outcome value may look like a date and is not one. */
+static int
+is_date_member(const char *name)
+{
+	static const char *const names[] = {
+	        "birthDate", "diagnosisDate", "date",      "collectionDate",
+	        "start",     "end",           "effective", NULL};
+	size_t i;
+
+	for (i = 0; name && names[i]; i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
+/* The latest date of the record, walking every member. */
+static void
+latest_date(const cJSON *v, struct cg_date *max, int *found)
+{
+	const cJSON *c;
+	struct cg_datetime t;
+
+	cJSON_ArrayForEach(c, v)
+	{
+		if (cJSON_IsString(c) && is_date_member(c->string) &&
+		    cg_date_or_datetime_parse(c->valuestring, &t) == 0 &&
+		    (!*found || cg_date_cmp(&t.date, max) > 0)) {
+			*max = t.date;
+			*found = 1;
+		} else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+			latest_date(c, max, found);
+		}
+	}
+}
+
 /* The patient's dates: the shift, and the birth date of one aged over 89
- * at the administration moved to make them 90 (one category), below which
- * no other date may fall. */
+ * at the record's latest date (an administration, an outcome, a death, a
+ * consent: any date that would give the age) moved to make them 90 then,
+ * one category, below which no other date may fall. */
 static void
 plan_dates(struct run *r, const cJSON *rec)
 {
 	const cJSON *pat = cg_json_member(rec, "patient"), *id;
 	const char *birth = text(pat, "birthDate");
-	const char *start = text(cg_json_member(rec, "administration"), "start");
 	const char *parts[4];
 	unsigned char h[CG_HMAC_LEN];
-	struct cg_date b;
-	struct cg_datetime s;
+	struct cg_date b, last;
+	int found = 0;
 
 	id = cJSON_GetArrayItem(cg_json_member(pat, "identifiers"), 0);
 	parts[0] = "#date-shift";
@@ -163,17 +199,18 @@ plan_dates(struct run *r, const cJSON *rec)
 	r->d.shift = 1 + (long)(((unsigned long)h[0] << 24 | (unsigned long)h[1] << 16 |
 	                         (unsigned long)h[2] << 8 | h[3]) %
 	                        (unsigned long)(r->p->shift_days > 0 ? r->p->shift_days : 1));
-	if (!birth || !start || cg_date_parse(birth, &b) || cg_datetime_parse(start, &s)) {
-		fail(r, "a record without a birth date or administration start");
+	latest_date(rec, &last, &found);
+	if (!birth || cg_date_parse(birth, &b) || !found) {
+		fail(r, "a record without a birth date");
 		return;
 	}
-	if (cg_age_years(&b, &s.date) >= 90) {
+	if (cg_age_years(&b, &last) >= 90) {
 		struct cg_date c;
 
-		/* 90 years before the administration as it is written out
+		/* 90 years before the latest date as it is written out
 		 * (shifted), in the calendar: shifting after would be off by
 		 * the leap days between. */
-		cg_date_from_days(cg_date_days(&s.date) - (r->d.year_only ? 0 : r->d.shift), &c);
+		cg_date_from_days(cg_date_days(&last) - (r->d.year_only ? 0 : r->d.shift), &c);
 		c.year -= 90;
 		if (c.month == 2 && c.day == 29)
 			c.day = 28;

@@ -238,8 +238,10 @@ safe_harbor_shift(void **state)
 	cg_secret_key_free(k);
 }
 
-/* Ages over 89 are one category: the birth date makes the patient 90 at the
- * administration, and no date falls before it. */
+/* Ages over 89 are one category: the birth date makes the patient 90 at
+ * the record's latest date (here its vital status, 2025-03-05), and no
+ * date falls before it; also for a patient under 90 at the administration
+ * and over 89 at a later date. */
 static void
 over_89(void **state)
 {
@@ -249,6 +251,7 @@ over_89(void **state)
 	cJSON *pat = cJSON_GetObjectItemCaseSensitive(rec, "patient");
 	cJSON *ind = cJSON_GetObjectItemCaseSensitive(rec, "indication");
 	char why[256];
+	struct cg_date b, last;
 
 	(void)state;
 	cJSON_ReplaceItemInObjectCaseSensitive(pat, "birthDate", cJSON_CreateString("1925-06-01"));
@@ -256,24 +259,26 @@ over_89(void **state)
 	                                       cJSON_CreateString("1930-01-01"));
 	policy_of(&p, k, CG_DATES_YEAR);
 	assert_int_equal(cg_policy_apply(&p, rec, &out, why, sizeof(why)), CG_OK);
-	assert_string_equal(at(out, "patient", "birthDate", NULL), "1934");
-	assert_string_equal(at(out, "indication", "diagnosisDate", NULL), "1934");
+	assert_string_equal(at(out, "patient", "birthDate", NULL), "1935");
+	assert_string_equal(at(out, "indication", "diagnosisDate", NULL), "1935");
 	cJSON_Delete(out);
 	p.dates = CG_DATES_SHIFT;
 	p.record_form = 1;
 	assert_int_equal(cg_policy_apply(&p, rec, &out, why, sizeof(why)), CG_OK);
-	{
-		struct cg_date b, s;
-		struct cg_datetime st;
-
-		assert_int_equal(cg_date_parse(at(out, "patient", "birthDate", NULL), &b), 0);
-		assert_int_equal(cg_datetime_parse(at(out, "administration", "start", NULL), &st),
-		                 0);
-		s = st.date;
-		assert_int_equal(cg_age_years(&b, &s), 90);
-		assert_string_equal(at(out, "indication", "diagnosisDate", NULL),
-		                    at(out, "patient", "birthDate", NULL));
-	}
+	assert_int_equal(cg_date_parse(at(out, "patient", "birthDate", NULL), &b), 0);
+	assert_int_equal(cg_date_parse(at(out, "vitalStatus", "date", NULL), &last), 0);
+	assert_int_equal(cg_age_years(&b, &last), 90);
+	assert_string_equal(at(out, "indication", "diagnosisDate", NULL),
+	                    at(out, "patient", "birthDate", NULL));
+	cJSON_Delete(out);
+	/* 89 at the administration (2024-03-05), 90 at the last outcome and
+	 * vital status (2025-03-05): the year of birth would say so */
+	cJSON_ReplaceItemInObjectCaseSensitive(pat, "birthDate", cJSON_CreateString("1934-06-01"));
+	cJSON_ReplaceItemInObjectCaseSensitive(ind, "diagnosisDate",
+	                                       cJSON_CreateString("2020-01-01"));
+	policy_of(&p, k, CG_DATES_YEAR);
+	assert_int_equal(cg_policy_apply(&p, rec, &out, why, sizeof(why)), CG_OK);
+	assert_string_equal(at(out, "patient", "birthDate", NULL), "1935");
 	cJSON_Delete(out);
 	cJSON_Delete(rec);
 	cg_secret_key_free(k);

@@ -14,7 +14,8 @@ path):
 - a patient has the same pseudonym in every record, across runs and across
   gateways sharing the key, and different patients, keys and registries give
   different pseudonyms;
-- patients over 89 are one category (90 at the administration).
+- patients over 89 are one category (90 at the record's latest date), and
+  no year in a Bundle is more than 90 years after the year of birth.
 
     properties.py CELLGATE [N]
 """
@@ -105,6 +106,10 @@ def outcome_ids(rec):
     """Outcome ids are short ("ae-8"): searched as the JSON string they would
     be, or the end of an Observation identifier (recordId/id)."""
     return [(f'"{o["id"]}"', f'/{o["id"]}"') for o in rec.get("outcomes", [])]
+
+
+def years_between(a, b):
+    return b.year - a.year - ((b.month, b.day) < (a.month, a.day))
 
 
 def encodings(v):
@@ -200,10 +205,6 @@ def main():
         # 3. shift mode: every interval kept, shifted back 1..365 days
         bad = 0
         for rec, s in zip(recs, shifted):
-            if rec["patient"]["birthDate"] != s["patient"]["birthDate"] and \
-                    (datetime.date.fromisoformat(rec["administration"]["start"][:10]) -
-                     datetime.date.fromisoformat(rec["patient"]["birthDate"])).days >= 89 * 365:
-                pass
             a0 = datetime.date.fromisoformat(rec["administration"]["start"][:10])
             a1 = datetime.date.fromisoformat(s["administration"]["start"][:10])
             shift = (a0 - a1).days
@@ -218,15 +219,28 @@ def main():
                 if not check(got[path][:10] == want.isoformat() and got[path][10:] == v[10:],
                              f"{rec['recordId']}: {path} {v} -> {got[path]}, want {want}"):
                     bad += 1
-            age = (a0 - datetime.date.fromisoformat(rec["patient"]["birthDate"])).days / 365.2425
+            b0 = datetime.date.fromisoformat(rec["patient"]["birthDate"])
             b1 = datetime.date.fromisoformat(s["patient"]["birthDate"])
-            if age >= 90:
-                years = a1.year - b1.year - ((a1.month, a1.day) < (b1.month, b1.day))
-                if not check(years == 90, f"{rec['recordId']}: aged {age:.1f}, now {years}"):
+            last0 = max(datetime.date.fromisoformat(v[:10]) for _, v in dates_of(rec))
+            last1 = max(datetime.date.fromisoformat(v[:10]) for _, v in dates_of(s))
+            if years_between(b0, last0) >= 90:
+                # one category: 90 at the latest date, whatever the age was
+                if not check(years_between(b1, last1) == 90,
+                             f"{rec['recordId']}: {years_between(b0, last0)} at the last date, "
+                             f"now {years_between(b1, last1)}"):
                     bad += 1
-            elif not check((datetime.date.fromisoformat(rec["patient"]["birthDate"]) - b1).days
-                           == shift, f"{rec['recordId']}: birth date not shifted as the rest"):
+            elif not check((b0 - b1).days == shift,
+                           f"{rec['recordId']}: birth date not shifted as the rest"):
                 bad += 1
+        # year mode: no year of birth says more than 90 at any date
+        for rec, b in zip(recs, bundles):
+            text = json.dumps(b)
+            birth = re.search(r'"url": "birthDate", "valueDate": "(\d{4})"', text)
+            years = [int(y) for y in re.findall(r'"(\d{4})"', text)]
+            if check(birth is not None, f"{rec['recordId']}: no birth year in the Bundle"):
+                if not check(max(years) - int(birth.group(1)) <= 90,
+                             f"{rec['recordId']}: born {birth.group(1)}, a date in {max(years)}"):
+                    bad += 1
         print(f"shift mode: intervals of {N} records checked, {bad} wrong")
 
         # 4. pseudonyms: one per patient, stable across runs and gateways
