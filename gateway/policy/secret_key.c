@@ -117,20 +117,20 @@ cg_secret_key_derive(const struct cg_secret_key *k, const char *const *parts, si
 	char msg[4096];
 	size_t i, at = 0;
 	unsigned int olen = 0;
+	int ok;
 
 	for (i = 0; i < n; i++) {
 		if ((i && put(msg, sizeof(msg), &at, "|", 0)) ||
 		    put(msg, sizeof(msg), &at, parts[i] ? parts[i] : "", i + 1 < n)) {
-			OPENSSL_cleanse(msg, sizeof(msg));
-			return CG_ELIMIT; /* the input's fault: never "out of memory" */
+			OPENSSL_cleanse(msg, at); /* what was written of it */
+			return CG_ELIMIT;         /* the input's fault: never "out of memory" */
 		}
 	}
-	if (!HMAC(EVP_sha256(), k->bytes, (int)k->len, (const unsigned char *)msg, at, out,
-	          &olen) ||
-	    olen != CG_HMAC_LEN)
-		return CG_ENOMEM;
-	OPENSSL_cleanse(msg, sizeof(msg));
-	return CG_OK;
+	ok = HMAC(EVP_sha256(), k->bytes, (int)k->len, (const unsigned char *)msg, at, out,
+	          &olen) != NULL &&
+	     olen == CG_HMAC_LEN;
+	OPENSSL_cleanse(msg, at); /* what was written of it */
+	return ok ? CG_OK : CG_ENOMEM;
 }
 
 void

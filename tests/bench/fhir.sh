@@ -2,7 +2,9 @@
 # Benchmark of cellgate's FHIR side against Medplum's validator, in one run:
 #   - FHIR validation: the same transaction Bundles validated by
 #     `cellgate validate` and by Medplum's validateResource (Node);
-#   - mapping throughput: records -> Bundles (`map --to fhir`) and back.
+#   - mapping throughput: records -> Bundles (`map --to fhir`) and back;
+#   - a registry's policy on the same records (`cellgate deidentify`: the
+#     consent gate, keyed pseudonyms, Safe Harbor), against `map --to fhir`.
 #   tests/bench/fhir.sh [RECORDS]        (default 20000)
 # cellgate is timed as whole processes (reading, parsing, startup included),
 # pinned to one core, best of 3; Medplum on the first 2,000 Bundles, its
@@ -19,7 +21,7 @@ mkdir -p "$out"
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DCG_TESTS=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" >/dev/null
 cellgate=build/bench/cellgate
-cc -O2 $(for l in core json rules validate map config dest queue server cli; do printf -- "-Igateway/%s " "$l"; done) -Ibuild/bench/generated -o "$out/map_bench" tests/bench/map_bench.c \
+cc -O2 $(for l in core json rules validate map policy config dest queue server cli; do printf -- "-Igateway/%s " "$l"; done) -Ibuild/bench/generated -o "$out/map_bench" tests/bench/map_bench.c \
 	build/bench/libcellgate.a $(pkg-config --libs libcjson libcrypto) -lm
 (cd tests/fhir/medplum && [ -d node_modules/@medplum/core ] ||
 	npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -59,6 +61,22 @@ resources=$(python3 -c 'import json,sys; print(sum(len(json.loads(l)["entry"]) f
 	"$out/fhir-bundles.ndjson")
 validate=$(best /dev/null "$cellgate" validate --quiet "$out/fhir-bundles.ndjson")
 
+# The registry policy of deploy/cellgate.registry.yaml on the same records
+# (consent added), as cellgate deidentify applies it (the gateway's code).
+python3 - "$out/fhir-records.ndjson" >"$out/fhir-consented.ndjson" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    r["consent"] = {"research": True, "registries": ["STEMCELL-REG"]}
+    print(json.dumps(r))
+PY
+printf 'type: fhir\nregistry_id: STEMCELL-REG\nconsent: required\nidentity: pseudonym-keyed\ndeidentify: safe-harbor\n' \
+	>"$out/policy.yaml"
+cp tests/data/privacy/kat.key "$out/kat.key" && chmod 600 "$out/kat.key"
+to_fhir_c=$(best /dev/null "$cellgate" map --to fhir "$out/fhir-consented.ndjson")
+deid=$(best /dev/null "$cellgate" deidentify --policy "$out/policy.yaml" --key "$out/kat.key" \
+	"$out/fhir-consented.ndjson")
+
 head -2000 "$out/fhir-bundles.ndjson" >"$out/fhir-bundles-2k.ndjson"
 flags=()
 [ "$(node -e 'process.stdout.write(typeof WebSocket)')" = function ] || flags=(--experimental-websocket)
@@ -81,6 +99,8 @@ $records generated records → $records transaction Bundles with $resources reso
 | \`cellgate map --to record\` (FHIR and record validation included) | ${to_record} s | $(rate "$records" "$to_record") records/s | (end to end: see below) |
 | mapping alone, in process (\`map_bench.c\`): record → Bundle text | | ${ip_fwd} records/s | ≥ 20,000 |
 | mapping alone, in process: Bundle tree → record (record validation included) | | ${ip_back} records/s | ≥ 20,000 |
+| \`cellgate map --to fhir\` of the same records with consent | ${to_fhir_c} s | $(rate "$records" "$to_fhir_c") records/s | |
+| \`cellgate deidentify\` to FHIR: consent gate, keyed pseudonym, Safe Harbor (dates: year), then mapping | ${deid} s | $(rate "$records" "$deid") records/s | (the policy's cost: the difference) |
 EOT
 )
 echo "$table"
