@@ -307,6 +307,13 @@ cg_cli_load_mappings(const char *command, const char *dir)
 int
 cg_cli_load_config(const char *command, const char *file, struct cg_config **out)
 {
+	return cg_cli_load_config_as(command, file, NULL, out);
+}
+
+int
+cg_cli_load_config_as(const char *command, const char *file, const char *policy_key,
+                      struct cg_config **out)
+{
 	struct cg_record_report r;
 	struct cg_diag d;
 	struct cg_buf text;
@@ -314,7 +321,8 @@ cg_cli_load_config(const char *command, const char *file, struct cg_config **out
 
 	*out = NULL;
 	cg_diag_init(&d, 200);
-	err = cg_config_load(file, out, &d);
+	err = policy_key ? cg_config_load_policy(file, *policy_key ? policy_key : NULL, out, &d)
+	                 : cg_config_load(file, out, &d);
 	if (err) {
 		fprintf(stderr, "%s: %s: %s\n", command, file,
 		        err == CG_EIO ? strerror(errno) : cg_strerror(err));

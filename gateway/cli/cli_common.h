@@ -70,6 +70,10 @@ struct cg_mappings *cg_cli_load_mappings(const char *command, const char *dir);
  * has errors; 2 when it cannot be read (*out NULL for both). */
 struct cg_config;
 int cg_cli_load_config(const char *command, const char *file, struct cg_config **out);
+/* The same for a policy file (cellgate deidentify --policy) when policy_key
+ * is not NULL: its key file, or "" for the file's own pseudonym_key. */
+int cg_cli_load_config_as(const char *command, const char *file, const char *policy_key,
+                          struct cg_config **out);
 
 /* Random pseudonyms over the outbox's store at path, written at once
  * (pseudonyms.h, direct): the store is made when there is none yet. */

@@ -24,7 +24,6 @@
 #include "json_member.h"
 #include "json_pretty.h"
 #include "pseudonyms.h"
-#include "render.h"
 #include "settings.h"
 
 struct args {
@@ -129,37 +128,6 @@ emit(const struct cg_ingest_out *o, int pretty)
 	return 0;
 }
 
-/* The policy file, its issues printed as --check-config prints them. */
-static int
-load_policy(const char *file, const char *key, struct cg_config **out)
-{
-	struct cg_record_report r;
-	struct cg_diag d;
-	struct cg_buf text;
-	char abs[PATH_MAX];
-	enum cg_err err;
-
-	/* --key is relative to here, not to the policy file */
-	if (key && realpath(key, abs))
-		key = abs;
-	cg_diag_init(&d, 200);
-	err = cg_config_load_policy(file, key, out, &d);
-	if (err) {
-		fprintf(stderr, "cellgate deidentify: %s: %s\n", file,
-		        err == CG_EIO ? strerror(errno) : cg_strerror(err));
-		cg_diag_free(&d);
-		return 2;
-	}
-	memset(&r, 0, sizeof(r));
-	r.diag = &d;
-	cg_buf_init(&text, CG_BUF_MAX_OUTCOME);
-	if (!cg_render_text(&text, file, &r) && text.len)
-		fputs(text.p, stderr);
-	cg_buf_free(&text);
-	cg_diag_free(&d);
-	return *out ? 0 : 1;
-}
-
 static const struct cg_dest_cfg *
 find_dest(const struct cg_settings *s, const char *name)
 {
@@ -200,7 +168,11 @@ cg_cli_deidentify(int argc, char **argv)
 		return 2;
 	}
 	if (a.policy) {
-		if (load_policy(a.policy, a.key, &cfg))
+		char abs[PATH_MAX];
+
+		/* --key is relative to here, not to the policy file */
+		if (cg_cli_load_config_as("cellgate deidentify", a.policy,
+		                          a.key ? (realpath(a.key, abs) ? abs : a.key) : "", &cfg))
 			return 2;
 		a.destination = "policy";
 	} else if (cg_cli_load_config("cellgate deidentify", a.config, &cfg)) {

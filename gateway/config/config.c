@@ -916,8 +916,10 @@ parse_policy(const char *text, size_t len, const char *dir, const char *key, str
 	return CG_OK;
 }
 
-enum cg_err
-cg_config_load_policy(const char *path, const char *key, struct cg_config **out, struct cg_diag *d)
+/* Reads path and parses it (policy: a policy file with its key, else a
+ * whole configuration), its folder the base of relative paths. */
+static enum cg_err
+load(const char *path, int policy, const char *key, struct cg_config **out, struct cg_diag *d)
 {
 	char *text = NULL, dir[PATH_MAX], *slash;
 	size_t len;
@@ -934,7 +936,8 @@ cg_config_load_policy(const char *path, const char *key, struct cg_config **out,
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	result = parse_policy(text, len, dir, key, out, d);
+	result = policy ? parse_policy(text, len, dir, key, out, d)
+	                : cg_config_parse(text, len, dir, out, d);
 	free(text);
 	if (!result && *out && !((*out)->path = strdup(path))) {
 		cg_config_free(*out);
@@ -945,31 +948,15 @@ cg_config_load_policy(const char *path, const char *key, struct cg_config **out,
 }
 
 enum cg_err
+cg_config_load_policy(const char *path, const char *key, struct cg_config **out, struct cg_diag *d)
+{
+	return load(path, 1, key, out, d);
+}
+
+enum cg_err
 cg_config_load(const char *path, struct cg_config **out, struct cg_diag *d)
 {
-	char *text = NULL, dir[PATH_MAX], *slash;
-	size_t len;
-	enum cg_err result;
-
-	*out = NULL;
-	result = cg_file_read(path, MAX_CONFIG, &text, &len);
-	if (result)
-		return result == CG_ENOMEM ? CG_ENOMEM : CG_EIO;
-	if (!realpath(path, dir))
-		snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	result = cg_config_parse(text, len, dir, out, d);
-	free(text);
-	if (!result && *out && !((*out)->path = strdup(path))) {
-		cg_config_free(*out);
-		*out = NULL;
-		return CG_ENOMEM;
-	}
-	return result;
+	return load(path, 0, NULL, out, d);
 }
 
 void

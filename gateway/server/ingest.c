@@ -196,6 +196,23 @@ check_storable(struct run *run, const struct cg_record_report *r, int requests)
 	item_issue(run, r, CG_C_NOT_STORABLE, msg);
 }
 
+/* A record's Bundle as an item, written straight into the items' buffer
+ * (no copy of 11 KB): a transaction whose creates are conditional already. */
+static enum cg_err
+push_bundle_of(struct run *run, const cJSON *rec, const char *record_id)
+{
+	size_t off = run->out->data.len;
+	enum cg_err result = cg_map_record_to_fhir(rec, run->in->m, &run->mopts, &run->out->data);
+
+	if (!result)
+		result = add_item(run, "Bundle", record_id, off);
+	if (!result)
+		run->out->item[run->out->n - 1].requests = CG_ITEM_REQUESTS_OURS;
+	else if (run->out->data.p)
+		cg_buf_truncate(&run->out->data, off);
+	return result;
+}
+
 /* The pseudonym source the policy sees for identity random: the
  * gateway's, with every pseudonym noted for the writer (pseudonyms.h). */
 static enum cg_err
@@ -279,15 +296,7 @@ deliver_with_policy(struct run *run, const struct cg_record_report *r, int is_fh
 	} else if (!result && in->want == CG_PAYLOAD_RECORD) {
 		result = push_tree(run, "record", r->record_id, out);
 	} else if (!result) {
-		size_t off = run->out->data.len;
-
-		result = cg_map_record_to_fhir(out, in->m, &run->mopts, &run->out->data);
-		if (!result)
-			result = add_item(run, "Bundle", r->record_id, off);
-		if (!result)
-			run->out->item[run->out->n - 1].requests = CG_ITEM_REQUESTS_OURS;
-		else if (run->out->data.p)
-			cg_buf_truncate(&run->out->data, off);
+		result = push_bundle_of(run, out, r->record_id);
 	}
 	cJSON_Delete(out);
 	cJSON_Delete(mapped);
@@ -360,17 +369,7 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 	}
 	cg_arena_activate(run->arena);
 	if (!is_fhir) {
-		/* Written straight into the items' buffer: no copy of 11 KB. */
-		size_t off = run->out->data.len;
-
-		result = cg_map_record_to_fhir(r->root, in->m, &run->mopts, &run->out->data);
-		if (!result)
-			result = add_item(run, "Bundle", r->record_id, off);
-		if (!result)
-			/* a transaction whose creates are conditional already */
-			run->out->item[run->out->n - 1].requests = CG_ITEM_REQUESTS_OURS;
-		else if (run->out->data.p)
-			cg_buf_truncate(&run->out->data, off);
+		result = push_bundle_of(run, r->root, r->record_id);
 	} else {
 		struct cg_diag d;
 		cJSON *rec = NULL;
