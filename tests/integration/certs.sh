@@ -21,10 +21,13 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 "$src/certs/make-dev-pki.sh" "$work/pki" >/dev/null
 cd "$work/pki"
 for f in ca.crt server.crt server.key server-rsa.crt server-rsa.key ehr.crt ehr.key \
-	registry.crt registry.key expired.crt expired.key revoked.crt revoked.key crl.pem; do
+	registry.crt registry.key expired.crt expired.key revoked.crt revoked.key crl.pem \
+	pseudonym.key; do
 	[ -s "$f" ] || bad "missing $f"
 done
 [ "$(stat -c %a ehr.key)" = 600 ] && ok "private keys readable by the owner only" || bad "key mode"
+[ "$(stat -c %a pseudonym.key)" = 600 ] && grep -qxE '[0-9a-f]{64}' pseudonym.key &&
+	ok "pseudonym.key: 64 hex characters, owner only" || bad "pseudonym.key"
 
 # openssl verify fails on the bad ones: only its words matter here.
 verify() { openssl verify -CAfile ca.crt -crl_check -CRLfile crl.pem "$1" 2>&1 || true; }
