@@ -19,22 +19,12 @@
 #include "buf.h"
 #include "check.h"
 #include "config.h"
+#include "config_internal.h"
 #include "settings.h"
 #include "fileio.h"
-#include "secret_key.h"
 #include "yaml_json.h"
 
 #define MAX_CONFIG (4u * 1024 * 1024)
-
-struct ck {
-	struct cg_check c;
-	const struct cg_yaml *y; /* where each node came from, plain or quoted */
-	const char *dir;
-	const cJSON *clients;
-	const cJSON *destinations;
-	int queued;      /* a destination is in queue mode: the outbox is needed */
-	int policy_only; /* a policy file (cellgate deidentify --policy): no url needed */
-};
 
 static const char *const client_modes[] = {"required", "optional", NULL};
 static const char *const methods[] = {"POST", "GET", "PUT", NULL};
@@ -43,8 +33,8 @@ static const char *const dest_types[] = {"fhir", "records", "ndjson", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 
 /* The checks see the tree as const; the loader owns it and edits values. */
-static cJSON *
-mut(const cJSON *n)
+cJSON *
+cg_ck_mut(const cJSON *n)
 {
 	return (cJSON *)(uintptr_t)n;
 }
@@ -168,8 +158,8 @@ expand_env(struct ck *k, cJSON *n)
 }
 
 /* A file the configuration names: made absolute, and it must be readable. */
-static void
-want_file(struct ck *k, cJSON *n, const char *name)
+void
+cg_ck_want_file(struct ck *k, cJSON *n, const char *name)
 {
 	const char *s = cg_check_string(&k->c, n, name);
 	char path[PATH_MAX];
@@ -230,13 +220,13 @@ check_listeners(struct ck *k, const cJSON *n)
 			if (f[L_PORT])
 				cg_check_integer(&k->c, f[L_PORT], "port", 1, 65535, &port);
 			if (f[L_CERT])
-				want_file(k, mut(f[L_CERT]), "certificate");
+				cg_ck_want_file(k, cg_ck_mut(f[L_CERT]), "certificate");
 			if (f[L_KEY])
-				want_file(k, mut(f[L_KEY]), "key");
+				cg_ck_want_file(k, cg_ck_mut(f[L_KEY]), "key");
 			if (f[L_CA])
-				want_file(k, mut(f[L_CA]), "client_ca");
+				cg_ck_want_file(k, cg_ck_mut(f[L_CA]), "client_ca");
 			if (f[L_CRL])
-				want_file(k, mut(f[L_CRL]), "crl");
+				cg_ck_want_file(k, cg_ck_mut(f[L_CRL]), "crl");
 			if (f[L_CLIENT])
 				cg_check_enum(&k->c, f[L_CLIENT], "client_certificate",
 				              client_modes);
@@ -285,27 +275,6 @@ check_clients(struct ck *k, const cJSON *n)
 	cg_check_pop(&k->c, mark);
 }
 
-enum {
-	D_TYPE,
-	D_URL,
-	D_FOLDER,
-	D_CERT,
-	D_KEY,
-	D_CA,
-	D_FORMAT,
-	D_TIMEOUT,
-	D_MODE,
-	D_DELIVERY,
-	D_REGISTRY,
-	D_CONSENT,
-	D_IDENTITY,
-	D_PSEUDONYM_SYSTEM,
-	D_PSEUDONYM_KEY,
-	D_DEIDENTIFY,
-	D_DATES,
-	D_SHIFT_DAYS,
-	D__N
-};
 static const struct cg_member dest_spec[] = {{"type", 1},          {"url", 0},
                                              {"folder", 0},        {"certificate", 0},
                                              {"key", 0},           {"ca", 0},
@@ -317,99 +286,6 @@ static const struct cg_member dest_spec[] = {{"type", 1},          {"url", 0},
                                              {"dates", 0},         {"shift_days", 0}};
 static const char *const formats[] = {"record", "fhir", NULL};
 static const char *const modes[] = {"queue", "direct", NULL};
-static const char *const consents[] = {"required", "not-required", NULL};
-static const char *const identities[] = {"keep", "pseudonym-keyed", "pseudonym-random", NULL};
-static const char *const deidentifies[] = {"none", "safe-harbor", NULL};
-static const char *const date_modes[] = {"year", "shift", NULL};
-
-/* The registry a destination is (what records' consent.registries name) and
- * whether it takes a record only with the patient's research consent for
- * it (issue 12's consent gate). */
-static void
-check_consent(struct ck *k, const cJSON *it, const cJSON *registry, const cJSON *consent)
-{
-	const char *id = registry ? cg_check_string(&k->c, registry, "registry_id") : NULL;
-
-	if (id &&
-	    (!*id || strlen(id) > 64 ||
-	     strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-	             strlen(id)))
-		cg_check_issue(&k->c, CG_C_PATTERN, registry, "registry_id", 0,
-		               "1 to 64 letters, digits, '.', '_' or '-'");
-	if (consent && cg_check_enum(&k->c, consent, "consent", consents) == 0 && !registry)
-		cg_check_issue(&k->c, CG_C_REQUIRED, it, "registry_id", 0,
-		               "consent: required needs the registry_id that records' "
-		               "consent.registries name");
-}
-
-/* What the destination may receive about a patient (issue 12,
- * docs/privacy.md): identity, de-identification, and the key both need. The
- * key file is read here, so that a missing, short or world-readable key is
- * reported at its line like any other setting. */
-static void
-check_policy(struct ck *k, const cJSON *it, const cJSON *const *f, int type, int queued)
-{
-	int id = f[D_IDENTITY] ? cg_check_enum(&k->c, f[D_IDENTITY], "identity", identities) : 0;
-	int de = f[D_DEIDENTIFY] ? cg_check_enum(&k->c, f[D_DEIDENTIFY], "deidentify", deidentifies)
-	                         : 0;
-	int dm = f[D_DATES] ? cg_check_enum(&k->c, f[D_DATES], "dates", date_modes) : -1;
-	int records =
-	        type == 1 || (type == 2 && !(f[D_FORMAT] && cJSON_GetStringValue(f[D_FORMAT]) &&
-	                                     !strcmp(f[D_FORMAT]->valuestring, "fhir")));
-	long v;
-
-	if (id > 0 && !f[D_REGISTRY])
-		cg_check_issue(&k->c, CG_C_REQUIRED, it, "registry_id", 0,
-		               "pseudonyms are per registry: %s needs the registry_id",
-		               identities[id]);
-	if ((id == 1 || de == 1) && !f[D_PSEUDONYM_KEY])
-		cg_check_issue(&k->c, CG_C_REQUIRED, it, "pseudonym_key", 0,
-		               "%s needs a secret key file (pseudonym_key)",
-		               id == 1 ? "identity: pseudonym-keyed" : "deidentify: safe-harbor");
-	if (de == 1 && id == 0)
-		cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_DEIDENTIFY], "deidentify", 0,
-		               "safe-harbor removes the patient's identifiers: it needs identity "
-		               "pseudonym-keyed or pseudonym-random");
-	if (id == 2 && !queued)
-		cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_IDENTITY], "identity", 0,
-		               "pseudonym-random keeps its pseudonyms in the outbox's store: it "
-		               "needs mode: queue");
-	if (f[D_DATES] && de != 1)
-		cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_DATES], "dates", 0,
-		               "dates are what deidentify: safe-harbor changes");
-	if (dm == 0 && records)
-		cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_DATES], "dates", 0,
-		               "a record carries full dates only: a destination of records takes "
-		               "dates: shift (the default for it)");
-	if (f[D_SHIFT_DAYS] &&
-	    cg_check_integer(&k->c, f[D_SHIFT_DAYS], "shift_days", 1, 3650, &v) == 0 && dm == 0)
-		cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_SHIFT_DAYS], "shift_days", 0,
-		               "shift_days is for dates: shift");
-	if (f[D_PSEUDONYM_SYSTEM]) {
-		const char *sys = cg_check_string(&k->c, f[D_PSEUDONYM_SYSTEM], "pseudonym_system");
-
-		if (sys && !strchr(sys, ':'))
-			cg_check_issue(
-			        &k->c, CG_C_URI, f[D_PSEUDONYM_SYSTEM], "pseudonym_system", 0,
-			        "must be an absolute URI (the identifier system of pseudonyms)");
-	}
-	if (f[D_PSEUDONYM_KEY]) {
-		size_t before = k->c.d->n;
-
-		want_file(k, mut(f[D_PSEUDONYM_KEY]), "pseudonym_key");
-		if (k->c.d->n == before && cJSON_GetStringValue(f[D_PSEUDONYM_KEY]) &&
-		    !strstr(f[D_PSEUDONYM_KEY]->valuestring, "${")) {
-			struct cg_secret_key *key = NULL;
-			char why[512];
-
-			if (cg_secret_key_load(f[D_PSEUDONYM_KEY]->valuestring, &key, why,
-			                       sizeof(why)) != CG_OK)
-				cg_check_issue(&k->c, CG_C_CONFIG_FILE, f[D_PSEUDONYM_KEY],
-				               "pseudonym_key", 0, "%s", why);
-			cg_secret_key_free(key);
-		}
-	}
-}
 
 /* How the outbox's forwarder delivers to a queue-mode destination: each
  * key's range, the defaults in settings.c. */
@@ -472,7 +348,7 @@ check_destinations(struct ck *k, const cJSON *n)
 					cg_check_issue(&k->c, CG_C_REQUIRED, it, "folder", 0,
 					               "an ndjson destination needs a folder");
 				else
-					want_folder(k, mut(f[D_FOLDER]), "folder");
+					want_folder(k, cg_ck_mut(f[D_FOLDER]), "folder");
 				if (f[D_URL])
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_URL], "url", 0,
 					               "an ndjson destination has no url");
@@ -535,16 +411,16 @@ check_destinations(struct ck *k, const cJSON *n)
 				if (f[D_DELIVERY])
 					check_delivery(k, f[D_DELIVERY]);
 			}
-			check_consent(k, it, f[D_REGISTRY], f[D_CONSENT]);
-			check_policy(k, it, f, type,
+			cg_ck_consent(k, it, f[D_REGISTRY], f[D_CONSENT]);
+			cg_ck_policy(k, it, f, type,
 			             type != 2 && (!f[D_MODE] || !cJSON_GetStringValue(f[D_MODE]) ||
 			                           !strcmp(f[D_MODE]->valuestring, "queue")));
 			if (f[D_CERT])
-				want_file(k, mut(f[D_CERT]), "certificate");
+				cg_ck_want_file(k, cg_ck_mut(f[D_CERT]), "certificate");
 			if (f[D_KEY])
-				want_file(k, mut(f[D_KEY]), "key");
+				cg_ck_want_file(k, cg_ck_mut(f[D_KEY]), "key");
 			if (f[D_CA])
-				want_file(k, mut(f[D_CA]), "ca");
+				cg_ck_want_file(k, cg_ck_mut(f[D_CA]), "ca");
 		}
 		cg_check_pop(&k->c, im);
 	}
@@ -674,14 +550,14 @@ check_outbox(struct ck *k, cJSON *root, const cJSON *n)
 		}
 	}
 	if (!f[O_PATH]) {
-		f[O_PATH] = cJSON_AddStringToObject(mut(n), "path", "var/outbox.db");
+		f[O_PATH] = cJSON_AddStringToObject(cg_ck_mut(n), "path", "var/outbox.db");
 		if (!f[O_PATH]) {
 			k->c.err = CG_ENOMEM;
 			return;
 		}
 	}
 	mark = cg_check_push_key(&k->c, "outbox");
-	want_folder(k, mut(f[O_PATH]), "path");
+	want_folder(k, cg_ck_mut(f[O_PATH]), "path");
 	for (i = 1; i < O__N; i++)
 		if (f[i])
 			cg_check_integer(&k->c, f[i], outbox_spec[i].name, range[i][0], range[i][1],
@@ -740,7 +616,7 @@ check_config(struct ck *k, cJSON *root)
 			if (g[G_LEVEL])
 				cg_check_enum(&k->c, g[G_LEVEL], "level", levels);
 			if (g[G_AUDIT])
-				want_folder(k, mut(g[G_AUDIT]), "audit");
+				want_folder(k, cg_ck_mut(g[G_AUDIT]), "audit");
 			cg_check_pop(&k->c, mark);
 		}
 	}

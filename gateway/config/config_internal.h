@@ -1,0 +1,58 @@
+/*
+ * config_internal.h: what the configuration's checks share across their
+ * files (config.c: the sections; config_policy.c: a destination's registry
+ * policy). Not for other layers.
+ */
+#ifndef CG_CONFIG_INTERNAL_H
+#define CG_CONFIG_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "yaml_json.h"
+
+struct ck {
+	struct cg_check c;
+	const struct cg_yaml *y; /* where each node came from, plain or quoted */
+	const char *dir;
+	const cJSON *clients;
+	const cJSON *destinations;
+	int queued;      /* a destination is in queue mode: the outbox is needed */
+	int policy_only; /* a policy file (cellgate deidentify --policy): no url needed */
+};
+
+/* The members of a destination, in dest_spec's order (config.c). */
+enum {
+	D_TYPE,
+	D_URL,
+	D_FOLDER,
+	D_CERT,
+	D_KEY,
+	D_CA,
+	D_FORMAT,
+	D_TIMEOUT,
+	D_MODE,
+	D_DELIVERY,
+	D_REGISTRY,
+	D_CONSENT,
+	D_IDENTITY,
+	D_PSEUDONYM_SYSTEM,
+	D_PSEUDONYM_KEY,
+	D_DEIDENTIFY,
+	D_DATES,
+	D_SHIFT_DAYS,
+	D__N
+};
+
+/* The checks see the tree as const; the loader owns it and edits values. */
+cJSON *cg_ck_mut(const cJSON *n);
+/* A file the configuration names: made absolute (relative to the
+ * configuration's folder) and readable, or reported. */
+void cg_ck_want_file(struct ck *k, cJSON *n, const char *name);
+
+/* config_policy.c: the registry id and consent gate, and identity and
+ * de-identification (type: 0 fhir, 1 records, 2 ndjson; queued: queue mode). */
+void cg_ck_consent(struct ck *k, const cJSON *it, const cJSON *registry, const cJSON *consent);
+void cg_ck_policy(struct ck *k, const cJSON *it, const cJSON *const *f, int type, int queued);
+
+#endif
