@@ -283,7 +283,9 @@ static const struct cg_member dest_spec[] = {{"type", 1},          {"url", 0},
                                              {"registry_id", 0},   {"consent", 0},
                                              {"identity", 0},      {"pseudonym_system", 0},
                                              {"pseudonym_key", 0}, {"deidentify", 0},
-                                             {"dates", 0},         {"shift_days", 0}};
+                                             {"dates", 0},         {"shift_days", 0},
+                                             {"auth", 0},          {"proxy", 0},
+                                             {"no_proxy", 0},      {"proxy_auth", 0}};
 static const char *const formats[] = {"record", "fhir", NULL};
 static const char *const modes[] = {"queue", "direct", NULL};
 
@@ -412,6 +414,7 @@ check_destinations(struct ck *k, const cJSON *n)
 					check_delivery(k, f[D_DELIVERY]);
 			}
 			cg_ck_consent(k, it, f[D_REGISTRY], f[D_CONSENT]);
+			cg_ck_auth(k, it, f, type);
 			cg_ck_policy(k, it, f, type,
 			             type != 2 && (!f[D_MODE] || !cJSON_GetStringValue(f[D_MODE]) ||
 			                           !strcmp(f[D_MODE]->valuestring, "queue")));

@@ -41,6 +41,10 @@ enum {
 	D_DEIDENTIFY,
 	D_DATES,
 	D_SHIFT_DAYS,
+	D_AUTH,
+	D_PROXY,
+	D_NO_PROXY,
+	D_PROXY_AUTH,
 	D__N
 };
 
@@ -54,5 +58,9 @@ void cg_ck_want_file(struct ck *k, cJSON *n, const char *name);
  * de-identification (type: 0 fhir, 1 records, 2 ndjson; queued: queue mode). */
 void cg_ck_consent(struct ck *k, const cJSON *it, const cJSON *registry, const cJSON *consent);
 void cg_ck_policy(struct ck *k, const cJSON *it, const cJSON *const *f, int type, int queued);
+
+/* config_auth.c: how an http destination is reached: auth (mTLS alone,
+ * OAuth2 client credentials, SMART Backend Services) and an outbound proxy. */
+void cg_ck_auth(struct ck *k, const cJSON *it, const cJSON *const *f, int type);
 
 #endif

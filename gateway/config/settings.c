@@ -71,6 +71,32 @@ read_policy(struct cg_dest_cfg *d, const cJSON *n)
 	return 0;
 }
 
+static void
+read_auth(struct cg_dest_cfg *d, const cJSON *n)
+{
+	const cJSON *a = cg_json_member(n, "auth");
+	const char *t = str(a, "type"), *alg = str(a, "alg"), *m = str(a, "method");
+	struct cg_auth_cfg *c = &d->auth;
+
+	c->type = !t || !strcmp(t, "mtls")                  ? CG_AUTH_MTLS
+	          : !strcmp(t, "oauth2-client-credentials") ? CG_AUTH_OAUTH2
+	                                                    : CG_AUTH_SMART;
+	c->token_url = str(a, "token_url");
+	c->client_id = str(a, "client_id");
+	c->client_secret = str(a, "client_secret");
+	c->scope = str(a, "scope");
+	c->secret_post = m && !strcmp(m, "client_secret_post");
+	c->private_key = str(a, "private_key");
+	c->kid = str(a, "kid");
+	c->jwks_path = str(a, "jwks_path");
+	c->alg_given = alg != NULL;
+	c->es384 = alg && !strcmp(alg, "ES384");
+	c->ca = str(a, "ca") ? str(a, "ca") : d->ca;
+	d->proxy = str(n, "proxy");
+	d->no_proxy = str(n, "no_proxy");
+	d->proxy_auth = str(n, "proxy_auth");
+}
+
 static int
 read_dest(struct cg_dest_cfg *d, const cJSON *n)
 {
@@ -97,6 +123,7 @@ read_dest(struct cg_dest_cfg *d, const cJSON *n)
 	d->consent_required = str(n, "consent") && strcmp(str(n, "consent"), "required") == 0;
 	if (read_policy(d, n))
 		return -1;
+	read_auth(d, n);
 	dl = cg_json_member(n, "delivery");
 	d->delivery.concurrency = (int)num(dl, "concurrency", 4);
 	d->delivery.batch_items = (size_t)num(dl, "batch_items", 50);

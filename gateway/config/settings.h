@@ -51,6 +51,17 @@ struct cg_dest_cfg {
 	struct cg_policy policy;
 	struct cg_secret_key *own_key;
 	char pseudonym_system[200];
+	/* how it is reached (docs/destinations.md) */
+	struct cg_auth_cfg {
+		enum { CG_AUTH_MTLS, CG_AUTH_OAUTH2, CG_AUTH_SMART } type;
+		const char *token_url, *client_id, *client_secret, *scope;
+		bool secret_post; /* client_secret_post, else client_secret_basic */
+		const char *private_key, *kid, *jwks_path;
+		bool es384;     /* ES384, else RS384 (the key's kind decides by default) */
+		bool alg_given; /* alg was set (else the key decides) */
+		const char *ca; /* the token endpoint's CA (default: the destination's) */
+	} auth;
+	const char *proxy, *no_proxy, *proxy_auth; /* or NULL */
 	struct cg_delivery_cfg {
 		int concurrency;    /* batches in flight at once */
 		size_t batch_items; /* messages in one request at most */

@@ -14,6 +14,7 @@
 struct cg_dest_loop {
 	struct event_base *base;
 	struct cg_http_client *http;
+	struct cg_auth *auth; /* tokens of OAuth2 destinations, for this loop */
 };
 
 struct cg_dest_loop *
@@ -25,7 +26,9 @@ cg_dest_loop_new(struct event_base *base)
 		return NULL;
 	l->base = base;
 	l->http = cg_http_client_new(base);
-	if (!l->http) {
+	l->auth = l->http ? cg_auth_new(l->http) : NULL;
+	if (!l->http || !l->auth) {
+		cg_http_client_free(l->http);
 		free(l);
 		return NULL;
 	}
@@ -38,6 +41,7 @@ cg_dest_loop_free(struct cg_dest_loop *l)
 	if (!l)
 		return;
 	cg_http_client_free(l->http);
+	cg_auth_free(l->auth);
 	free(l);
 }
 
@@ -68,10 +72,24 @@ on_stored(evutil_socket_t fd, short what, void *arg)
 	finish(d, CG_UP_OK);
 }
 
+static enum cg_err start_call(struct cg_delivery *d);
+
 static void
 on_answered(struct cg_http_call *call, void *arg)
 {
 	struct cg_delivery *d = arg;
+
+	/* A 401 with a token: it expired early or was revoked. Once, a new
+	 * token and the same request again; a second 401 is the answer. */
+	if (call->status == 401 && d->dest->auth.type != CG_AUTH_MTLS && !d->auth_retried) {
+		d->auth_retried = true;
+		cg_auth_invalidate(d->loop->auth, d->dest, d->auth.header);
+		cg_buf_free(&call->response);
+		if (start_call(d) == CG_OK)
+			return;
+		finish(d, CG_UP_UNREACHABLE);
+		return;
+	}
 
 	d->status = call->status;
 	d->retry_after_s = call->retry_after_s;
@@ -110,7 +128,8 @@ point_headers(struct cg_delivery *d)
 {
 	size_t i = 0, at = 0;
 
-	while (at < d->headers.len && i + 1 < sizeof(d->header_v) / sizeof(d->header_v[0])) {
+	/* one place left for the Authorization line (start_call) */
+	while (at < d->headers.len && i + 2 < sizeof(d->header_v) / sizeof(d->header_v[0])) {
 		d->header_v[i++] = d->headers.p + at;
 		at += strlen(d->headers.p + at) + 1;
 	}
@@ -183,6 +202,77 @@ build_request(struct cg_delivery *d, const char **body, size_t *len)
 	return err == CG_ELIMIT ? CG_ENOMEM : err; /* a body over 2 GB: memory, not the URL */
 }
 
+/* The token's outcome, when it came before cg_dest_deliver returned:
+ * delivered on the loop's next turn, never inside the caller's call. */
+static void
+on_early(evutil_socket_t fd, short what, void *arg)
+{
+	struct cg_delivery *d = arg;
+	enum cg_upstream_result r = (enum cg_upstream_result)(d->early - 1);
+
+	(void)fd;
+	(void)what;
+	d->early = 0;
+	finish(d, r);
+}
+
+static void
+on_token(struct cg_auth_wait *w, enum cg_upstream_result r, void *arg)
+{
+	struct cg_delivery *d = arg;
+
+	if (r == CG_UP_OK) {
+		if (start_call(d) == CG_OK)
+			return;
+		r = CG_UP_UNREACHABLE;
+	} else {
+		d->status = w->status;
+		d->auth_failed = w->refused;
+		snprintf(d->error, sizeof(d->error), "%s", w->why);
+	}
+	if (d->in_deliver) {
+		struct timeval now = {0, 0};
+
+		d->early = 1 + (int)r;
+		if (event_base_once(d->loop->base, -1, EV_TIMEOUT, on_early, d, &now) == 0)
+			return;
+		d->early = 0;
+	}
+	finish(d, r);
+}
+
+/* Starts the call, with the destination's token when it has one. */
+static enum cg_err
+start_call(struct cg_delivery *d)
+{
+	size_t i;
+
+	for (i = 0; d->header_v[i]; i++)
+		if (!strncmp(d->header_v[i], "Authorization:", 14))
+			break;
+	d->header_v[i] = NULL; /* a previous token's line goes */
+	if (d->dest->auth.type != CG_AUTH_MTLS) {
+		int r;
+
+		d->auth.done = on_token;
+		d->auth.arg = d;
+		r = cg_auth_token(d->loop->auth, d->dest, &d->auth);
+		if (r < 0) {
+			snprintf(d->error, sizeof(d->error), "%s", d->auth.why);
+			return CG_ENOMEM;
+		}
+		if (r == 0)
+			return CG_OK; /* on_token goes on */
+		d->header_v[i] = d->auth.header;
+		d->header_v[i + 1] = NULL;
+	}
+	if (cg_http_start(d->loop->http, &d->call)) {
+		memcpy(d->error, d->call.error, sizeof(d->error));
+		return CG_EIO;
+	}
+	return CG_OK;
+}
+
 enum cg_err
 cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 {
@@ -201,6 +291,12 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	cg_buf_init(&d->headers, CG_BUF_MAX_UPSTREAM);
 	d->header_v[0] = NULL;
 	d->retry_after_s = -1;
+	d->loop = l;
+	d->auth_failed = false;
+	d->auth_retried = false;
+	d->in_deliver = false;
+	d->early = 0;
+	memset(&d->auth, 0, sizeof(d->auth));
 	if (dest->type == CG_DEST_NDJSON) {
 		d->ev = event_new(l->base, -1, 0, on_stored, d);
 		if (!d->ev) {
@@ -232,11 +328,13 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->call.headers_extra = d->header_v;
 	d->call.done = on_answered;
 	d->call.arg = d;
-	if (cg_http_start(l->http, &d->call)) {
-		memcpy(d->error, d->call.error, sizeof(d->error));
+	d->in_deliver = true;
+	err = start_call(d);
+	d->in_deliver = false;
+	if (err) {
 		d->result = CG_UP_UNREACHABLE;
 		cg_metrics_upstream((int)dest->type, CG_UP_UNREACHABLE);
-		return CG_EIO;
+		return err == CG_ENOMEM ? CG_ENOMEM : CG_EIO;
 	}
 	return CG_OK;
 }
@@ -244,6 +342,8 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 void
 cg_delivery_release(struct cg_delivery *d)
 {
+	if (d->loop && d->auth.entry)
+		cg_auth_cancel(d->loop->auth, &d->auth); /* still waiting for a token */
 	if (d->ev)
 		event_free(d->ev);
 	d->ev = NULL;

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "dest_http.h"
 #include "dest_ndjson.h"
@@ -54,6 +55,9 @@ struct cg_delivery {
 	char response_type[128]; /* its Content-Type, or "" */
 	char error[256];         /* no answer, or the write failed: why */
 	long retry_after_s;      /* fhir, records: the upstream's Retry-After, or -1 */
+	/* the destination's credentials were refused (its token endpoint said
+	 * so): no fault of these items, and no retry or split will mend it */
+	bool auth_failed;
 	char file[sizeof(((struct cg_ndjson_job *)0)->file)]; /* ndjson: the last file */
 	/* private */
 	struct event *ev;
@@ -62,7 +66,12 @@ struct cg_delivery {
 	char url[CG_DEST_URL_MAX + 1 + CG_FHIR_TYPE_NAME_MAX]; /* {url}/{type} fits */
 	struct cg_buf body;
 	struct cg_buf headers;   /* the extra header lines' text */
-	const char *header_v[3]; /* and the lines, NULL-ended */
+	const char *header_v[4]; /* and the lines (the last: Authorization), NULL-ended */
+	struct cg_dest_loop *loop;
+	struct cg_auth_wait auth; /* its token, for an OAuth2 destination */
+	bool auth_retried;        /* sent again once after a 401, with a new token */
+	bool in_deliver;          /* cg_dest_deliver has not returned yet */
+	int early;                /* the token's outcome came before it did: 1 + result */
 };
 
 /* Starts delivering d->batch to d->dest; d->done runs on l's loop once it is

@@ -262,9 +262,15 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 		call->headers = curl_slist_append(call->headers, call->headers_extra[i]);
 	curl_easy_setopt(e, CURLOPT_URL, call->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len);
+	if (call->method && strcmp(call->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len);
+		if (call->method && strcmp(call->method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method);
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
@@ -276,12 +282,27 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	                 d->timeout_ms < 5000 ? d->timeout_ms : 5000L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "cellgate");
-	if (d->certificate)
+	if (d->certificate && !call->token_call)
 		curl_easy_setopt(e, CURLOPT_SSLCERT, d->certificate);
-	if (d->key)
+	if (d->key && !call->token_call)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, d->key);
-	if (d->ca)
-		curl_easy_setopt(e, CURLOPT_CAINFO, d->ca);
+	if (call->token_call ? d->auth.ca != NULL : d->ca != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, call->token_call ? d->auth.ca : d->ca);
+	if (call->basic_user) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, call->basic_user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, call->basic_password);
+	}
+	/* The proxy is the configuration's, or none: never one from the
+	 * environment (http_proxy...), which nobody configuring cellgate sees.
+	 * HTTPS goes through it by CONNECT. */
+	curl_easy_setopt(e, CURLOPT_PROXY, d->proxy ? d->proxy : "");
+	if (d->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, d->no_proxy);
+	if (d->proxy_auth) {
+		curl_easy_setopt(e, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_PROXYUSERPWD, d->proxy_auth);
+	}
 	call->easy = e;
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		snprintf(call->error, sizeof(call->error), "could not start the call");

@@ -10,6 +10,8 @@
 #ifndef CG_DEST_HTTP_H
 #define CG_DEST_HTTP_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 #include "metrics.h"
 #include "settings.h"
@@ -26,6 +28,11 @@ struct cg_http_call {
 	const char *content_type;
 	const char *request_id;
 	const char *const *headers_extra; /* "Name: value" lines, NULL-ended, or NULL */
+	const char *method;               /* NULL: POST (body); "GET" (no body), "PUT" (body) */
+	/* a call to the destination's token endpoint (auth.c): no client
+	 * certificate, the auth's CA, HTTP Basic credentials when not NULL */
+	bool token_call;
+	const char *basic_user, *basic_password;
 	void (*done)(struct cg_http_call *call, void *arg);
 	void *arg;
 	/* out */

@@ -449,7 +449,11 @@ settle(struct fw_batch *b, int soon)
 			e = cg_store_delivered(f->store, m->id, (int)dl->status, now);
 			delivered++;
 		} else if (refused) {
-			if (dl->status)
+			if (dl->auth_failed) /* the credentials, not the message */
+				snprintf(reason, sizeof(reason),
+				         "cannot be sent to destination %s: %s", b->dest->name,
+				         dl->error);
+			else if (dl->status)
 				snprintf(reason, sizeof(reason),
 				         "refused by destination %s with %ld", b->dest->name,
 				         dl->status);
@@ -572,7 +576,8 @@ finish_batch(struct fw_batch *b, int then_pump)
 		f->flying = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
-	if (!refused || b->n == 1)
+	/* Credentials refused are every message's lot: no split finds one. */
+	if (!refused || b->n == 1 || b->dl.auth_failed)
 		b->soon = 0;
 	else if (f->stopping || split(b) != 0)
 		b->soon = 1;

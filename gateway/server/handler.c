@@ -647,11 +647,24 @@ cg_handle_admin_request(struct evhttp_request *req, void *arg)
 	r->ep = CG_EP_OTHER;
 	cg_request_set_id(r);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "cellgate");
+	/* A SMART Backend Services destination's public keys (its jwks_path):
+	 * what the registry fetches to check the gateway's assertions. */
+	for (size_t i = 0; raw && i < r->rt->s->ndests; i++) {
+		const char *jp = r->rt->s->dests[i].auth.jwks_path;
+
+		if (r->rt->dest_jwks[i] && jp && strcmp(raw, jp) == 0 &&
+		    evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+			cg_request_respond(r, 200, "application/json", r->rt->dest_jwks[i],
+			                   strlen(r->rt->dest_jwks[i]), "ok");
+			return;
+		}
+	}
 	/* Only the three paths, compared as sent: nothing here is decoded. */
 	cg_route_match(r->rt->s, cg_request_method(req), raw ? raw : "/", &m);
 	if (m.target != CG_T_HEALTH && m.target != CG_T_READY && m.target != CG_T_METRICS) {
 		cg_request_fail(r, 404, "not-found",
-		                "the admin listener serves /healthz, /readyz and /metrics");
+		                "the admin listener serves /healthz, /readyz, /metrics and the "
+		                "jwks_path of smart-backend destinations");
 		return;
 	}
 	r->ep = m.target == CG_T_HEALTH  ? CG_EP_HEALTH

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "mappings.h"
+#include "jwt.h"
 #include "runtime.h"
 #include "settings.h"
 #include "tls.h"
@@ -36,6 +37,9 @@ cg_runtime_free(struct cg_runtime *rt)
 		SSL_CTX_free(rt->tls[i]);
 	free(rt->tls);
 	free(rt->dest_cert_expiry);
+	for (i = 0; rt->dest_jwks && i < rt->s->ndests; i++)
+		free(rt->dest_jwks[i]);
+	free(rt->dest_jwks);
 	free(rt->expiry);
 	free(rt->listener_names);
 	for (i = 0; i < rt->ndocs; i++)
@@ -204,6 +208,45 @@ load_docs(struct cg_runtime *rt)
 	return 0;
 }
 
+/* SMART Backend Services destinations: their keys read now (a bad one is a
+ * load error, not a failure at the first delivery) and the JWKS each
+ * jwks_path serves on the admin listener. */
+static int
+load_jwks(struct cg_runtime *rt)
+{
+	size_t i;
+
+	for (i = 0; i < rt->s->ndests; i++) {
+		const struct cg_dest_cfg *dc = &rt->s->dests[i];
+		const struct cg_auth_cfg *a = &dc->auth;
+		struct cg_jwt_key *k = NULL;
+		struct cg_buf b;
+		char why[300];
+
+		if (a->type != CG_AUTH_SMART)
+			continue;
+		if (cg_jwt_key_load(a->private_key,
+		                    a->alg_given ? (a->es384 ? "ES384" : "RS384") : NULL, a->kid,
+		                    &k, why, sizeof(why))) {
+			cg_log(CG_LOG_ERROR, "destination %s: %s", dc->name, why);
+			return -1;
+		}
+		cg_buf_init(&b, 64 * 1024);
+		if (!a->jwks_path) {
+			cg_jwt_key_free(k);
+			continue;
+		}
+		if (cg_jwt_jwks(k, &b)) {
+			cg_jwt_key_free(k);
+			cg_buf_free(&b);
+			return -1;
+		}
+		cg_jwt_key_free(k);
+		rt->dest_jwks[i] = b.p; /* the buffer's text is the runtime's now */
+	}
+	return 0;
+}
+
 struct cg_runtime *
 cg_runtime_load(const char *config_path, const char *mappings_dir, const struct cg_listen *listen)
 {
@@ -292,7 +335,8 @@ cg_runtime_load(const char *config_path, const char *mappings_dir, const struct 
 	/* The gateway's own client certificates, one per destination that
 	 * has one (libcurl reads them per call: a bad one shows only then). */
 	rt->dest_cert_expiry = calloc(rt->s->ndests + 1, sizeof(*rt->dest_cert_expiry));
-	if (!rt->dest_cert_expiry) {
+	rt->dest_jwks = calloc(rt->s->ndests + 1, sizeof(*rt->dest_jwks));
+	if (!rt->dest_cert_expiry || !rt->dest_jwks || load_jwks(rt)) {
 		cg_runtime_free(rt);
 		return NULL;
 	}

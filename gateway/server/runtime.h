@@ -34,6 +34,7 @@ struct cg_runtime {
 	} * expiry;                  /* per listener */
 	char (*listener_names)[64];  /* per listener: "address:port" */
 	long long *dest_cert_expiry; /* per destination: its client certificate's, or 0 */
+	char **dest_jwks; /* per destination: the JWKS its jwks_path serves (smart-backend), or NULL */
 	struct cg_static_doc *docs;
 	size_t ndocs;
 	const char *base; /* canonical base */
