@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "cli_common.h"
 #include "cli_map.h"
+#include "cli_check_destination.h"
 #include "cli_deidentify.h"
 #include "cli_pseudonym.h"
 #include "cli_queue.h"
@@ -35,6 +36,8 @@ static const struct {
         {"map", cg_cli_map, "records to FHIR R4 transaction Bundles and back"},
         {"deidentify", cg_cli_deidentify,
          "a destination's consent, identity and de-identification policy on files"},
+        {"check-destination", cg_cli_check_destination,
+         "whether a destination can be reached and its server supports what it needs"},
         {"pseudonym", cg_cli_pseudonym,
          "resolve a random pseudonym (audited), or the pseudonym of an identifier"},
         {"serve", cg_cli_serve, "the mutual-TLS gateway"},

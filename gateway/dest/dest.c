@@ -45,6 +45,13 @@ cg_dest_loop_free(struct cg_dest_loop *l)
 	free(l);
 }
 
+void
+cg_dest_loop_auth_counts(const struct cg_dest_loop *l, unsigned long *requests,
+                         unsigned long *refused)
+{
+	cg_auth_counts(l->auth, requests, refused);
+}
+
 static void
 finish(struct cg_delivery *d, enum cg_upstream_result result)
 {
@@ -337,6 +344,52 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 		return err == CG_ENOMEM ? CG_ENOMEM : CG_EIO;
 	}
 	return CG_OK;
+}
+
+enum cg_err
+cg_dest_get(struct cg_dest_loop *l, struct cg_delivery *d, const char *path)
+{
+	const struct cg_dest_cfg *dest = d->dest;
+	size_t ul;
+	enum cg_err err;
+
+	memset(&d->call, 0, sizeof(d->call));
+	d->ev = NULL;
+	d->error[0] = 0;
+	d->file[0] = 0;
+	d->response_type[0] = 0;
+	cg_buf_init(&d->response, CG_BUF_MAX_EMPTY);
+	cg_buf_init(&d->body, CG_BUF_MAX_UPSTREAM);
+	cg_buf_init(&d->headers, CG_BUF_MAX_UPSTREAM);
+	d->header_v[0] = NULL;
+	d->retry_after_s = -1;
+	d->loop = l;
+	d->auth_failed = false;
+	d->auth_retried = false;
+	d->early = 0;
+	memset(&d->auth, 0, sizeof(d->auth));
+	if (dest->type == CG_DEST_NDJSON)
+		return CG_EINVAL;
+	ul = (size_t)snprintf(d->url, sizeof(d->url), "%s", dest->url);
+	if (ul >= sizeof(d->url) ||
+	    (size_t)snprintf(d->url + ul, sizeof(d->url) - ul, "%s%s",
+	                     ul && d->url[ul - 1] == '/' ? "" : "/", path) >= sizeof(d->url) - ul) {
+		snprintf(d->error, sizeof(d->error), "the upstream URL would be too long");
+		return CG_ELIMIT;
+	}
+	d->call.dest = dest;
+	d->call.url = d->url;
+	d->call.method = "GET";
+	d->call.body = "";
+	d->call.content_type = "application/fhir+json";
+	d->call.request_id = d->request_id ? d->request_id : "get";
+	d->call.headers_extra = d->header_v;
+	d->call.done = on_answered;
+	d->call.arg = d;
+	d->in_deliver = true;
+	err = start_call(d);
+	d->in_deliver = false;
+	return err;
 }
 
 void

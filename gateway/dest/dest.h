@@ -82,6 +82,16 @@ struct cg_delivery {
 enum cg_err cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d);
 void cg_delivery_release(struct cg_delivery *d);
 
+/* A GET of {url}/path at d->dest (a search, the CapabilityStatement), with
+ * the destination's credentials, its proxy and its 401 recovery; d->done
+ * runs as for a delivery (d->batch is not read). `cellgate
+ * check-destination` reads metadata through it. */
+enum cg_err cg_dest_get(struct cg_dest_loop *l, struct cg_delivery *d, const char *path);
+
+/* Token requests this loop made and how many were refused (auth.h). */
+void cg_dest_loop_auth_counts(const struct cg_dest_loop *l, unsigned long *requests,
+                              unsigned long *refused);
+
 /* Whether d can take deliveries now (an ndjson folder writable), for
  * /readyz. Upstreams are not probed: a down upstream is each request's 502. */
 bool cg_dest_is_ready(const struct cg_dest_cfg *d);
