@@ -275,17 +275,36 @@ check_clients(struct ck *k, const cJSON *n)
 	cg_check_pop(&k->c, mark);
 }
 
-static const struct cg_member dest_spec[] = {{"type", 1},          {"url", 0},
-                                             {"folder", 0},        {"certificate", 0},
-                                             {"key", 0},           {"ca", 0},
-                                             {"format", 0},        {"timeout_ms", 0},
-                                             {"mode", 0},          {"delivery", 0},
-                                             {"registry_id", 0},   {"consent", 0},
-                                             {"identity", 0},      {"pseudonym_system", 0},
-                                             {"pseudonym_key", 0}, {"deidentify", 0},
-                                             {"dates", 0},         {"shift_days", 0},
-                                             {"auth", 0},          {"proxy", 0},
-                                             {"no_proxy", 0},      {"proxy_auth", 0}};
+static const struct cg_member dest_spec[] = {{"type", 1},
+                                             {"url", 0},
+                                             {"folder", 0},
+                                             {"certificate", 0},
+                                             {"key", 0},
+                                             {"ca", 0},
+                                             {"format", 0},
+                                             {"timeout_ms", 0},
+                                             {"mode", 0},
+                                             {"delivery", 0},
+                                             {"registry_id", 0},
+                                             {"consent", 0},
+                                             {"identity", 0},
+                                             {"pseudonym_system", 0},
+                                             {"pseudonym_key", 0},
+                                             {"deidentify", 0},
+                                             {"dates", 0},
+                                             {"shift_days", 0},
+                                             {"auth", 0},
+                                             {"proxy", 0},
+                                             {"no_proxy", 0},
+                                             {"proxy_auth", 0},
+                                             {"create", 0},
+                                             {"update_changed", 0},
+                                             {"subject", 0},
+                                             {"subject_system", 0},
+                                             {"create_patient", 0},
+                                             {"max_entries", 0},
+                                             {"max_observations", 0},
+                                             {"tags", 0}};
 static const char *const formats[] = {"record", "fhir", NULL};
 static const char *const modes[] = {"queue", "direct", NULL};
 

@@ -114,9 +114,103 @@ check_auth(struct ck *k, const cJSON *auth)
 	cg_check_pop(&k->c, mark);
 }
 
+static const char *const creates[] = {"conditional", "search-then-create", "plain", NULL};
+static const char *const subjects[] = {"identifier", "resolve", NULL};
+
+/* A list of codings: [{system, code, display?}]. */
+static void
+check_codings(struct ck *k, const cJSON *list, const char *name)
+{
+	static const struct cg_member coding_spec[] = {{"system", 1}, {"code", 1}, {"display", 0}};
+	const cJSON *c, *f[3];
+	size_t mark, i = 0;
+
+	if (!cg_check_array(&k->c, list, name))
+		return;
+	mark = cg_check_push_key(&k->c, name);
+	cJSON_ArrayForEach(c, list)
+	{
+		size_t im = cg_check_push_index(&k->c, i++);
+
+		if (cg_check_members(&k->c, c, NULL, coding_spec, 3, f) == 0) {
+			if (f[0])
+				cg_check_uri(&k->c, f[0], "system");
+			if (f[1])
+				cg_check_string(&k->c, f[1], "code");
+			if (f[2])
+				cg_check_string(&k->c, f[2], "display");
+		}
+		cg_check_pop(&k->c, im);
+	}
+	cg_check_pop(&k->c, mark);
+}
+
+/* How a FHIR server wants to be spoken to: create and subject modes, Bundle
+ * caps and tags on every resource (docs/destinations.md). */
+static void
+check_fhir_rules(struct ck *k, const cJSON *const *f, int type)
+{
+	static const struct cg_member tags_spec[] = {{"security", 0}, {"tag", 0}};
+	const char *const only = "for fhir destinations";
+	int c = -1, sj = -1;
+	long v;
+
+	if (type != 0) {
+		refuse(k, f[D_CREATE], "create", only);
+		refuse(k, f[D_UPDATE_CHANGED], "update_changed", only);
+		refuse(k, f[D_SUBJECT], "subject", only);
+		refuse(k, f[D_SUBJECT_SYSTEM], "subject_system", only);
+		refuse(k, f[D_CREATE_PATIENT], "create_patient", only);
+		refuse(k, f[D_MAX_ENTRIES], "max_entries", only);
+		refuse(k, f[D_MAX_OBSERVATIONS], "max_observations", only);
+		refuse(k, f[D_TAGS], "tags", only);
+		return;
+	}
+	if (f[D_CREATE])
+		c = cg_check_enum(&k->c, f[D_CREATE], "create", creates);
+	if (f[D_SUBJECT])
+		sj = cg_check_enum(&k->c, f[D_SUBJECT], "subject", subjects);
+	if (f[D_UPDATE_CHANGED]) {
+		int b;
+
+		if (cg_check_bool(&k->c, f[D_UPDATE_CHANGED], "update_changed", &b) == 0 && c != 1)
+			refuse(k, f[D_UPDATE_CHANGED], "update_changed",
+			       "update_changed is for create: search-then-create");
+	}
+	if (f[D_CREATE_PATIENT]) {
+		int b;
+
+		if (cg_check_bool(&k->c, f[D_CREATE_PATIENT], "create_patient", &b) == 0 && sj != 1)
+			refuse(k, f[D_CREATE_PATIENT], "create_patient",
+			       "create_patient is for subject: resolve");
+	}
+	if (f[D_SUBJECT_SYSTEM] &&
+	    cg_check_uri(&k->c, f[D_SUBJECT_SYSTEM], "subject_system") == 0 && sj != 1)
+		refuse(k, f[D_SUBJECT_SYSTEM], "subject_system",
+		       "subject_system is for subject: resolve");
+	if (f[D_MAX_ENTRIES])
+		cg_check_integer(&k->c, f[D_MAX_ENTRIES], "max_entries", 2, 100000, &v);
+	if (f[D_MAX_OBSERVATIONS])
+		cg_check_integer(&k->c, f[D_MAX_OBSERVATIONS], "max_observations", 1, 100000, &v);
+	if (f[D_TAGS]) {
+		const cJSON *t[2];
+		size_t mark;
+
+		if (cg_check_members(&k->c, f[D_TAGS], "tags", tags_spec, 2, t) == 0) {
+			mark = cg_check_push_key(&k->c, "tags");
+			if (t[0])
+				check_codings(k, t[0], "security");
+			if (t[1])
+				check_codings(k, t[1], "tag");
+			cg_check_pop(&k->c, mark);
+		}
+	}
+}
+
 void
 cg_ck_auth(struct ck *k, const cJSON *it, const cJSON *const *f, int type)
 {
+	check_fhir_rules(k, f, type);
 	if (type == 2) {
 		refuse(k, f[D_AUTH], "auth", "an ndjson destination is a folder");
 		refuse(k, f[D_PROXY], "proxy", "an ndjson destination is a folder");

@@ -97,6 +97,52 @@ read_auth(struct cg_dest_cfg *d, const cJSON *n)
 	d->proxy_auth = str(n, "proxy_auth");
 }
 
+/* A list of codings (checked): strings point into the tree. */
+static int
+read_codings(const cJSON *list, struct cg_coding **out, size_t *n)
+{
+	const cJSON *c;
+	size_t i = 0;
+
+	*n = count(list);
+	*out = NULL;
+	if (!*n)
+		return 0;
+	*out = calloc(*n, sizeof(**out));
+	if (!*out)
+		return -1;
+	cJSON_ArrayForEach(c, list)
+	{
+		(*out)[i].system = str(c, "system");
+		(*out)[i].code = str(c, "code");
+		(*out)[i].display = str(c, "display");
+		i++;
+	}
+	return 0;
+}
+
+static int
+read_rules(struct cg_dest_cfg *d, const cJSON *n)
+{
+	struct cg_fhir_rules *r = &d->rules;
+	const char *c = str(n, "create"), *sj = str(n, "subject");
+	const cJSON *tags = cg_json_member(n, "tags");
+
+	r->create = !c || !strcmp(c, "conditional") ? CG_CREATE_CONDITIONAL
+	            : !strcmp(c, "plain")           ? CG_CREATE_PLAIN
+	                                            : CG_CREATE_SEARCH;
+	r->update_changed = cJSON_IsTrue(cg_json_member(n, "update_changed"));
+	r->resolve_subject = sj && !strcmp(sj, "resolve");
+	r->subject_system = str(n, "subject_system");
+	r->create_patient = cJSON_IsTrue(cg_json_member(n, "create_patient"));
+	r->max_entries = (size_t)num(n, "max_entries", 0);
+	r->max_observations = (size_t)num(n, "max_observations", 0);
+	if (read_codings(cg_json_member(tags, "security"), &r->security, &r->nsecurity) ||
+	    read_codings(cg_json_member(tags, "tag"), &r->tag, &r->ntag))
+		return -1;
+	return 0;
+}
+
 static int
 read_dest(struct cg_dest_cfg *d, const cJSON *n)
 {
@@ -124,6 +170,8 @@ read_dest(struct cg_dest_cfg *d, const cJSON *n)
 	if (read_policy(d, n))
 		return -1;
 	read_auth(d, n);
+	if (read_rules(d, n))
+		return -1;
 	dl = cg_json_member(n, "delivery");
 	d->delivery.concurrency = (int)num(dl, "concurrency", 4);
 	d->delivery.batch_items = (size_t)num(dl, "batch_items", 50);
@@ -259,8 +307,11 @@ cg_settings_free(struct cg_settings *s)
 		return;
 	for (i = 0; s->routes && i < s->nroutes; i++)
 		free(s->routes[i].clients);
-	for (i = 0; s->dests && i < s->ndests; i++)
+	for (i = 0; s->dests && i < s->ndests; i++) {
 		cg_secret_key_free(s->dests[i].own_key);
+		free(s->dests[i].rules.security);
+		free(s->dests[i].rules.tag);
+	}
 	free(s->listeners);
 	free(s->clients);
 	free(s->routes);

@@ -62,6 +62,18 @@ struct cg_dest_cfg {
 		const char *ca; /* the token endpoint's CA (default: the destination's) */
 	} auth;
 	const char *proxy, *no_proxy, *proxy_auth; /* or NULL */
+	/* how its FHIR server wants to be spoken to (fhir destinations) */
+	struct cg_fhir_rules {
+		enum { CG_CREATE_CONDITIONAL, CG_CREATE_SEARCH, CG_CREATE_PLAIN } create;
+		bool update_changed;  /* search-then-create: PUT what differs from the server's */
+		bool resolve_subject; /* subject by the server's Patient/<id>, searched */
+		const char
+		        *subject_system; /* the identifier system searched (NULL: the subject's) */
+		bool create_patient;     /* create the Patient when the search finds none */
+		size_t max_entries, max_observations; /* per transaction Bundle (0: no cap) */
+		struct cg_coding *security, *tag;     /* added to every resource's meta */
+		size_t nsecurity, ntag;
+	} rules;
 	struct cg_delivery_cfg {
 		int concurrency;    /* batches in flight at once */
 		size_t batch_items; /* messages in one request at most */

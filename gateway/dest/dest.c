@@ -9,6 +9,7 @@
 #include "conditional.h"
 #include "dest.h"
 #include "log.h"
+#include "prepare.h"
 #include "transaction.h"
 
 struct cg_dest_loop {
@@ -193,6 +194,8 @@ build_request(struct cg_delivery *d, const char **body, size_t *len)
 			return CG_ELIMIT;
 		*body = b->data + b->item[0].off;
 		*len = b->item[0].len;
+		if (dest->type == CG_DEST_FHIR && dest->rules.create != CG_CREATE_CONDITIONAL)
+			return CG_OK; /* the server refuses or ignores If-None-Exist */
 		return conditional_header(d, *body, *len);
 	} else if (b->n == 1 && b->item[0].requests == CG_ITEM_REQUESTS_OURS) {
 		*body = b->data + b->item[0].off; /* ours: conditional already, as it is */
@@ -246,6 +249,32 @@ on_token(struct cg_auth_wait *w, enum cg_upstream_result r, void *arg)
 		d->early = 0;
 	}
 	finish(d, r);
+}
+
+static void
+on_prepared(struct cg_delivery *d, int r)
+{
+	enum cg_upstream_result result = d->result;
+
+	if (r > 0) {
+		d->call.body = d->body.p;
+		d->call.len = d->body.len;
+		if (start_call(d) == CG_OK)
+			return;
+		result = CG_UP_UNREACHABLE;
+	} else if (r == 0) {
+		d->status = 200; /* everything is at the server already */
+		result = CG_UP_OK;
+	}
+	if (d->in_deliver) {
+		struct timeval now = {0, 0};
+
+		d->early = 1 + (int)result;
+		if (event_base_once(d->loop->base, -1, EV_TIMEOUT, on_early, d, &now) == 0)
+			return;
+		d->early = 0;
+	}
+	finish(d, result);
 }
 
 /* Starts the call, with the destination's token when it has one. */
@@ -303,6 +332,7 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->auth_retried = false;
 	d->in_deliver = false;
 	d->early = 0;
+	d->prep = NULL;
 	memset(&d->auth, 0, sizeof(d->auth));
 	if (dest->type == CG_DEST_NDJSON) {
 		d->ev = event_new(l->base, -1, 0, on_stored, d);
@@ -336,7 +366,11 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->call.done = on_answered;
 	d->call.arg = d;
 	d->in_deliver = true;
-	err = start_call(d);
+	/* A FHIR server with its own ways (prepare.h) gets the Bundle made fit
+	 * first, with searches of its own; a lone resource goes as it is. */
+	err = cg_prepare_needed(dest) ? cg_prepare_start(d, on_prepared) : CG_EINVAL;
+	if (err == CG_EINVAL)
+		err = start_call(d);
 	d->in_deliver = false;
 	if (err) {
 		d->result = CG_UP_UNREACHABLE;
@@ -367,6 +401,7 @@ cg_dest_get(struct cg_dest_loop *l, struct cg_delivery *d, const char *path)
 	d->auth_failed = false;
 	d->auth_retried = false;
 	d->early = 0;
+	d->prep = NULL;
 	memset(&d->auth, 0, sizeof(d->auth));
 	if (dest->type == CG_DEST_NDJSON)
 		return CG_EINVAL;
@@ -397,6 +432,7 @@ cg_delivery_release(struct cg_delivery *d)
 {
 	if (d->loop && d->auth.entry)
 		cg_auth_cancel(d->loop->auth, &d->auth); /* still waiting for a token */
+	cg_prepare_free(d);
 	if (d->ev)
 		event_free(d->ev);
 	d->ev = NULL;

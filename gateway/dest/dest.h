@@ -72,6 +72,7 @@ struct cg_delivery {
 	bool auth_retried;        /* sent again once after a 401, with a new token */
 	bool in_deliver;          /* cg_dest_deliver has not returned yet */
 	int early;                /* the token's outcome came before it did: 1 + result */
+	struct cg_prepare *prep;  /* the Bundle being made fit for its server (prepare.h) */
 };
 
 /* Starts delivering d->batch to d->dest; d->done runs on l's loop once it is

@@ -8,6 +8,23 @@
 #include "map_internal.h"
 
 enum cg_err
+cg_identifier_query(const char *sys, const char *val, struct cg_buf *out)
+{
+	enum cg_err err;
+
+	if (!val || !*val)
+		return CG_ENOENT;
+	err = cg_buf_addstr(out, "identifier=");
+	if (!err && sys)
+		err = cg_map_query_escape(out, sys);
+	if (!err)
+		err = cg_buf_addstr(out, "%7C");
+	if (!err)
+		err = cg_map_query_escape(out, val);
+	return err;
+}
+
+enum cg_err
 cg_conditional_query(const char *p, size_t len, struct cg_buf *out)
 {
 	cJSON *root = cJSON_ParseWithLength(p, len);
@@ -26,13 +43,7 @@ cg_conditional_query(const char *p, size_t len, struct cg_buf *out)
 	}
 	/* "system|value"; without a system, "|value": those without one (a
 	 * bare value would match it in every system) */
-	err = cg_buf_addstr(out, "identifier=");
-	if (!err && sys)
-		err = cg_map_query_escape(out, sys);
-	if (!err)
-		err = cg_buf_addstr(out, "%7C");
-	if (!err)
-		err = cg_map_query_escape(out, val);
+	err = cg_identifier_query(sys, val, out);
 	cJSON_Delete(root);
 	if (err == CG_OK && out->len == was)
 		return CG_ENOENT;

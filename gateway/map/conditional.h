@@ -22,5 +22,8 @@
  * p[0..len). CG_ENOENT when it has no identifier with a value (out as it
  * was); CG_ENOMEM. */
 enum cg_err cg_conditional_query(const char *p, size_t len, struct cg_buf *out);
+/* The same for an identifier given: "identifier=<system>%7C<value>" (a
+ * search, a conditional reference). CG_ENOENT without a value. */
+enum cg_err cg_identifier_query(const char *system, const char *value, struct cg_buf *out);
 
 #endif

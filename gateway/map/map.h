@@ -39,6 +39,9 @@ struct cg_map_opts {
 	 * of the Bundle (none when nsecurity is 0). */
 	const struct cg_coding *security;
 	size_t nsecurity;
+	/* and meta.tag codings (a destination's tags) */
+	const struct cg_coding *tag;
+	size_t ntag;
 	/* Record -> FHIR: when set, the Bundle ends with a Provenance entry
 	 * about the others (provenance.h); the CLI leaves it NULL. */
 	const struct cg_provenance_in *provenance;

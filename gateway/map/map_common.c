@@ -279,15 +279,14 @@ cg_map_ctx_get(const struct cg_mappings *m, const struct cg_map_opts *o)
 	return &cache;
 }
 
-void
-cg_map_meta_security(struct cg_jw *w, const struct cg_coding *v, size_t n)
+static void
+codings(struct cg_jw *w, const char *key, const struct cg_coding *v, size_t n)
 {
 	size_t i;
 
 	if (!n)
 		return;
-	cg_jw_object(w, "meta");
-	cg_jw_array(w, "security");
+	cg_jw_array(w, key);
 	for (i = 0; i < n; i++) {
 		cg_jw_object(w, NULL);
 		if (v[i].system)
@@ -299,5 +298,15 @@ cg_map_meta_security(struct cg_jw *w, const struct cg_coding *v, size_t n)
 		cg_jw_end(w);
 	}
 	cg_jw_end(w);
+}
+
+void
+cg_map_meta(struct cg_jw *w, const struct cg_map_opts *o)
+{
+	if (!o || (!o->nsecurity && !o->ntag))
+		return;
+	cg_jw_object(w, "meta");
+	codings(w, "security", o->security, o->nsecurity);
+	codings(w, "tag", o->tag, o->ntag);
 	cg_jw_end(w);
 }

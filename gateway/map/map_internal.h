@@ -83,6 +83,7 @@ bool cg_map_spec_repeats(const struct cJSON *spec);
 struct cg_jw;
 /* "meta":{"security":[codings]} as a member of the open resource; nothing
  * when n is 0. */
-void cg_map_meta_security(struct cg_jw *w, const struct cg_coding *v, size_t n);
+/* meta.security and meta.tag of o's labels and tags (nothing when none). */
+void cg_map_meta(struct cg_jw *w, const struct cg_map_opts *o);
 
 #endif

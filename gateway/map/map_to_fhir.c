@@ -157,7 +157,7 @@ static void
 meta(struct cg_jw *w, const struct cg_map_opts *o)
 {
 	if (o)
-		cg_map_meta_security(w, o->security, o->nsecurity);
+		cg_map_meta(w, o);
 }
 
 static void
@@ -404,7 +404,7 @@ provenance(const struct cg_map_ctx *x, const struct cg_map_opts *o, struct cg_jw
 
 	if (!in.canonical_base)
 		in.canonical_base = x->base;
-	cg_provenance_write(w, &in, t, o->security, o->nsecurity, 1);
+	cg_provenance_write(w, &in, t, o, 1);
 }
 
 enum cg_err

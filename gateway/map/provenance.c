@@ -146,8 +146,8 @@ recorded(struct cg_jw *w, long long ms)
 
 void
 cg_provenance_write(struct cg_jw *w, const struct cg_provenance_in *in,
-                    const struct cg_provenance_targets *t, const struct cg_coding *security,
-                    size_t nsecurity, int request)
+                    const struct cg_provenance_targets *t, const struct cg_map_opts *labels,
+                    int request)
 {
 	char uuid[CG_UUID_STRLEN + 1], url[64];
 	struct cg_buf scratch;
@@ -172,7 +172,7 @@ cg_provenance_write(struct cg_jw *w, const struct cg_provenance_in *in,
 	cg_jw_string(w, "fullUrl", url);
 	cg_jw_object(w, "resource");
 	cg_jw_string(w, "resourceType", "Provenance");
-	cg_map_meta_security(w, security, nsecurity);
+	cg_map_meta(w, labels);
 	cg_jw_array(w, "target");
 	for (i = 0, p = t->urls.p; i < t->n; i++, p += strlen(p) + 1) {
 		cg_jw_object(w, NULL);
@@ -227,7 +227,7 @@ entry_text(const cJSON *bundle, const struct cg_provenance_in *in, struct cg_buf
 	if (!err && t.n) {
 		cg_jw_init(&w, text);
 		cg_jw_array(&w, NULL);
-		cg_provenance_write(&w, in, &t, NULL, 0, request);
+		cg_provenance_write(&w, in, &t, NULL, request);
 		cg_jw_end(&w);
 		err = w.err;
 	}

@@ -47,12 +47,13 @@ CG_MUST_CHECK enum cg_err cg_provenance_target(struct cg_provenance_targets *t, 
 void cg_provenance_targets_free(struct cg_provenance_targets *t);
 
 /* Writes the Provenance entry of a Bundle as the next element of the open
- * "entry" array of w: fullUrl, the resource (with meta.security when
- * nsecurity > 0) and, when request, {"method":"POST","url":"Provenance"}.
- * t must hold at least one target. Errors are w's (sticky). */
+ * "entry" array of w: fullUrl, the resource (with labels' meta.security and
+ * meta.tag, when labels is not NULL and has any) and, when request,
+ * {"method":"POST","url":"Provenance"}. t must hold at least one target.
+ * Errors are w's (sticky). */
 void cg_provenance_write(struct cg_jw *w, const struct cg_provenance_in *in,
-                         const struct cg_provenance_targets *t, const struct cg_coding *security,
-                         size_t nsecurity, int request);
+                         const struct cg_provenance_targets *t, const struct cg_map_opts *labels,
+                         int request);
 
 /* Adds the Provenance entry to a client's Bundle, whose entries are
  * forwarded as they came: targets are the entries' fullUrls (an entry

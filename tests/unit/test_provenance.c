@@ -123,7 +123,7 @@ map_record(const char *file, const struct cg_map_opts *o)
 static void
 mapped_record_has_provenance_and_labels(void **state)
 {
-	struct cg_map_opts o = {BASE, labels, 2, &prov};
+	struct cg_map_opts o = {BASE, labels, 2, NULL, 0, &prov};
 	char *text = map_record("records/valid-heart-failure.json", &o);
 	cJSON *doc = cJSON_Parse(text), *e;
 	const cJSON *req = cg_json_member(last_entry(doc), "request");
@@ -156,8 +156,9 @@ static void
 same_record_same_bytes_but_recorded(void **state)
 {
 	struct cg_provenance_in later = prov;
-	struct cg_map_opts o1 = {BASE, NULL, 0, &prov}, o2 = {BASE, NULL, 0, &later};
-	struct cg_map_opts plain = {BASE, NULL, 0, NULL};
+	struct cg_map_opts o1 = {BASE, NULL, 0, NULL, 0, &prov},
+	                   o2 = {BASE, NULL, 0, NULL, 0, &later};
+	struct cg_map_opts plain = {BASE, NULL, 0, NULL, 0, NULL};
 	char *a, *b, *c, *at;
 
 	(void)state;
@@ -182,7 +183,7 @@ same_record_same_bytes_but_recorded(void **state)
 static void
 mapping_back_ignores_provenance_and_meta(void **state)
 {
-	struct cg_map_opts o = {BASE, labels, 2, &prov};
+	struct cg_map_opts o = {BASE, labels, 2, NULL, 0, &prov};
 	char *text = map_record("records/valid-copd-exosome.json", &o);
 	char *orig = test_read_data("records/valid-copd-exosome.json");
 	cJSON *doc = cJSON_Parse(text), *rec = NULL, *want = cJSON_Parse(orig);
