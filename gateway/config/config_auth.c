@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "config_internal.h"
+#include "settings.h"
 
 enum {
 	A_TYPE,
@@ -127,6 +128,8 @@ check_codings(struct ck *k, const cJSON *list, const char *name)
 
 	if (!cg_check_array(&k->c, list, name))
 		return;
+	if (cJSON_GetArraySize(list) > CG_TAGS_MAX)
+		cg_check_issue(&k->c, CG_C_RANGE, list, name, 0, "at most %d codings", CG_TAGS_MAX);
 	mark = cg_check_push_key(&k->c, name);
 	cJSON_ArrayForEach(c, list)
 	{

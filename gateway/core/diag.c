@@ -124,6 +124,9 @@ static const struct code_info codes[CG_C__COUNT] = {
         [CG_C_CONSENT_REQUIRED] = {"consent-required", CG_SEV_ERROR, "business-rule",
                                    "the destination takes a record only with the patient's "
                                    "research consent for its registry"},
+        [CG_C_BUNDLE_TOO_LARGE] = {"bundle-too-large", CG_SEV_ERROR, "too-costly",
+                                   "a Bundle the destination's caps (max_entries, "
+                                   "max_observations) cannot be cut to"},
         [CG_C_POLICY_FAILED] = {"policy-failed", CG_SEV_ERROR, "processing",
                                 "the destination's identity or de-identification policy "
                                 "could not be applied to the item"},

@@ -90,6 +90,7 @@ enum cg_code {
 	/* registry policy */
 	CG_C_CONSENT_REQUIRED,
 	CG_C_POLICY_FAILED,
+	CG_C_BUNDLE_TOO_LARGE,
 	/* configuration */
 	CG_C_CONFIG_SYNTAX,
 	CG_C_CONFIG_ENV,

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <event2/event.h>
 
 #include "conditional.h"
 #include "dest.h"
+#include "json_member.h"
 #include "log.h"
 #include "prepare.h"
 #include "transaction.h"
@@ -82,6 +84,42 @@ on_stored(evutil_socket_t fd, short what, void *arg)
 
 static enum cg_err start_call(struct cg_delivery *d);
 
+/* A 2xx with a transaction- or batch-response Bundle is read entry by entry:
+ * a server that answers 200 and refuses one entry (as batches do) has
+ * refused it, and says which. -1: one was refused (d->status and d->error
+ * say which and how); the body, its OperationOutcome with it, is kept. */
+static int
+read_entries(struct cg_delivery *d)
+{
+	cJSON *doc;
+	const cJSON *e;
+	const char *t;
+	int i = 0, bad = 0;
+
+	if (!d->response.len || d->response.p[0] != '{')
+		return 0;
+	doc = cJSON_ParseWithLength(d->response.p, d->response.len);
+	t = cJSON_GetStringValue(cg_json_member(doc, "type"));
+	if (t && (!strcmp(t, "transaction-response") || !strcmp(t, "batch-response")))
+		cJSON_ArrayForEach(e, cg_json_member(doc, "entry"))
+		{
+			const char *st = cJSON_GetStringValue(
+			        cg_json_member(cg_json_member(e, "response"), "status"));
+			long code = st ? strtol(st, NULL, 10) : 0;
+
+			if (!bad && (code < 200 || code > 299)) {
+				bad = 1;
+				d->status = code ? code : 400;
+				snprintf(d->error, sizeof(d->error),
+				         "entry %d of the Bundle refused: %.60s", i,
+				         st ? st : "(no status)");
+			}
+			i++;
+		}
+	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}
+
 static void
 on_answered(struct cg_http_call *call, void *arg)
 {
@@ -107,6 +145,10 @@ on_answered(struct cg_http_call *call, void *arg)
 	/* The body changes hands: the call's buffer is left empty. */
 	d->response = call->response;
 	cg_buf_init(&call->response, CG_BUF_MAX_EMPTY);
+	if (call->result == CG_UP_OK && d->dest->type == CG_DEST_FHIR && read_entries(d) != 0) {
+		finish(d, CG_UP_REJECTED);
+		return;
+	}
 	if (d->truncated) {
 		cg_metrics_upstream_truncated();
 		cg_log(CG_LOG_WARN,

@@ -246,6 +246,10 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 	const struct cg_delivery_cfg *dc = &d->delivery;
 	size_t max = dc->batch_items < MAX_CLAIM ? dc->batch_items : MAX_CLAIM;
 
+	/* A server with Bundle caps gets each message alone: each was cut to
+	 * fit them at ingest, and joined they would not. */
+	if (d->type == CG_DEST_FHIR && (d->rules.max_entries || d->rules.max_observations))
+		max = 1;
 	if (!fd)
 		return;
 	while (!f->stopping && fd->waiting && fd->inflight < dc->concurrency) {
@@ -453,6 +457,10 @@ settle(struct fw_batch *b, int soon)
 				snprintf(reason, sizeof(reason),
 				         "cannot be sent to destination %s: %s", b->dest->name,
 				         dl->error);
+			else if (dl->status && dl->error[0]) /* an entry, or a search */
+				snprintf(reason, sizeof(reason),
+				         "refused by destination %s with %ld: %s", b->dest->name,
+				         dl->status, dl->error);
 			else if (dl->status)
 				snprintf(reason, sizeof(reason),
 				         "refused by destination %s with %ld", b->dest->name,

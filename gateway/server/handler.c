@@ -310,6 +310,8 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	                         : NULL;
 	ii.policy = r->route->dest ? &r->route->dest->policy : NULL;
 	ii.pseudonyms = r->w->outbox ? cg_outbox_pseudonyms(r->w->outbox) : NULL;
+	ii.rules = r->route->dest && r->route->dest->type == CG_DEST_FHIR ? &r->route->dest->rules
+	                                                                  : NULL;
 	/* A route without a destination only validates: no items to make. */
 	ii.validate_only = validate_only || !r->route->dest;
 	/* What goes to a FHIR server says where it came from (issue 12). */

@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "json_write.h"
 #include "order_key.h"
+#include "split_bundle.h"
 #include "outcome.h"
 #include "validate.h"
 
@@ -397,6 +398,58 @@ deliver_item(struct run *run, const struct cg_record_report *r, int is_fhir)
 	return result;
 }
 
+/* A destination's Bundle caps (max_entries, max_observations): the item
+ * just made, when it is a Bundle of requests over them, becomes its parts
+ * (split_bundle.h), items of their own in order. One that cannot be cut is
+ * refused (bundle-too-large). */
+#define MAX_PARTS 64
+static enum cg_err
+split_at_caps(struct run *run, const struct cg_record_report *r)
+{
+	const struct cg_fhir_rules *rules = run->in->rules;
+	struct cg_ingest_out *o = run->out;
+	struct cg_item it;
+	struct cg_buf parts;
+	size_t ends[MAX_PARTS], n = 0, i, from = 0;
+	char why[256];
+	enum cg_err err;
+
+	if (!rules || (!rules->max_entries && !rules->max_observations) || o->n == 0 ||
+	    !o->item[o->n - 1].requests || run->in->want != CG_PAYLOAD_FHIR)
+		return CG_OK;
+	it = o->item[o->n - 1];
+	cg_buf_init(&parts, CG_BUF_MAX_ITEMS);
+	err = cg_split_bundle(o->data.p + it.off, it.len, rules->max_entries,
+	                      rules->max_observations, run->mopts.provenance, &parts, ends,
+	                      MAX_PARTS, &n, why, sizeof(why));
+	if (err == CG_EINVAL) {
+		cg_buf_free(&parts);
+		cg_buf_truncate(&o->data, it.off);
+		o->n--;
+		item_issue(run, r, CG_C_BUNDLE_TOO_LARGE, why);
+		return CG_OK;
+	}
+	if (err || n <= 1) {
+		cg_buf_free(&parts);
+		return err;
+	}
+	/* the parts in place of the whole */
+	cg_buf_truncate(&o->data, it.off);
+	o->n--;
+	for (i = 0; i < n && !err; i++) {
+		size_t off = o->data.len;
+
+		err = cg_buf_add(&o->data, parts.p + from, ends[i] - from);
+		from = ends[i];
+		if (!err)
+			err = add_item(run, "Bundle", it.record_id[0] ? it.record_id : NULL, off);
+		if (!err)
+			o->item[o->n - 1].requests = it.requests;
+	}
+	cg_buf_free(&parts);
+	return err;
+}
+
 /* An item whose type or record id does not fit is refused with an issue:
  * unreachable with valid input (record ids have at most 64 characters, the
  * loader checks the type names), but never stored or forwarded cut. */
@@ -408,11 +461,13 @@ deliver(struct run *run, const struct cg_record_report *r, int is_fhir)
 
 	run->name_too_long = 0;
 	result = deliver_item(run, r, is_fhir);
+	if (!result && run->out->n == n + 1)
+		result = split_at_caps(run, r);
 	/* The patient it is about, from what the client sent: the outbox
-	 * delivers one patient's items in order. */
-	if (!result && run->out->n == n + 1 &&
-	    cg_order_key(r->root, run->out->item[n].key) != CG_OK)
-		run->out->item[n].key[0] = 0;
+	 * delivers one patient's items in order (a Bundle's parts too). */
+	for (; !result && n < run->out->n; n++)
+		if (cg_order_key(r->root, run->out->item[n].key) != CG_OK)
+			run->out->item[n].key[0] = 0;
 	if (result != CG_ELIMIT || !run->name_too_long)
 		return result;
 	cg_buf_truncate(&run->out->data, off);
@@ -569,14 +624,23 @@ enum cg_err
 cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg_ingest_out *out)
 {
 	struct cg_validate_opts vo;
-	struct cg_coding labels[CG_POLICY_LABELS_MAX];
+	struct cg_coding labels[CG_POLICY_LABELS_MAX + CG_TAGS_MAX];
 	struct run run;
 	enum cg_err result;
+	size_t k;
 
 	memset(&run, 0, sizeof(run));
-	if (cg_policy_active(in->policy)) {
-		run.mopts.security = labels;
+	/* Every mapped resource's meta: the policy's labels, then the
+	 * destination's own security labels and tags. */
+	if (cg_policy_active(in->policy))
 		run.mopts.nsecurity = cg_policy_labels(in->policy, labels);
+	for (k = 0; in->rules && k < in->rules->nsecurity && k < CG_TAGS_MAX; k++)
+		labels[run.mopts.nsecurity++] = in->rules->security[k];
+	if (run.mopts.nsecurity)
+		run.mopts.security = labels;
+	if (in->rules && in->rules->ntag) {
+		run.mopts.tag = in->rules->tag;
+		run.mopts.ntag = in->rules->ntag;
 	}
 	run.in = in;
 	run.out = out;

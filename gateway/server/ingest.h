@@ -23,6 +23,7 @@
 #include "policy.h"
 #include "pseudonyms.h"
 #include "provenance.h"
+#include "settings.h"
 #include "split.h"
 #include "uuid.h"
 
@@ -47,6 +48,9 @@ struct cg_ingest_in {
 	 * transaction or batch Bundle, ends with a Provenance entry (issue 12,
 	 * provenance.h); NULL: none. */
 	const struct cg_provenance_in *provenance;
+	/* a FHIR destination's ways (settings.h): its tags on every mapped
+	 * resource, its Bundle caps (a record's Bundle split into parts), or NULL */
+	const struct cg_fhir_rules *rules;
 };
 
 struct cg_ingest_out {
