@@ -14,7 +14,7 @@ build=(
 	openssl curl # certs/make-dev-pki.sh; the quick start posts with curl
 )
 test=(
-	clang libclang-rt-14-dev clang-format libcmocka-dev python3 python3-pytest curl
+	clang libclang-rt-14-dev clang-format libcmocka-dev python3 python3-pytest python3-cryptography curl
 	nodejs npm # the Medplum FHIR cross-check (tests only)
 )
 bench=(wrk nginx-light)

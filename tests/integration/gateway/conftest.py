@@ -216,21 +216,51 @@ class Receiver:
 
 class FhirStore:
     """tests/integration/gateway/fhirstore.py: a FHIR server that keeps what
-    it is sent, absorbs duplicates and can be told to misbehave (control)."""
+    it is sent, absorbs duplicates and can be told to misbehave (control; see
+    its docstring). bearer_secret: Bearer tokens of an OAuthServer with that
+    secret are required from the start (and after a restart); client_cert:
+    "required" (default) or "optional" (registries reached by OAuth only)."""
 
-    def __init__(self, pki, port=None):
+    def __init__(self, pki, port=None, bearer_secret=None, client_cert="required"):
         self.pki = pki
         self.port = port or free_port()
         self.url = f"https://127.0.0.1:{self.port}"
+        self.fhir_url = f"{self.url}/fhir"
+        self.bearer_secret = bearer_secret
+        self.client_cert = client_cert
         self.proc = None
         self.start()
 
     def start(self):
+        extra = ["--client-cert", self.client_cert]
+        if self.bearer_secret is not None:
+            extra += ["--bearer-secret", self.bearer_secret]
         self.proc = subprocess.Popen(
-            [sys.executable, f"{HERE}/fhirstore.py", str(self.port), self.pki],
+            [sys.executable, f"{HERE}/fhirstore.py", str(self.port), self.pki, *extra],
             stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "ready"
         return self
+
+    def resources(self, rtype=None):
+        """What the store holds: {Type: [resource, ...]}, or the list of rtype."""
+        doc = self._call("GET", "/resources")
+        return doc if rtype is None else doc.get(rtype, [])
+
+    def fhir(self, method, path, doc=None, token=None, headers=None):
+        """(status, headers, JSON body) of a FHIR request to /fhir{path}, with
+        the registry's certificate and, given a token, Authorization: Bearer."""
+        ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")
+        ctx.load_cert_chain(f"{self.pki}/registry.crt", f"{self.pki}/registry.key")
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=20)
+        h = {"Content-Type": "application/fhir+json", **(headers or {})}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        conn.request(method, f"/fhir{path}", body=json.dumps(doc) if doc is not None else None,
+                     headers=h)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, dict(resp.getheaders()), json.loads(data) if data else None
 
     def _call(self, method, path, doc=None):
         ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")
@@ -262,6 +292,261 @@ def fhirstore(pki):
     f = FhirStore(pki)
     yield f
     f.stop()
+
+
+@pytest.fixture
+def token_secret():
+    """The secret an OAuthServer signs its tokens with and a FhirStore checks
+    them with (random, one per test)."""
+    return os.urandom(16).hex()
+
+
+class OAuthServer:
+    """tests/integration/gateway/oauth_server.py: an OAuth2 token endpoint
+    (client_credentials; client_secret_basic, client_secret_post,
+    private_key_jwt) whose tokens a FhirStore with the same secret takes.
+    url: https://127.0.0.1:PORT; token_url: url + "/token"; control(**kw) and
+    state() as in its docstring."""
+
+    def __init__(self, pki, secret, port=None):
+        self.pki = pki
+        self.secret = secret
+        self.port = port or free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.token_url = f"{self.url}/token"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, f"{HERE}/oauth_server.py", str(self.port), self.pki, self.secret],
+            stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        return self
+
+    def _call(self, method, path, body=None, headers=None):
+        ctx = ssl.create_default_context(cafile=f"{self.pki}/ca.crt")
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=20)
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, dict(resp.getheaders()), json.loads(data) if data else None
+
+    def state(self):
+        return self._call("GET", "/state")[2]
+
+    def control(self, **kw):
+        return self._call("POST", "/control", json.dumps(kw))[2]
+
+    def token(self, form, headers=None):
+        """(status, headers, JSON body) of POST /token with form (a dict,
+        form-encoded) and headers."""
+        import urllib.parse
+        h = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self._call("POST", "/token", urllib.parse.urlencode(form), h)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def oauth(pki, token_secret):
+    o = OAuthServer(pki, token_secret)
+    yield o
+    o.stop()
+
+
+@pytest.fixture
+def bearer_fhirstore(pki, token_secret):
+    """A FhirStore that requires the oauth fixture's tokens (same secret) and
+    takes clients without a certificate."""
+    f = FhirStore(pki, bearer_secret=token_secret, client_cert="optional")
+    yield f
+    f.stop()
+
+
+class ConnectProxy:
+    """tests/integration/gateway/connect_proxy.py: a forward proxy (CONNECT;
+    absolute-URI requests) that counts what passes. credentials: "user:password"
+    it demands (Proxy-Authorization: Basic), or None. url: http://127.0.0.1:PORT;
+    state(): its counts (see its docstring)."""
+
+    def __init__(self, folder, credentials=None, port=None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.credentials = credentials
+        self.state_file = f"{folder}/proxy-{self.port}.json"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, f"{HERE}/connect_proxy.py", str(self.port), self.state_file,
+             *([self.credentials] if self.credentials else [])],
+            stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        return self
+
+    def state(self):
+        with open(self.state_file) as f:
+            return json.load(f)
+
+    def settled(self, seconds=10):
+        """state() once no tunnel is open (a tunnel's bytes are counted when
+        it closes), or as it is after seconds."""
+        deadline = time.time() + seconds
+        while (s := self.state())["open_tunnels"] and time.time() < deadline:
+            time.sleep(0.05)
+        return s
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def connect_proxy_factory(tmp_path):
+    """make(credentials=None): a ConnectProxy, stopped after the test."""
+    made = []
+
+    def make(credentials=None):
+        made.append(ConnectProxy(str(tmp_path), credentials))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.stop()
+
+
+@pytest.fixture
+def connect_proxy(connect_proxy_factory):
+    """A ConnectProxy without credentials."""
+    return connect_proxy_factory()
+
+
+def _b64url(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def rsa_key():
+    """A new RSA-2048 private key (python3-cryptography)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def ec_key():
+    """A new EC P-384 private key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    return ec.generate_private_key(ec.SECP384R1())
+
+
+def public_pem(key):
+    """The PEM (SubjectPublicKeyInfo) of a private key's public half."""
+    from cryptography.hazmat.primitives import serialization
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def private_pem(key):
+    """The PEM (PKCS#8, unencrypted) of a private key."""
+    from cryptography.hazmat.primitives import serialization
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def jwk_of(key, kid):
+    """The public JWK of key (RSA {kty, n, e} or EC P-384 {kty, crv, x, y})."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    pub = key.public_key().public_numbers()
+    if isinstance(key, rsa.RSAPrivateKey):
+        return {"kty": "RSA", "kid": kid, "alg": "RS384", "use": "sig",
+                "n": _b64url(pub.n.to_bytes((pub.n.bit_length() + 7) // 8, "big")),
+                "e": _b64url(pub.e.to_bytes((pub.e.bit_length() + 7) // 8, "big"))}
+    return {"kty": "EC", "kid": kid, "alg": "ES384", "use": "sig", "crv": "P-384",
+            "x": _b64url(pub.x.to_bytes(48, "big")), "y": _b64url(pub.y.to_bytes(48, "big"))}
+
+
+def sign_jwt(claims, key, alg, kid=None, header=None):
+    """A compact JWS of claims: alg RS384 (PKCS#1 v1.5, SHA-384), ES384 (R||S,
+    96 bytes), HS256 (key: bytes) or none (no signature). header: more or
+    other header fields."""
+    import hashlib
+    import hmac
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    h = {"alg": alg, "typ": "JWT", **({"kid": kid} if kid else {}), **(header or {})}
+    signing_input = (_b64url(json.dumps(h).encode()) + "." +
+                     _b64url(json.dumps(claims).encode())).encode()
+    if alg == "RS384":
+        sig = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA384())
+    elif alg == "ES384":
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA384())))
+        sig = r.to_bytes(48, "big") + s.to_bytes(48, "big")
+    elif alg == "HS256":
+        sig = hmac.new(key, signing_input, hashlib.sha256).digest()
+    else:
+        sig = b""
+    return signing_input.decode() + "." + _b64url(sig)
+
+
+def client_assertion(client_id, token_url, key, alg="RS384", kid=None, header=None, **claims):
+    """A SMART Backend Services client assertion: iss = sub = client_id,
+    aud = token_url, exp in 4 minutes, iat now, a fresh jti; claims override
+    (a claim given as None is left out)."""
+    import uuid
+    now = int(time.time())
+    c = {"iss": client_id, "sub": client_id, "aud": token_url, "exp": now + 240, "iat": now,
+         "jti": str(uuid.uuid4())}
+    c.update(claims)
+    c = {k: v for k, v in c.items() if v is not None}
+    return sign_jwt(c, key, alg, kid, header)
+
+
+class JwksHost:
+    """A plain-HTTP server in the test process serving a JWKS (self.jwks, a
+    dict: change it at will) at url (http://127.0.0.1:PORT/jwks.json); hits
+    counts the fetches."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        host = self
+        self.jwks = {"keys": []}
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                host.hits += 1
+                data = json.dumps(host.jwks).encode()
+                self.send_response(200 if self.path == "/jwks.json" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def jwks_host():
+    h = JwksHost()
+    yield h
+    h.stop()
 
 
 @pytest.fixture

@@ -124,7 +124,7 @@ def fresh():
             "conditional": True, "max_entries": None, "max_observations": None,
             "check_references": False, "delay_first": None, "transaction": True,
             "resource_types": list(TYPES), "token_url": None,
-            "store": {}, "next_id": 1, "unauthorized": 0, "unauthorized_by_reason": {},
+            "store": {}, "index": {}, "next_id": 1, "unauthorized": 0, "unauthorized_by_reason": {},
             "refusals": {}, "searches": 0}
 
 
@@ -132,7 +132,7 @@ state = fresh()
 SETTINGS = ("mode", "status", "retry_after", "delay", "bearer_secret", "tokens_issued_before",
             "conditional", "max_entries", "max_observations", "check_references", "delay_first",
             "transaction", "resource_types", "token_url")
-INTERNAL = ("keys", "received", "store", "next_id") + SETTINGS[4:]
+INTERNAL = ("keys", "received", "store", "index", "next_id") + SETTINGS[4:]
 
 
 class Refusal(Exception):
@@ -235,20 +235,49 @@ def token_matches(res, value):
     return False
 
 
+def candidates(rtype, value):
+    """The ids of rtype that the identifier token value may match (from the
+    index: no scan of the store), or None when it would take a scan."""
+    index = state["index"].get(rtype) or {}
+    parts = split_unescaped(value, "|")
+    if len(parts) == 1:
+        return set(index.get(("*", unescape(parts[0])), ()))
+    system, val = unescape(parts[0]), unescape("|".join(parts[1:]))
+    if val == "":
+        return None
+    return set(index.get((system or None, val), ()))
+
+
 def search(rtype, query):
     """The resources of rtype that a search query string (URL-encoded)
     matches, or Refusal for a parameter not known here."""
-    found = list((state["store"].get(rtype) or {}).values())
+    byid = state["store"].get(rtype) or {}
+    found = None
     for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
         if name == "identifier":
             alts = split_unescaped(value, ",")
-            found = [r for r in found if any(token_matches(r, a) for a in alts)]
-        elif name == "_id":
+            ids = set()
+            for a in alts:
+                c = candidates(rtype, a)
+                ids |= set(byid) if c is None else c
+            pool = found if found is not None else [byid[i] for i in sorted(ids, key=int_first)]
+            found = [r for r in pool if any(token_matches(r, a) for a in alts)]
+            continue
+        if found is None:
+            found = sorted(byid.values(), key=lambda r: int_first(r["id"]))
+        if name == "_id":
             found = [r for r in found if r.get("id") in value.split(",")]
         elif not name.startswith("_"):
             raise Refusal(400, "not-supported", f"search parameter {name} is not supported "
                           "by this server (identifier, _id)")
+    if found is None:
+        found = sorted(byid.values(), key=lambda r: int_first(r["id"]))
     return found
+
+
+def int_first(rid):
+    """A sort key: numeric ids in number order, before the others."""
+    return (0, int(rid), "") if rid.isdigit() else (1, 0, rid)
 
 
 # ---- the store ----------------------------------------------------------------
@@ -269,8 +298,40 @@ def put_resource(rtype, rid, res):
     version = int(((old or {}).get("meta") or {}).get("versionId", "0")) + 1
     res = dict(res, resourceType=rtype, id=rid)
     res["meta"] = dict(res.get("meta") or {}, versionId=str(version), lastUpdated=now_iso())
+    if old is not None:
+        unindex(rtype, old)
     state["store"].setdefault(rtype, {})[rid] = res
+    index = state["index"].setdefault(rtype, {})
+    for key in index_keys(res):
+        index.setdefault(key, set()).add(rid)
     return version
+
+
+def index_keys(res):
+    """The identifier index's keys of res: (system, value), and ("*", value)
+    for a search by value alone; an identifier without system has None."""
+    keys = set()
+    for ident in res.get("identifier") or []:
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+            keys.add((ident.get("system"), ident["value"]))
+            keys.add(("*", ident["value"]))
+    return keys
+
+
+def unindex(rtype, res):
+    index = state["index"].get(rtype) or {}
+    for key in index_keys(res):
+        ids = index.get(key)
+        if ids is not None:
+            ids.discard(res["id"])
+            if not ids:
+                del index[key]
+
+
+def delete_resource(rtype, rid):
+    res = (state["store"].get(rtype) or {}).pop(rid, None)
+    if res is not None:
+        unindex(rtype, res)
 
 
 def references(node):
@@ -411,7 +472,7 @@ def run_entries(doc, base_urls):
         resources.append(res)
     for (method, rtype, _, status, matched), rid, res in zip(plans, fresh_ids, resources):
         if method == "DELETE":
-            (state["store"].get(rtype) or {}).pop(rid, None)
+            delete_resource(rtype, rid)
             out.append({"response": {"status": status}})
             continue
         if method == "POST" and matched:
@@ -427,13 +488,10 @@ def run_entries(doc, base_urls):
 def duplicates():
     """({Type: extra copies}, {Type: {"system|value": copies}})."""
     counts, dup = {}, {}
-    for rtype, byid in state["store"].items():
-        seen = {}
-        for res in byid.values():
-            for ident in res.get("identifier") or []:
-                k = f"{ident.get('system', '')}|{ident.get('value')}"
-                seen[k] = seen.get(k, 0) + 1
-        many = {k: n for k, n in seen.items() if n > 1}
+    for rtype in state["store"]:
+        many = {f"{system or ''}|{value}": len(ids)
+                for (system, value), ids in (state["index"].get(rtype) or {}).items()
+                if system != "*" and len(ids) > 1}
         counts[rtype] = sum(n - 1 for n in many.values())
         if many:
             dup[rtype] = many
@@ -758,6 +816,9 @@ class Server(ThreadingHTTPServer):
 
 server = Server(("127.0.0.1", port), Handler)
 server.daemon_threads = True
-server.socket = ctx.wrap_socket(server.socket, server_side=True)
+# The handshake in the thread of the connection (its first read), not in
+# accept: a client that stalls holds no one else up.
+server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                do_handshake_on_connect=False)
 print("ready", flush=True)
 server.serve_forever()
