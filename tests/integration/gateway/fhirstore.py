@@ -79,8 +79,11 @@ of what comes next (reset first, then the rest):
                                       transaction Bundles refused (400)
   {"resource_types": [...]}           the types the CapabilityStatement lists
   {"token_url": URL}                  the CapabilityStatement's SMART oauth-uris
+  {"require_security": {"system": S, "code": C} | null}  a resource written
+        without that coding in meta.security is refused: 400 (CIBMTR's
+        sending-centre tag, rc_<CCN>)
 Refusals of these rules count in "refusals": {conditional, max_entries,
-max_observations, unresolved_reference, transaction}.
+max_observations, unresolved_reference, transaction, security}.
 State also holds "resources" ({Type: count}), "duplicates_by_identifier"
 ({Type: copies beyond the first of a resource with the same business
 identifier system|value, summed}, every type stored), "duplicated"
@@ -123,7 +126,7 @@ def fresh():
             "bearer_secret": args.bearer_secret, "tokens_issued_before": None,
             "conditional": True, "max_entries": None, "max_observations": None,
             "check_references": False, "delay_first": None, "transaction": True,
-            "resource_types": list(TYPES), "token_url": None,
+            "resource_types": list(TYPES), "token_url": None, "require_security": None,
             "store": {}, "index": {}, "next_id": 1, "unauthorized": 0, "unauthorized_by_reason": {},
             "refusals": {}, "searches": 0}
 
@@ -131,7 +134,7 @@ def fresh():
 state = fresh()
 SETTINGS = ("mode", "status", "retry_after", "delay", "bearer_secret", "tokens_issued_before",
             "conditional", "max_entries", "max_observations", "check_references", "delay_first",
-            "transaction", "resource_types", "token_url")
+            "transaction", "resource_types", "token_url", "require_security")
 INTERNAL = ("keys", "received", "store", "index", "next_id") + SETTINGS[4:]
 
 
@@ -465,8 +468,15 @@ def run_entries(doc, base_urls):
             fullurls[e["fullUrl"]] = f"{rtype}/{rid}"
         pending.add(f"{rtype}/{rid}")
     resources = []
-    for e, (method, rtype, _, status, matched), rid in zip(entries, plans, fresh_ids):
+    want = state["require_security"]
+    for i, (e, (method, rtype, _, status, matched), rid) in enumerate(
+            zip(entries, plans, fresh_ids)):
         res = copy.deepcopy(e.get("resource"))
+        if res is not None and want is not None and not any(
+                c.get("system") == want.get("system") and c.get("code") == want.get("code")
+                for c in (res.get("meta") or {}).get("security") or []):
+            raise Refusal(400, "security", f"entry {i}: {rtype} has no meta.security "
+                          f"{want.get('system')}|{want.get('code')}", "security")
         if res is not None:
             resolve_references(res, fullurls, pending, base_urls)
         resources.append(res)

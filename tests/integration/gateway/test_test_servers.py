@@ -362,6 +362,20 @@ def test_references_across_split_bundles(fhirstore):
     assert s["resources"] == {"Procedure": 1, "Observation": 5}
 
 
+def test_security_tag_required(fhirstore):
+    tag = {"system": "http://cibmtr.org/codesystem/transplant-center", "code": "rc_12345"}
+    fhirstore.control(require_security=tag)
+    b = bundle("S1", 1)
+    status, _, doc = fhirstore.fhir("POST", "", b)
+    assert status == 400 and "meta.security" in diagnostics(doc)
+    b["entry"][0]["resource"]["meta"] = {"security": [tag]}
+    assert fhirstore.fhir("POST", "", b)[0] == 400  # the Observation still lacks it
+    b["entry"][1]["resource"]["meta"] = {"security": [dict(tag, display="centre")]}
+    assert fhirstore.fhir("POST", "", b)[0] == 200
+    assert fhirstore.resources("Procedure")[0]["meta"]["security"] == [tag]
+    assert fhirstore.state()["refusals"] == {"security": 2}
+
+
 def test_metadata(fhirstore):
     status, _, cap = fhirstore.fhir("GET", "/metadata")
     assert status == 200 and cap["resourceType"] == "CapabilityStatement"
