@@ -39,7 +39,8 @@ bool
 cg_prepare_needed(const struct cg_dest_cfg *d)
 {
 	return d->type == CG_DEST_FHIR &&
-	       (d->rules.create != CG_CREATE_CONDITIONAL || d->rules.resolve_subject);
+	       (d->rules.create != CG_CREATE_CONDITIONAL || d->rules.resolve_subject ||
+	        d->rules.nsecurity || d->rules.ntag);
 }
 
 static const char *
@@ -209,6 +210,59 @@ plan(struct cg_prepare *p)
 	if (r->create != CG_CREATE_CONDITIONAL && find_condrefs(p, p->tree))
 		return -1;
 	return 0;
+}
+
+/* The destination's codings in res.meta[key], each once. */
+static void
+add_codings(cJSON *res, const char *key, const struct cg_coding *c, size_t n)
+{
+	cJSON *meta, *list, *one;
+	size_t i;
+
+	if (!n || !cJSON_IsObject(res))
+		return;
+	meta = cJSON_GetObjectItemCaseSensitive(res, "meta");
+	if (!meta)
+		meta = cJSON_AddObjectToObject(res, "meta");
+	list = cJSON_GetObjectItemCaseSensitive(meta, key);
+	if (!list)
+		list = cJSON_AddArrayToObject(meta, key);
+	for (i = 0; list && i < n; i++) {
+		bool there = false;
+
+		cJSON_ArrayForEach(one, list)
+		{
+			const char *sys = text(one, "system"), *code = text(one, "code");
+
+			there |= sys && code && !strcmp(sys, c[i].system) &&
+			         !strcmp(code, c[i].code);
+		}
+		if (there)
+			continue;
+		one = cJSON_CreateObject();
+		cJSON_AddStringToObject(one, "system", c[i].system);
+		cJSON_AddStringToObject(one, "code", c[i].code);
+		if (c[i].display)
+			cJSON_AddStringToObject(one, "display", c[i].display);
+		cJSON_AddItemToArray(list, one);
+	}
+}
+
+/* The destination's tags on every resource of the Bundle (the gateway's
+ * mapped ones have them already; a client's and what prepare adds do not). */
+static void
+tag_all(struct cg_prepare *p)
+{
+	const struct cg_fhir_rules *r = &p->d->dest->rules;
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, cg_json_member(p->tree, "entry"))
+	{
+		cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
+
+		add_codings(res, "security", r->security, r->nsecurity);
+		add_codings(res, "tag", r->tag, r->ntag);
+	}
 }
 
 /* Every reference equal to from, anywhere in v, made to. */
@@ -458,6 +512,7 @@ search_next(struct cg_prepare *p)
 		finish(p, 0); /* all of it is at the server already */
 		return;
 	}
+	tag_all(p);
 	cg_buf_reset(&d->body);
 	if (cg_jw_write_tree(&d->body, p->tree)) {
 		snprintf(d->error, sizeof(d->error), "out of memory");

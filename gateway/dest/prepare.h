@@ -11,6 +11,8 @@
  *  - subject: resolve turns a subject given by identifier into the
  *    server's Patient/<id> (searched on subject_system), creating the
  *    Patient in the same transaction where create_patient allows;
+ *  - tags: the destination's meta.security and meta.tag codings on every
+ *    resource (a client's Bundle's and the Patient made here too; each once);
  *  - conditional references ("Procedure?identifier=..."), which parts of a
  *    record split at a Bundle cap use, become Type/id where the server is
  *    not trusted to resolve them (create not conditional).
