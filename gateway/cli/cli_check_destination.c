@@ -137,11 +137,30 @@ resource(const cJSON *rest, const char *type)
 	return NULL;
 }
 
+/* Whether resource r can be searched by identifier. */
+static int
+searchable(const cJSON *r)
+{
+	const cJSON *sp;
+
+	if (!has_interaction(r, "search-type"))
+		return 0;
+	cJSON_ArrayForEach(sp, cg_json_member(r, "searchParam"))
+	{
+		const char *n = cJSON_GetStringValue(cg_json_member(sp, "name"));
+
+		if (n && !strcmp(n, "identifier"))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 check_capabilities(const struct cg_dest_cfg *d, const cJSON *cs)
 {
 	static const char *const sent[] = {"Procedure", "Observation", "Provenance", NULL};
-	const cJSON *rest = cJSON_GetArrayItem(cg_json_member(cs, "rest"), 0), *i;
+	const struct cg_fhir_rules *rules = &d->rules;
+	const cJSON *rest = cJSON_GetArrayItem(cg_json_member(cs, "rest"), 0), *i, *pat;
 	const char *v = cJSON_GetStringValue(cg_json_member(cs, "fhirVersion"));
 	char line[300];
 	int tx = 0;
@@ -161,21 +180,50 @@ check_capabilities(const struct cg_dest_cfg *d, const cJSON *cs)
 	for (k = 0; sent[k]; k++) {
 		const cJSON *r = resource(rest, sent[k]);
 		const char *cc = cJSON_GetStringValue(cg_json_member(r, "conditionalCreate"));
-		const cJSON *ccb = cg_json_member(r, "conditionalCreate");
-		int cond = cJSON_IsTrue(ccb) || (cc && strcasecmp(cc, "false") != 0);
+		int cond = cJSON_IsTrue(cg_json_member(r, "conditionalCreate")) ||
+		           (cc && strcasecmp(cc, "false") != 0);
+		int prov = !strcmp(sent[k], "Provenance"); /* has no identifier: created plainly */
 
 		snprintf(line, sizeof(line), "%s create", sent[k]);
 		say(r && has_interaction(r, "create"), line,
 		    r ? (has_interaction(r, "create") ? "supported" : "not among its interactions")
 		      : "the type is not in the CapabilityStatement");
-		if (r) {
+		if (!r || prov)
+			continue;
+		if (rules->create == CG_CREATE_CONDITIONAL) {
 			snprintf(line, sizeof(line), "%s conditional create", sent[k]);
 			say(cond ? 1 : 0, line,
 			    cond ? "supported (resends are absorbed by ifNoneExist)"
-			         : "not supported: the conditional create mode would be refused");
+			         : "not supported: set create: search-then-create (or plain)");
+		} else if (rules->create == CG_CREATE_SEARCH) {
+			snprintf(line, sizeof(line), "%s search by identifier", sent[k]);
+			say(searchable(r), line,
+			    searchable(r) ? "supported (search-then-create looks before it creates)"
+			                  : "not supported: search-then-create needs it");
 		}
 	}
-	(void)d;
+	if (rules->resolve_subject) {
+		pat = resource(rest, "Patient");
+		say(pat && searchable(pat), "Patient search by identifier",
+		    pat && searchable(pat) ? "supported (subject: resolve)"
+		                           : "not supported: subject: resolve needs it");
+		if (rules->create_patient)
+			say(pat && has_interaction(pat, "create"), "Patient create",
+			    pat && has_interaction(pat, "create")
+			            ? "supported (create_patient)"
+			            : "not supported: create_patient needs it");
+	}
+	if (rules->max_entries || rules->max_observations) {
+		snprintf(line, sizeof(line),
+		         "Bundles cut at %zu entries, %zu Observations (0: none)",
+		         rules->max_entries, rules->max_observations);
+		say(-1, "caps", line);
+	}
+	if (rules->nsecurity || rules->ntag) {
+		snprintf(line, sizeof(line), "%zu security labels and %zu tags on every resource",
+		         rules->nsecurity, rules->ntag);
+		say(-1, "tags", line);
+	}
 }
 
 int

@@ -252,6 +252,17 @@ def test_check_destination(gateway_factory, oauth, bearer_fhirstore, fhirstore):
     print(p.stdout)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "FAIL Procedure conditional create" in p.stdout
+    assert "search-then-create" in p.stdout  # what to do about it
+    # the same server for a destination that searches first: fine
+    gw3 = gateway_factory(routes=ROUTES, destinations=dest(
+        fhirstore, None, extra="    certificate: pki/registry.crt\n    key: pki/registry.key\n"
+        "    create: search-then-create\n    subject: resolve\n    create_patient: true\n"))
+    p = subprocess.run([BIN, "check-destination", "--config", gw3.config, "registry"],
+                       capture_output=True, text=True)
+    print(p.stdout)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "ok   Observation search by identifier" in p.stdout
+    assert "ok   Patient search by identifier" in p.stdout
     # a wrong secret says so, before any patient data
     oauth.control(clients={CLIENT: {"secret": "other"}})
     p = subprocess.run([BIN, "check-destination", "--config", gw.config, "registry"],
