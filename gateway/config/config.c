@@ -651,6 +651,25 @@ check_config(struct ck *k, cJSON *root)
 	}
 	if (f[C_ADMIN])
 		check_admin(k, f[C_ADMIN]);
+	else if (f[C_DESTS]) { /* a JWKS is served on the admin listener only */
+		const cJSON *d;
+
+		cJSON_ArrayForEach(d, f[C_DESTS])
+		{
+			const cJSON *jp = cg_json_member(cg_json_member(d, "auth"), "jwks_path");
+
+			if (jp) {
+				size_t mark = cg_check_push_key(&k->c, "destinations");
+
+				cg_check_push_key(&k->c, d->string);
+				cg_check_push_key(&k->c, "auth");
+				cg_check_issue(&k->c, CG_C_REQUIRED, jp, "jwks_path", 0,
+				               "the JWKS is served on the admin listener: "
+				               "configure admin");
+				cg_check_pop(&k->c, mark);
+			}
+		}
+	}
 	check_outbox(k, root, f[C_OUTBOX]);
 }
 
