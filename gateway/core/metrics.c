@@ -37,6 +37,7 @@ static atomic_ulong closed[CG_CLOSE__COUNT];
 static const char *const close_reasons[] = {"handshake_timeout", "handshake_evicted",
                                             "request_timeout"};
 static atomic_ulong upstream_truncated;
+static atomic_ulong tokens[CG_TOKEN__COUNT]; /* token requests by outcome */
 
 static int
 route_index(const char *route)
@@ -88,6 +89,13 @@ cg_metrics_upstream(int dest_type, enum cg_upstream_result r)
 {
 	if (dest_type >= 0 && dest_type < 3)
 		atomic_fetch_add(&upstream[dest_type][r], 1);
+}
+
+void
+cg_metrics_token(enum cg_token_outcome o)
+{
+	if ((unsigned)o < CG_TOKEN__COUNT)
+		atomic_fetch_add(&tokens[o], 1);
 }
 
 void
@@ -208,6 +216,15 @@ cg_metrics_render(struct cg_buf *b)
 	    "# TYPE cellgate_upstream_answer_truncated_total counter\n"
 	    "cellgate_upstream_answer_truncated_total %lu\n",
 	    atomic_load(&upstream_truncated));
+	put(&err, b,
+	    "# HELP cellgate_auth_token_requests_total OAuth2 token requests of destinations, "
+	    "by outcome (refused: the credentials).\n"
+	    "# TYPE cellgate_auth_token_requests_total counter\n"
+	    "cellgate_auth_token_requests_total{outcome=\"issued\"} %lu\n"
+	    "cellgate_auth_token_requests_total{outcome=\"refused\"} %lu\n"
+	    "cellgate_auth_token_requests_total{outcome=\"failed\"} %lu\n",
+	    atomic_load(&tokens[CG_TOKEN_ISSUED]), atomic_load(&tokens[CG_TOKEN_REFUSED]),
+	    atomic_load(&tokens[CG_TOKEN_FAILED]));
 	put(&err, b,
 	    "# HELP cellgate_tls_handshake_failures_total Handshakes that failed.\n"
 	    "# TYPE cellgate_tls_handshake_failures_total counter\n"

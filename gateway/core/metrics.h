@@ -54,6 +54,10 @@ void cg_metrics_conn_closed(enum cg_conn_close why);
 void cg_metrics_handshaking(int delta);
 /* An upstream answer over the cap, not passed on (dest_http.c). */
 void cg_metrics_upstream_truncated(void);
+/* A destination's OAuth2 token request (dest/auth.c): a token, the
+ * credentials refused, or the endpoint down or answering nonsense. */
+enum cg_token_outcome { CG_TOKEN_ISSUED, CG_TOKEN_REFUSED, CG_TOKEN_FAILED, CG_TOKEN__COUNT };
+void cg_metrics_token(enum cg_token_outcome o);
 /* Appends the Prometheus text exposition. */
 enum cg_err cg_metrics_render(struct cg_buf *b);
 

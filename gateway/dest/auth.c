@@ -164,6 +164,7 @@ on_token(struct cg_http_call *call, void *arg)
 		e->expires_ms = now + life;
 		cJSON_Delete(doc);
 		cg_buf_free(&call->response);
+		cg_metrics_token(CG_TOKEN_ISSUED);
 		wake(e, CG_UP_OK, 0, false, NULL);
 		return;
 	}
@@ -195,9 +196,11 @@ on_token(struct cg_http_call *call, void *arg)
 	 * token endpoint down is an ordinary retryable failure. */
 	if (call->result == CG_UP_REJECTED && call->status != 408 && call->status != 429) {
 		e->owner->refused++;
+		cg_metrics_token(CG_TOKEN_REFUSED);
 		cg_log(CG_LOG_ERROR, "destination %s: %s", e->name, why);
 		wake(e, CG_UP_REJECTED, call->status, true, why);
 	} else {
+		cg_metrics_token(CG_TOKEN_FAILED);
 		cg_log(CG_LOG_WARN, "destination %s: %s", e->name, why);
 		wake(e, call->result == CG_UP_OK ? CG_UP_FAILED : call->result, call->status, false,
 		     why);

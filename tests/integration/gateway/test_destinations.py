@@ -105,6 +105,9 @@ def test_wrong_secret_is_dead_with_a_reason(gateway_factory, oauth, bearer_fhirs
     time.sleep(1.5)
     assert oauth.state()["token_requests"] == n
     assert "Zx9-not-the-secret" not in gw.log_text()
+    st, _, m = gw.call("GET", "/metrics")
+    assert 'cellgate_auth_token_requests_total{outcome="refused"} ' + str(n) in m.decode(), \
+        m.decode()[-3000:]
 
 
 def test_token_endpoint_down_is_retried(gateway_factory, oauth, bearer_fhirstore):
@@ -269,3 +272,28 @@ def test_check_destination(gateway_factory, oauth, bearer_fhirstore, fhirstore):
                        capture_output=True, text=True)
     assert p.returncode == 1 and "FAIL token" in p.stdout and "invalid_client" in p.stdout, \
         p.stdout
+
+
+def test_update_changed(gateway_factory, fhirstore):
+    fhirstore.control(conditional=False)
+    text = dest(fhirstore, None, extra="    certificate: pki/registry.crt\n"
+                "    key: pki/registry.key\n    create: search-then-create\n"
+                "    update_changed: true\n")
+    gw = gateway(gateway_factory, text)
+    with open(f"{SRC}/tests/data/records/valid-heart-failure.json") as f:
+        rec = json.load(f)
+    st, _, _ = post(gw, [rec])
+    assert st == 202
+    wait_for(lambda: len(fhirstore.resources("Observation")) >= 7, 30)
+    rec["outcomes"][0]["value"] = 33  # a corrected LVEF, sent again
+    st, _, _ = post(gw, [rec])
+    assert st == 202
+
+    def corrected():
+        lvef = [o for o in fhirstore.resources("Observation")
+                if o["identifier"][0]["value"].endswith("/lvef-bl")]
+        return lvef if lvef and lvef[0]["valueQuantity"]["value"] == 33 else None
+    lvef = wait_for(corrected, 30)
+    assert lvef and len(lvef) == 1, fhirstore.resources("Observation")
+    assert len(fhirstore.resources("Observation")) == 7  # updated, not duplicated
+    assert not queue_list(gw, "dead")
