@@ -44,7 +44,8 @@ repoint(cJSON *v, cJSON *const *earlier, size_t n, char *why, size_t whylen)
 				if (!full || strcmp(full, c->valuestring) != 0)
 					continue;
 				cg_buf_init(&q, 16384);
-				if (cg_buf_addstr(&q, text(res, "resourceType")) ||
+				if (!text(res, "resourceType") ||
+				    cg_buf_addstr(&q, text(res, "resourceType")) ||
 				    cg_buf_addc(&q, '?') ||
 				    cg_identifier_query(text(id, "system"), text(id, "value"),
 				                        &q)) {
