@@ -297,3 +297,18 @@ def test_update_changed(gateway_factory, fhirstore):
     assert lvef and len(lvef) == 1, fhirstore.resources("Observation")
     assert len(fhirstore.resources("Observation")) == 7  # updated, not duplicated
     assert not queue_list(gw, "dead")
+
+
+def test_plain_create(gateway_factory, fhirstore):
+    # a server that refuses conditional create, a destination that sends
+    # plain creates: no ifNoneExist, no searches, delivered
+    fhirstore.control(conditional=False)
+    text = dest(fhirstore, None, extra="    certificate: pki/registry.crt\n"
+                "    key: pki/registry.key\n    create: plain\n")
+    gw = gateway(gateway_factory, text)
+    st, _, _ = post(gw, records(3, 1611))
+    assert st == 202
+    assert len(delivered_procedures(fhirstore, 3)) == 3
+    s = fhirstore.state()
+    assert not s["refusals"] and s["searches"] == 0, s
+    assert not queue_list(gw, "dead")
