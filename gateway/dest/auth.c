@@ -61,7 +61,14 @@ cg_auth_free(struct cg_auth *a)
 	if (!a)
 		return;
 	for (e = a->entries; e; e = next) {
+		struct cg_auth_wait *w;
+
 		next = e->next;
+		/* Waiters still queued (a stop past its grace frees the loop
+		 * before the deliveries): let go of them, so that releasing
+		 * them later does not walk this freed list. */
+		for (w = e->waiting; w; w = w->next)
+			w->entry = NULL;
 		wipe(e);
 		cg_buf_free(&e->call.response);
 		free(e);

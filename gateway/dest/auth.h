@@ -41,6 +41,8 @@ struct cg_auth_wait {
 };
 
 struct cg_auth *cg_auth_new(struct cg_http_client *http);
+/* Frees the cache; deliveries still waiting are let go of (their done never
+ * runs, and cg_auth_cancel of them does nothing). */
 void cg_auth_free(struct cg_auth *a);
 
 /* 1: w->header is ready now (a cached token); 0: w->done will run (it may

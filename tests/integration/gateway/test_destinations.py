@@ -312,3 +312,16 @@ def test_plain_create(gateway_factory, fhirstore):
     s = fhirstore.state()
     assert not s["refusals"] and s["searches"] == 0, s
     assert not queue_list(gw, "dead")
+
+def test_stop_while_waiting_for_a_token(gateway_factory, oauth, bearer_fhirstore):
+    # the token endpoint answers after the stop's grace (5 s): the batch
+    # waiting for its token is dropped with the loop, and freed cleanly
+    # (stop_all fails on a sanitizer's report)
+    oauth.control(clients={CLIENT: {"secret": SECRET}}, delay=9)
+    text = dest(bearer_fhirstore, oauth2(oauth)).replace("timeout_ms: 3000", "timeout_ms: 20000")
+    gw = gateway(gateway_factory, text)
+    st, _, _ = post(gw, records(2, 1611))
+    assert st == 202
+    assert wait_for(lambda: oauth.state()["token_requests"] >= 1, 10)
+    assert gw.stop() == 0, gw.log_text()[-3000:]
+    assert "ERROR: AddressSanitizer" not in gw.log_text()
