@@ -164,6 +164,14 @@ on_token(struct cg_http_call *call, void *arg)
 		long long now = cg_clock_mono_ms(), life;
 
 		expires = cJSON_IsNumber(ex) && ex->valuedouble > 0 ? ex->valuedouble : 300;
+		/* within bounds before the conversion: a year at most (a huge
+		 * expires_in overflowed into a token expired at once, fetched
+		 * again and again), a second at least (none made it expired
+		 * before it was used) */
+		if (!(expires <= 366.0 * 86400))
+			expires = 366.0 * 86400;
+		if (expires < 1)
+			expires = 1;
 		life = (long long)(expires * 1000);
 		/* shortly before it expires: a tenth of its life, at most a minute */
 		life -= life / 10 < 60000 ? life / 10 : 60000;

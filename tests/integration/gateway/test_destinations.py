@@ -325,3 +325,17 @@ def test_stop_while_waiting_for_a_token(gateway_factory, oauth, bearer_fhirstore
     assert wait_for(lambda: oauth.state()["token_requests"] >= 1, 10)
     assert gw.stop() == 0, gw.log_text()[-3000:]
     assert "ERROR: AddressSanitizer" not in gw.log_text()
+
+
+def test_a_huge_expires_in_still_caches_the_token(gateway_factory, oauth, bearer_fhirstore):
+    # a token endpoint that says its tokens last (nearly) for ever: kept,
+    # not fetched again for every message (an overflow made it expired)
+    oauth.control(clients={CLIENT: {"secret": SECRET}}, expires_in=10 ** 17)
+    gw = gateway(gateway_factory, dest(bearer_fhirstore, oauth2(oauth)))
+    recs = records(3, 1612)
+    for i, r in enumerate(recs):
+        st, _, body = post(gw, [r])
+        assert st == 202, body
+        delivered_procedures(bearer_fhirstore, i + 1)
+    assert len(bearer_fhirstore.resources("Procedure")) == 3
+    assert oauth.state()["token_requests"] == 1, oauth.state()
