@@ -429,6 +429,53 @@ finish(struct cg_prepare *p, int r)
 	then(d, r);
 }
 
+/* A FHIR id ([A-Za-z0-9\-\.]{1,64}): what goes into Type/id and URLs. */
+static bool
+fhir_id(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	return n >= 1 && n <= 64 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.") == n;
+}
+
+/* The match a search found in doc (*first, NULL when none): 0, or -1 when
+ * doc is no searchset Bundle, 1 when the matches are several where one is
+ * needed (a subject, a conditional reference; *matches says how many) or
+ * the match's id is no FHIR id. Entries of another type or mode (an
+ * OperationOutcome, an _include) are no matches. */
+static int
+search_answer(const cJSON *doc, const struct search *s, const cJSON **first, long *matches)
+{
+	const cJSON *e, *total = cg_json_member(doc, "total");
+	const char *rt = text(doc, "resourceType"), *type = text(doc, "type");
+
+	*first = NULL;
+	*matches = 0;
+	if (!rt || strcmp(rt, "Bundle") != 0 || !type || strcmp(type, "searchset") != 0)
+		return -1;
+	cJSON_ArrayForEach(e, cg_json_member(doc, "entry"))
+	{
+		const cJSON *res = cg_json_member(e, "resource");
+		const char *mode = text(cg_json_member(e, "search"), "mode");
+		const char *t = text(res, "resourceType");
+
+		if ((mode && strcmp(mode, "match") != 0) || !t || strcmp(t, s->type) != 0)
+			continue;
+		if (!*first)
+			*first = res;
+		(*matches)++;
+	}
+	if (cJSON_IsNumber(total) && total->valuedouble > (double)*matches &&
+	    total->valuedouble < 1e9)
+		*matches = (long)total->valuedouble; /* more on other pages */
+	if (*matches > 1 && s->kind != S_RESOURCE)
+		return 1;
+	if (*first && !fhir_id(text(*first, "id")))
+		return 1;
+	return 0;
+}
+
 static void
 on_search(struct cg_delivery *sub, void *arg)
 {
@@ -438,6 +485,8 @@ on_search(struct cg_delivery *sub, void *arg)
 	cJSON *doc = NULL;
 	const cJSON *first;
 	const char *id;
+	long matches;
+	int bad;
 
 	if (sub->result != CG_UP_OK) {
 		/* the search's failure is the delivery's: retried, or dead when
@@ -455,9 +504,36 @@ on_search(struct cg_delivery *sub, void *arg)
 		return;
 	}
 	doc = cJSON_ParseWithLength(sub->response.p ? sub->response.p : "", sub->response.len);
-	first = cg_json_member(cJSON_GetArrayItem(cg_json_member(doc, "entry"), 0), "resource");
+	bad = search_answer(doc, s, &first, &matches);
+	if (bad) {
+		/* no searchset (an OperationOutcome, a page cut, HTML): nothing
+		 * is known, and taking it for "not there" would duplicate;
+		 * several Patients (or conditional matches), or an id that is
+		 * no FHIR id: not ours to choose */
+		d->result = bad > 0 ? CG_UP_REJECTED : CG_UP_FAILED;
+		d->status = 0;
+		if (bad < 0)
+			snprintf(d->error, sizeof(d->error),
+			         "searching %.40s at the destination: the answer is no searchset "
+			         "Bundle",
+			         s->type);
+		else if (matches > 1)
+			snprintf(d->error, sizeof(d->error),
+			         "searching %.40s at the destination: %ld %.40ss match %.120s",
+			         s->type, matches, s->type, s->path);
+		else
+			snprintf(d->error, sizeof(d->error),
+			         "searching %.40s at the destination: the match's id is no FHIR id",
+			         s->type);
+		cJSON_Delete(doc);
+		cg_delivery_release(sub);
+		free(sub);
+		p->sub = NULL;
+		finish(p, -1);
+		return;
+	}
 	id = text(first, "id");
-	if (id && strlen(id) < sizeof(s->id))
+	if (id)
 		snprintf(s->id, sizeof(s->id), "%s", id);
 	if (id && s->kind == S_RESOURCE && d->dest->rules.update_changed)
 		s->found = cJSON_Duplicate(first, 1);

@@ -339,3 +339,55 @@ def test_a_huge_expires_in_still_caches_the_token(gateway_factory, oauth, bearer
         delivered_procedures(bearer_fhirstore, i + 1)
     assert len(bearer_fhirstore.resources("Procedure")) == 3
     assert oauth.state()["token_requests"] == 1, oauth.state()
+
+
+def resolving(fhirstore):
+    return dest(fhirstore, None, extra=(
+        "    certificate: pki/registry.crt\n    key: pki/registry.key\n"
+        "    create: search-then-create\n    subject: resolve\n    create_patient: true\n"))
+
+
+def test_subject_matching_two_patients_is_refused(gateway_factory, fhirstore):
+    # the registry holds two Patients with the subject's identifier: the
+    # record is nobody's to guess, not given to the first one found
+    gw = gateway(gateway_factory, resolving(fhirstore))
+    recs = records(2, 1623)
+    recs[1]["patient"] = recs[0]["patient"]
+    st, _, body = post(gw, [recs[0]])
+    assert st == 202, body
+    delivered_procedures(fhirstore, 1)
+    pat = fhirstore.resources("Patient")[0]
+    twin = {k: v for k, v in pat.items() if k not in ("id", "meta")}
+    st, _, _ = fhirstore.fhir("PUT", "/Patient/twin", dict(twin, id="twin"))
+    assert st in (200, 201)
+    st, _, body = post(gw, [recs[1]])
+    assert st == 202, body
+    dead = wait_for(lambda: queue_list(gw, "dead"), 20)
+    assert dead and "2 Patients" in dead[0]["reason"], dead
+    assert len(fhirstore.resources("Procedure")) == 1
+
+
+def test_search_answers_not_taken_blindly(gateway_factory, fhirstore):
+    # what a search finds is used only when it is a match of the type
+    # searched with a FHIR id: an id with a slash or a query would make
+    # a reference (and a PUT's URL) of the server's choosing
+    gw = gateway(gateway_factory, resolving(fhirstore))
+    recs = records(1, 1614)
+    st, _, body = post(gw, recs)
+    assert st == 202, body
+    delivered_procedures(fhirstore, 1)
+    pat = fhirstore.resources("Patient")[0]
+    st, _, _ = fhirstore.fhir("DELETE", f"/Patient/{pat['id']}")
+    assert st in (200, 204)
+    odd = {k: v for k, v in pat.items() if k not in ("id", "meta")}
+    st, _, _ = fhirstore.fhir("PUT", "/Patient/a%3Fx", dict(odd, id="a%3Fx"))
+    assert st in (200, 201)
+    assert [p["id"] for p in fhirstore.resources("Patient")] == ["a%3Fx"]
+    recs2 = records(2, 1615)[1:]
+    recs2[0]["patient"] = recs[0]["patient"]
+    st, _, body = post(gw, recs2)
+    assert st == 202, body
+    dead = wait_for(lambda: queue_list(gw, "dead"), 20)
+    procs = fhirstore.resources("Procedure")
+    assert len(procs) == 1, [p["subject"] for p in procs]  # the second not given to it
+    assert dead and "id" in dead[0]["reason"], dead
