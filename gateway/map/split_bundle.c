@@ -76,7 +76,8 @@ cg_split_bundle(const char *p, size_t len, size_t max_entries, size_t max_observ
                 const struct cg_provenance_in *prov, struct cg_buf *out, size_t *ends,
                 size_t max_parts, size_t *n, char *why, size_t whylen)
 {
-	cJSON *b = cJSON_ParseWithLength(p, len), *entries, **order = NULL, **earlier = NULL, *e;
+	cJSON *b = cJSON_ParseWithLength(p, len), *entries, **order = NULL, **earlier = NULL, *e,
+	      *ours;
 	size_t count = 0, i = 0, k, nearlier = 0;
 	size_t room = max_entries ? max_entries - (prov ? 1 : 0) : (size_t)-1;
 	size_t obs_room = max_observations ? max_observations : (size_t)-1;
@@ -101,12 +102,18 @@ cg_split_bundle(const char *p, size_t len, size_t max_entries, size_t max_observ
 		err = CG_ENOMEM;
 		goto out;
 	}
-	/* what is not an Observation first, in the Bundle's order; no
-	 * Provenance (each part gets its own) */
+	/* what is not an Observation first, in the Bundle's order, then the
+	 * Observations, then a client's Provenance (it refers to the others,
+	 * nothing to it); the gateway's, the last entry when prov is set, is
+	 * made again per part. A client's is never dropped. */
+	ours = prov && count && is_type(cJSON_GetArrayItem(entries, (int)count - 1), "Provenance")
+	               ? cJSON_GetArrayItem(entries, (int)count - 1)
+	               : NULL;
 	k = 0;
 	cJSON_ArrayForEach(e, entries) if (!is_type(e, "Observation") && !is_type(e, "Provenance"))
 	        order[k++] = e;
 	cJSON_ArrayForEach(e, entries) if (is_type(e, "Observation")) order[k++] = e;
+	cJSON_ArrayForEach(e, entries) if (is_type(e, "Provenance") && e != ours) order[k++] = e;
 	count = k;
 	while (i < count && !err) {
 		cJSON *part = cJSON_CreateObject(), *list;

@@ -8,7 +8,8 @@
  * ("Procedure?identifier=system%7Cvalue"), which the server (or, where it
  * is not trusted with them, prepare.h) resolves. The parts are delivered in
  * order: they are messages of the same patient's line in the outbox.
- * Provenance entries are dropped and made again per part when prov is set.
+ * The gateway's Provenance (the last entry, when prov is set) is dropped
+ * and made again per part; a client's goes after the Observations.
  */
 #ifndef CG_SPLIT_BUNDLE_H
 #define CG_SPLIT_BUNDLE_H

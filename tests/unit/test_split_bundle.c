@@ -113,10 +113,73 @@ cut_at_observations(void **state)
 	cg_buf_free(&bundle);
 }
 
+/* A client's transaction Bundle with a Provenance of its own: the split
+ * keeps it (after what it names, which later parts refer to by identifier),
+ * whether or not the gateway adds its own per part; only the gateway's,
+ * its last entry, is made again per part. */
+static void
+keeps_a_clients_provenance(void **state)
+{
+	static const char *b =
+	        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+	        "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":\"Procedure\","
+	        "\"identifier\":[{\"system\":\"s\",\"value\":\"P1\"}]},"
+	        "\"request\":{\"method\":\"POST\",\"url\":\"Procedure\"}},"
+	        "{\"fullUrl\":\"urn:uuid:o1\",\"resource\":{\"resourceType\":\"Observation\","
+	        "\"identifier\":[{\"system\":\"s\",\"value\":\"O1\"}],"
+	        "\"focus\":[{\"reference\":\"urn:uuid:p\"}]},"
+	        "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}},"
+	        "{\"fullUrl\":\"urn:uuid:o2\",\"resource\":{\"resourceType\":\"Observation\","
+	        "\"identifier\":[{\"system\":\"s\",\"value\":\"O2\"}],"
+	        "\"focus\":[{\"reference\":\"urn:uuid:p\"}]},"
+	        "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}},"
+	        "{\"fullUrl\":\"urn:uuid:v\",\"resource\":{\"resourceType\":\"Provenance\","
+	        "\"target\":[{\"reference\":\"urn:uuid:p\"}],"
+	        "\"recorded\":\"2026-01-01T00:00:00Z\"},"
+	        "\"request\":{\"method\":\"POST\",\"url\":\"Provenance\"}}]}";
+	struct cg_provenance_in prov = {"ehr", "cellgate", NULL, 1767323045123LL,
+	                                "https://example.org/fhir"};
+	struct cg_buf out;
+	size_t ends[16], n = 0, i, from;
+	char why[256];
+	int pass, theirs;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		cJSON *tree = cJSON_Parse(b);
+		char *text;
+
+		if (pass) /* the gateway's own, last, as ingest adds it */
+			assert_int_equal(cg_provenance_add(tree, &prov), 0);
+		text = cJSON_PrintUnformatted(tree);
+		cJSON_Delete(tree);
+		cg_buf_init(&out, 1 << 20);
+		assert_int_equal(cg_split_bundle(text, strlen(text), 2, 0, pass ? &prov : NULL,
+		                                 &out, ends, 16, &n, why, sizeof(why)),
+		                 0);
+		free(text);
+		assert_true(n >= 2);
+		theirs = 0;
+		for (i = 0, from = 0; i < n; i++) {
+			cJSON *part = cJSON_ParseWithLength(out.p + from, ends[i] - from);
+
+			from = ends[i];
+			text = cJSON_PrintUnformatted(part);
+			assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(part, "entry")) <= 2);
+			theirs += strstr(text, "2026-01-01T00:00:00Z") != NULL;
+			free(text);
+			cJSON_Delete(part);
+		}
+		assert_int_equal(theirs, 1);
+		cg_buf_free(&out);
+	}
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(cut_at_observations)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(cut_at_observations),
+	                                   cmocka_unit_test(keeps_a_clients_provenance)};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
