@@ -297,8 +297,9 @@ cg_http_start(struct cg_http_client *c, struct cg_http_call *call)
 	 * environment (http_proxy...), which nobody configuring cellgate sees.
 	 * HTTPS goes through it by CONNECT. */
 	curl_easy_setopt(e, CURLOPT_PROXY, d->proxy ? d->proxy : "");
-	if (d->no_proxy)
-		curl_easy_setopt(e, CURLOPT_NOPROXY, d->no_proxy);
+	/* and the configuration's no_proxy: unset, curl reads no_proxy and
+	 * NO_PROXY from the environment (NO_PROXY=* went round the proxy) */
+	curl_easy_setopt(e, CURLOPT_NOPROXY, d->no_proxy ? d->no_proxy : "");
 	if (d->proxy_auth) {
 		curl_easy_setopt(e, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_PROXYUSERPWD, d->proxy_auth);

@@ -391,3 +391,21 @@ def test_search_answers_not_taken_blindly(gateway_factory, fhirstore):
     procs = fhirstore.resources("Procedure")
     assert len(procs) == 1, [p["subject"] for p in procs]  # the second not given to it
     assert dead and "id" in dead[0]["reason"], dead
+
+
+def test_environment_no_proxy_is_ignored(gateway_factory, oauth, bearer_fhirstore,
+                                         connect_proxy_factory):
+    # the configured proxy, and only the configuration's no_proxy: the
+    # gateway's environment (NO_PROXY=*) must not bypass it
+    proxy = connect_proxy_factory(credentials="gw:pr0xy")
+    oauth.control(clients={CLIENT: {"secret": SECRET}})
+    text = dest(bearer_fhirstore, oauth2(oauth),
+                extra=f"    proxy: {proxy.url}\n    proxy_auth: gw:pr0xy\n")
+    gw = gateway_factory(routes=ROUTES, destinations=text, workers=2)
+    gw.start(env={"NO_PROXY": "*", "no_proxy": "*"})
+    st, _, _ = post(gw, records(2, 1616))
+    assert st == 202
+    assert len(delivered_procedures(bearer_fhirstore, 2)) == 2
+    s = proxy.settled()
+    assert f"127.0.0.1:{bearer_fhirstore.port}" in s["targets"], s
+    assert f"127.0.0.1:{oauth.port}" in s["targets"], s
