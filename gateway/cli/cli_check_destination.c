@@ -270,8 +270,16 @@ cg_cli_check_destination(int argc, char **argv)
 	printf("destination %s: %s\n", d->name, d->url);
 	resolve(d->url);
 	if (d->proxy) {
-		snprintf(line, sizeof(line), "through %s (HTTPS by CONNECT)%s%s", d->proxy,
-		         d->no_proxy ? "; not for " : "", d->no_proxy ? d->no_proxy : "");
+		/* a user:password@ in the URL is not shown: a secret (the
+		 * configuration takes http:// proxies only) */
+		const char *host = strncmp(d->proxy, "http://", 7) ? d->proxy : d->proxy + 7;
+		const char *at = strchr(host, '@');
+
+		if (at && (size_t)(at - host) > strcspn(host, "/?#"))
+			at = NULL;
+		snprintf(line, sizeof(line), "through http://%s%s (HTTPS by CONNECT)%s%s",
+		         at ? "***@" : "", at ? at + 1 : host, d->no_proxy ? "; not for " : "",
+		         d->no_proxy ? d->no_proxy : "");
 		say(-1, "proxy", line);
 	}
 	say(-1, "authentication",

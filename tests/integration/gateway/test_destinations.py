@@ -409,3 +409,15 @@ def test_environment_no_proxy_is_ignored(gateway_factory, oauth, bearer_fhirstor
     s = proxy.settled()
     assert f"127.0.0.1:{bearer_fhirstore.port}" in s["targets"], s
     assert f"127.0.0.1:{oauth.port}" in s["targets"], s
+
+
+def test_check_destination_hides_proxy_credentials(gateway_factory, bearer_fhirstore,
+                                                   connect_proxy_factory):
+    proxy = connect_proxy_factory(credentials="gw:pr0xy")
+    url = proxy.url.replace("http://", "http://gw:pr0xy@")
+    gw = gateway_factory(routes=ROUTES, destinations=dest(
+        bearer_fhirstore, None, extra=f"    proxy: {url}\n"))
+    p = subprocess.run([BIN, "check-destination", "--config", gw.config, "registry"],
+                       capture_output=True, text=True)
+    assert "proxy" in p.stdout, p.stdout + p.stderr
+    assert "pr0xy" not in p.stdout + p.stderr, p.stdout
