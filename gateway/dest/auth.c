@@ -222,13 +222,17 @@ on_token(struct cg_http_call *call, void *arg)
 	}
 }
 
+/* No request could be made. refused: the configuration's fault (a key of
+ * the wrong kind): dead; else (a key file that cannot be read now, memory)
+ * an ordinary failure, retried. */
 static void
-fail_now(struct entry *e, const char *why)
+fail_now(struct entry *e, const char *why, bool refused)
 {
 	cg_log(CG_LOG_ERROR, "destination %s: %s", e->name, why);
 	e->fetching = false;
 	cg_buf_free(&e->body);
-	wake(e, CG_UP_REJECTED, 0, true, why);
+	cg_metrics_token(refused ? CG_TOKEN_REFUSED : CG_TOKEN_FAILED);
+	wake(e, refused ? CG_UP_REJECTED : CG_UP_FAILED, 0, refused, why);
 }
 
 /* Starts the token request of d's entry e. */
@@ -250,10 +254,12 @@ fetch(struct cg_auth *a, struct entry *e, const struct cg_dest_cfg *d)
 		struct cg_buf jwt;
 		char why[256];
 
-		if (cg_jwt_key_load(c->private_key,
-		                    c->alg_given ? (c->es384 ? "ES384" : "RS384") : NULL, c->kid,
-		                    &k, why, sizeof(why))) {
-			fail_now(e, why);
+		enum cg_err kerr = cg_jwt_key_load(
+		        c->private_key, c->alg_given ? (c->es384 ? "ES384" : "RS384") : NULL,
+		        c->kid, &k, why, sizeof(why));
+
+		if (kerr) {
+			fail_now(e, why, kerr == CG_EINVAL);
 			return;
 		}
 		cg_buf_init(&jwt, 64 * 1024);
@@ -291,7 +297,8 @@ fetch(struct cg_auth *a, struct entry *e, const struct cg_dest_cfg *d)
 	if (!err)
 		err = cg_buf_addc(&e->body, 0);
 	if (err) {
-		fail_now(e, "the token request could not be made (out of memory, or too long)");
+		fail_now(e, "the token request could not be made (out of memory, or too long)",
+		         false);
 		return;
 	}
 	e->call.dest = d;

@@ -71,6 +71,44 @@ repoint(cJSON *v, cJSON *const *earlier, size_t n, char *why, size_t whylen)
 	return 0;
 }
 
+/* Whether v refers to one of the entries of later parts (a
+ * DiagnosticReport's result in a later part: its part would carry a
+ * urn:uuid the server cannot resolve). Said in why. */
+static int
+refers_ahead(const cJSON *v, cJSON *const *later, size_t n, char *why, size_t whylen)
+{
+	const cJSON *c;
+	size_t i;
+
+	cJSON_ArrayForEach(c, v)
+	{
+		if (cJSON_IsString(c) && c->string && !strcmp(c->string, "reference")) {
+			for (i = 0; i < n; i++) {
+				const char *full = text(later[i], "fullUrl");
+
+				if (full && !strcmp(full, c->valuestring)) {
+					snprintf(
+					        why, whylen,
+					        "an entry refers to one that the caps put in a "
+					        "later part "
+					        "(%.40s): the Bundle cannot be cut so that it "
+					        "resolves",
+					        text(cg_json_member(later[i], "resource"),
+					             "resourceType")
+					                ? text(cg_json_member(later[i], "resource"),
+					                       "resourceType")
+					                : "resource");
+					return 1;
+				}
+			}
+		} else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+		           refers_ahead(c, later, n, why, whylen)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 enum cg_err
 cg_split_bundle(const char *p, size_t len, size_t max_entries, size_t max_observations,
                 const struct cg_provenance_in *prov, struct cg_buf *out, size_t *ends,
@@ -143,7 +181,8 @@ cg_split_bundle(const char *p, size_t len, size_t max_entries, size_t max_observ
 		}
 		for (k = start; k < i; k++)
 			cJSON_AddItemToArray(list, cJSON_Duplicate(order[k], 1));
-		if (nearlier && repoint(list, earlier, nearlier, why, whylen)) {
+		if ((nearlier && repoint(list, earlier, nearlier, why, whylen)) ||
+		    refers_ahead(list, order + i, count - i, why, whylen)) {
 			cJSON_Delete(part);
 			err = CG_EINVAL;
 			break;

@@ -175,10 +175,41 @@ keeps_a_clients_provenance(void **state)
 	}
 }
 
+/* A DiagnosticReport (first, not an Observation) whose result is an
+ * Observation the caps put in a later part: refused, not sent unresolvable. */
+static void
+forward_reference_refused(void **state)
+{
+	static const char b[] =
+	        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+	        "{\"fullUrl\":\"urn:uuid:00000000-0000-4000-8000-000000000001\",\"resource\":{"
+	        "\"resourceType\":\"DiagnosticReport\",\"status\":\"final\",\"code\":{\"text\":"
+	        "\"x\"},\"result\":[{\"reference\":\"urn:uuid:00000000-0000-4000-8000-"
+	        "000000000003\"}]},\"request\":{\"method\":\"POST\",\"url\":\"DiagnosticReport\"}},"
+	        "{\"fullUrl\":\"urn:uuid:00000000-0000-4000-8000-000000000002\",\"resource\":{"
+	        "\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"a\"}},"
+	        "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}},"
+	        "{\"fullUrl\":\"urn:uuid:00000000-0000-4000-8000-000000000003\",\"resource\":{"
+	        "\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"b\"}},"
+	        "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}]}";
+	struct cg_buf out;
+	size_t ends[8], n = 0;
+	char why[256] = "";
+
+	(void)state;
+	cg_buf_init(&out, 1 << 20);
+	assert_int_equal(
+	        cg_split_bundle(b, sizeof(b) - 1, 2, 0, NULL, &out, ends, 8, &n, why, sizeof(why)),
+	        CG_EINVAL);
+	assert_non_null(strstr(why, "later part"));
+	cg_buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(cut_at_observations),
+	                                   cmocka_unit_test(forward_reference_refused),
 	                                   cmocka_unit_test(keeps_a_clients_provenance)};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
