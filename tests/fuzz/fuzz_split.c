@@ -63,8 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* a part that is not JSON */
 			from = ends[i];
 			if (max_entries &&
-			    (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(part, "entry")) >
-			            max_entries)
+			    (size_t)cJSON_GetArraySize(
+			            cJSON_GetObjectItemCaseSensitive(part, "entry")) > max_entries)
 				abort();
 			if (max_obs && (size_t)count(part, "Observation", 0) > max_obs)
 				abort();
