@@ -351,14 +351,10 @@ start_call(struct cg_delivery *d)
 	return CG_OK;
 }
 
-enum cg_err
-cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
+/* A delivery's state before it starts: nothing from a previous use. */
+static void
+begin(struct cg_dest_loop *l, struct cg_delivery *d)
 {
-	const struct cg_dest_cfg *dest = d->dest;
-	const char *body = NULL;
-	size_t len = 0;
-	enum cg_err err;
-
 	memset(&d->call, 0, sizeof(d->call));
 	d->ev = NULL;
 	d->error[0] = 0;
@@ -376,6 +372,17 @@ cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
 	d->early = 0;
 	d->prep = NULL;
 	memset(&d->auth, 0, sizeof(d->auth));
+}
+
+enum cg_err
+cg_dest_deliver(struct cg_dest_loop *l, struct cg_delivery *d)
+{
+	const struct cg_dest_cfg *dest = d->dest;
+	const char *body = NULL;
+	size_t len = 0;
+	enum cg_err err;
+
+	begin(l, d);
 	if (dest->type == CG_DEST_NDJSON) {
 		d->ev = event_new(l->base, -1, 0, on_stored, d);
 		if (!d->ev) {
@@ -429,22 +436,7 @@ cg_dest_get(struct cg_dest_loop *l, struct cg_delivery *d, const char *path)
 	size_t ul;
 	enum cg_err err;
 
-	memset(&d->call, 0, sizeof(d->call));
-	d->ev = NULL;
-	d->error[0] = 0;
-	d->file[0] = 0;
-	d->response_type[0] = 0;
-	cg_buf_init(&d->response, CG_BUF_MAX_EMPTY);
-	cg_buf_init(&d->body, CG_BUF_MAX_UPSTREAM);
-	cg_buf_init(&d->headers, CG_BUF_MAX_UPSTREAM);
-	d->header_v[0] = NULL;
-	d->retry_after_s = -1;
-	d->loop = l;
-	d->auth_failed = false;
-	d->auth_retried = false;
-	d->early = 0;
-	d->prep = NULL;
-	memset(&d->auth, 0, sizeof(d->auth));
+	begin(l, d);
 	if (dest->type == CG_DEST_NDJSON)
 		return CG_EINVAL;
 	ul = (size_t)snprintf(d->url, sizeof(d->url), "%s", dest->url);
