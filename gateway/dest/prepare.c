@@ -333,7 +333,7 @@ apply_subject(struct cg_prepare *p, const struct search *s, char *why, size_t wh
 	} else {
 		snprintf(why, whylen,
 		         "the destination has no Patient with the subject's identifier (system "
-		         "%.200s) "
+		         "%.100s) "
 		         "and create_patient is off",
 		         s->sys);
 		return -1;
@@ -519,7 +519,7 @@ on_search(struct cg_delivery *sub, void *arg)
 			         s->type);
 		else if (matches > 1)
 			snprintf(d->error, sizeof(d->error),
-			         "searching %.40s at the destination: %ld %.40ss match %.120s",
+			         "searching %.40s at the destination: %ld %.40ss match %.60s",
 			         s->type, matches, s->type, s->path);
 		else
 			snprintf(d->error, sizeof(d->error),
