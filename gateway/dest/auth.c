@@ -132,7 +132,7 @@ wake(struct entry *e, enum cg_upstream_result r, long status, bool refused, cons
 		w->entry = NULL;
 		w->status = status;
 		w->refused = refused;
-		snprintf(w->why, sizeof(w->why), "%s", why ? why : "");
+		snprintf(w->why, sizeof(w->why), "%.250s", why ? why : "");
 		if (r == CG_UP_OK)
 			snprintf(w->header, sizeof(w->header), "Authorization: Bearer %s",
 			         e->token);
