@@ -179,9 +179,11 @@ plan_dates(struct run *r, const cJSON *rec)
 {
 	const cJSON *pat = cg_json_member(rec, "patient"), *id;
 	const char *birth = text(pat, "birthDate");
+	const char *start = text(cg_json_member(rec, "administration"), "start");
 	const char *parts[4];
 	unsigned char h[CG_HMAC_LEN];
 	struct cg_date b, last;
+	struct cg_datetime s;
 	int found = 0;
 
 	id = cJSON_GetArrayItem(cg_json_member(pat, "identifiers"), 0);
@@ -215,6 +217,14 @@ plan_dates(struct run *r, const cJSON *rec)
 		if (c.month == 2 && c.day == 29)
 			c.day = 28;
 		r->d.floor_days = cg_date_days(&c);
+		/* A date more than 90 years after the administration (an error
+		 * of the sender's, most likely) would put the birth after it:
+		 * no consistent record can hide that age. Refused, not sent. */
+		if (start && cg_datetime_parse(start, &s) == 0 &&
+		    r->d.floor_days > cg_date_days(&s.date) - (r->d.year_only ? 0 : r->d.shift))
+			fail(r, "a date of the record lies more than 90 years after its "
+			        "administration: "
+			        "it cannot be de-identified consistently");
 	}
 }
 
