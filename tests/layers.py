@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-LAYERS = ["core", "json", "rules", "validate", "map", "policy", "config", "dest", "queue", "server", "cli"]
+LAYERS = ["core", "json", "rules", "fhirpath", "validate", "map", "policy", "config", "dest", "queue", "server", "cli"]
 GENERATED = {"version.h", "default_config.h"}  # made by CMake into build/generated
 
 root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else

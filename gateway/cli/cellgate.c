@@ -17,6 +17,7 @@
 #include "cli_map.h"
 #include "cli_check_destination.h"
 #include "cli_deidentify.h"
+#include "cli_fhirpath.h"
 #include "cli_pseudonym.h"
 #include "cli_queue.h"
 #include "cli_serve.h"
@@ -38,6 +39,7 @@ static const struct {
          "a destination's consent, identity and de-identification policy on files"},
         {"check-destination", cg_cli_check_destination,
          "whether a destination can be reached and its server supports what it needs"},
+        {"fhirpath", cg_cli_fhirpath, "a FHIRPath expression evaluated on FHIR resources"},
         {"pseudonym", cg_cli_pseudonym,
          "resolve a random pseudonym (audited), or the pseudonym of an identifier"},
         {"serve", cg_cli_serve, "the mutual-TLS gateway"},
