@@ -99,7 +99,7 @@ fp_lex_next(const char *s, size_t *pos, struct fp_tok *t, struct cg_fp_syntax *e
 		t->kind = T_NUMBER;
 	} else if (s[i] == '@') {
 		i++;
-		while (is_digit((unsigned char)s[i]) || strchr("-:T.+Z", s[i]))
+		while (is_digit((unsigned char)s[i]) || (s[i] && strchr("-:T.+Z", s[i])))
 			i++;
 		if (i == t->off + 1)
 			return fail(err, t->off, "a date or time after @ expected");
