@@ -619,7 +619,7 @@ arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const stru
 		case OP_DIV:
 			if (y == 0)
 				return CG_OK;
-			fp_dec(&res, x / y, 0);
+			fp_dec(&res, x / y, -1);
 			break;
 		case OP_IDIV:
 			if (y == 0)
@@ -663,7 +663,7 @@ arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const stru
 			res.u.d.v = a.u.d.v / y;
 		else if (op == OP_DIV && b.kind == CG_FP_QUANTITY &&
 		         !strcmp(a.u.d.unit, b.u.d.unit) && y != 0) {
-			fp_dec(&res, a.u.d.v / y, 0);
+			fp_dec(&res, a.u.d.v / y, -1);
 			return fp_single(c->env->arena, &res, out);
 		} else
 			return fp_fail(c,

@@ -328,7 +328,7 @@ FN(f_repeat)
 			return e;
 		for (j = 0; j < r.n; j++) {
 			fp_vec_done(&v, &sofar);
-			if (r.items[j].node && has(&sofar, &r.items[j]))
+			if (has(&sofar, &r.items[j]))
 				continue;
 			if ((e = fp_vec_push(ARENA, &v, &r.items[j])))
 				return e;
@@ -547,15 +547,17 @@ FN(f_iif)
 
 	if (in->n > 1)
 		return fp_fail(c, "iif() needs a single input item");
-	if ((e = fp_eval_node(c, call->node->args[0], in->n ? in : call->outer, &r)))
+	if ((e = fp_eval_node(c, call->node->args[0], in, &r)))
 		return e;
+	if (r.n == 1 && r.items[0].kind != CG_FP_BOOLEAN)
+		return fp_fail(c, "iif() needs a boolean criterion");
 	b = fp_to_bool(c, &r);
 	if (b == -2)
 		return CG_EINVAL;
 	if (b == 1)
-		return fp_eval_node(c, call->node->args[1], call->outer, out);
+		return fp_eval_node(c, call->node->args[1], in, out);
 	if (call->node->nargs > 2)
-		return fp_eval_node(c, call->node->args[2], call->outer, out);
+		return fp_eval_node(c, call->node->args[2], in, out);
 	return CG_OK;
 }
 
@@ -1120,6 +1122,82 @@ FN(f_replacematches)
 	}
 }
 
+FN(f_trim)
+{
+	const char *s;
+	size_t n;
+
+	CHECK(one_string(c, in, call, &s));
+	while (isspace((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	return ret_str(c, s, n, out);
+}
+
+FN(f_split)
+{
+	const char *s, *sep, *p;
+	struct fp_vec v = {0};
+	struct cg_fp_item it;
+	enum cg_err e;
+	size_t ls;
+
+	CHECK(one_string(c, in, call, &s));
+	CHECK(arg_string(c, call, 0, &sep));
+	ls = strlen(sep);
+	for (;;) {
+		char *piece;
+
+		p = ls ? strstr(s, sep) : NULL;
+		piece = fp_strndup(ARENA, s, p ? (size_t)(p - s) : strlen(s));
+		if (!piece)
+			return CG_ENOMEM;
+		fp_str(&it, piece);
+		if ((e = fp_vec_push(ARENA, &v, &it)))
+			return e;
+		if (!p)
+			break;
+		s = p + ls;
+	}
+	fp_vec_done(&v, out);
+	return CG_OK;
+}
+
+FN(f_join)
+{
+	const char *sep = "";
+	size_t k, n = 0, ls;
+	struct cg_fp_item it;
+	char *o;
+
+	if (call->node->nargs && call->args[0].n)
+		CHECK(arg_string(c, call, 0, &sep));
+	ls = strlen(sep);
+	for (k = 0; k < in->n; k++) {
+		if (in->items[k].kind != CG_FP_STRING)
+			return fp_fail(c, "join() needs strings");
+		n += strlen(in->items[k].u.s) + ls;
+	}
+	o = cg_arena_alloc(ARENA, n + 1);
+	if (!o)
+		return CG_ENOMEM;
+	for (n = 0, k = 0; k < in->n; k++) {
+		size_t l = strlen(in->items[k].u.s);
+
+		if (k) {
+			memcpy(o + n, sep, ls);
+			n += ls;
+		}
+		memcpy(o + n, in->items[k].u.s, l);
+		n += l;
+	}
+	o[n] = '\0';
+	fp_str(&it, o);
+	return ret_item(c, &it, out);
+}
+
 /* ---- math --------------------------------------------------------------- */
 
 static int
@@ -1202,7 +1280,7 @@ FN(f_math)
 	}
 	if (!isfinite(v))
 		return CG_OK;
-	fp_dec(&res, v, 0);
+	fp_dec(&res, v, -1);
 	return ret_item(c, &res, out);
 }
 
@@ -1445,6 +1523,9 @@ static const struct fp_func funcs[] = {
         {"matches", 1, 1, 0, f_matches},
         {"replaceMatches", 2, 2, 0, f_replacematches},
         {"length", 0, 0, 0, f_length},
+        {"trim", 0, 0, 0, f_trim},
+        {"split", 1, 1, 0, f_split},
+        {"join", 0, 1, 0, f_join},
         {"toChars", 0, 0, 0, f_tochars},
         {"abs", 0, 0, 0, f_math},
         {"ceiling", 0, 0, 0, f_math},

@@ -99,7 +99,10 @@ fp_lex_next(const char *s, size_t *pos, struct fp_tok *t, struct cg_fp_syntax *e
 		t->kind = T_NUMBER;
 	} else if (s[i] == '@') {
 		i++;
-		while (is_digit((unsigned char)s[i]) || (s[i] && strchr("-:T.+Z", s[i])))
+		/* a '.' belongs to the literal only before a digit (milliseconds):
+		 * @2015.is(Date) is a date and a call */
+		while (is_digit((unsigned char)s[i]) || (s[i] && strchr("-:T+Z", s[i])) ||
+		       (s[i] == '.' && is_digit((unsigned char)s[i + 1])))
 			i++;
 		if (i == t->off + 1)
 			return fail(err, t->off, "a date or time after @ expected");

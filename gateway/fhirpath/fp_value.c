@@ -280,6 +280,8 @@ dt_compare(const struct cg_fp_item *a, const struct cg_fp_item *b)
 
 	px = x.prec + base;
 	py = y.prec + base;
+	if (a->kind != CG_FP_TIME && px > 3 && py > 3 && x.has_tz != y.has_tz)
+		return -3;
 	if (a->kind != CG_FP_TIME && x.has_tz && y.has_tz && px > 4 && py > 4) {
 		/* to UTC, in minutes from the epoch, then compare */
 		long long mx =
@@ -423,8 +425,25 @@ fp_item_compare(const struct cg_fp_item *a0, const struct cg_fp_item *b0)
 	fp_system_value(b0, &b);
 	coerce_dates(&a, &b);
 	if (is_num(&a) && is_num(&b)) {
+		int sa, sb, s;
+		double f;
+
 		if (a.kind == CG_FP_INTEGER && b.kind == CG_FP_INTEGER)
 			return a.u.i < b.u.i ? -1 : a.u.i > b.u.i;
+		/* decimals are doubles here: compare at the larger precision
+		 * written (1.8 - 1.2 = 0.6), full precision counting as 12 */
+		sa = a.kind == CG_FP_DECIMAL && a.u.d.scale >= 0 ? a.u.d.scale : 12;
+		sb = b.kind == CG_FP_DECIMAL && b.u.d.scale >= 0 ? b.u.d.scale : 12;
+		if (a.kind == CG_FP_INTEGER)
+			sa = 0;
+		if (b.kind == CG_FP_INTEGER)
+			sb = 0;
+		s = sa > sb ? sa : sb;
+		if (s > 12)
+			s = 12;
+		f = pow(10, s);
+		if (fabs(num(&a)) * f < 9e15 && fabs(num(&b)) * f < 9e15)
+			return cmp_double(round(num(&a) * f), round(num(&b) * f));
 		return cmp_double(num(&a), num(&b));
 	}
 	if (a.kind == CG_FP_STRING && b.kind == CG_FP_STRING) {
@@ -515,8 +534,8 @@ fp_item_equiv(const struct cg_fp_item *a0, const struct cg_fp_item *b0)
 		return str_equiv(a.u.s, b.u.s);
 	if (is_num(&a) && is_num(&b)) {
 		/* decimals compare at the precision of the less precise one */
-		int sa = a.kind == CG_FP_DECIMAL ? a.u.d.scale : 0;
-		int sb = b.kind == CG_FP_DECIMAL ? b.u.d.scale : 0;
+		int sa = a.kind == CG_FP_DECIMAL ? (a.u.d.scale < 0 ? 12 : a.u.d.scale) : 0;
+		int sb = b.kind == CG_FP_DECIMAL ? (b.u.d.scale < 0 ? 12 : b.u.d.scale) : 0;
 		int s = sa < sb ? sa : sb;
 		double f = pow(10, s);
 
@@ -674,7 +693,9 @@ from_days(long long z, int *y, int *m, int *d)
 int
 fp_dt_add(const struct cg_fp_item *d, const struct cg_fp_item *q, int sign, struct cg_fp_item *out)
 {
-	const char *u = calendar_of(q->u.d.unit);
+	const char *u = !strcmp(q->u.d.unit, "a") || !strcmp(q->u.d.unit, "mo")
+	                        ? q->u.d.unit
+	                        : calendar_of(q->u.d.unit);
 	struct cg_fp_dt t = d->u.dt;
 	long long n = (long long)trunc(q->u.d.v) * sign;
 	static const char *const units[] = {"year", "month",  "week",   "day",
