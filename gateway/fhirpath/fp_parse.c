@@ -469,7 +469,7 @@ expr(struct parser *p, int minbp)
 				break;
 		if (k == sizeof(binops) / sizeof(binops[0])) {
 			if (p->tok.kind == T_EOF || is_punct(p, ")") || is_punct(p, "]") ||
-			    is_punct(p, ","))
+			    is_punct(p, ",") || is_word(p, "is") || is_word(p, "as"))
 				break;
 			return perr(p, off, "%s", "an operator or the end expected"), NULL;
 		}

@@ -1,0 +1,180 @@
+/* test_fhirpath.c: the FHIRPath engine: parser precedence and syntax errors
+ * with their columns, empty propagation, three-valued logic, choice types. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "fhirpath.h"
+#include "mappings.h"
+#include "support.h"
+
+static const char observation[] =
+        "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"29463-7\"}]},"
+        "\"valueQuantity\":{\"value\":185,\"unit\":\"lbs\",\"code\":\"[lb_av]\"},"
+        "\"effectiveDateTime\":\"2016-03-28\","
+        "\"_status\":{\"extension\":[{\"url\":\"http://x\",\"valueString\":\"e\"}]}}";
+
+/* Evaluates expr on the observation; returns the result as typed JSON
+ * ("[integer 3, ...]"), "empty", "error" or "syntax N" (the column). */
+static const char *
+run(const char *expr)
+{
+	static char out[1024];
+	struct cg_fp_program *p = NULL;
+	struct cg_fp_syntax syn;
+	struct cg_fp_env env;
+	struct cg_fp_coll v;
+	struct cg_arena *a = cg_arena_new(4096);
+	struct cg_buf b;
+	cJSON *root = cJSON_Parse(observation);
+	size_t k;
+
+	assert_non_null(a);
+	assert_non_null(root);
+	if (cg_fp_compile(expr, &p, &syn)) {
+		snprintf(out, sizeof(out), "syntax %zu", syn.column);
+		goto done;
+	}
+	memset(&env, 0, sizeof(env));
+	env.arena = a;
+	env.structure = test_mappings()->fhir;
+	env.resource = root;
+	if (cg_fp_eval(p, &env, &v)) {
+		snprintf(out, sizeof(out), "error");
+		goto done;
+	}
+	if (!v.n) {
+		snprintf(out, sizeof(out), "empty");
+		goto done;
+	}
+	cg_buf_init(&b, 4096);
+	for (k = 0; k < v.n; k++) {
+		assert_int_equal(
+		        cg_buf_printf(&b, "%s%s ", k ? ", " : "", cg_fp_type_name(&v.items[k])),
+		        CG_OK);
+		assert_int_equal(cg_fp_item_json(&b, &v.items[k]), CG_OK);
+	}
+	snprintf(out, sizeof(out), "%s", b.p);
+	cg_buf_free(&b);
+done:
+	cg_fp_program_free(p);
+	cg_arena_free(a);
+	cJSON_Delete(root);
+	return out;
+}
+
+static void
+test_precedence(void **state)
+{
+	(void)state;
+	assert_string_equal(run("2 + 3 * 4"), "integer 14");
+	assert_string_equal(run("(2 + 3) * 4"), "integer 20");
+	assert_string_equal(run("10 - 4 - 3"), "integer 3");
+	assert_string_equal(run("7 div 2 + 7 mod 2"), "integer 4");
+	assert_string_equal(run("1 + 1 = 2 and 2 < 3"), "boolean true");
+	assert_string_equal(run("true or false and false"), "boolean true");
+	assert_string_equal(run("false implies false or true"), "boolean true");
+	assert_string_equal(run("-2.abs()"), "integer -2"); /* unary minus binds looser than . */
+	assert_string_equal(run("(1 | 2 | 2).count()"), "integer 2");
+	assert_string_equal(run("1 + 2 is Integer"), "boolean true");
+	assert_string_equal(run("'a' & {} & 'b'"), "string \"ab\"");
+}
+
+static void
+test_syntax_errors(void **state)
+{
+	(void)state;
+	assert_string_equal(run("1 +"), "syntax 4");
+	assert_string_equal(run("status = 'final"), "syntax 10");
+	assert_string_equal(run("code.coding[0"), "syntax 14");
+	assert_string_equal(run("nosuch(1)"), "syntax 1");
+	assert_string_equal(run("status.where()"), "syntax 8");
+	assert_string_equal(run("1 2"), "syntax 3");
+	assert_string_equal(run("2 + 2 /* open"), "syntax 7");
+	assert_string_equal(run(""), "syntax 1");
+	assert_string_equal(run("@2015-13"), "syntax 1");
+}
+
+static void
+test_empty_propagation(void **state)
+{
+	(void)state;
+	assert_string_equal(run("nothing + 1"), "empty");
+	assert_string_equal(run("nothing = 1"), "empty");
+	assert_string_equal(run("nothing.exists()"), "boolean false");
+	assert_string_equal(run("nothing.empty()"), "boolean true");
+	assert_string_equal(run("nothing.count()"), "integer 0");
+	assert_string_equal(run("{} ~ {}"), "boolean true");
+	assert_string_equal(run("(1 | 2) + 1"), "error");            /* not a singleton */
+	assert_string_equal(run("@2012-04 = @2012-04-15"), "empty"); /* precisions differ */
+}
+
+static void
+test_three_valued_logic(void **state)
+{
+	(void)state;
+	assert_string_equal(run("true and {}"), "empty");
+	assert_string_equal(run("false and {}"), "boolean false");
+	assert_string_equal(run("true or {}"), "boolean true");
+	assert_string_equal(run("false or {}"), "empty");
+	assert_string_equal(run("{} xor true"), "empty");
+	assert_string_equal(run("{} implies true"), "boolean true");
+	assert_string_equal(run("false implies {}"), "boolean true");
+	assert_string_equal(run("true implies {}"), "empty");
+	assert_string_equal(run("{}.not()"), "empty");
+}
+
+static void
+test_choice_types(void **state)
+{
+	(void)state;
+	assert_string_equal(run("Observation.value.unit"), "string \"lbs\"");
+	assert_string_equal(run("value is Quantity"), "boolean true");
+	assert_string_equal(run("value.ofType(Quantity).value"), "decimal 185");
+	assert_string_equal(run("(value as Period).start"), "empty");
+	assert_string_equal(run("effective.is(dateTime)"), "boolean true");
+	assert_string_equal(run("effective > @2016-01-01"), "boolean true");
+	assert_string_equal(run("val"), "empty"); /* a prefix is not a choice name */
+	assert_string_equal(run("Observation.is(DomainResource)"), "boolean true");
+	assert_string_equal(run("status.extension('http://x').value"), "string \"e\"");
+	assert_string_equal(run("status.hasValue()"), "boolean true");
+	assert_string_equal(run("code.hasValue()"), "boolean false");
+	assert_string_equal(run("%resource.id & '/' & %context.status"), "string \"o1/final\"");
+}
+
+static void
+test_functions(void **state)
+{
+	(void)state;
+	assert_string_equal(run("'abcdef'.substring(2, 3)"), "string \"cde\"");
+	assert_string_equal(run("'a-b-c'.replace('-', '+')"), "string \"a+b+c\"");
+	assert_string_equal(run("'2016'.matches('^[0-9]+$')"), "boolean true");
+	assert_string_equal(run("(1 | 2 | 3).where($this > 1).select($this * 2)"),
+	                    "integer 4, integer 6");
+	assert_string_equal(run("iif(status = 'final', 'y', 'n')"), "string \"y\"");
+	assert_string_equal(run("@2016-02-28 + 1 day"), "date \"2016-02-29\"");
+	assert_string_equal(run("'12'.toInteger() + '1.5'.toDecimal()"), "decimal 13.5");
+	assert_string_equal(run("descendants().where($this = '29463-7').count()"), "integer 1");
+	assert_string_equal(run("1.8 - 1.2 = 0.6"), "boolean true");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_precedence),        cmocka_unit_test(test_syntax_errors),
+	        cmocka_unit_test(test_empty_propagation), cmocka_unit_test(test_three_valued_logic),
+	        cmocka_unit_test(test_choice_types),      cmocka_unit_test(test_functions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
