@@ -102,9 +102,17 @@ struct cg_fp_env {
 	char error[160];                           /* why an evaluation failed */
 };
 
+/* The longest string an evaluation may compute (FHIR's limit for strings):
+ * replace() and & in a chain grow a string geometrically. */
+#define CG_FP_MAX_STRING ((size_t)1 << 20)
+
+/* The most memory one evaluation may take from its arena. */
+#define CG_FP_MAX_EVAL_BYTES ((size_t)64 << 20)
+
 /* Evaluates p on env->resource. CG_OK and *out, or CG_EINVAL with
  * env->error saying why (a singleton expected and a collection found, a
- * type error), or CG_ENOMEM, or CG_ELIMIT (too deep a recursion). */
+ * type error), or CG_ENOMEM, or CG_ELIMIT (too deep a recursion, or more than
+ * CG_FP_MAX_EVAL_BYTES of values). */
 enum cg_err cg_fp_eval(const struct cg_fp_program *p, struct cg_fp_env *env,
                        struct cg_fp_coll *out);
 

@@ -35,8 +35,14 @@ fp_vec_push(struct cg_arena *a, struct fp_vec *v, const struct cg_fp_item *it)
 {
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 4;
-		struct cg_fp_item *p = cg_arena_alloc(a, cap * sizeof(*p));
+		struct cg_fp_item *p;
 
+		/* An expression's collections can grow as a product of its
+		 * nesting ((1|2).select((1|2).select(...))): a cap on the whole
+		 * evaluation keeps a hostile expression from taking the machine. */
+		if (cap > 1024 && cg_arena_used(a) > CG_FP_MAX_EVAL_BYTES)
+			return CG_ELIMIT;
+		p = cg_arena_alloc(a, cap * sizeof(*p));
 		if (!p)
 			return CG_ENOMEM;
 		if (v->n)
@@ -573,6 +579,10 @@ arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const stru
 			return fp_fail(c, "& needs strings");
 		lx = strlen(x);
 		ly = strlen(y);
+		if (lx + ly > CG_FP_MAX_STRING) {
+			fp_fail(c, "a string longer than %zu bytes", CG_FP_MAX_STRING);
+			return CG_ELIMIT;
+		}
 		s = cg_arena_alloc(c->env->arena, lx + ly + 1);
 		if (!s)
 			return CG_ENOMEM;
@@ -950,5 +960,8 @@ cg_fp_eval(const struct cg_fp_program *p, struct cg_fp_env *env, struct cg_fp_co
 	e = fp_eval_node(&c, p->root, &focus, out);
 	if (e == CG_ENOMEM)
 		snprintf(env->error, sizeof(env->error), "out of memory");
+	else if (e == CG_ELIMIT && !env->error[0])
+		snprintf(env->error, sizeof(env->error), "the result grew past %zu MB",
+		         CG_FP_MAX_EVAL_BYTES >> 20);
 	return e;
 }

@@ -106,6 +106,13 @@ arg_int(struct fp_ctx *c, const struct fp_call *call, int k, long long *v)
 			return CG_OK;                                                              \
 	} while (0)
 
+static enum cg_err
+too_long(struct fp_ctx *c)
+{
+	fp_fail(c, "a string longer than %zu bytes", CG_FP_MAX_STRING);
+	return CG_ELIMIT;
+}
+
 /* ---- existence ---------------------------------------------------------- */
 
 FN(f_empty)
@@ -322,7 +329,7 @@ FN(f_repeat)
 		if ((e = fp_vec_push(ARENA, &v, &in->items[k])))
 			return e;
 	for (k = 0; k < v.n; k++) {
-		if (v.n > 100000)
+		if (v.n > 5000)
 			return fp_fail(c, "repeat() produced too many items");
 		if ((e = fp_eval_on(c, call->node->args[0], &v.items[k], (long long)k, &r)))
 			return e;
@@ -335,8 +342,10 @@ FN(f_repeat)
 		}
 	}
 	/* the input itself is not part of the result */
-	out->items = v.items + in->n;
-	out->n = v.n - in->n;
+	if (v.n > in->n) {
+		out->items = v.items + in->n;
+		out->n = v.n - in->n;
+	}
 	return CG_OK;
 }
 
@@ -993,6 +1002,8 @@ FN(f_replace)
 	lp = strlen(pat);
 	lr = strlen(rep);
 	/* an empty pattern puts rep between every character and at both ends */
+	if ((lp ? ls / lp * lr + ls : (ls + 1) * lr + ls) > CG_FP_MAX_STRING)
+		return too_long(c);
 	o = cg_arena_alloc(ARENA, lp ? ls / lp * lr + ls + 1 : (ls + 1) * lr + ls + 1);
 	if (!o)
 		return CG_ENOMEM;
@@ -1078,6 +1089,10 @@ FN(f_replacematches)
 #define PUT(src, len)                                                                              \
 	do {                                                                                       \
 		size_t l_ = (len);                                                                 \
+		if (b.n + l_ > CG_FP_MAX_STRING) {                                                 \
+			regfree(&re);                                                              \
+			return too_long(c);                                                        \
+		}                                                                                  \
 		if (b.n + l_ + 1 > b.cap) {                                                        \
 			char *np_ = cg_arena_alloc(ARENA, (b.cap + l_) * 2);                       \
 			if (!np_) {                                                                \
@@ -1180,6 +1195,8 @@ FN(f_join)
 			return fp_fail(c, "join() needs strings");
 		n += strlen(in->items[k].u.s) + ls;
 	}
+	if (n > CG_FP_MAX_STRING)
+		return too_long(c);
 	o = cg_arena_alloc(ARENA, n + 1);
 	if (!o)
 		return CG_ENOMEM;
