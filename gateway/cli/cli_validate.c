@@ -12,6 +12,7 @@
 #include "render.h"
 #include "validate.h"
 #include "cli_validate.h"
+#include "fhir_invariants.h"
 
 #define EXIT_VALID   0
 #define EXIT_INVALID 1
@@ -31,7 +32,7 @@ struct run {
 struct args {
 	int format; /* index into formats: 0 text, 1 json, 2 outcome */
 	const char *mappings;
-	int quiet, list_codes, help;
+	int quiet, list_codes, help, invariants;
 	unsigned long long max_issues, max_depth, max_record, max_string;
 };
 
@@ -55,6 +56,10 @@ static const struct cg_cli_opt options[] = {
          "largest record", 64, 1ull << 30, NULL},
         {"max-string-size", 0, CG_CLI_NUMBER, offsetof(struct args, max_string), "BYTES",
          "longest string, member name or number", 16, 1ull << 30, NULL},
+        {"invariants", 0, CG_CLI_FLAG, offsetof(struct args, invariants), NULL,
+         "also the R4 core invariants, by the FHIRPath\nengine (first stage: "
+         "docs/fhir.md)",
+         0, 0, NULL},
         {"list-codes", 0, CG_CLI_FLAG, offsetof(struct args, list_codes), NULL,
          "print each issue code with its meaning", 0, 0, NULL},
         {"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0, NULL},
@@ -110,6 +115,7 @@ cg_cli_validate(int argc, char **argv)
 {
 	struct cg_validate_opts opts;
 	struct cg_mappings *m = NULL;
+	struct cg_fhir_invariants *inv = NULL;
 	struct run run;
 	struct args a;
 	int status = EXIT_VALID, io_failed = 0, i, first;
@@ -148,6 +154,17 @@ cg_cli_validate(int argc, char **argv)
 		return EXIT_USAGE;
 	opts.mappings = m;
 	run.base = m->canonical_base;
+	if (a.invariants) {
+		char *why = NULL;
+
+		if (cg_fhir_invariants_load(m->dir, &inv, &why)) {
+			fprintf(stderr, "cellgate validate: %s\n", why ? why : "out of memory");
+			free(why);
+			cg_mappings_free(m);
+			return EXIT_USAGE;
+		}
+		opts.invariants = inv;
+	}
 	cg_buf_init(&run.out, CG_BUF_MAX_OUTCOME);
 
 	for (i = first; i < argc; i++) {
@@ -196,6 +213,7 @@ cg_cli_validate(int argc, char **argv)
 	if (io_failed)
 		status = EXIT_USAGE;
 	cg_buf_free(&run.out);
+	cg_fhir_invariants_free(inv);
 	cg_mappings_free(m);
 	return status;
 }

@@ -6,6 +6,7 @@
 
 #include "arena.h"
 #include "check.h"
+#include "fhir_invariants.h"
 #include "fhir_validate.h"
 #include "locate.h"
 #include "record_validate.h"
@@ -85,9 +86,17 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 	root = span->root; /* built in the arena by the splitter */
 	/* FHIR resources say what they are; records do not. */
 	fhir = cg_json_member(root, "resourceType") != NULL;
-	if (fhir)
+	if (fhir) {
 		result = cg_fhir_validate(root, o->mappings->fhir, d);
-	else
+		if (!result && o->invariants) { /* opt-in: fhir_invariants.h */
+			struct cg_check c;
+
+			cg_check_init(&c, d);
+			result = cg_fhir_invariants_check(o->invariants, o->mappings->fhir, root,
+			                                  &c, NULL);
+			cg_check_free(&c);
+		}
+	} else
 		result = cg_record_validate(root, o->mappings, &o->today, d);
 	if (!result && d->n)
 		result = cg_locate_issues(d, root, p, span->start, span->end, &o->limits,

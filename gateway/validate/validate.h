@@ -25,11 +25,15 @@ struct cJSON;
 
 #define CG_DEFAULT_MAX_ISSUES 100
 
+struct cg_fhir_invariants;
+
 struct cg_validate_opts {
 	const struct cg_mappings *mappings;
 	struct cg_json_limits limits;
 	size_t max_issues;    /* issues kept per record */
 	struct cg_date today; /* what "in the future" means */
+	/* the R4 invariants evaluated on FHIR input (fhir_invariants.h), or NULL */
+	const struct cg_fhir_invariants *invariants;
 };
 
 /* Defaults: the limits of json_scan.h, CG_DEFAULT_MAX_ISSUES, today (UTC). */
