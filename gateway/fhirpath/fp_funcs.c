@@ -1661,6 +1661,116 @@ FN(f_boundary)
 	}
 }
 
+/* ---- sort --------------------------------------------------------------- */
+
+struct sort_ctx {
+	struct fp_ctx *c;
+	const struct cg_fp_item **keys; /* n * nk; NULL: an empty key */
+	const int *desc;
+	int nk;
+	int failed;
+};
+
+static int
+sort_cmp(struct sort_ctx *s, size_t x, size_t y)
+{
+	for (int k = 0; k < s->nk; k++) {
+		const struct cg_fp_item *a = s->keys[x * (size_t)s->nk + (size_t)k];
+		const struct cg_fp_item *b = s->keys[y * (size_t)s->nk + (size_t)k];
+		int r;
+
+		if (!a || !b) {
+			/* an empty key first, ascending or descending */
+			if (a || b)
+				return !a ? -1 : 1;
+			continue;
+		}
+		r = fp_item_compare(a, b);
+		if (r == -2) {
+			if (!s->failed)
+				fp_fail(s->c, "sort() cannot compare these values");
+			s->failed = 1;
+			return 0;
+		}
+		if (r == -3)
+			r = 0;
+		if (r)
+			return s->desc[k] ? -r : r;
+	}
+	return 0;
+}
+
+/* sort(key, ...): stable, ascending by each key in turn; a key written
+ * -expr sorts descending (strings too); an empty key sorts first either
+ * way; without keys the items themselves are the key. */
+FN(f_sort)
+{
+	int nk = call->node->nargs ? call->node->nargs : 1;
+	struct sort_ctx s = {c, NULL, NULL, nk, 0};
+	size_t n = in->n, *idx, *tmp, w, i;
+	int *desc;
+	enum cg_err e;
+	struct fp_vec v = {0};
+
+	if (n == 0)
+		return CG_OK;
+	if (n > ((size_t)1 << 24))
+		return fp_fail(c, "sort() on too large a collection");
+	s.keys = cg_arena_alloc(ARENA, n * (size_t)nk * sizeof(*s.keys));
+	desc = cg_arena_alloc(ARENA, (size_t)nk * sizeof(*desc));
+	idx = cg_arena_alloc(ARENA, n * sizeof(*idx));
+	tmp = cg_arena_alloc(ARENA, n * sizeof(*tmp));
+	if (!s.keys || !desc || !idx || !tmp)
+		return CG_ENOMEM;
+	s.desc = desc;
+	for (int k = 0; k < nk; k++) {
+		const struct fp_node *key = call->node->nargs ? call->node->args[k] : NULL;
+
+		desc[k] = key && key->kind == N_NEG;
+		if (desc[k])
+			key = key->left;
+		for (i = 0; i < n; i++) {
+			struct cg_fp_coll r;
+
+			if (!key) {
+				s.keys[i * (size_t)nk] = &in->items[i];
+				continue;
+			}
+			if ((e = fp_eval_on(c, key, &in->items[i], (long long)i, &r)))
+				return e;
+			if (r.n > 1)
+				return fp_fail(c, "a key of sort() gave %zu items for one item",
+				               r.n);
+			s.keys[i * (size_t)nk + (size_t)k] = r.n ? &r.items[0] : NULL;
+		}
+	}
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	/* bottom-up merge sort: stable, O(n log n) */
+	for (w = 1; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w) {
+			size_t lo = i, mid = i + w < n ? i + w : n,
+			       hi = i + 2 * w < n ? i + 2 * w : n;
+			size_t a = lo, b = mid, o = lo;
+
+			while (a < mid && b < hi)
+				tmp[o++] = sort_cmp(&s, idx[b], idx[a]) < 0 ? idx[b++] : idx[a++];
+			while (a < mid)
+				tmp[o++] = idx[a++];
+			while (b < hi)
+				tmp[o++] = idx[b++];
+		}
+		memcpy(idx, tmp, n * sizeof(*idx));
+	}
+	if (s.failed)
+		return CG_EINVAL;
+	for (i = 0; i < n; i++)
+		if ((e = fp_vec_push(ARENA, &v, &in->items[idx[i]])))
+			return e;
+	fp_vec_done(&v, out);
+	return CG_OK;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct fp_func funcs[] = {
@@ -1746,6 +1856,7 @@ static const struct fp_func funcs[] = {
         {"resolve", 0, 0, 0, f_resolve},
         {"aggregate", 1, 2, 1, f_aggregate},
         {"precision", 0, 0, 0, f_precision},
+        {"sort", 0, 16, 1, f_sort},
         {"lowBoundary", 0, 1, 0, f_boundary},
         {"highBoundary", 0, 1, 0, f_boundary},
 };
