@@ -768,8 +768,75 @@ to_dt(const struct cg_fp_item *it, enum cg_fp_kind want, struct cg_fp_item *res)
 	return 1;
 }
 
+/* A string as toQuantity() reads it: a number, optionally followed by a
+ * UCUM unit in quotes or a calendar word (day, days, week...). */
 static int
-to_quantity(const struct cg_fp_item *it0, struct cg_fp_item *res)
+string_quantity(struct fp_ctx *c, const char *s, struct cg_fp_item *res)
+{
+	static const char *const cal[] = {"year",   "month",  "week",        "day", "hour",
+	                                  "minute", "second", "millisecond", NULL};
+	const char *p = s, *num, *u;
+	size_t n;
+	char *end;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		for (p++; isdigit((unsigned char)*p);)
+			p++;
+	}
+	num = p;
+	res->u.d.v = strtod(s, &end);
+	if (end != num)
+		return 0;
+	res->u.d.scale = fp_scale_of(s, (size_t)(num - s));
+	while (*p == ' ')
+		p++;
+	if (!*p) {
+		res->u.d.unit = "1";
+		return p == num;
+	}
+	if (p == num)
+		return 0;
+	if (*p == '\'') {
+		u = ++p;
+		while (*p && *p != '\'')
+			p++;
+		if (*p != '\'' || p == u || p[1])
+			return 0;
+		n = (size_t)(p - u);
+	} else {
+		u = p;
+		while (isalpha((unsigned char)*p))
+			p++;
+		if (*p)
+			return 0;
+		n = (size_t)(p - u);
+		for (int k = 0;; k++) {
+			size_t w;
+
+			if (!cal[k])
+				return 0;
+			w = strlen(cal[k]);
+			if ((n == w || (n == w + 1 && u[w] == 's')) && !strncmp(u, cal[k], w)) {
+				res->u.d.unit = cal[k];
+				return 1;
+			}
+		}
+	}
+	if (!(res->u.d.unit = fp_strndup(ARENA, u, n)))
+		return -1;
+	return 1;
+}
+
+static int
+to_quantity(struct fp_ctx *c, const struct cg_fp_item *it0, struct cg_fp_item *res)
 {
 	struct cg_fp_item it;
 
@@ -795,6 +862,8 @@ to_quantity(const struct cg_fp_item *it0, struct cg_fp_item *res)
 		res->u.d.v = it.u.b;
 		res->u.d.unit = "1";
 		return 1;
+	case CG_FP_STRING:
+		return string_quantity(c, it.u.s, res);
 	default:
 		return 0;
 	}
@@ -821,7 +890,7 @@ convert(struct fp_ctx *c, enum conv to, const struct cg_fp_item *it, struct cg_f
 	case C_TIME:
 		return to_dt(it, CG_FP_TIME, res);
 	default:
-		return to_quantity(it, res);
+		return to_quantity(c, it, res);
 	}
 }
 
@@ -843,8 +912,12 @@ FN(f_to)
 	const struct cg_fp_item *it;
 	struct cg_fp_item res;
 
+	int r;
+
 	CHECK(one(c, in, call, &it));
-	if (convert(c, conv_of(call->node->fn->name), it, &res))
+	if ((r = convert(c, conv_of(call->node->fn->name), it, &res)) < 0)
+		return CG_ENOMEM;
+	if (r)
 		return ret_item(c, &res, out);
 	return CG_OK;
 }
@@ -854,8 +927,12 @@ FN(f_convertsto)
 	const struct cg_fp_item *it;
 	struct cg_fp_item res;
 
+	int r;
+
 	CHECK(one(c, in, call, &it));
-	return ret_bool(c, convert(c, conv_of(call->node->fn->name), it, &res), out);
+	if ((r = convert(c, conv_of(call->node->fn->name), it, &res)) < 0)
+		return CG_ENOMEM;
+	return ret_bool(c, r, out);
 }
 
 /* ---- strings ------------------------------------------------------------ */

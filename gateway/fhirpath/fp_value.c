@@ -410,6 +410,17 @@ same_unit(const char *a, const char *b)
 	return !strcmp(calendar_of(a), calendar_of(b));
 }
 
+/* A calendar year or month against UCUM's 'a' or 'mo' (or back): the
+ * specification makes = on them empty, as a calendar year is no fixed number
+ * of days. */
+static int
+calendar_vs_ucum(const char *a, const char *b)
+{
+	return (!strcmp(a, "year") && !strcmp(b, "a")) || (!strcmp(a, "a") && !strcmp(b, "year")) ||
+	       (!strcmp(a, "month") && !strcmp(b, "mo")) ||
+	       (!strcmp(a, "mo") && !strcmp(b, "month"));
+}
+
 static int
 cmp_double(double x, double y)
 {
@@ -474,6 +485,7 @@ json_equal(const cJSON *a, const cJSON *b)
 int
 fp_item_equal(const struct cg_fp_item *a, const struct cg_fp_item *b)
 {
+	struct cg_fp_item x, y;
 	int r;
 
 	if (a->kind == CG_FP_OBJECT && b->kind == CG_FP_OBJECT) {
@@ -484,12 +496,13 @@ fp_item_equal(const struct cg_fp_item *a, const struct cg_fp_item *b)
 	if (a->kind == CG_FP_NOVALUE || b->kind == CG_FP_NOVALUE)
 		return -1;
 compare:
+	fp_system_value(a, &x);
+	fp_system_value(b, &y);
+	if (x.kind == CG_FP_QUANTITY && y.kind == CG_FP_QUANTITY &&
+	    calendar_vs_ucum(x.u.d.unit, y.u.d.unit))
+		return -1;
 	r = fp_item_compare(a, b);
 	if (r == -3) {
-		struct cg_fp_item x, y;
-
-		fp_system_value(a, &x);
-		fp_system_value(b, &y);
 		if (x.kind == CG_FP_QUANTITY)
 			return 0;
 		return -1;
