@@ -77,7 +77,7 @@ static void
 diff_gencb(struct evhttp_request *r, void *arg)
 {
 	struct diff_req *q;
-	const char *conn, *proxy;
+	const char *conn;
 
 	(void)arg;
 	if (diff_seen && diff_seen->n < DIFF_MAX_REQS) {
@@ -88,14 +88,16 @@ diff_gencb(struct evhttp_request *r, void *arg)
 		         evhttp_request_get_uri(r) ? evhttp_request_get_uri(r) : "");
 		q->body = evbuffer_get_length(evhttp_request_get_input_buffer(r));
 		/* As evhttp_send_done decides it; an absolute http(s) URL for a
-		 * host it does not know makes it a proxy request, closed unless
-		 * Proxy-Connection: keep-alive. */
+		 * host it does not know makes it a proxy request, which is
+		 * closed: evhttp_is_request_connection_close looks for
+		 * Proxy-Connection: keep-alive in the request's headers and in
+		 * the answer's, and no answer carries one (the fuzzer found the
+		 * request's alone wrongly taken for keep-alive). */
 		conn = evhttp_find_header(evhttp_request_get_input_headers(r), "Connection");
-		proxy = evhttp_find_header(evhttp_request_get_input_headers(r), "Proxy-Connection");
 		q->closes = ((r->major < 1 || (r->major == 1 && r->minor < 1)) &&
 		             !(conn && strncasecmp(conn, "keep-alive", 10) == 0)) ||
 		            ((r->flags & EVHTTP_PROXY_REQUEST)
-		                     ? !proxy || strcasecmp(proxy, "keep-alive") != 0
+		                     ? 1
 		                     : conn && strcasecmp(conn, "close") == 0);
 	}
 	evhttp_send_reply(r, 200, "OK", NULL);
