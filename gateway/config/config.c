@@ -717,30 +717,60 @@ place(struct cg_diag *d, const struct cg_yaml *y)
 	cg_diag_sort(d);
 }
 
-enum cg_err
-cg_config_parse(const char *text, size_t len, const char *dir, struct cg_config **out,
-                struct cg_diag *d)
+/* The YAML text as a tree; a syntax fault is an issue at its place (then
+ * CG_OK with y->root NULL). */
+static enum cg_err
+load_yaml(const char *text, size_t len, struct cg_yaml *y, struct cg_diag *d)
 {
-	struct cg_yaml y;
-	struct ck k;
 	unsigned long line, column;
 	char *why = NULL;
-	enum cg_err result;
+	enum cg_err result = cg_yaml_load(text, len, y, &line, &column, &why);
 
-	*out = NULL;
-	result = cg_yaml_load(text, len, &y, &line, &column, &why);
 	if (result == CG_EINVAL) {
+		memset(y, 0, sizeof(*y));
 		result = cg_diag_add(d, CG_C_CONFIG_SYNTAX, "", NULL, 0, "%s", why ? why : "");
 		if (!result) {
 			d->v[d->n - 1].line = line ? line : 1;
 			d->v[d->n - 1].column = column ? column : 1;
 			d->v[d->n - 1].located = 1;
 		}
-		free(why);
-		return result;
 	}
 	free(why);
-	if (result)
+	return result;
+}
+
+/* The checked tree becomes the configuration, unless the checks found
+ * errors (or memory ran out): then it is freed. */
+static enum cg_err
+hand_over(struct cg_yaml *y, const struct ck *k, const struct cg_diag *d, const char *dir,
+          struct cg_config **out)
+{
+	if (k->c.err || d->errors) {
+		cg_yaml_free(y);
+		return k->c.err;
+	}
+	*out = calloc(1, sizeof(**out));
+	if (!*out || !((*out)->dir = strdup(dir))) {
+		free(*out);
+		*out = NULL;
+		cg_yaml_free(y);
+		return CG_ENOMEM;
+	}
+	(*out)->tree = y->root;
+	free(y->pos);
+	return CG_OK;
+}
+
+enum cg_err
+cg_config_parse(const char *text, size_t len, const char *dir, struct cg_config **out,
+                struct cg_diag *d)
+{
+	struct cg_yaml y;
+	struct ck k;
+	enum cg_err result;
+
+	*out = NULL;
+	if ((result = load_yaml(text, len, &y, d)) != CG_OK || !y.root)
 		return result;
 	memset(&k, 0, sizeof(k));
 	cg_check_init(&k.c, d);
@@ -750,20 +780,7 @@ cg_config_parse(const char *text, size_t len, const char *dir, struct cg_config 
 	drop_after_env(d);
 	place(d, &y);
 	cg_check_free(&k.c);
-	if (k.c.err || d->errors) {
-		cg_yaml_free(&y);
-		return k.c.err;
-	}
-	*out = calloc(1, sizeof(**out));
-	if (!*out || !((*out)->dir = strdup(dir))) {
-		free(*out);
-		*out = NULL;
-		cg_yaml_free(&y);
-		return CG_ENOMEM;
-	}
-	(*out)->tree = y.root;
-	free(y.pos);
-	return CG_OK;
+	return hand_over(&y, &k, d, dir, out);
 }
 
 /* A policy file: one destination's mapping, checked as a destination
@@ -775,25 +792,11 @@ parse_policy(const char *text, size_t len, const char *dir, const char *key, str
 {
 	struct cg_yaml y;
 	struct ck k;
-	unsigned long line, column;
-	char *why = NULL;
 	cJSON *root, *dests;
 	enum cg_err result;
 
 	*out = NULL;
-	result = cg_yaml_load(text, len, &y, &line, &column, &why);
-	if (result == CG_EINVAL) {
-		result = cg_diag_add(d, CG_C_CONFIG_SYNTAX, "", NULL, 0, "%s", why ? why : "");
-		if (!result) {
-			d->v[d->n - 1].line = line ? line : 1;
-			d->v[d->n - 1].column = column ? column : 1;
-			d->v[d->n - 1].located = 1;
-		}
-		free(why);
-		return result;
-	}
-	free(why);
-	if (result)
+	if ((result = load_yaml(text, len, &y, d)) != CG_OK || !y.root)
 		return result;
 	root = cJSON_CreateObject();
 	dests = cJSON_CreateObject();
@@ -817,20 +820,7 @@ parse_policy(const char *text, size_t len, const char *dir, const char *key, str
 	place(d, &y);
 	cg_check_free(&k.c);
 	y.root = root;
-	if (k.c.err || d->errors) {
-		cg_yaml_free(&y);
-		return k.c.err;
-	}
-	*out = calloc(1, sizeof(**out));
-	if (!*out || !((*out)->dir = strdup(dir))) {
-		free(*out);
-		*out = NULL;
-		cg_yaml_free(&y);
-		return CG_ENOMEM;
-	}
-	(*out)->tree = root;
-	free(y.pos);
-	return CG_OK;
+	return hand_over(&y, &k, d, dir, out);
 }
 
 /* Reads path and parses it (policy: a policy file with its key, else a
