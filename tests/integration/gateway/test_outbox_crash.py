@@ -28,47 +28,7 @@ def test_kill_9_loses_nothing(gateway_factory, fhirstore):
                                         "value": f"CRASH-{p:04d}", "type": "MR"}]
     gw = gateway_factory(routes=ROUTES, destinations=queue_dest(fhirstore.url), workers=2)
     gw.start()
-    acked = []           # record ids in the order their 202s came
-    tries = {"sent": 0, "failed": 0}
-    stop = threading.Event()
-    alive = threading.Lock()  # held while the gateway is being restarted
-
-    def client():
-        i = 0
-        while i < N:
-            batch = recs[i:i + PER_REQUEST]
-            body = "\n".join(json.dumps(r) for r in batch)
-            tries["sent"] += 1
-            try:
-                with alive:
-                    pass
-                st, _, _ = gw.call("POST", "/queue/records", body,
-                                   ctype="application/x-ndjson", timeout=10)
-            except OSError:
-                st = 0
-            if st == 202:
-                acked.extend(r["recordId"] for r in batch)
-                i += PER_REQUEST
-            else:  # as an engine does: the same batch again
-                tries["failed"] += 1
-                time.sleep(0.02)
-        stop.set()
-
-    t = threading.Thread(target=client)
-    t.start()
-    kills = 0
-    while not stop.is_set() and kills < 6:
-        time.sleep(rng.uniform(0.3, 1.5))
-        if stop.is_set():
-            break
-        with alive:
-            gw.proc.send_signal(signal.SIGKILL)
-            gw.proc.wait()
-            gw.stderr.close()
-            kills += 1
-            gw.start()
-    t.join(timeout=600)
-    assert not t.is_alive()
+    acked, kills, tries = post_while_killing(gw, recs, rng, PER_REQUEST, 6, (0.3, 1.5))
     want = set(acked)
 
     def all_there():
@@ -92,3 +52,53 @@ def test_kill_9_loses_nothing(gateway_factory, fhirstore):
     for patient, seq in s["order"].items():
         ks = [first_ack[r] for r in seq if r in first_ack]
         assert ks == sorted(ks), f"patient {patient}: out of order"
+
+
+def post_while_killing(gw, recs, rng, per_request, max_kills, pause):
+    """A client posts recs, per_request at a time, sending a batch again
+    until it gets its 202 (as an engine does), while the gateway is killed
+    with SIGKILL after a random pause (seconds, a range) and started again
+    on the same store, at most max_kills times. Returns (the record ids in
+    the order their 202s came, the kills, {"sent", "failed"} requests)."""
+    acked = []
+    tries = {"sent": 0, "failed": 0}
+    stop = threading.Event()
+    alive = threading.Lock()  # held while the gateway is being restarted
+
+    def client():
+        i = 0
+        while i < len(recs):
+            batch = recs[i:i + per_request]
+            body = "\n".join(json.dumps(r) for r in batch)
+            tries["sent"] += 1
+            try:
+                with alive:
+                    pass
+                st, _, _ = gw.call("POST", "/queue/records", body,
+                                   ctype="application/x-ndjson", timeout=10)
+            except OSError:
+                st = 0
+            if st == 202:
+                acked.extend(r["recordId"] for r in batch)
+                i += per_request
+            else:
+                tries["failed"] += 1
+                time.sleep(0.02)
+        stop.set()
+
+    t = threading.Thread(target=client)
+    t.start()
+    kills = 0
+    while not stop.is_set() and kills < max_kills:
+        time.sleep(rng.uniform(*pause))
+        if stop.is_set():
+            break
+        with alive:
+            gw.proc.send_signal(signal.SIGKILL)
+            gw.proc.wait()
+            gw.stderr.close()
+            kills += 1
+            gw.start()
+    t.join(timeout=600)
+    assert not t.is_alive()
+    return acked, kills, tries

@@ -5,16 +5,13 @@ acknowledged record is at the FHIR server, each patient under exactly one
 pseudonym (one made before a kill is the one used after it), and each
 pseudonym resolves to its patient through `cellgate pseudonym resolve`:
 a 202 is never given for a message whose pseudonym the store could lose."""
-import json
 import os
 import random
-import signal
 import subprocess
-import threading
-import time
 
 from conftest import BIN, records
 from test_outbox import ROUTES, delivered, wait_for
+from test_outbox_crash import post_while_killing
 
 N = 300 if os.environ.get("TSAN_OPTIONS") else 1500
 PATIENTS = 120
@@ -36,44 +33,7 @@ def test_kill_9_keeps_one_pseudonym_per_patient(gateway_factory, fhirstore):
             f"    registry_id: REG\n    identity: pseudonym-random\n")
     gw = gateway_factory(routes=ROUTES, destinations=dest, workers=2)
     gw.start()
-    acked = []
-    stop = threading.Event()
-    alive = threading.Lock()
-
-    def client():
-        i = 0
-        while i < N:
-            batch = recs[i:i + PER_REQUEST]
-            try:
-                with alive:
-                    pass
-                st, _, _ = gw.call("POST", "/queue/records",
-                                   "\n".join(json.dumps(r) for r in batch),
-                                   ctype="application/x-ndjson", timeout=10)
-            except OSError:
-                st = 0
-            if st == 202:
-                acked.extend(r["recordId"] for r in batch)
-                i += PER_REQUEST
-            else:
-                time.sleep(0.02)
-        stop.set()
-
-    t = threading.Thread(target=client)
-    t.start()
-    kills = 0
-    while not stop.is_set() and kills < 4:
-        time.sleep(rng.uniform(0.2, 1.0))
-        if stop.is_set():
-            break
-        with alive:
-            gw.proc.send_signal(signal.SIGKILL)
-            gw.proc.wait()
-            gw.stderr.close()
-            kills += 1
-            gw.start()
-    t.join(timeout=600)
-    assert not t.is_alive()
+    acked, kills, _ = post_while_killing(gw, recs, rng, PER_REQUEST, 4, (0.2, 1.0))
     want = set(acked)
     s = wait_for(lambda: (lambda s: s if want <= set(delivered(s)) else None)(
         fhirstore.state()), 120, 0.5) or fhirstore.state()
