@@ -16,6 +16,7 @@ build=(
 test=(
 	clang libclang-rt-14-dev clang-format libcmocka-dev python3 python3-pytest python3-cryptography curl
 	nodejs npm # the Medplum FHIR cross-check (tests only)
+	postgresql # the outbox on PostgreSQL: tests start their own server (initdb, pg_ctl)
 )
 bench=(wrk nginx-light)
 

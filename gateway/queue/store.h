@@ -12,7 +12,8 @@
  * the messages are on disk, and several messages put together share one
  * transaction (one fsync): the group commit of the writer thread to come.
  * The schema is versioned (PRAGMA user_version) with migrations written
- * once, since PostgreSQL will hold the same schema next. At open, messages
+ * once; a PostgreSQL database holds the same schema, states and rules for
+ * several gateways at once (store_pg.h: leases, fencing tokens). At open, messages
  * left in flight by a crash go back to queued: delivery is at least once,
  * and receivers absorb duplicates (ifNoneExist, Idempotency-Key).
  *
@@ -89,6 +90,22 @@ struct cg_msg {
 	 * NULL until the forwarder's outcome carries one. */
 	const char *response_type;
 };
+
+/* Where a store is, for every open below: a SQLite file's path, or a
+ * PostgreSQL database: a URI (postgresql://, postgres://), or "postgres:"
+ * followed by a libpq connection string (host=... dbname=...). */
+bool cg_store_is_postgres(const char *where);
+/* What a PostgreSQL store needs beside where it is, for every store the
+ * process opens: set once, before the first open. Strings are copied. */
+struct cg_store_pg_options {
+	const char *instance; /* this gateway's name in a shared queue; NULL: host:pid */
+	long lease_ms;        /* a claim's lease; 0: 30 s */
+	const char *password; /* NULL: libpq's own ways (the URI, PGPASSWORD, .pgpass) */
+};
+void cg_store_set_pg_options(const struct cg_store_pg_options *o);
+/* "sqlite" or "postgres", and (PostgreSQL) this instance's name, or NULL. */
+const char *cg_store_kind(const struct cg_store *s);
+const char *cg_store_instance(const struct cg_store *s);
 
 /* Opens (creating it and its schema if need be) the store at path, and
  * migrates an older schema. A file that is not a store, or a newer schema,
@@ -238,5 +255,32 @@ enum cg_err cg_store_pseudonym_resolve(struct cg_store *s, const char *registry,
 /* How many the store keeps, for a registry or (NULL) all. */
 enum cg_err cg_store_pseudonym_count(struct cg_store *s, const char *registry,
                                      int64_t *n) CG_MUST_CHECK;
+
+/* Several gateways on one store (PostgreSQL; SQLite: nothing to do, one
+ * gateway). renew: the leases of what this instance has in flight run on
+ * from now_ms (the forwarder calls it a few times a lease). ping: whether
+ * the store answers (the connection made again if it was lost). */
+enum cg_err cg_store_renew(struct cg_store *s, int64_t now_ms) CG_MUST_CHECK;
+enum cg_err cg_store_ping(struct cg_store *s) CG_MUST_CHECK;
+
+/* The table's health (PostgreSQL's statistics): rows dead and alive in the
+ * message table. known: false for a store without such figures (SQLite). */
+struct cg_store_health {
+	bool known;
+	int64_t dead_tuples, live_tuples;
+};
+enum cg_err cg_store_health(struct cg_store *s, struct cg_store_health *out) CG_MUST_CHECK;
+
+/* Per instance of a shared store: what each holds in flight (and until
+ * when), and what each delivered and killed of what the table still keeps.
+ * cb once per instance, in name order; SQLite calls it never. */
+struct cg_store_instance {
+	const char *name;
+	int64_t in_flight, delivered, dead;
+	int64_t lease_until_ms; /* the latest of its leases, 0: none */
+};
+enum cg_err cg_store_by_instance(struct cg_store *s,
+                                 int (*cb)(const struct cg_store_instance *in, void *arg),
+                                 void *arg) CG_MUST_CHECK;
 
 #endif

@@ -1,4 +1,5 @@
 /* support.c: shared unit-test helpers; see support.h. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "fileio.h"
 #include "support.h"
@@ -244,7 +247,7 @@ test_check_case(const char *text, enum cg_code expect, const char *path, int onl
 	cg_diag_free(&d);
 }
 
-char test_tmp_path[128];
+char test_tmp_path[512];
 static char tmp_dir[64];
 
 int
@@ -253,6 +256,10 @@ test_tmp_setup(const char *file)
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/cg-test-XXXXXX");
 	if (!mkdtemp(tmp_dir))
 		return -1;
+	if (test_pg() && strstr(file, ".db")) {
+		test_store_where(file, test_tmp_path, sizeof(test_tmp_path));
+		return 0;
+	}
 	snprintf(test_tmp_path, sizeof(test_tmp_path), "%s/%s", tmp_dir, file);
 	return 0;
 }
@@ -261,6 +268,84 @@ const char *
 test_tmp_dir(void)
 {
 	return tmp_dir;
+}
+
+const char *
+test_pg(void)
+{
+	const char *pg = getenv("CG_TEST_PG");
+
+	return pg && pg[0] ? pg : NULL;
+}
+
+/* The connection string libpq takes, without the "postgres:" mark. */
+static const char *
+libpq_conninfo(const char *where)
+{
+	return strncmp(where, "postgres:", 9) == 0 ? where + 9 : where;
+}
+
+static PGconn *
+pg_open(const char *where)
+{
+	PGconn *c = PQconnectdb(libpq_conninfo(where));
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+void
+test_pg_exec(const char *where, const char *sql)
+{
+	PGconn *c = pg_open(where);
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("PostgreSQL: %s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+long long
+test_pg_int(const char *where, const char *sql)
+{
+	PGconn *c = pg_open(where);
+	PGresult *r = PQexec(c, sql);
+	long long v = -1;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("PostgreSQL: %s: %s", sql, PQresultErrorMessage(r));
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+void
+test_store_where(const char *name, char *out, size_t len)
+{
+	const char *pg = test_pg();
+	char schema[96], sql[256];
+	size_t i, k;
+
+	if (!pg) {
+		snprintf(out, len, "%s/%s", tmp_dir, name);
+		return;
+	}
+	/* A schema of its own: a store is the tables of the search path. */
+	k = (size_t)snprintf(schema, sizeof(schema), "t%ld_", (long)getpid());
+	for (i = 0; name[i] && k + 1 < sizeof(schema); i++)
+		schema[k++] = isalnum((unsigned char)name[i])
+		                      ? (char)tolower((unsigned char)name[i])
+		                      : '_';
+	schema[k] = '\0';
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
+	         schema);
+	test_pg_exec(pg, sql);
+	snprintf(out, len, "%s options='-c search_path=%s'", pg, schema);
 }
 
 int

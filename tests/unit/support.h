@@ -17,10 +17,23 @@ const struct cg_mappings *test_mappings(void);
 
 /* A fresh folder under /tmp for a test file (cmocka group setup and
  * teardown): test_tmp_path is FILE inside it. */
-extern char test_tmp_path[128];
+extern char test_tmp_path[512];
 int test_tmp_setup(const char *file);
 const char *test_tmp_dir(void);
 int test_tmp_teardown(void);
+
+/* The outbox's tests run against SQLite files, and again against a real
+ * PostgreSQL server (tests/tools/pgserver.py run sets CG_TEST_PG): then a
+ * store is a schema of its own in the test database. test_pg: the server's
+ * database, or NULL (SQLite). test_store_where: where the store named name
+ * is (a fresh, empty schema, or a file in the test folder); test_tmp_setup
+ * of a FILE ending in .db makes test_tmp_path one too. */
+const char *test_pg(void);
+void test_store_where(const char *name, char *out, size_t len);
+/* A statement on a PostgreSQL store (where: as test_store_where gives it);
+ * test_pg_int: the first column of its first row, -1 for none. */
+void test_pg_exec(const char *where, const char *sql);
+long long test_pg_int(const char *where, const char *sql);
 
 /* Reads a file under tests/data into a new string. */
 char *test_read_data(const char *relpath);

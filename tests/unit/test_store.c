@@ -142,6 +142,28 @@ retry_dead_and_crash(void **state)
 	cg_store_close(s);
 }
 
+/* PostgreSQL: a database that cannot be reached, and a schema newer than
+ * this build, are refused with a reason. */
+static void
+refuses_what_it_cannot_use_pg(void)
+{
+	char where[512], why[256];
+	struct cg_store *s;
+
+	assert_int_equal(
+	        cg_store_open("postgres:host=/nonexistent port=1 dbname=none connect_timeout=2", &s,
+	                      why, sizeof(why)),
+	        CG_EIO);
+	assert_null(s);
+	assert_non_null(strstr(why, "cannot be reached"));
+	test_store_where("newer", where, sizeof(where));
+	assert_int_equal(cg_store_open(where, &s, why, sizeof(why)), CG_OK);
+	cg_store_close(s);
+	test_pg_exec(where, "UPDATE cellgate_schema SET version = 99");
+	assert_int_equal(cg_store_open(where, &s, why, sizeof(why)), CG_EINVAL);
+	assert_non_null(strstr(why, "newer than this cellgate"));
+}
+
 /* A file that is not a store, and a schema newer than this build, are
  * refused with a reason; nothing is changed in them. */
 static void
@@ -152,6 +174,10 @@ refuses_what_it_cannot_use(void **state)
 	FILE *f;
 
 	(void)state;
+	if (test_pg()) {
+		refuses_what_it_cannot_use_pg();
+		return;
+	}
 	snprintf(bad, sizeof(bad), "%s/not-a-store.db", test_tmp_dir());
 	f = fopen(bad, "w");
 	assert_non_null(f);
@@ -183,7 +209,7 @@ open_named(const char *name, char *path, size_t len)
 	struct cg_store *s;
 	char why[256];
 
-	snprintf(path, len, "%s/%s", test_tmp_dir(), name);
+	test_store_where(name, path, len);
 	if (cg_store_open(path, &s, why, sizeof(why)) != CG_OK)
 		fail_msg("open %s: %s", path, why);
 	return s;
@@ -402,7 +428,7 @@ purge_delivered_before(void **state)
 	struct cg_msg_in in[30];
 	struct cg_store_stats st;
 	struct cg_msg out[30];
-	char path[128], key[30][8];
+	char path[512], key[30][8];
 	struct cg_store *s = open_named("purge.db", path, sizeof(path));
 	int64_t id[30], count;
 	size_t i, n;
@@ -464,7 +490,7 @@ see_dest(const char *d, const struct cg_store_stats *st, void *arg)
 static void
 stats_per_destination(void **state)
 {
-	char path[128];
+	char path[512];
 	struct cg_store *s = open_named("stats.db", path, sizeof(path));
 	struct cg_msg_in in[4] = {msg_of("b", "1", "c", "t", "r"), msg_of("a", "1", "c", "t", "r"),
 	                          msg_of("b", "2", "c", "t", "r"), msg_of("c", "1", "c", "t", "r")};
@@ -549,12 +575,14 @@ static void
 migrates_version_1(void **state)
 {
 	static const char outcome[] = "{\"resourceType\":\"OperationOutcome\"}";
-	char path[128], why[256];
+	char path[512], why[256];
 	struct cg_store *s;
 	struct cg_msg m;
 	sqlite3 *db;
 
 	(void)state;
+	if (test_pg())
+		skip(); /* a PostgreSQL store began at version 7: no older one exists */
 	snprintf(path, sizeof(path), "%s/v1.db", test_tmp_dir());
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
@@ -600,12 +628,22 @@ migrates_version_1(void **state)
 static void
 open_existing_creates_nothing(void **state)
 {
-	char path[128], why[256];
+	char path[512], why[256];
 	struct cg_store *s;
 	FILE *f;
 	long size;
 
 	(void)state;
+	if (test_pg()) { /* a database without the schema: refused, left empty */
+		test_store_where("empty", path, sizeof(path));
+		assert_int_equal(cg_store_open_existing(path, &s, why, sizeof(why)), CG_EINVAL);
+		assert_non_null(strstr(why, "no cellgate store"));
+		assert_int_equal(test_pg_int(path,
+		                             "SELECT count(*) FROM pg_tables WHERE schemaname = "
+		                             "current_schema()"),
+		                 0);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/none.db", test_tmp_dir());
 	assert_int_equal(cg_store_open_existing(path, &s, why, sizeof(why)), CG_ENOENT);
 	assert_null(s);

@@ -8,7 +8,7 @@
 
 #include "clock.h"
 #include "store.h"
-#include "store_internal.h"
+#include "store_sqlite.h"
 
 /* Adds one (destination, state) group to stats: its count and the oldest
  * acceptance time of its waiting messages (NULL for the others). */
@@ -30,7 +30,7 @@ add_group(struct cg_store_stats *out, sqlite3_stmt *st, int col)
 #define OLDEST_WAITING "min(CASE WHEN state IN (0, 1) THEN accepted_ms END)"
 
 enum cg_err
-cg_store_stats(struct cg_store *s, const char *dest, struct cg_store_stats *out)
+sq_store_stats(struct sq_store *s, const char *dest, struct cg_store_stats *out)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -50,7 +50,7 @@ cg_store_stats(struct cg_store *s, const char *dest, struct cg_store_stats *out)
 }
 
 enum cg_err
-cg_store_stats_by_dest(struct cg_store *s,
+sq_store_stats_by_dest(struct sq_store *s,
                        int (*cb)(const char *dest, const struct cg_store_stats *st, void *arg),
                        void *arg)
 {
@@ -96,17 +96,10 @@ cg_store_stats_by_dest(struct cg_store *s,
 	return CG_OK;
 }
 
-void
-cg_store_filter_init(struct cg_store_filter *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->state = -1;
-}
-
 /* The statement of a list: its text made of the fixed conditions of the
  * filters given, never of their values, which are bound. */
 static int
-list_prepare(struct cg_store *s, const struct cg_store_filter *f, sqlite3_stmt **st)
+list_prepare(struct sq_store *s, const struct cg_store_filter *f, sqlite3_stmt **st)
 {
 	const char *text[] = {f->dest, f->client, f->txid, f->record_id};
 	static const char *const cond[] = {" AND dest = ?", " AND client = ?", " AND txid = ?",
@@ -140,7 +133,7 @@ list_prepare(struct cg_store *s, const struct cg_store_filter *f, sqlite3_stmt *
 }
 
 enum cg_err
-cg_store_list(struct cg_store *s, const struct cg_store_filter *f,
+sq_store_list(struct sq_store *s, const struct cg_store_filter *f,
               int (*cb)(const struct cg_msg *m, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
@@ -176,7 +169,7 @@ cg_store_list(struct cg_store *s, const struct cg_store_filter *f,
 	"NULL, reason = NULL, response = NULL, response_type = NULL "
 
 enum cg_err
-cg_store_retry(struct cg_store *s, int64_t id, int64_t now_ms)
+sq_store_retry(struct sq_store *s, int64_t id, int64_t now_ms)
 {
 	sqlite3_stmt *st;
 	int rc, changed;
@@ -206,7 +199,7 @@ cg_store_retry(struct cg_store *s, int64_t id, int64_t now_ms)
 }
 
 enum cg_err
-cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t now_ms, int64_t *count)
+sq_store_retry_dead(struct sq_store *s, const char *dest, int64_t now_ms, int64_t *count)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -227,7 +220,7 @@ cg_store_retry_dead(struct cg_store *s, const char *dest, int64_t now_ms, int64_
 }
 
 enum cg_err
-cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
+sq_store_purge_delivered(struct sq_store *s, int64_t before_ms, size_t batch, int64_t *count)
 {
 	sqlite3_stmt *st;
 	int64_t n;
@@ -268,7 +261,7 @@ cg_store_purge_delivered(struct cg_store *s, int64_t before_ms, size_t batch, in
 }
 
 enum cg_err
-cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t batch, int64_t *count)
+sq_store_purge_some(struct sq_store *s, int64_t before_ms, size_t batch, int64_t *count)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -292,7 +285,7 @@ cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t batch, int64_t
 }
 
 static int
-count_withdrawn(struct cg_store *s, const char *dest, const char *key, int64_t now_ms,
+count_withdrawn(struct sq_store *s, const char *dest, const char *key, int64_t now_ms,
                 int64_t *count)
 {
 	sqlite3_stmt *st;
@@ -317,7 +310,7 @@ count_withdrawn(struct cg_store *s, const char *dest, const char *key, int64_t n
 }
 
 enum cg_err
-cg_store_withdraw(struct cg_store *s, const char *dest, const char *key, const char *reason,
+sq_store_withdraw(struct sq_store *s, const char *dest, const char *key, const char *reason,
                   int64_t now_ms, int64_t *count)
 {
 	sqlite3_stmt *st = NULL;

@@ -5,10 +5,10 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "store_internal.h"
+#include "store_sqlite.h"
 
 static enum cg_err
-prepare(struct cg_store *s, const char *sql, sqlite3_stmt **st)
+prepare(struct sq_store *s, const char *sql, sqlite3_stmt **st)
 {
 	return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? CG_OK : CG_EIO;
 }
@@ -22,7 +22,7 @@ copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
 }
 
 enum cg_err
-cg_store_pseudonym_get(struct cg_store *s, const char *registry, const char *system,
+sq_store_pseudonym_get(struct sq_store *s, const char *registry, const char *system,
                        const char *value, char *out, size_t outlen)
 {
 	sqlite3_stmt *st;
@@ -49,7 +49,7 @@ cg_store_pseudonym_get(struct cg_store *s, const char *registry, const char *sys
 }
 
 enum cg_err
-cg_store_pseudonym_put(struct cg_store *s, const char *registry, const char *system,
+sq_store_pseudonym_put(struct sq_store *s, const char *registry, const char *system,
                        const char *value, const char *pseudonym, int64_t now_ms)
 {
 	sqlite3_stmt *st;
@@ -71,7 +71,7 @@ cg_store_pseudonym_put(struct cg_store *s, const char *registry, const char *sys
 }
 
 enum cg_err
-cg_store_pseudonym_resolve(struct cg_store *s, const char *registry, const char *pseudonym,
+sq_store_pseudonym_resolve(struct sq_store *s, const char *registry, const char *pseudonym,
                            char *system, size_t syslen, char *value, size_t valuelen)
 {
 	sqlite3_stmt *st;
@@ -96,7 +96,7 @@ cg_store_pseudonym_resolve(struct cg_store *s, const char *registry, const char 
 }
 
 enum cg_err
-cg_store_pseudonym_count(struct cg_store *s, const char *registry, int64_t *n)
+sq_store_pseudonym_count(struct sq_store *s, const char *registry, int64_t *n)
 {
 	sqlite3_stmt *st;
 	int rc;
