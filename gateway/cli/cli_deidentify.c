@@ -24,6 +24,7 @@
 #include "json_member.h"
 #include "json_pretty.h"
 #include "pseudonyms.h"
+#include "outbox.h"
 #include "settings.h"
 
 struct args {
@@ -197,7 +198,8 @@ cg_cli_deidentify(int argc, char **argv)
 		 * give a patient the same pseudonym; kept at once (no writer). */
 		const char *store = a.store ? a.store : s->outbox.path;
 
-		if (!store || cg_cli_open_pseudonyms(store, &ps, why, sizeof(why))) {
+		if (!store || cg_outbox_store_options(&s->outbox, why, sizeof(why)) ||
+		    cg_cli_open_pseudonyms(store, &ps, why, sizeof(why))) {
 			fprintf(stderr, "cellgate deidentify: destination %s: %s\n", a.destination,
 			        store ? why
 			              : "random pseudonyms need a store: the outbox's, or --store");

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "pseudonyms.h"
+#include "outbox.h"
 #include "settings.h"
 #include "store.h"
 
@@ -106,7 +107,7 @@ cg_cli_pseudonym(int argc, char **argv)
 			        a.destination);
 			goto out;
 		}
-		if (!s->outbox.path ||
+		if (!s->outbox.path || cg_outbox_store_options(&s->outbox, why, sizeof(why)) ||
 		    cg_pseudonyms_open(s->outbox.path, 0, &ps, why, sizeof(why))) {
 			fprintf(stderr, "cellgate pseudonym: %s\n",
 			        s->outbox.path ? why : "no outbox in the configuration");

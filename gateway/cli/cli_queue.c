@@ -15,6 +15,7 @@
 #include "datetime.h"
 #include "json_write.h"
 #include "queue_render.h"
+#include "outbox.h"
 #include "settings.h"
 #include "store.h"
 
@@ -302,6 +303,14 @@ config_store(const char *file, const char *sub, char **path)
 		        sub, file);
 		goto done;
 	}
+	{
+		char why[512];
+
+		if (cg_outbox_store_options(&st->outbox, why, sizeof(why))) {
+			fprintf(stderr, "cellgate queue %s: %s\n", sub, why);
+			goto done;
+		}
+	}
 	*path = strdup(st->outbox.path);
 	if (!*path) {
 		fprintf(stderr, "cellgate queue %s: %s\n", sub, cg_strerror(CG_ENOMEM));
@@ -391,6 +400,49 @@ on_dest(const char *dest, const struct cg_store_stats *st, void *arg)
 	return 0;
 }
 
+/* A shared store's instances (PostgreSQL): what each holds in flight and
+ * until when, what each delivered and let die of what the table keeps. */
+struct inst_run {
+	struct out *o;
+	int64_t now;
+	size_t n;
+};
+
+static int
+on_instance(const struct cg_store_instance *in, void *arg)
+{
+	struct inst_run *r = arg;
+	struct out *o = r->o;
+	long long left = in->lease_until_ms ? (in->lease_until_ms - r->now) / 1000 : 0;
+	char lease[64];
+
+	if (o->json) {
+		cg_jw_object(&o->w, NULL);
+		cg_jw_string(&o->w, "instance", in->name);
+		cg_jw_int(&o->w, "in_flight", in->in_flight);
+		cg_jw_int(&o->w, "delivered", in->delivered);
+		cg_jw_int(&o->w, "dead", in->dead);
+		if (in->lease_until_ms)
+			cg_jw_int(&o->w, "lease_ends_in_s", left);
+		cg_jw_end(&o->w);
+		return 0;
+	}
+	if (!r->n++ && !o->w.err)
+		o->w.err = cg_buf_printf(&o->b, "\n%-32s %10s %10s %8s  %s\n", "INSTANCE",
+		                         "IN_FLIGHT", "DELIVERED", "DEAD", "LEASES");
+	if (!in->lease_until_ms)
+		snprintf(lease, sizeof(lease), "-");
+	else if (left >= 0)
+		snprintf(lease, sizeof(lease), "end in %llds", left);
+	else /* a gateway gone: another takes its messages over */
+		snprintf(lease, sizeof(lease), "ended %llds ago", -left);
+	if (!o->w.err)
+		o->w.err = cg_buf_printf(&o->b, "%-32s %10lld %10lld %8lld  %s\n", in->name,
+		                         (long long)in->in_flight, (long long)in->delivered,
+		                         (long long)in->dead, lease);
+	return 0;
+}
+
 static int
 run_stats(struct cg_store *s, const struct args *a)
 {
@@ -431,6 +483,14 @@ run_stats(struct cg_store *s, const struct args *a)
 			cg_queue_render_stats_json(&o.w, r.v[i].name, &r.v[i].st, now);
 		cg_jw_end(&o.w);
 		cg_queue_render_stats_json(&o.w, NULL, &total, now);
+		cg_jw_string(&o.w, "store", cg_store_kind(s));
+		if (cg_store_instance(s)) {
+			struct inst_run ir = {&o, now, 0};
+
+			cg_jw_array(&o.w, "instances");
+			err = cg_store_by_instance(s, on_instance, &ir);
+			cg_jw_end(&o.w);
+		}
 		cg_jw_end(&o.w);
 	} else {
 		err = cg_queue_render_stats_header(&o.b, width);
@@ -439,7 +499,14 @@ run_stats(struct cg_store *s, const struct args *a)
 		if (!err)
 			err = cg_queue_render_stats_line(&o.b, width, NULL, &total, now);
 		o.w.err = err;
+		if (!err && cg_store_instance(s)) {
+			struct inst_run ir = {&o, now, 0};
+
+			err = cg_store_by_instance(s, on_instance, &ir);
+		}
 	}
+	if (err && !o.w.err)
+		fprintf(stderr, "cellgate queue stats: the instances: %s\n", cg_strerror(err));
 	for (i = 0; i < r.n; i++)
 		free(r.v[i].name);
 	free(r.v);

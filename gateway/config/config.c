@@ -178,8 +178,8 @@ cg_ck_want_file(struct ck *k, cJSON *n, const char *name)
 }
 
 /* A folder for output: made absolute; created later, so only its form. */
-static void
-want_folder(struct ck *k, cJSON *n, const char *name)
+void
+cg_ck_want_folder(struct ck *k, cJSON *n, const char *name)
 {
 	const char *s = cg_check_string(&k->c, n, name);
 	char path[PATH_MAX];
@@ -369,7 +369,7 @@ check_destinations(struct ck *k, const cJSON *n)
 					cg_check_issue(&k->c, CG_C_REQUIRED, it, "folder", 0,
 					               "an ndjson destination needs a folder");
 				else
-					want_folder(k, cg_ck_mut(f[D_FOLDER]), "folder");
+					cg_ck_want_folder(k, cg_ck_mut(f[D_FOLDER]), "folder");
 				if (f[D_URL])
 					cg_check_issue(&k->c, CG_C_NOT_ALLOWED, f[D_URL], "url", 0,
 					               "an ndjson destination has no url");
@@ -541,52 +541,6 @@ static const struct cg_member config_spec[] = {
         {"limits", 0},    {"logging", 0}, {"canonical_base", 0}, {"workers", 0},
         {"admin", 0},     {"outbox", 0}};
 
-enum { O_PATH, O_MAX_DEPTH, O_MIN_FREE, O_RETRY_AFTER, O_KEEP, O__N };
-static const struct cg_member outbox_spec[] = {{"path", 0},
-                                               {"max_depth", 0},
-                                               {"min_free_bytes", 0},
-                                               {"retry_after_s", 0},
-                                               {"keep_delivered_s", 0}};
-
-/* The outbox: where queue-mode destinations' messages wait (one SQLite
- * file, var/outbox.db beside the configuration by default, written into
- * the tree so that settings.c finds it) and when it refuses more. */
-static void
-check_outbox(struct ck *k, cJSON *root, const cJSON *n)
-{
-	static const double range[][2] = {
-	        {0, 0}, {1, 1e12}, {0, 1e15}, {1, 3600}, {0, 3153600000.0}};
-	const cJSON *f[O__N] = {0};
-	size_t i, mark;
-	long v;
-
-	if (n && cg_check_members(&k->c, n, "outbox", outbox_spec, O__N, f))
-		return;
-	if (!k->queued && !n)
-		return;
-	if (!n) {
-		n = cJSON_AddObjectToObject(root, "outbox");
-		if (!n) {
-			k->c.err = CG_ENOMEM;
-			return;
-		}
-	}
-	if (!f[O_PATH]) {
-		f[O_PATH] = cJSON_AddStringToObject(cg_ck_mut(n), "path", "var/outbox.db");
-		if (!f[O_PATH]) {
-			k->c.err = CG_ENOMEM;
-			return;
-		}
-	}
-	mark = cg_check_push_key(&k->c, "outbox");
-	want_folder(k, cg_ck_mut(f[O_PATH]), "path");
-	for (i = 1; i < O__N; i++)
-		if (f[i])
-			cg_check_integer(&k->c, f[i], outbox_spec[i].name, range[i][0], range[i][1],
-			                 &v);
-	cg_check_pop(&k->c, mark);
-}
-
 enum { A_ADDRESS, A_PORT, A__N };
 static const struct cg_member admin_spec[] = {{"address", 0}, {"port", 1}};
 
@@ -638,7 +592,7 @@ check_config(struct ck *k, cJSON *root)
 			if (g[G_LEVEL])
 				cg_check_enum(&k->c, g[G_LEVEL], "level", levels);
 			if (g[G_AUDIT])
-				want_folder(k, cg_ck_mut(g[G_AUDIT]), "audit");
+				cg_ck_want_folder(k, cg_ck_mut(g[G_AUDIT]), "audit");
 			cg_check_pop(&k->c, mark);
 		}
 	}
@@ -670,7 +624,7 @@ check_config(struct ck *k, cJSON *root)
 			}
 		}
 	}
-	check_outbox(k, root, f[C_OUTBOX]);
+	cg_ck_outbox(k, root, f[C_OUTBOX]);
 }
 
 /* ---- loading ---------------------------------------------------------- */

@@ -61,6 +61,12 @@ cJSON *cg_ck_mut(const cJSON *n);
 /* A file the configuration names: made absolute (relative to the
  * configuration's folder) and readable, or reported. */
 void cg_ck_want_file(struct ck *k, cJSON *n, const char *name);
+/* A folder for output: made absolute; created later, so only its form. */
+void cg_ck_want_folder(struct ck *k, cJSON *n, const char *name);
+
+/* config_outbox.c: the outbox (a SQLite file or a PostgreSQL database)
+ * and its limits; root gets one when a destination is in queue mode. */
+void cg_ck_outbox(struct ck *k, cJSON *root, const cJSON *n);
 
 /* config_policy.c: the registry id and consent gate, and identity and
  * de-identification (type: 0 fhir, 1 records, 2 ndjson; queued: queue mode). */

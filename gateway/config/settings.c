@@ -290,6 +290,12 @@ cg_settings_from(const struct cg_config *c)
 		const cJSON *o = cg_json_member(root, "outbox");
 
 		s->outbox.path = str(o, "path");
+		s->outbox.postgres = str(o, "queue") && strcmp(str(o, "queue"), "postgres") == 0;
+		s->outbox.password_file = str(o, "password_file");
+		s->outbox.instance = str(o, "instance");
+		if (s->outbox.instance && !s->outbox.instance[0])
+			s->outbox.instance = NULL;
+		s->outbox.lease_s = num(o, "lease_s", 30);
 		s->outbox.max_depth = numll(o, "max_depth", 1000000);
 		s->outbox.min_free_bytes = numll(o, "min_free_bytes", 256LL << 20);
 		s->outbox.retry_after_s = num(o, "retry_after_s", 5);

@@ -119,7 +119,14 @@ struct cg_settings {
 	const char *admin_address;  /* the admin listener (plain HTTP), or NULL: none */
 	int admin_port;
 	struct cg_outbox_cfg {
-		const char *path;           /* the store, or NULL: no queue-mode destination */
+		/* the store (store.h: a SQLite file, or a PostgreSQL database's
+		 * "postgres:" connection string or URI), or NULL: no queue-mode
+		 * destination */
+		const char *path;
+		int postgres;               /* queue: postgres */
+		const char *password_file;  /* the database's password, or NULL */
+		const char *instance;       /* this gateway's name in a shared queue, or NULL */
+		long lease_s;               /* a claim's lease (postgres) */
 		long long max_depth;        /* messages waiting, past which requests get 503 */
 		long long min_free_bytes;   /* free space under which requests get 503 */
 		long retry_after_s;         /* what those 503s say */

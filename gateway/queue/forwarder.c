@@ -25,6 +25,8 @@
 #define PRUNE_BATCH    2000  /* deleted a tick at most: the loop is never held long */
 
 const double cg_forwarder_batch_le[8] = {1, 2, 5, 10, 20, 50, 100, 1e300};
+const double cg_forwarder_claim_le[CG_FORWARDER_CLAIM_BUCKETS] = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1e300};
 
 struct fw_dest {
 	char name[128];
@@ -81,7 +83,44 @@ struct cg_forwarder {
 	_Atomic int64_t counted, accepted, settled, accepted_at_count, settled_at_count;
 	struct cg_log_limit store_warn, orphan_warn;
 	struct cg_store_gate *gate; /* turns at the store with the writer, or NULL */
+	/* The store's health, shared with the writer and the outbox: since
+	 * when it has been failing (0: it answers). */
+	_Atomic int64_t *down_since;
+	int64_t last_renew;
+	/* claims' latency (under lock) and the table's figures at the last look */
+	uint64_t claim_bucket[CG_FORWARDER_CLAIM_BUCKETS], claims;
+	double claim_sum;
+	_Atomic int64_t dead_tuples, live_tuples;
+	_Atomic int health_known;
 };
+
+/* What the store did: a failure marks it down (readiness false, requests
+ * 503) until a call succeeds again. */
+static void
+store_result(struct cg_forwarder *f, enum cg_err err)
+{
+	int64_t zero = 0;
+
+	if (!f->down_since)
+		return;
+	if (!err) {
+		if (atomic_load(f->down_since)) {
+			atomic_store(f->down_since, 0);
+			cg_log(CG_LOG_INFO, "outbox: the store answers again");
+		}
+	} else if (err == CG_EIO) {
+		atomic_compare_exchange_strong(f->down_since, &zero, cg_clock_wall_ms());
+	}
+}
+
+static double
+mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static struct fw_dest *
 dest_named(struct cg_forwarder *f, const char *name)
@@ -172,6 +211,7 @@ batch_add(struct fw_batch *b, const struct fw_msg *m, const struct cg_item *prot
 
 static void on_delivered(struct cg_delivery *dl, void *arg);
 static void prune(struct cg_forwarder *f);
+static void renew(struct cg_forwarder *f);
 static void finish_batch(struct fw_batch *b, int then_pump);
 
 /* Idempotency-Key: the message ids, the same for every try of them; when
@@ -267,10 +307,22 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 		 * batches started them all), and no more is read than is sent. */
 		enum cg_err err;
 
+		double t0 = mono_s(), took;
+		size_t k = 0;
+
 		cg_store_gate_enter(f->gate, true);
 		err = cg_store_claim(f->store, d->name, cg_clock_wall_ms(), max, dc->batch_bytes,
 		                     f->claimed, &n, &more);
 		cg_store_gate_leave(f->gate);
+		took = mono_s() - t0;
+		store_result(f, err);
+		while (k + 1 < CG_FORWARDER_CLAIM_BUCKETS && took > cg_forwarder_claim_le[k])
+			k++;
+		pthread_mutex_lock(&f->lock);
+		f->claim_bucket[k]++;
+		f->claims++;
+		f->claim_sum += took;
+		pthread_mutex_unlock(&f->lock);
 
 		if (err) {
 			cg_log_limited(
@@ -400,8 +452,20 @@ look(struct cg_forwarder *f)
 	int64_t a0 = atomic_load(&f->accepted), s0 = atomic_load(&f->settled);
 
 	f->last_look = cg_clock_wall_ms();
-	if (cg_store_stats_by_dest(f->store, look_dest, &l))
+	if (cg_store_stats_by_dest(f->store, look_dest, &l)) {
+		store_result(f, CG_EIO);
 		return;
+	}
+	store_result(f, CG_OK);
+	{
+		struct cg_store_health h;
+
+		if (!cg_store_health(f->store, &h) && h.known) {
+			atomic_store(&f->dead_tuples, h.dead_tuples);
+			atomic_store(&f->live_tuples, h.live_tuples);
+			atomic_store(&f->health_known, 1);
+		}
+	}
 	atomic_store(&f->counted, l.depth);
 	atomic_store(&f->accepted_at_count, a0);
 	atomic_store(&f->settled_at_count, s0);
@@ -667,6 +731,9 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (cg_clock_wall_ms() - f->last_look >= LOOK_MS)
 		look(f);
+	else if (f->down_since && atomic_load(f->down_since))
+		store_result(f, cg_store_ping(f->store)); /* back yet? */
+	renew(f);
 	prune(f);
 	/* The writer leaves checkpoints to this thread (store.h), which the
 	 * requests waiting for a commit never wait on. */
@@ -674,6 +741,27 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
 		               "outbox: the store's checkpoint failed");
 	pump(f);
+}
+
+/* The leases of what this gateway has in flight (a shared store), renewed
+ * three times a lease: a slow delivery is not taken over by another. */
+static void
+renew(struct cg_forwarder *f)
+{
+	void *hold;
+	const struct cg_settings *s;
+	int64_t now = cg_clock_wall_ms();
+	long lease_ms;
+
+	s = f->src.acquire(f->src.arg, &hold);
+	lease_ms = s && s->outbox.lease_s > 0 ? s->outbox.lease_s * 1000 : 30000;
+	f->src.release(f->src.arg, hold);
+	if (now - f->last_renew < lease_ms / 3)
+		return;
+	f->last_renew = now;
+	if (cg_store_renew(f->store, now))
+		cg_log_limited(&f->store_warn, CG_LOG_ERROR,
+		               "outbox: the leases of the messages in flight could not be renewed");
 }
 
 /* Delivered messages are kept keep_delivered_s (the trail, `cellgate
@@ -795,7 +883,8 @@ forwarder_free(struct cg_forwarder *f)
 
 enum cg_err
 cg_forwarder_start(const char *path, const struct cg_settings_source *src,
-                   struct cg_store_gate *gate, struct cg_forwarder **out, char *why, size_t whylen)
+                   struct cg_store_gate *gate, _Atomic int64_t *down_since,
+                   struct cg_forwarder **out, char *why, size_t whylen)
 {
 	struct cg_forwarder *f = calloc(1, sizeof(*f));
 	struct timeval tick = {0, TICK_MS * 1000};
@@ -807,6 +896,7 @@ cg_forwarder_start(const char *path, const struct cg_settings_source *src,
 	pthread_mutex_init(&f->lock, NULL);
 	f->src = *src;
 	f->gate = gate;
+	f->down_since = down_since;
 	err = cg_store_open(path, &f->store, why, whylen);
 	if (!err && cg_store_relax(f->store))
 		err = CG_EIO;
@@ -877,4 +967,17 @@ cg_forwarder_each(struct cg_forwarder *f,
 	for (i = 0; i < f->ndest; i++)
 		cb(f->dest[i].name, &f->dest[i].c, arg);
 	pthread_mutex_unlock(&f->lock);
+}
+
+void
+cg_forwarder_store_figures(struct cg_forwarder *f, struct cg_forwarder_store *out)
+{
+	pthread_mutex_lock(&f->lock);
+	memcpy(out->claim_bucket, f->claim_bucket, sizeof(out->claim_bucket));
+	out->claims = f->claims;
+	out->claim_sum_s = f->claim_sum;
+	pthread_mutex_unlock(&f->lock);
+	out->health_known = atomic_load(&f->health_known);
+	out->dead_tuples = atomic_load(&f->dead_tuples);
+	out->live_tuples = atomic_load(&f->live_tuples);
 }

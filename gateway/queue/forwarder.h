@@ -49,11 +49,13 @@ struct cg_forwarder_counts {
 };
 extern const double cg_forwarder_batch_le[8];
 
-/* gate: turns at the store with the writer (gate.h), or NULL. */
+/* gate: turns at the store with the writer (gate.h), or NULL. down_since
+ * (or NULL): set to when the store began failing, 0 once it answers again
+ * (the outbox's readiness); the forwarder pings a failing store each tick. */
 struct cg_store_gate;
 enum cg_err cg_forwarder_start(const char *path, const struct cg_settings_source *src,
-                               struct cg_store_gate *gate, struct cg_forwarder **out, char *why,
-                               size_t whylen);
+                               struct cg_store_gate *gate, _Atomic int64_t *down_since,
+                               struct cg_forwarder **out, char *why, size_t whylen);
 /* New messages are in the store: deliver them (after the linger). Any thread. */
 void cg_forwarder_wake(struct cg_forwarder *f);
 /* Stops claiming, waits up to grace_ms for the batches in flight, then
@@ -70,5 +72,18 @@ void cg_forwarder_accepted(struct cg_forwarder *f, int64_t n);
 void cg_forwarder_each(struct cg_forwarder *f,
                        void (*cb)(const char *dest, const struct cg_forwarder_counts *c, void *arg),
                        void *arg);
+
+/* The store as the forwarder sees it: how long its claims take (a
+ * histogram, cumulative, the last bucket +Inf) and, for a PostgreSQL
+ * store, the message table's dead and live rows at the last look. */
+#define CG_FORWARDER_CLAIM_BUCKETS 12
+extern const double cg_forwarder_claim_le[CG_FORWARDER_CLAIM_BUCKETS];
+struct cg_forwarder_store {
+	uint64_t claim_bucket[CG_FORWARDER_CLAIM_BUCKETS], claims;
+	double claim_sum_s;
+	int health_known;
+	int64_t dead_tuples, live_tuples;
+};
+void cg_forwarder_store_figures(struct cg_forwarder *f, struct cg_forwarder_store *out);
 
 #endif

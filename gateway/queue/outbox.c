@@ -8,6 +8,8 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "fileio.h"
 #include "clock.h"
 #include "gate.h"
@@ -15,13 +17,43 @@
 
 struct cg_outbox {
 	char path[4096], dir[4096];
+	int postgres;               /* a database: no folder, no disk to watch */
+	_Atomic int64_t down_since; /* the store fails since (0: it answers) */
 	struct cg_writer *writer;
 	struct cg_forwarder *fw;
 	struct cg_store_gate *gate;       /* the writer's and the forwarder's turns */
 	struct cg_pseudonyms *pseudonyms; /* random ones (issue 12), looked up by workers */
 	_Atomic long long disk_checked_ms, free_bytes;
-	_Atomic unsigned long long refused_full, refused_disk;
+	_Atomic unsigned long long refused_full, refused_disk, refused_down;
 };
+
+enum cg_err
+cg_outbox_store_options(const struct cg_outbox_cfg *cfg, char *why, size_t whylen)
+{
+	struct cg_store_pg_options o = {cfg->instance, cfg->lease_s * 1000, NULL};
+	char *password = NULL;
+	size_t len = 0;
+
+	if (!cfg->postgres)
+		return CG_OK;
+	if (cfg->password_file) {
+		/* The file's bytes, but a final newline (echo, editors, Secrets). */
+		if (cg_file_read(cfg->password_file, 4096, &password, &len)) {
+			snprintf(why, whylen, "the database's password_file %s cannot be read",
+			         cfg->password_file);
+			return CG_EIO;
+		}
+		while (len && (password[len - 1] == '\n' || password[len - 1] == '\r'))
+			password[--len] = '\0';
+		o.password = password;
+	}
+	cg_store_set_pg_options(&o);
+	if (password) {
+		OPENSSL_cleanse(password, len);
+		free(password);
+	}
+	return CG_OK;
+}
 
 /* The store's folder, made if missing: a file where it should be is no
  * folder, and said so at start. */
@@ -62,13 +94,19 @@ cg_outbox_start(const struct cg_outbox_cfg *cfg, const struct cg_settings_source
 		return CG_ENOMEM;
 	}
 	snprintf(o->path, sizeof(o->path), "%s", cfg->path);
-	snprintf(o->dir, sizeof(o->dir), "%s", cfg->path);
+	o->postgres = cg_store_is_postgres(cfg->path);
+	err = cg_outbox_store_options(cfg, why, whylen);
+	if (err) {
+		free(o);
+		return err;
+	}
+	snprintf(o->dir, sizeof(o->dir), "%s", o->postgres ? "." : cfg->path);
 	slash = strrchr(o->dir, '/');
 	if (slash && slash != o->dir)
 		*slash = 0;
 	else
 		snprintf(o->dir, sizeof(o->dir), "%s", slash ? "/" : ".");
-	if (make_dirs(o->dir)) {
+	if (!o->postgres && make_dirs(o->dir)) {
 		snprintf(why, whylen, "cannot make the folder %s: %s", o->dir, strerror(errno));
 		free(o);
 		return CG_EIO;
@@ -78,7 +116,9 @@ cg_outbox_start(const struct cg_outbox_cfg *cfg, const struct cg_settings_source
 	err = o->gate ? cg_writer_start(o->path, &o->writer, why, whylen) : CG_ENOMEM;
 	if (!err) {
 		cg_writer_set_gate(o->writer, o->gate);
-		err = cg_forwarder_start(o->path, src, o->gate, &o->fw, why, whylen);
+		cg_writer_set_health(o->writer, &o->down_since);
+		err = cg_forwarder_start(o->path, src, o->gate, &o->down_since, &o->fw, why,
+		                         whylen);
 	}
 	if (!err) {
 		err = cg_pseudonyms_open(o->path, 0, &o->pseudonyms, why, whylen);
@@ -113,10 +153,18 @@ cg_outbox_admit(struct cg_outbox *o, const struct cg_outbox_cfg *limits, size_t 
 {
 	long long now = cg_clock_mono_ms(), checked = atomic_load(&o->disk_checked_ms);
 
+	/* Nothing is answered 2xx that is not stored: while the store fails,
+	 * requests are refused at once rather than each waiting to fail. */
+	if (atomic_load(&o->down_since)) {
+		atomic_fetch_add(&o->refused_down, 1);
+		return CG_OUTBOX_STORE_DOWN;
+	}
 	if (limits->max_depth && cg_forwarder_depth(o->fw) + (int64_t)n > limits->max_depth) {
 		atomic_fetch_add(&o->refused_full, 1);
 		return CG_OUTBOX_FULL;
 	}
+	if (o->postgres)
+		return CG_OUTBOX_ADMIT;
 	if (now - checked >= 500 &&
 	    atomic_compare_exchange_strong(&o->disk_checked_ms, &checked, now)) {
 		struct statvfs sv;
@@ -137,6 +185,12 @@ void
 cg_outbox_submit(struct cg_outbox *o, struct cg_outbox_job *job)
 {
 	cg_writer_submit(o->writer, job);
+}
+
+int64_t
+cg_outbox_down_since(struct cg_outbox *o)
+{
+	return atomic_load(&o->down_since);
 }
 
 const char *
@@ -268,11 +322,47 @@ cg_outbox_metrics(struct cg_outbox *o, struct cg_buf *b)
 	    "# TYPE cellgate_outbox_refused_total counter\n"
 	    "cellgate_outbox_refused_total{reason=\"depth\"} %llu\n"
 	    "cellgate_outbox_refused_total{reason=\"disk\"} %llu\n"
-	    "# HELP cellgate_outbox_free_bytes Free space where the store is.\n"
-	    "# TYPE cellgate_outbox_free_bytes gauge\ncellgate_outbox_free_bytes %lld\n",
+	    "cellgate_outbox_refused_total{reason=\"store\"} %llu\n",
 	    (unsigned long long)atomic_load(&o->refused_full),
 	    (unsigned long long)atomic_load(&o->refused_disk),
-	    (long long)atomic_load(&o->free_bytes));
+	    (unsigned long long)atomic_load(&o->refused_down));
+	if (!o->postgres)
+		ADD("# HELP cellgate_outbox_free_bytes Free space where the store is.\n"
+		    "# TYPE cellgate_outbox_free_bytes gauge\ncellgate_outbox_free_bytes %lld\n",
+		    (long long)atomic_load(&o->free_bytes));
+	ADD("# HELP cellgate_store_up Whether the outbox's store answers (0: requests are "
+	    "refused, readiness is false).\n# TYPE cellgate_store_up gauge\ncellgate_store_up "
+	    "%d\n",
+	    atomic_load(&o->down_since) ? 0 : 1);
+	{
+		struct cg_forwarder_store fs;
+		uint64_t cum = 0;
+
+		cg_forwarder_store_figures(o->fw, &fs);
+		ADD("# HELP cellgate_store_claim_seconds Time a claim of due messages takes (a "
+		    "query and an update: it must not grow with the table).\n"
+		    "# TYPE cellgate_store_claim_seconds histogram\n");
+		for (i = 0; i < CG_FORWARDER_CLAIM_BUCKETS; i++) {
+			cum += fs.claim_bucket[i];
+			if (i + 1 == CG_FORWARDER_CLAIM_BUCKETS)
+				ADD("cellgate_store_claim_seconds_bucket{le=\"+Inf\"} %llu\n",
+				    (unsigned long long)cum);
+			else
+				ADD("cellgate_store_claim_seconds_bucket{le=\"%g\"} %llu\n",
+				    cg_forwarder_claim_le[i], (unsigned long long)cum);
+		}
+		ADD("cellgate_store_claim_seconds_sum %.6f\ncellgate_store_claim_seconds_count "
+		    "%llu\n",
+		    fs.claim_sum_s, (unsigned long long)fs.claims);
+		if (fs.health_known)
+			ADD("# HELP cellgate_store_dead_tuples Dead rows in the message table "
+			    "(PostgreSQL's statistics): what vacuum has yet to reclaim.\n"
+			    "# TYPE cellgate_store_dead_tuples gauge\ncellgate_store_dead_tuples "
+			    "%lld\n# HELP cellgate_store_live_tuples Live rows in the message "
+			    "table.\n# TYPE cellgate_store_live_tuples gauge\n"
+			    "cellgate_store_live_tuples %lld\n",
+			    (long long)fs.dead_tuples, (long long)fs.live_tuples);
+	}
 	return rr.err;
 }
 

@@ -23,6 +23,12 @@
 
 struct cg_outbox;
 
+/* For a PostgreSQL store, the process's store options (store.h) from cfg:
+ * instance, lease, the password file read. Called by cg_outbox_start, and
+ * by a command that opens the store itself (`cellgate queue`). CG_OK and
+ * nothing done for a SQLite store. */
+enum cg_err cg_outbox_store_options(const struct cg_outbox_cfg *cfg, char *why, size_t whylen);
+
 /* Opens the store at cfg->path (making its folder), then starts the writer
  * and the forwarder. A store that cannot be opened, is not a store, has a
  * newer schema or cannot be written is CG_EINVAL / CG_EIO with why. */
@@ -34,8 +40,9 @@ void cg_outbox_stop(struct cg_outbox *o, long grace_ms);
 
 enum cg_outbox_admission {
 	CG_OUTBOX_ADMIT,
-	CG_OUTBOX_FULL,    /* more than max_depth messages waiting */
-	CG_OUTBOX_LOW_DISK /* less than min_free_bytes free where the store is */
+	CG_OUTBOX_FULL,      /* more than max_depth messages waiting */
+	CG_OUTBOX_LOW_DISK,  /* less than min_free_bytes free where the store is */
+	CG_OUTBOX_STORE_DOWN /* the store fails (a database unreachable): nothing is stored */
 };
 /* Whether n more messages may be taken now, under limits (the current
  * configuration's). Any thread; costs an atomic read, and a statvfs at
@@ -49,6 +56,10 @@ enum cg_err cg_outbox_metrics(struct cg_outbox *o, struct cg_buf *b) CG_MUST_CHE
 
 /* Random pseudonyms over the store (pseudonyms.h), for ingest. */
 struct cg_pseudonyms *cg_outbox_pseudonyms(struct cg_outbox *o);
+
+/* Since when the store has been failing (Unix ms), 0 while it answers:
+ * readiness is false meanwhile. Any thread. */
+int64_t cg_outbox_down_since(struct cg_outbox *o);
 
 /* The store's path, for readers of their own (the trail). */
 const char *cg_outbox_path(const struct cg_outbox *o);

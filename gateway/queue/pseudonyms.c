@@ -138,6 +138,11 @@ get(void *ctx, const char *registry, const char *system, const char *value,
 		if (!result && p->direct)
 			result = cg_store_pseudonym_put(p->store, registry, system, value, out,
 			                                cg_clock_wall_ms());
+		/* Another process sharing the store made the patient's first: it
+		 * is the one (store_pg_ops.c). */
+		if (result == CG_EINVAL && p->direct)
+			result = cg_store_pseudonym_get(p->store, registry, system, value, out,
+			                                CG_PSEUDONYM_MAX + 1);
 		if (!result)
 			result = remember(p, key, n, out, !p->direct);
 	}
@@ -209,6 +214,35 @@ cg_pseudonyms_committed(struct cg_pseudonyms *p, const struct cg_pseudonym_use *
 
 		if (e)
 			e->pending = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+cg_pseudonyms_forget(struct cg_pseudonyms *p, const struct cg_pseudonym_use *u, size_t n)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < n; i++) {
+		char key[4096];
+		size_t len = make_key(key, sizeof(key), u[i].registry, u[i].system, u[i].value);
+		struct entry **at = len ? &p->bucket[hash(key, len) % BUCKETS] : NULL;
+
+		for (; at && *at; at = &(*at)->next) {
+			struct entry *e = *at;
+
+			if (e->keylen == len && memcmp(e->key, key, len) == 0) {
+				if (e->pending && strcmp(e->pseudonym, u[i].pseudonym) == 0) {
+					*at = e->next;
+					free(e);
+					p->count--;
+				}
+				break;
+			}
+		}
 	}
 	pthread_mutex_unlock(&p->lock);
 }

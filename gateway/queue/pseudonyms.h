@@ -40,6 +40,11 @@ const struct cg_pseudonym_source *cg_pseudonyms_source(struct cg_pseudonyms *p);
 /* The writer committed these: they may leave memory. */
 void cg_pseudonyms_committed(struct cg_pseudonyms *p, const struct cg_pseudonym_use *u, size_t n);
 
+/* The writer could not keep these: another gateway sharing the store made
+ * the patient's first (pending ones in memory are dropped, so that the
+ * next lookup reads the store's). */
+void cg_pseudonyms_forget(struct cg_pseudonyms *p, const struct cg_pseudonym_use *u, size_t n);
+
 /* The patient's pseudonym if one is kept (CG_ENOENT: none; never made). */
 enum cg_err cg_pseudonyms_lookup(struct cg_pseudonyms *p, const char *registry, const char *system,
                                  const char *value, char out[CG_PSEUDONYM_MAX + 1]);

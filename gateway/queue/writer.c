@@ -1,5 +1,6 @@
 /* writer.c: the outbox's group-commit writer; see writer.h. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -21,6 +22,7 @@ struct cg_writer {
 	struct cg_store_gate *gate;
 	void (*on_commit)(void *arg, uint64_t messages);
 	void *on_commit_arg;
+	_Atomic int64_t *down_since; /* the store's health (forwarder.h), or NULL */
 };
 
 const double cg_writer_bucket_s[CG_WRITER_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
@@ -78,6 +80,20 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 			j->err = err;
 	}
 	cg_store_gate_leave(w->gate);
+	if (w->down_since) {
+		int64_t zero = 0;
+
+		if (err == CG_EIO) /* the next requests are refused until it answers */
+			atomic_compare_exchange_strong(w->down_since, &zero, cg_clock_wall_ms());
+		else if (!err)
+			atomic_store(w->down_since, 0);
+	}
+	/* A random pseudonym another gateway made first for the patient (a
+	 * shared store): this one is dropped, so that the client's next try
+	 * reads theirs. */
+	for (j = group; j; j = j->next)
+		if (j->err == CG_EINVAL && j->npseudonyms)
+			cg_pseudonyms_forget(j->pseudonyms_of, j->pseudonyms, j->npseudonyms);
 	took = mono_s() - t0;
 	for (j = group; j; j = j->next)
 		if (!j->err) {
@@ -160,6 +176,12 @@ void
 cg_writer_set_gate(struct cg_writer *w, struct cg_store_gate *g)
 {
 	w->gate = g;
+}
+
+void
+cg_writer_set_health(struct cg_writer *w, _Atomic int64_t *down_since)
+{
+	w->down_since = down_since;
 }
 
 void

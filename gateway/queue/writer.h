@@ -51,6 +51,10 @@ enum cg_err cg_writer_start(const char *path, struct cg_writer **out, char *why,
  * stored messages, before the jobs' done: the forwarder hears of them.
  * Set before the first submit. */
 void cg_writer_on_commit(struct cg_writer *w, void (*fn)(void *arg, uint64_t messages), void *arg);
+/* The store's health, shared with the forwarder (forwarder.h): a commit
+ * that fails for the store marks it down, one that succeeds clears it. Set
+ * before the first submit; NULL: none. */
+void cg_writer_set_health(struct cg_writer *w, _Atomic int64_t *down_since);
 /* Takes turns at the store with the forwarder (gate.h). Set before the
  * first submit; NULL: none. */
 struct cg_store_gate;

@@ -159,6 +159,13 @@ cg_enqueue(struct request *r)
 		       "the gateway is short of disk space for its outbox; nothing was kept, send "
 		       "again later");
 		return;
+	case CG_OUTBOX_STORE_DOWN:
+		cg_log(CG_LOG_WARN, "request %s: refused: the outbox's store does not answer",
+		       r->id);
+		refuse(r, lim->retry_after_s,
+		       "the gateway's outbox store does not answer; nothing was kept, send again "
+		       "later");
+		return;
 	default:
 		break;
 	}

@@ -511,6 +511,12 @@ ops_endpoint(struct request *r, const char *path)
 			cg_request_fail(r, 503, "transient", "shutting down");
 			return;
 		}
+		/* A gateway whose outbox store fails takes nothing: out of the
+		 * load balancer's rotation until the store answers again. */
+		if (r->w->outbox && cg_outbox_down_since(r->w->outbox)) {
+			cg_request_fail(r, 503, "transient", "the outbox's store does not answer");
+			return;
+		}
 		for (i = 0; i < r->rt->s->ndests; i++) {
 			const struct cg_dest_cfg *d = &r->rt->s->dests[i];
 
