@@ -208,6 +208,9 @@ pg_run(struct pg_store *s, const char *sql, const struct pg_params *p)
 	PGresult *r;
 	ExecStatusType st;
 
+	int tries = 0;
+
+again:
 	if (!pg_connected(s))
 		return NULL;
 	r = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
@@ -215,6 +218,13 @@ pg_run(struct pg_store *s, const char *sql, const struct pg_params *p)
 	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
+	/* A connection found broken by this statement (the server restarted,
+	 * a failover): outside a transaction, the statement runs again once
+	 * on a new one; inside, the transaction is gone: its caller's error. */
+	if (PQstatus(s->conn) == CONNECTION_BAD && !s->tx && !tries++) {
+		PQclear(r);
+		goto again;
+	}
 	snprintf(s->why, sizeof(s->why), "%s",
 	         pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
 	PQclear(r);
