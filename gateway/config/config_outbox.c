@@ -127,7 +127,9 @@ cg_ck_outbox(struct ck *k, cJSON *root, const cJSON *n)
 			        "URI; ${NAME} for one with a password)");
 		else if (!f[O_PATH])
 			check_database(k, cg_ck_mut(n), f[O_DATABASE]);
-		if (f[O_PASSWORD_FILE])
+		/* empty (${NAME:-}): none, libpq's own ways (PGPASSWORD, .pgpass) */
+		if (f[O_PASSWORD_FILE] &&
+		    !(cJSON_IsString(f[O_PASSWORD_FILE]) && !f[O_PASSWORD_FILE]->valuestring[0]))
 			cg_ck_want_file(k, cg_ck_mut(f[O_PASSWORD_FILE]), "password_file");
 		if (f[O_INSTANCE])
 			check_instance(k, f[O_INSTANCE]);

@@ -292,6 +292,8 @@ cg_settings_from(const struct cg_config *c)
 		s->outbox.path = str(o, "path");
 		s->outbox.postgres = str(o, "queue") && strcmp(str(o, "queue"), "postgres") == 0;
 		s->outbox.password_file = str(o, "password_file");
+		if (s->outbox.password_file && !s->outbox.password_file[0])
+			s->outbox.password_file = NULL;
 		s->outbox.instance = str(o, "instance");
 		if (s->outbox.instance && !s->outbox.instance[0])
 			s->outbox.instance = NULL;

@@ -933,17 +933,35 @@ enum cg_err
 pg_store_renew(struct pg_store *s, int64_t now_ms)
 {
 	struct pg_params p = {0};
+	struct cg_buf tokens;
+	enum cg_err err = CG_OK;
+	size_t i;
 
 	if (!s->nleases)
 		return CG_OK;
-	pg_text(&p, s->instance);
-	pg_int(&p, now_ms + s->lease_ms);
-	/* Rows another transaction holds (a commit share-locking its line's
-	 * first) are renewed at the next call: never waited for. */
-	return pg_exec(s,
-	               "UPDATE message SET lease_until = $2 WHERE id IN (SELECT id FROM message "
-	               "WHERE owner = $1 AND state = 1 FOR UPDATE SKIP LOCKED)",
-	               &p);
+	/* Only the leases this store knows it holds: a claim whose answer was
+	 * lost with its connection (committed all the same) is not renewed,
+	 * so that its lease ends and the message is claimed again. */
+	cg_buf_init(&tokens, CG_BUF_MAX_ITEMS);
+	err = cg_buf_addc(&tokens, '{');
+	for (i = 0; i < s->nleases && !err; i++)
+		err = cg_buf_printf(&tokens, "%s%lld", i ? "," : "", (long long)s->leases[i].token);
+	err = err ? err : cg_buf_add(&tokens, "}", 2);
+	if (!err) {
+		pg_text(&p, s->instance);
+		pg_int(&p, now_ms + s->lease_ms);
+		pg_text(&p, tokens.p);
+		/* Rows another transaction holds (a commit share-locking its
+		 * line's first) are renewed at the next call: never waited for. */
+		err = pg_exec(
+		        s,
+		        "UPDATE message SET lease_until = $2 WHERE id IN (SELECT id FROM "
+		        "message WHERE owner = $1 AND state = 1 AND lease = ANY($3::bigint[]) "
+		        "FOR UPDATE SKIP LOCKED)",
+		        &p);
+	}
+	cg_buf_free(&tokens);
+	return err;
 }
 
 enum cg_err
