@@ -109,6 +109,11 @@ cg_ck_outbox(struct ck *k, cJSON *root, const cJSON *n)
 			return;
 		}
 	}
+	/* Left empty (${NAME:-} with NAME unset reads as null): not given. */
+	if (f[O_PASSWORD_FILE] && cJSON_IsNull(f[O_PASSWORD_FILE]))
+		f[O_PASSWORD_FILE] = NULL;
+	if (f[O_INSTANCE] && cJSON_IsNull(f[O_INSTANCE]))
+		f[O_INSTANCE] = NULL;
 	mark = cg_check_push_key(&k->c, "outbox");
 	if (f[O_QUEUE])
 		postgres = cg_check_enum(&k->c, f[O_QUEUE], "queue", queues) == 1;
