@@ -5,6 +5,10 @@
 #   deploy/install-deps.sh            build and runtime packages
 #   deploy/install-deps.sh --test     also what the test suite uses
 #   deploy/install-deps.sh --bench    also what the benchmarks use
+#   deploy/install-deps.sh --runtime  only the libraries the binary runs with
+#                                     (the Dockerfile's runtime stage)
+#   deploy/install-deps.sh --list ... prints the packages, one a line, and
+#                                     installs nothing (tests/integration/deploy_static.py)
 set -euo pipefail
 
 build=(
@@ -13,21 +17,38 @@ build=(
 	libsqlite3-dev libpq-dev libyaml-dev
 	openssl curl # certs/make-dev-pki.sh; the quick start posts with curl
 )
+# What `ldd cellgate` needs beyond libc6 (the -dev packages above depend on
+# them): tests/integration/deploy_static.py checks that these cover it.
+runtime=(
+	libcjson1 libssl3 libcurl4 libevent-2.1-7 libevent-openssl-2.1-7 libevent-pthreads-2.1-7
+	libsqlite3-0 libpq5 libyaml-0-2
+	ca-certificates # destinations' public CAs when a destination gives no `ca`
+)
 test=(
 	clang libclang-rt-14-dev clang-format libcmocka-dev python3 python3-pytest python3-cryptography curl
 	nodejs npm # the Medplum FHIR cross-check (tests only)
 	postgresql # the outbox on PostgreSQL: tests start their own server (initdb, pg_ctl)
+	haproxy python3-yaml # the cluster test (HAProxy in front of gateways); deploy/static
 )
 bench=(wrk nginx-light)
 
-want=("${build[@]}")
+base=("${build[@]}" "${runtime[@]}")
+extra=()
+list=0
 for arg in "$@"; do
 	case "$arg" in
-	--test) want+=("${test[@]}") ;;
-	--bench) want+=("${test[@]}" ${bench[@]+"${bench[@]}"}) ;;
-	*) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
+	--runtime) base=("${runtime[@]}") ;;
+	--test) extra+=("${test[@]}") ;;
+	--bench) extra+=("${test[@]}" ${bench[@]+"${bench[@]}"}) ;;
+	--list) list=1 ;;
+	*) echo "usage: $0 [--runtime] [--test] [--bench] [--list]" >&2; exit 2 ;;
 	esac
 done
+want=("${base[@]}" ${extra[@]+"${extra[@]}"})
+if [ "$list" -eq 1 ]; then
+	printf '%s\n' "${want[@]}" | awk '!seen[$0]++'
+	exit 0
+fi
 
 missing=()
 for pkg in "${want[@]}"; do
