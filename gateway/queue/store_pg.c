@@ -7,12 +7,17 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
 
 #include "clock.h"
 #include "store_pg.h"
 #include "store_pg_internal.h"
 
-/* The process's options (cg_store_set_pg_options), set before any open. */
+/* The process's options (cg_store_set_pg_options): set before any open,
+ * and again at a reload (a new password), while stores of other threads
+ * may connect: under a lock, copied by each connection. */
+static pthread_mutex_t opt_lock = PTHREAD_MUTEX_INITIALIZER;
 static char opt_instance[CG_STORE_INSTANCE_MAX];
 static long opt_lease_ms;
 static char *opt_password;
@@ -20,11 +25,16 @@ static char *opt_password;
 void
 cg_store_set_pg_options(const struct cg_store_pg_options *o)
 {
+	pthread_mutex_lock(&opt_lock);
 	snprintf(opt_instance, sizeof(opt_instance), "%s",
 	         o->instance && o->instance[0] ? o->instance : "");
 	opt_lease_ms = o->lease_ms;
-	free(opt_password);
+	if (opt_password) {
+		OPENSSL_cleanse(opt_password, strlen(opt_password));
+		free(opt_password);
+	}
 	opt_password = o->password ? strdup(o->password) : NULL;
+	pthread_mutex_unlock(&opt_lock);
 }
 
 /* The schema, one step per version, as SQLite's (store_sqlite.c) but in
@@ -126,6 +136,7 @@ static PGconn *
 connect_db(const char *conninfo, char *why, size_t whylen)
 {
 	const char *keys[12], *vals[12];
+	char *password;
 	int k = 0;
 	PGconn *c;
 
@@ -141,10 +152,17 @@ connect_db(const char *conninfo, char *why, size_t whylen)
 	keys[k] = "keepalives_count", vals[k++] = "3";
 	keys[k] = "tcp_user_timeout", vals[k++] = "20000";
 	keys[k] = "dbname", vals[k++] = conninfo;
-	if (opt_password)
-		keys[k] = "password", vals[k++] = opt_password;
+	pthread_mutex_lock(&opt_lock);
+	password = opt_password ? strdup(opt_password) : NULL;
+	pthread_mutex_unlock(&opt_lock);
+	if (password)
+		keys[k] = "password", vals[k++] = password;
 	keys[k] = NULL, vals[k] = NULL;
 	c = PQconnectdbParams(keys, vals, 1);
+	if (password) {
+		OPENSSL_cleanse(password, strlen(password));
+		free(password);
+	}
 	if (c && PQstatus(c) == CONNECTION_OK) {
 		/* Notices ("skipping", "does not exist") are not the log's: libpq
 		 * would print them on standard error, among the JSON lines. */
@@ -376,11 +394,13 @@ open_db(const char *conninfo, bool owner, struct pg_store **out, char *why, size
 		return CG_ENOMEM;
 	}
 	cg_buf_init(&s->rd, CG_BUF_MAX_ITEMS);
+	pthread_mutex_lock(&opt_lock);
 	if (opt_instance[0])
 		snprintf(s->instance, sizeof(s->instance), "%s", opt_instance);
 	else
 		default_instance(s->instance, sizeof(s->instance));
 	s->lease_ms = opt_lease_ms > 0 ? opt_lease_ms : 30000;
+	pthread_mutex_unlock(&opt_lock);
 	s->owner = owner;
 	if (!pg_connected(s)) {
 		snprintf(why, whylen, "%s", s->why);

@@ -297,6 +297,18 @@ reload(struct control *ctl)
 		             : "admin listener's address or port (or whether there is one)");
 		return;
 	}
+	/* The database's password is read again (a rotated Secret): the
+	 * connections made from now on use it; those open stay as they are. */
+	if (fresh->s->outbox.path) {
+		char why[512];
+
+		if (cg_outbox_store_options(&fresh->s->outbox, why, sizeof(why))) {
+			cg_runtime_free(fresh);
+			cg_log(CG_LOG_ERROR,
+			       "reload: %s; still serving with the previous configuration", why);
+			return;
+		}
+	}
 	cg_log_set_level(fresh->s->level);
 	if (cg_audit_open(fresh->s->audit))
 		cg_log(CG_LOG_ERROR, "reload: audit log: %s", strerror(errno));
