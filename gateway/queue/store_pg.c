@@ -677,15 +677,19 @@ pg_set_texts(const struct pg_store *s, struct cg_msg *m, const struct pg_row_tex
 /* A claim's candidates: due heads of dest (queued and due, or in flight
  * under a lease that ended), first in their key's line whatever the marks
  * say, oldest first, locked for this transaction; those another gateway is
- * claiming are passed over. A message whose patient withdrew consent while
+ * claiming are passed over. "First in its line" is asked as a subquery per
+ * candidate (min of the line's index), not as NOT EXISTS: the planner made
+ * that an anti-join filtering every waiting message for each candidate
+ * (18 ms a claim behind 2,000 waiting) whenever its statistics said the
+ * table was small. A message whose patient withdrew consent while
  * it was in flight is not one of them (withdraw_lapsed takes it). */
 #define CANDIDATES_SQL                                                                             \
 	"SELECT c.id, (SELECT octet_length(b.body) FROM message_body b WHERE b.id = c.id) FROM "   \
 	"message c WHERE c.dest = $1 AND c.head AND c.state IN (0, 1) AND ((c.state = 0 AND "      \
 	"c.next_ms <= $2) OR (c.state = 1 AND c.lease_until < $2 AND c.reason IS DISTINCT FROM "   \
-	"'" CG_STORE_WITHDRAWN "')) AND NOT EXISTS (SELECT 1 FROM message p WHERE p.dest = "       \
-	"c.dest AND p.okey = c.okey AND p.id < c.id AND p.state IN (0, 1, 3)) ORDER BY c.id "      \
-	"LIMIT $3 FOR UPDATE OF c SKIP LOCKED"
+	"'" CG_STORE_WITHDRAWN "')) AND (SELECT min(p.id) FROM message p WHERE p.dest = c.dest "   \
+	"AND p.okey = c.okey AND p.state IN (0, 1, 3)) = c.id ORDER BY c.id LIMIT $3 FOR UPDATE "  \
+	"OF c SKIP LOCKED"
 
 #define CLAIM_SQL                                                                                  \
 	"UPDATE message m SET state = 1, attempts = attempts + 1, owner = $2, lease = "            \
