@@ -124,6 +124,8 @@ cg_outbox_start(const struct cg_outbox_cfg *cfg, const struct cg_settings_source
 		err = cg_pseudonyms_open(o->path, 0, &o->pseudonyms, why, whylen);
 		if (err)
 			cg_forwarder_stop(o->fw, 0);
+		else
+			cg_pseudonyms_set_health(o->pseudonyms, &o->down_since);
 	}
 	if (err) {
 		cg_writer_stop(o->writer);

@@ -1,5 +1,6 @@
 /* pseudonyms.c: random pseudonyms over the store; see pseudonyms.h. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct cg_pseudonyms {
 	int direct;
 	struct entry *bucket[BUCKETS];
 	size_t count;
+	_Atomic int64_t *down_since; /* the store's health (forwarder.h), or NULL */
 	struct cg_pseudonym_source source;
 };
 
@@ -129,6 +131,12 @@ get(void *ctx, const char *registry, const char *system, const char *value,
 		pthread_mutex_unlock(&p->lock);
 		return CG_OK;
 	}
+	/* A store that does not answer is not asked (a worker's loop would
+	 * wait for a database's connect timeout): the item fails, 503. */
+	if (p->down_since && atomic_load(p->down_since)) {
+		pthread_mutex_unlock(&p->lock);
+		return CG_EIO;
+	}
 	result = cg_store_pseudonym_get(p->store, registry, system, value, out,
 	                                CG_PSEUDONYM_MAX + 1);
 	if (result == CG_OK) {
@@ -216,6 +224,12 @@ cg_pseudonyms_committed(struct cg_pseudonyms *p, const struct cg_pseudonym_use *
 			e->pending = 0;
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+void
+cg_pseudonyms_set_health(struct cg_pseudonyms *p, _Atomic int64_t *down_since)
+{
+	p->down_since = down_since;
 }
 
 void

@@ -16,6 +16,7 @@
 #define CG_PSEUDONYMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "pseudonym.h"
@@ -39,6 +40,10 @@ const struct cg_pseudonym_source *cg_pseudonyms_source(struct cg_pseudonyms *p);
 
 /* The writer committed these: they may leave memory. */
 void cg_pseudonyms_committed(struct cg_pseudonyms *p, const struct cg_pseudonym_use *u, size_t n);
+
+/* The store's health (forwarder.h): while it fails, lookups that would
+ * read it fail at once (CG_EIO) instead. Set before use; NULL: none. */
+void cg_pseudonyms_set_health(struct cg_pseudonyms *p, _Atomic int64_t *down_since);
 
 /* The writer could not keep these: another gateway sharing the store made
  * the patient's first (pending ones in memory are dropped, so that the

@@ -109,10 +109,15 @@ store_of(struct request *r)
 	struct worker *w = r->w;
 	char why[512];
 
-	if (w->trail_store)
-		return w->trail_store;
 	if (!w->outbox)
 		return NULL;
+	/* A store that does not answer is not asked from a worker's loop (a
+	 * database's connect timeout would hold every connection it serves):
+	 * the answer is 503 until the forwarder finds it answering again. */
+	if (cg_outbox_down_since(w->outbox))
+		return NULL;
+	if (w->trail_store)
+		return w->trail_store;
 	if (cg_store_open_existing(cg_outbox_path(w->outbox), &w->trail_store, why, sizeof(why))) {
 		cg_log(CG_LOG_ERROR, "outbox: the trail cannot read the store: %s", why);
 		w->trail_store = NULL;

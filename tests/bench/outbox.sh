@@ -39,7 +39,7 @@ cc -O2 -shared -fPIC -o "$out/wrk_client_cert.so" tests/bench/wrk_client_cert.c 
 cc -O2 -o "$out/fsync_rate" tests/bench/fsync_rate.c
 incs=(-Ibuild/bench/generated)
 for l in core json rules validate map config dest queue server cli; do incs+=("-Igateway/$l"); done
-read -r -a libs <<<"$(pkg-config --libs libcjson libcrypto sqlite3)"
+read -r -a libs <<<"$(pkg-config --libs libcjson libcrypto sqlite3 libpq)"
 cc -O2 "${incs[@]}" -o "$out/outbox_bench" tests/bench/outbox_bench.c build/bench/libcellgate.a \
 	"${libs[@]}" -lm -lpthread
 certs/make-dev-pki.sh "$out/pki" >/dev/null
