@@ -1,0 +1,353 @@
+/* test_store_pg_review.c: an adversarial review of the PostgreSQL store
+ * (issue 14): several gateways' writers and forwarders on one database.
+ * Each case states an invariant the store claims (store_pg.h) and drives
+ * the store's calls in the order that breaks it. Runs against a real server
+ * (pg/test_store_pg_review); without one, every case is skipped. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "support.h"
+
+static struct cg_store *
+open_as(const char *where, const char *instance, long lease_ms)
+{
+	struct cg_store_pg_options o = {instance, lease_ms, NULL};
+	struct cg_store *s;
+	char why[256];
+
+	cg_store_set_pg_options(&o);
+	if (cg_store_open(where, &s, why, sizeof(why)) != CG_OK)
+		fail_msg("open as %s: %s", instance, why);
+	return s;
+}
+
+static struct cg_msg_in
+msg(const char *key, const char *body)
+{
+	struct cg_msg_in m = {.txid = "tx",
+	                      .dest = "registry",
+	                      .key = key,
+	                      .client = "ehr",
+	                      .record_id = body,
+	                      .type = "record",
+	                      .body = body,
+	                      .len = strlen(body)};
+
+	return m;
+}
+
+static long long
+count(const char *where, const char *sql)
+{
+	return test_pg_int(where, sql);
+}
+
+/* 1. The writer's group (writer.c commit_group): a statement that fails
+ * outside a savepoint (a pseudonym put: unique violation, deadlock,
+ * statement timeout) aborts PostgreSQL's whole transaction; COMMIT then
+ * answers "ROLLBACK" with PGRES_COMMAND_OK, and cg_store_commit says
+ * CG_OK. The jobs before the failure are answered 202: nothing is kept. */
+static void
+commit_of_aborted_group_is_not_ok(void **state)
+{
+	char where[512];
+	struct cg_store *w;
+	struct cg_msg_in in = msg("p1", "{\"m\":1}");
+	int64_t id = 0;
+	enum cg_err put, commit;
+	struct cg_msg m;
+
+	(void)state;
+	if (!test_pg())
+		skip();
+	test_store_where("aborted", where, sizeof(where));
+	w = open_as(where, "gw-a", 30000);
+	/* another patient already holds pseudonym P (pseudonym_back) */
+	assert_int_equal(cg_store_pseudonym_put(w, "reg", "sys", "other", "P", 1000), CG_OK);
+	assert_int_equal(cg_store_begin(w), CG_OK);
+	/* job 1: its message, added in its savepoint: fine */
+	assert_int_equal(cg_store_add(w, &in, 1, 1000, &id), CG_OK);
+	/* job 2: its pseudonym put fails (not in a savepoint) */
+	put = cg_store_pseudonym_put(w, "reg", "sys", "patient", "P", 1000);
+	assert_int_not_equal(put, CG_OK);
+	commit = cg_store_commit(w);
+	if (commit != CG_OK)
+		cg_store_rollback(w);
+	/* job 1 was answered 202 when the commit said CG_OK: it must be kept */
+	if (commit == CG_OK && cg_store_get(w, id, &m) != CG_OK)
+		fail_msg("cg_store_commit returned CG_OK but message %lld (job 1, answered 202) "
+		         "is not in the store: the transaction was rolled back",
+		         (long long)id);
+	cg_store_close(w);
+}
+
+/* 2. A settle that failed (a rollback: connection lost, deadlock victim,
+ * failed commit) is tried again by the forwarder (forwarder.c unsettled):
+ * but each outcome that applied in the rolled-back transaction dropped its
+ * lease token (lease_drop), so that the retry finds none (CG_ENOENT, which
+ * settle ignores as "purged or retried by an operator"). The message stays
+ * in flight in the table, and renew (by owner, not by token) keeps its
+ * lease alive as long as the gateway has anything else in flight: its
+ * patient's line is stuck, nobody else may take it over. */
+static void
+settle_retried_after_rollback(void **state)
+{
+	char where[512];
+	struct cg_store *a, *b;
+	struct cg_msg_in in[3] = {msg("p2", "{\"m\":2}"), msg("p3", "{\"m\":3}"),
+	                          msg("p4", "{\"m\":4}")};
+	struct cg_msg out[4], m;
+	int64_t ids[3];
+	size_t n;
+	enum cg_err e;
+
+	(void)state;
+	if (!test_pg())
+		skip();
+	test_store_where("settle", where, sizeof(where));
+	a = open_as(where, "gw-a", 1000);
+	b = open_as(where, "gw-b", 1000);
+	assert_int_equal(cg_store_put(a, in, 2, 1000, ids), CG_OK);
+	assert_int_equal(cg_store_claim(a, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
+	assert_int_equal(n, 2);
+	/* the settle of the batch: the first outcome applies, the second
+	 * fails (here: the transaction is rolled back, as settle does) */
+	assert_int_equal(cg_store_begin(a), CG_OK);
+	assert_int_equal(cg_store_delivered(a, ids[0], 200, 1100), CG_OK);
+	cg_store_rollback(a);
+	/* the forwarder tries the same settle again at its next tick */
+	assert_int_equal(cg_store_begin(a), CG_OK);
+	e = cg_store_delivered(a, ids[0], 200, 1200);
+	assert_int_equal(cg_store_delivered(a, ids[1], 200, 1200), CG_OK);
+	assert_int_equal(cg_store_commit(a), CG_OK);
+	assert_int_equal(cg_store_get(a, ids[0], &m), CG_OK);
+	if (e != CG_OK || m.state != CG_MSG_DELIVERED) {
+		/* and it stays in flight: a keeps something else in flight and
+		 * renews: b may not take it over, long after its lease */
+		assert_int_equal(cg_store_put(a, &in[2], 1, 1300, &ids[2]), CG_OK);
+		assert_int_equal(
+		        cg_store_claim(a, "registry", 1300, 10, 1 << 20, out, &n, NULL), CG_OK);
+		assert_int_equal(cg_store_renew(a, 1900), CG_OK);
+		assert_int_equal(cg_store_renew(a, 2800), CG_OK);
+		assert_int_equal(cg_store_renew(a, 3700), CG_OK);
+		assert_int_equal(
+		        cg_store_claim(b, "registry", 4000, 10, 1 << 20, out, &n, NULL), CG_OK);
+		fail_msg("the retried settle's outcome for %lld was %s (state %d): delivered but "
+		         "left in flight; renewed by owner, b claims %zu message(s) at 4000 "
+		         "(its lease ended at 2100)",
+		         (long long)ids[0], cg_strerror(e), (int)m.state, n);
+	}
+	cg_store_close(a);
+	cg_store_close(b);
+}
+
+/* 3. Ids are given at the insert, and writers commit in any order: a
+ * message with a smaller id committed after a later one of the same
+ * patient is head (its line was empty in its snapshot) and has nothing
+ * earlier: it is claimed while the later one is in flight: two messages of
+ * one patient in flight at once. */
+static void
+late_commit_two_in_flight(void **state)
+{
+	char where[512], sql[512];
+	struct cg_store *wa, *wb, *fa, *fb;
+	struct cg_msg_in first = msg("p5", "{\"m\":5}"), second = msg("p5", "{\"m\":6}");
+	struct cg_msg out[4];
+	int64_t id1, id2;
+	size_t n1, n2;
+	long long flying;
+
+	(void)state;
+	if (!test_pg())
+		skip();
+	test_store_where("late", where, sizeof(where));
+	wa = open_as(where, "gw-a", 30000);
+	wb = open_as(where, "gw-b", 30000);
+	fa = open_as(where, "gw-a2", 30000);
+	fb = open_as(where, "gw-b2", 30000);
+	/* gateway a's writer: its group has the patient's message, not yet
+	 * committed (other jobs, an fsync) */
+	assert_int_equal(cg_store_begin(wa), CG_OK);
+	assert_int_equal(cg_store_add(wa, &first, 1, 1000, &id1), CG_OK);
+	/* gateway b's writer: the same patient's next, committed at once */
+	assert_int_equal(cg_store_put(wb, &second, 1, 1000, &id2), CG_OK);
+	assert_true(id1 < id2);
+	assert_int_equal(cg_store_claim(fb, "registry", 1000, 10, 1 << 20, out, &n1, NULL), CG_OK);
+	assert_int_equal(cg_store_commit(wa), CG_OK);
+	assert_int_equal(cg_store_claim(fa, "registry", 1000, 10, 1 << 20, out, &n2, NULL), CG_OK);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM message WHERE okey = 'p5' AND state = 1");
+	flying = count(where, sql);
+	if (flying > 1)
+		fail_msg("patient p5 has %lld messages in flight at once (b claimed %zu, a then "
+		         "claimed %zu: %lld after %lld)",
+		         flying, n1, n2, (long long)id1, (long long)id2);
+	cg_store_close(wa);
+	cg_store_close(wb);
+	cg_store_close(fa);
+	cg_store_close(fb);
+}
+
+/* 4. Deadlocks. A writer's group share-locks the first message of each
+ * line it adds to, until its commit; a withdrawal (consent) in the same
+ * group updates another line's messages and waits for their locks; the
+ * forwarder's settle (one transaction per batch) holds what it updated and
+ * waits for the writer's share lock. */
+struct side {
+	struct cg_store *s;
+	int64_t a, b;
+	enum cg_err e1, e2, commit;
+};
+
+static void *
+forwarder_settles(void *arg)
+{
+	struct side *f = arg;
+
+	f->commit = cg_store_begin(f->s);
+	f->e1 = cg_store_delivered(f->s, f->a, 200, 1100);
+	f->e2 = cg_store_delivered(f->s, f->b, 200, 1100); /* waits for the writer */
+	if (!f->commit && !f->e1 && !f->e2)
+		f->commit = cg_store_commit(f->s);
+	else
+		cg_store_rollback(f->s);
+	return NULL;
+}
+
+static void
+writer_withdraw_and_forwarder_deadlock(void **state)
+{
+	char where[512];
+	struct cg_store *w, *fwd;
+	struct cg_msg_in in[3] = {msg("pk", "{\"m\":7}"), msg("pl", "{\"m\":8}"),
+	                          msg("pk", "{\"m\":9}")};
+	struct cg_msg_in more = msg("pl", "{\"m\":10}");
+	struct cg_msg out[4];
+	struct side f = {0};
+	int64_t ids[3], id;
+	int64_t withdrawn = 0;
+	enum cg_err add, wd, commit;
+	pthread_t t;
+	size_t n;
+
+	(void)state;
+	if (!test_pg())
+		skip();
+	test_store_where("deadlock", where, sizeof(where));
+	w = open_as(where, "gw-a", 30000);
+	fwd = open_as(where, "gw-a", 30000);
+	assert_int_equal(cg_store_put(w, in, 3, 1000, ids), CG_OK);
+	assert_int_equal(cg_store_claim(fwd, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
+	assert_int_equal(n, 2); /* pk's first, pl's first */
+	/* the writer's group: a message for pl (share-locks pl's first) */
+	assert_int_equal(cg_store_begin(w), CG_OK);
+	add = cg_store_add(w, &more, 1, 1000, &id);
+	assert_int_equal(add, CG_OK);
+	/* the forwarder settles its batch: pk's first, then pl's first */
+	f.s = fwd;
+	f.a = ids[0];
+	f.b = ids[1];
+	pthread_create(&t, NULL, forwarder_settles, &f);
+	usleep(300 * 1000);
+	/* the writer's next job: patient pk withdraws consent */
+	wd = cg_store_withdraw(w, "registry", "pk", CG_STORE_WITHDRAWN, 1000, &withdrawn);
+	commit = cg_store_commit(w);
+	pthread_join(t, NULL);
+	if (wd || f.e1 || f.e2 || f.commit)
+		fail_msg("deadlock: the writer's withdrawal: %s (group commit %s); the "
+		         "forwarder's outcomes: %s, %s, commit %s",
+		         cg_strerror(wd), cg_strerror(commit), cg_strerror(f.e1),
+		         cg_strerror(f.e2), cg_strerror(f.commit));
+	cg_store_close(w);
+	cg_store_close(fwd);
+}
+
+/* 5. Two gateways' writers make random pseudonyms for the same two new
+ * patients in opposite orders: each waits for the other's uncommitted
+ * pseudonym (the primary key): a deadlock; the victim's put fails outside
+ * a savepoint, its group's transaction is aborted, and its COMMIT is taken
+ * for a success (case 1): its first job is answered 202, nothing kept. */
+struct group {
+	struct cg_store *s;
+	const char *first, *second, *name, *key;
+	int64_t id;
+	enum cg_err add, p1, p2, commit;
+};
+
+static void *
+group_run(void *arg)
+{
+	struct group *g = arg;
+	struct cg_msg_in in = msg(g->key, g->name);
+
+	g->commit = cg_store_begin(g->s);
+	g->p1 = cg_store_pseudonym_put(g->s, "reg", "sys", g->first, g->name, 1000);
+	g->add = cg_store_add(g->s, &in, 1, 1000, &g->id);
+	usleep(200 * 1000);
+	g->p2 = cg_store_pseudonym_put(g->s, "reg", "sys", g->second,
+	                               g->name[0] == 'a' ? "a-second" : "b-second", 1000);
+	if (!g->commit)
+		g->commit = cg_store_commit(g->s);
+	return NULL;
+}
+
+static void
+pseudonym_deadlock_loses_acknowledged(void **state)
+{
+	char where[512];
+	struct group g[2] = {{0}, {0}};
+	pthread_t t[2];
+	struct cg_msg m;
+	int i;
+
+	(void)state;
+	if (!test_pg())
+		skip();
+	test_store_where("pseudo", where, sizeof(where));
+	g[0].s = open_as(where, "gw-a", 30000);
+	g[1].s = open_as(where, "gw-b", 30000);
+	g[0].first = "X", g[0].second = "Y", g[0].name = "a-first", g[0].key = "X";
+	g[1].first = "Y", g[1].second = "X", g[1].name = "b-first", g[1].key = "Y";
+	pthread_create(&t[0], NULL, group_run, &g[0]);
+	usleep(50 * 1000);
+	pthread_create(&t[1], NULL, group_run, &g[1]);
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	for (i = 0; i < 2; i++) {
+		/* writer.c: the job of the first put and the add has no error, and
+		 * the group's commit says CG_OK: answered 202 */
+		if (!g[i].p1 && !g[i].add && !g[i].commit &&
+		    cg_store_get(g[i].s, g[i].id, &m) != CG_OK)
+			fail_msg("gateway %c: its job (pseudonym, message %lld) had no error and "
+			         "the group's commit said CG_OK, but the message is not stored "
+			         "(the second job's put: %s, a deadlock: the transaction was "
+			         "aborted)",
+			         'a' + i, (long long)g[i].id, cg_strerror(g[i].p2));
+	}
+	for (i = 0; i < 2; i++)
+		cg_store_close(g[i].s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(commit_of_aborted_group_is_not_ok),
+	        cmocka_unit_test(settle_retried_after_rollback),
+	        cmocka_unit_test(late_commit_two_in_flight),
+	        cmocka_unit_test(writer_withdraw_and_forwarder_deadlock),
+	        cmocka_unit_test(pseudonym_deadlock_loses_acknowledged),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
