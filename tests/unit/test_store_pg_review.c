@@ -15,7 +15,11 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
+
 #include "store.h"
+#include "store_pg.h"
+#include "store_pg_internal.h"
 #include "support.h"
 
 static struct cg_store *
@@ -338,6 +342,48 @@ pseudonym_deadlock_loses_acknowledged(void **state)
 		cg_store_close(g[i].s);
 }
 
+/* 6. A call's own transaction (sub_begin with no caller's: a claim, an
+ * outcome, a withdrawal outside begin .. commit) runs with s->tx false, so
+ * that a statement finding the connection broken runs again on a new one,
+ * outside the transaction: a claim's FOR UPDATE then locks nothing, its
+ * UPDATE by id commits at once, and the ROLLBACK (or COMMIT) that follows
+ * applies to nothing and says OK. As sub_begin/sub_end do it: */
+static void
+own_transaction_statement_rerun_outside_it(void **state)
+{
+	char where[512], sql[256];
+	struct cg_store *w;
+	struct pg_store *s;
+	struct cg_msg_in in = msg("p9", "{\"m\":9}");
+	int64_t id;
+	char why[256];
+
+	(void)state;
+	if (!test_pg())
+		skip();
+	test_store_where("rerun", where, sizeof(where));
+	w = open_as(where, "gw-a", 30000);
+	assert_int_equal(cg_store_put(w, &in, 1, 1000, &id), CG_OK);
+	assert_int_equal(pg_store_open_existing(where + 9, &s, why, sizeof(why)), CG_OK);
+	assert_int_equal(pg_exec(s, "BEGIN", NULL), CG_OK); /* sub_begin, own */
+	/* the server restarts / a failover: this session is gone */
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(s->conn));
+	test_pg_int(where, sql);
+	usleep(200 * 1000);
+	snprintf(sql, sizeof(sql), "UPDATE message SET state = 1, owner = 'x' WHERE id = %lld",
+	         (long long)id);
+	assert_int_equal(pg_exec(s, sql, NULL), CG_OK); /* ran again, autocommit */
+	pg_exec(s, "ROLLBACK", NULL);                  /* sub_end, on an error */
+	snprintf(sql, sizeof(sql), "SELECT state FROM message WHERE id = %lld", (long long)id);
+	if (test_pg_int(where, sql) != 0)
+		fail_msg("a statement of a transaction that was rolled back was kept: the "
+		         "connection was made again in the middle of the transaction and the "
+		         "statement ran alone (state %lld)",
+		         test_pg_int(where, sql));
+	pg_store_close(s);
+	cg_store_close(w);
+}
+
 int
 main(void)
 {
@@ -347,6 +393,7 @@ main(void)
 	        cmocka_unit_test(late_commit_two_in_flight),
 	        cmocka_unit_test(writer_withdraw_and_forwarder_deadlock),
 	        cmocka_unit_test(pseudonym_deadlock_loses_acknowledged),
+	        cmocka_unit_test(own_transaction_statement_rerun_outside_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
