@@ -460,6 +460,7 @@ lease_keep(struct pg_store *s, int64_t id, int64_t token)
 	for (i = 0; i < s->nleases; i++)
 		if (s->leases[i].id == id) {
 			s->leases[i].token = token;
+			s->leases[i].settled = false;
 			return CG_OK;
 		}
 	if (s->nleases == s->capleases) {
@@ -473,6 +474,7 @@ lease_keep(struct pg_store *s, int64_t id, int64_t token)
 	}
 	s->leases[s->nleases].id = id;
 	s->leases[s->nleases].token = token;
+	s->leases[s->nleases].settled = false;
 	s->nleases++;
 	return CG_OK;
 }
@@ -496,9 +498,53 @@ lease_drop(struct pg_store *s, int64_t id)
 
 	for (i = 0; i < s->nleases; i++)
 		if (s->leases[i].id == id) {
-			s->leases[i] = s->leases[--s->nleases];
+			/* within the caller's transaction: dropped at its commit,
+			 * kept if it is rolled back (the outcome is tried again) */
+			if (s->tx)
+				s->leases[i].settled = true;
+			else
+				s->leases[i] = s->leases[--s->nleases];
 			return;
 		}
+}
+
+/* The end of the caller's transaction: what it settled is dropped when it
+ * committed, kept for another try when it did not. */
+static void
+leases_end(struct pg_store *s, bool committed)
+{
+	size_t i = 0;
+
+	while (i < s->nleases) {
+		if (s->leases[i].settled && committed) {
+			s->leases[i] = s->leases[--s->nleases];
+			continue;
+		}
+		s->leases[i++].settled = false;
+	}
+}
+
+/* COMMIT of a transaction a statement failed in answers "ROLLBACK" with
+ * PGRES_COMMAND_OK: that is no commit. */
+static enum cg_err
+commit_checked(struct pg_store *s)
+{
+	PGresult *r;
+	enum cg_err err = CG_EIO;
+
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+		snprintf(s->why, sizeof(s->why), "the transaction was aborted or lost");
+		return CG_EIO;
+	}
+	r = PQexec(s->conn, "COMMIT");
+	if (PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0)
+		err = CG_OK;
+	else
+		snprintf(s->why, sizeof(s->why), "%s",
+		         pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
+	PQclear(r);
+	return err;
 }
 
 enum cg_err
@@ -513,9 +559,12 @@ pg_store_begin(struct pg_store *s)
 enum cg_err
 pg_store_commit(struct pg_store *s)
 {
-	enum cg_err err = pg_exec(s, "COMMIT", NULL);
+	enum cg_err err = commit_checked(s);
 
+	if (err && s->conn && PQstatus(s->conn) == CONNECTION_OK)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
 	s->tx = false;
+	leases_end(s, !err);
 	return err;
 }
 
@@ -525,6 +574,7 @@ pg_store_rollback(struct pg_store *s)
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	s->tx = false;
+	leases_end(s, false);
 }
 
 /* Runs statements in a savepoint of the caller's transaction, or in a
@@ -532,8 +582,13 @@ pg_store_rollback(struct pg_store *s)
 static enum cg_err
 sub_begin(struct pg_store *s, bool *own)
 {
+	enum cg_err err;
+
 	*own = !s->tx;
-	return pg_exec(s, *own ? "BEGIN" : "SAVEPOINT sub", NULL);
+	err = pg_exec(s, *own ? "BEGIN" : "SAVEPOINT sub", NULL);
+	if (!err && *own)
+		s->tx = true; /* a lost connection fails it: nothing runs again alone */
+	return err;
 }
 
 static enum cg_err
@@ -541,13 +596,12 @@ sub_end(struct pg_store *s, bool own, enum cg_err err)
 {
 	if (err) {
 		if (own)
-			pg_exec(s, "ROLLBACK", NULL);
+			pg_store_rollback(s);
 		else if (!pg_exec(s, "ROLLBACK TO SAVEPOINT sub", NULL))
 			pg_exec(s, "RELEASE SAVEPOINT sub", NULL);
 		return err;
 	}
-	err = pg_exec(s, own ? "COMMIT" : "RELEASE SAVEPOINT sub", NULL);
-	return err;
+	return own ? pg_store_commit(s) : pg_exec(s, "RELEASE SAVEPOINT sub", NULL);
 }
 
 /* One message and its body in one statement: head when the first waiting
@@ -964,8 +1018,8 @@ pg_store_renew(struct pg_store *s, int64_t now_ms)
 	if (!s->nleases)
 		return CG_OK;
 	/* Only the leases this store knows it holds: a claim whose answer was
-	 * lost with its connection (committed all the same) is not renewed,
-	 * so that its lease ends and the message is claimed again. */
+	 * lost with its connection (committed all the same), or an outcome
+	 * lost with a rolled-back transaction, is not kept alive for ever. */
 	cg_buf_init(&tokens, CG_BUF_MAX_ITEMS);
 	err = cg_buf_addc(&tokens, '{');
 	for (i = 0; i < s->nleases && !err; i++)

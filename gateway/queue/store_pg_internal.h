@@ -19,6 +19,7 @@
 
 struct pg_lease {
 	int64_t id, token;
+	bool settled; /* its outcome applied in the caller's open transaction */
 };
 
 struct pg_store {

@@ -243,6 +243,7 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	err = pg_exec(s, own ? "BEGIN" : "SAVEPOINT withdraw", NULL);
 	if (err)
 		return err;
+	s->tx = true; /* a lost connection fails it: nothing runs again alone */
 	pg_text(&p, dest);
 	pg_text(&p, key);
 	pg_text(&p, reason);
@@ -268,12 +269,12 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	if (err) {
 		*count = 0;
 		if (own)
-			pg_exec(s, "ROLLBACK", NULL);
+			pg_store_rollback(s);
 		else if (!pg_exec(s, "ROLLBACK TO SAVEPOINT withdraw", NULL))
 			pg_exec(s, "RELEASE SAVEPOINT withdraw", NULL);
 		return err;
 	}
-	return pg_exec(s, own ? "COMMIT" : "RELEASE SAVEPOINT withdraw", NULL);
+	return own ? pg_store_commit(s) : pg_exec(s, "RELEASE SAVEPOINT withdraw", NULL);
 }
 
 static void
@@ -307,9 +308,34 @@ pg_store_pseudonym_get(struct pg_store *s, const char *registry, const char *sys
 	return result;
 }
 
+static enum cg_err pseudonym_put(struct pg_store *s, const char *registry, const char *system,
+                                 const char *value, const char *pseudonym, int64_t now_ms);
+
+/* In the caller's transaction (the writer's group), in a savepoint: a put
+ * that fails (a deadlock, a unique violation) fails its job alone, and
+ * does not abort the group's transaction. */
 enum cg_err
 pg_store_pseudonym_put(struct pg_store *s, const char *registry, const char *system,
                        const char *value, const char *pseudonym, int64_t now_ms)
+{
+	enum cg_err err;
+
+	if (!s->tx)
+		return pseudonym_put(s, registry, system, value, pseudonym, now_ms);
+	if (pg_exec(s, "SAVEPOINT pseudonym", NULL))
+		return CG_EIO;
+	err = pseudonym_put(s, registry, system, value, pseudonym, now_ms);
+	if (err == CG_EIO) {
+		if (!pg_exec(s, "ROLLBACK TO SAVEPOINT pseudonym", NULL))
+			pg_exec(s, "RELEASE SAVEPOINT pseudonym", NULL);
+		return err;
+	}
+	return pg_exec(s, "RELEASE SAVEPOINT pseudonym", NULL) ? CG_EIO : err;
+}
+
+static enum cg_err
+pseudonym_put(struct pg_store *s, const char *registry, const char *system,
+              const char *value, const char *pseudonym, int64_t now_ms)
 {
 	struct pg_params p = {0};
 	char kept[256];

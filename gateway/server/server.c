@@ -421,14 +421,19 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 		/* A store that cannot be used is a refusal to serve: accepting
 		 * what cannot be kept would break the one promise. */
 		if (cg_outbox_start(&rt->s->outbox, &src, &outbox, why, sizeof(why))) {
-			cg_log(CG_LOG_ERROR, "outbox %s: %s", rt->s->outbox.path, why);
+			/* a database's connection string may hold its password */
+			cg_log(CG_LOG_ERROR, "outbox %s: %s",
+			       cg_store_is_postgres(rt->s->outbox.path) ? "(postgres)"
+			                                                : rt->s->outbox.path,
+			       why);
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			cg_ndjson_stop();
 			free(workers);
 			cg_runtime_release(cg_runtime_install(NULL));
 			return 1;
 		}
-		cg_log(CG_LOG_INFO, "outbox %s: open", rt->s->outbox.path);
+		cg_log(CG_LOG_INFO, "outbox %s: open",
+		       cg_store_is_postgres(rt->s->outbox.path) ? "(postgres)" : rt->s->outbox.path);
 	}
 	for (i = 0; i < nworkers; i++) {
 		if (worker_init(&workers[i], i, rt->s)) {

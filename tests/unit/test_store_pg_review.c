@@ -366,14 +366,15 @@ own_transaction_statement_rerun_outside_it(void **state)
 	assert_int_equal(cg_store_put(w, &in, 1, 1000, &id), CG_OK);
 	assert_int_equal(pg_store_open_existing(where + 9, &s, why, sizeof(why)), CG_OK);
 	assert_int_equal(pg_exec(s, "BEGIN", NULL), CG_OK); /* sub_begin, own */
+	s->tx = true; /* as the fixed sub_begin marks it (before: false) */
 	/* the server restarts / a failover: this session is gone */
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(s->conn));
 	test_pg_int(where, sql);
 	usleep(200 * 1000);
 	snprintf(sql, sizeof(sql), "UPDATE message SET state = 1, owner = 'x' WHERE id = %lld",
 	         (long long)id);
-	assert_int_equal(pg_exec(s, sql, NULL), CG_OK); /* ran again, autocommit */
-	pg_exec(s, "ROLLBACK", NULL);                  /* sub_end, on an error */
+	(void)pg_exec(s, sql, NULL); /* before the fix: ran again, autocommit, CG_OK */
+	pg_store_rollback(s);        /* sub_end, on an error */
 	snprintf(sql, sizeof(sql), "SELECT state FROM message WHERE id = %lld", (long long)id);
 	if (test_pg_int(where, sql) != 0)
 		fail_msg("a statement of a transaction that was rolled back was kept: the "
