@@ -142,11 +142,6 @@ connect_db(const char *conninfo, char *why, size_t whylen)
 
 	keys[k] = "connect_timeout", vals[k++] = "5";
 	keys[k] = "application_name", vals[k++] = "cellgate";
-	/* A statement that hangs (a lock held by a stuck session) fails
-	 * rather than holding the writer or the forwarder for ever; a
-	 * transaction left open by a crashed client ends by itself. */
-	keys[k] = "options",
-	vals[k++] = "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000";
 	keys[k] = "keepalives_idle", vals[k++] = "15";
 	keys[k] = "keepalives_interval", vals[k++] = "5";
 	keys[k] = "keepalives_count", vals[k++] = "3";
@@ -189,13 +184,18 @@ pg_first_line(const char *msg)
 static bool
 session(struct pg_store *s)
 {
-	PGresult *r;
-	bool ok;
+	/* A statement that hangs (a lock held by a stuck session) fails
+	 * rather than holding the writer or the forwarder for ever; a
+	 * transaction left open by a stalled client ends by itself. Set here,
+	 * not in the connection's options, which a connection string's own
+	 * options= would replace. */
+	PGresult *r = PQexec(s->conn, s->relaxed ? "SET statement_timeout = 30000; SET "
+	                                           "idle_in_transaction_session_timeout = 60000; "
+	                                           "SET synchronous_commit = off"
+	                                         : "SET statement_timeout = 30000; SET "
+	                                           "idle_in_transaction_session_timeout = 60000");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 
-	if (!s->relaxed)
-		return true;
-	r = PQexec(s->conn, "SET synchronous_commit = off");
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	return ok;
 }
@@ -745,10 +745,23 @@ pg_set_texts(const struct pg_store *s, struct cg_msg *m, const struct pg_row_tex
 	"AND p.okey = c.okey AND p.state IN (0, 1, 3)) = c.id ORDER BY c.id LIMIT $3 FOR UPDATE "  \
 	"OF c SKIP LOCKED"
 
+/* One claimer a line at a time: the candidates' lines are locked (for the
+ * transaction; a line another claimer holds is passed over), and then, in
+ * a statement of its own, so that it sees what that claimer committed, a
+ * candidate is claimed only if it is still first in its line and no other
+ * message of the line is in flight: gateways commit in any order, and a
+ * message whose id is lower than one already in flight (its commit came
+ * later) must wait for that one, not go beside it. */
+#define LOCK_LINES_SQL                                                                             \
+	"SELECT id FROM message WHERE id = ANY($1::bigint[]) AND "                                 \
+	"pg_try_advisory_xact_lock(hashtext(dest), hashtext(okey))"
+
 #define CLAIM_SQL                                                                                  \
 	"UPDATE message m SET state = 1, attempts = attempts + 1, owner = $2, lease = "            \
-	"nextval('message_lease'), lease_until = $3 WHERE id = ANY($1::bigint[]) "                 \
-	"RETURNING " PG_COLUMNS ", lease"
+	"nextval('message_lease'), lease_until = $3 WHERE id = ANY($1::bigint[]) AND (SELECT "     \
+	"min(p.id) FROM message p WHERE p.dest = m.dest AND p.okey = m.okey AND p.state IN (0, "   \
+	"1, 3)) = m.id AND (SELECT min(f.id) FROM message f WHERE f.dest = m.dest AND f.okey = "   \
+	"m.okey AND f.state = 1 AND f.id <> m.id) IS NULL RETURNING " PG_COLUMNS ", lease"
 
 /* Messages in flight whose gateway is gone (their lease ended) and whose
  * patient withdrew consent meanwhile: withdrawn, their lines handed on. */
@@ -845,6 +858,23 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 		got++;
 	}
 	err = err ? err : cg_buf_add(&ids, "}", 2);
+	if (!err && got) { /* the lines this claim may take, as ids again */
+		struct pg_params l = {0};
+		PGresult *locked;
+		int row;
+
+		pg_text(&l, ids.p);
+		locked = pg_run(s, LOCK_LINES_SQL, &l);
+		err = locked ? CG_OK : CG_EIO;
+		cg_buf_reset(&ids);
+		err = err ? err : cg_buf_addc(&ids, '{');
+		for (row = 0; !err && row < PQntuples(locked); row++)
+			err = cg_buf_printf(&ids, "%s%lld", row ? "," : "",
+			                    (long long)pg_i64(locked, row, 0));
+		err = err ? err : cg_buf_add(&ids, "}", 2);
+		got = locked ? (size_t)PQntuples(locked) : 0;
+		PQclear(locked);
+	}
 	if (!err && got) {
 		pg_text(&q, ids.p);
 		pg_text(&q, s->instance);

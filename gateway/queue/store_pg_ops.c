@@ -248,15 +248,29 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	pg_text(&p, key);
 	pg_text(&p, reason);
 	pg_int(&p, now_ms);
+	/* The line's rows locked in id order first, as a delivery takes them
+	 * (its message, then the next, which it makes head): a withdrawal and
+	 * a delivery of one patient never wait for each other both ways. */
+	r = pg_run(s,
+	           "SELECT id FROM message WHERE dest = $1 AND okey = $2 AND state IN (0, 1) "
+	           "AND $3::text IS NOT NULL AND $4::bigint IS NOT NULL ORDER BY id FOR UPDATE",
+	           &p);
+	if (!r)
+		err = CG_EIO;
+	PQclear(r);
+	r = NULL;
 	/* queued: withdrawn now; in flight: marked, withdrawn if its attempt
 	 * fails, left delivered if it went through */
-	r = pg_run(
-	        s,
-	        "UPDATE message SET state = CASE state WHEN 0 THEN 4 ELSE state END, head = CASE "
-	        "state WHEN 0 THEN false ELSE head END, reason = $3, done_ms = CASE state WHEN 0 "
-	        "THEN $4 ELSE done_ms END WHERE dest = $1 AND okey = $2 AND state IN (0, 1) "
-	        "RETURNING state",
-	        &p);
+	if (!err)
+		r = pg_run(s,
+		           "UPDATE message SET state = CASE state WHEN 0 THEN 4 ELSE state END, "
+		           "head = CASE "
+		           "state WHEN 0 THEN false ELSE head END, reason = $3, done_ms = CASE "
+		           "state WHEN 0 "
+		           "THEN $4 ELSE done_ms END WHERE dest = $1 AND okey = $2 AND state IN "
+		           "(0, 1) "
+		           "RETURNING state",
+		           &p);
 	if (!r)
 		err = CG_EIO;
 	for (i = 0; r && i < PQntuples(r); i++)
@@ -334,8 +348,8 @@ pg_store_pseudonym_put(struct pg_store *s, const char *registry, const char *sys
 }
 
 static enum cg_err
-pseudonym_put(struct pg_store *s, const char *registry, const char *system,
-              const char *value, const char *pseudonym, int64_t now_ms)
+pseudonym_put(struct pg_store *s, const char *registry, const char *system, const char *value,
+              const char *pseudonym, int64_t now_ms)
 {
 	struct pg_params p = {0};
 	char kept[256];

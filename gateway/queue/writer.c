@@ -39,7 +39,7 @@ mono_s(void)
 
 /* One group: every job added in its own savepoint, one commit for all. A
  * failed commit fails every job of the group (nothing of them is kept);
- * a failed add fails its own job only. */
+ * a failed add fails its own job only. Withdrawals come before (below). */
 static void
 commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 {
@@ -48,22 +48,22 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 	double t0 = mono_s(), took;
 	enum cg_err err;
 
-	cg_store_gate_enter(w->gate, false);
-	err = cg_store_begin(w->store);
 	uint64_t n = 0, stored = 0;
 	size_t b = 0;
 
-	for (j = group; j; j = j->next, n++) {
+	cg_store_gate_enter(w->gate, false);
+	/* Withdrawals first, each in a transaction of its own, before the
+	 * group's: the group's puts share-lock their lines' first messages,
+	 * which a delivery being settled waits for; a withdrawal waits for
+	 * that delivery's rows: in one transaction, the two waited for each
+	 * other (a shared store's deadlock). A consent withdrawn is final:
+	 * kept even if the group's commit then fails (the client, answered
+	 * 503, sends again; withdrawing again finds nothing). */
+	for (j = group; j; j = j->next) {
 		size_t k;
 
 		j->withdrawn = 0;
-		j->err = err;
-		for (k = 0; !j->err && k < j->npseudonyms; k++)
-			j->err = cg_store_pseudonym_put(
-			        w->store, j->pseudonyms[k].registry, j->pseudonyms[k].system,
-			        j->pseudonyms[k].value, j->pseudonyms[k].pseudonym, now);
-		if (!j->err)
-			j->err = cg_store_add(w->store, j->msgs, j->n, now, j->ids);
+		j->err = CG_OK;
 		for (k = 0; !j->err && k < j->nwithdraw; k++) {
 			int64_t c = 0;
 
@@ -71,6 +71,19 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 			                           CG_STORE_WITHDRAWN, now, &c);
 			j->withdrawn += c;
 		}
+	}
+	err = cg_store_begin(w->store);
+	for (j = group; j; j = j->next, n++) {
+		size_t k;
+
+		if (!j->err)
+			j->err = err;
+		for (k = 0; !j->err && k < j->npseudonyms; k++)
+			j->err = cg_store_pseudonym_put(
+			        w->store, j->pseudonyms[k].registry, j->pseudonyms[k].system,
+			        j->pseudonyms[k].value, j->pseudonyms[k].pseudonym, now);
+		if (!j->err)
+			j->err = cg_store_add(w->store, j->msgs, j->n, now, j->ids);
 	}
 	if (!err)
 		err = cg_store_commit(w->store);

@@ -26,8 +26,9 @@ struct cg_outbox_job {
 	int64_t *ids; /* n of them, filled in; may be NULL */
 	void (*done)(struct cg_outbox_job *job, void *arg);
 	void *arg;
-	/* and, in the same transaction: the patients (ordering keys) whose
-	 * queued messages for withdraw_dest are withdrawn (cg_store_withdraw) */
+	/* and, before them (in a transaction of their own: writer.c says why):
+	 * the patients (ordering keys) whose queued messages for withdraw_dest
+	 * are withdrawn (cg_store_withdraw) */
 	const char *withdraw_dest;
 	const char *const *withdraw_keys;
 	size_t nwithdraw;

@@ -433,7 +433,8 @@ cg_serve(const char *config_path, const char *mappings_dir, const struct cg_list
 			return 1;
 		}
 		cg_log(CG_LOG_INFO, "outbox %s: open",
-		       cg_store_is_postgres(rt->s->outbox.path) ? "(postgres)" : rt->s->outbox.path);
+		       cg_store_is_postgres(rt->s->outbox.path) ? "(postgres)"
+		                                                : rt->s->outbox.path);
 	}
 	for (i = 0; i < nworkers; i++) {
 		if (worker_init(&workers[i], i, rt->s)) {

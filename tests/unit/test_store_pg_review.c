@@ -139,13 +139,13 @@ settle_retried_after_rollback(void **state)
 		/* and it stays in flight: a keeps something else in flight and
 		 * renews: b may not take it over, long after its lease */
 		assert_int_equal(cg_store_put(a, &in[2], 1, 1300, &ids[2]), CG_OK);
-		assert_int_equal(
-		        cg_store_claim(a, "registry", 1300, 10, 1 << 20, out, &n, NULL), CG_OK);
+		assert_int_equal(cg_store_claim(a, "registry", 1300, 10, 1 << 20, out, &n, NULL),
+		                 CG_OK);
 		assert_int_equal(cg_store_renew(a, 1900), CG_OK);
 		assert_int_equal(cg_store_renew(a, 2800), CG_OK);
 		assert_int_equal(cg_store_renew(a, 3700), CG_OK);
-		assert_int_equal(
-		        cg_store_claim(b, "registry", 4000, 10, 1 << 20, out, &n, NULL), CG_OK);
+		assert_int_equal(cg_store_claim(b, "registry", 4000, 10, 1 << 20, out, &n, NULL),
+		                 CG_OK);
 		fail_msg("the retried settle's outcome for %lld was %s (state %d): delivered but "
 		         "left in flight; renewed by owner, b claims %zu message(s) at 4000 "
 		         "(its lease ended at 2100)",
@@ -189,8 +189,7 @@ late_commit_two_in_flight(void **state)
 	assert_int_equal(cg_store_claim(fb, "registry", 1000, 10, 1 << 20, out, &n1, NULL), CG_OK);
 	assert_int_equal(cg_store_commit(wa), CG_OK);
 	assert_int_equal(cg_store_claim(fa, "registry", 1000, 10, 1 << 20, out, &n2, NULL), CG_OK);
-	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM message WHERE okey = 'p5' AND state = 1");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM message WHERE okey = 'p5' AND state = 1");
 	flying = count(where, sql);
 	if (flying > 1)
 		fail_msg("patient p5 has %lld messages in flight at once (b claimed %zu, a then "
@@ -204,14 +203,31 @@ late_commit_two_in_flight(void **state)
 
 /* 4. Deadlocks. A writer's group share-locks the first message of each
  * line it adds to, until its commit; a withdrawal (consent) in the same
- * group updates another line's messages and waits for their locks; the
- * forwarder's settle (one transaction per batch) holds what it updated and
- * waits for the writer's share lock. */
+ * group updated another line's messages and waited for their locks while
+ * the forwarder's settle (one transaction per batch) held what it updated
+ * and waited for the writer's share lock: a deadlock. Withdrawals now run
+ * in transactions of their own, outside any group (writer.c), and lock
+ * their line in id order, as a delivery does. */
 struct side {
 	struct cg_store *s;
 	int64_t a, b;
 	enum cg_err e1, e2, commit;
 };
+
+struct withdrawal {
+	struct cg_store *s;
+	int64_t *count;
+	enum cg_err err;
+};
+
+static void *
+withdraws(void *arg)
+{
+	struct withdrawal *wr = arg;
+
+	wr->err = cg_store_withdraw(wr->s, "registry", "pk", CG_STORE_WITHDRAWN, 1000, wr->count);
+	return NULL;
+}
 
 static void *
 forwarder_settles(void *arg)
@@ -232,11 +248,11 @@ static void
 writer_withdraw_and_forwarder_deadlock(void **state)
 {
 	char where[512];
-	struct cg_store *w, *fwd;
+	struct cg_store *w, *w2, *fwd;
 	struct cg_msg_in in[3] = {msg("pk", "{\"m\":7}"), msg("pl", "{\"m\":8}"),
 	                          msg("pk", "{\"m\":9}")};
 	struct cg_msg_in more = msg("pl", "{\"m\":10}");
-	struct cg_msg out[4];
+	struct cg_msg out[4], m;
 	struct side f = {0};
 	int64_t ids[3], id;
 	int64_t withdrawn = 0;
@@ -249,30 +265,51 @@ writer_withdraw_and_forwarder_deadlock(void **state)
 		skip();
 	test_store_where("deadlock", where, sizeof(where));
 	w = open_as(where, "gw-a", 30000);
+	w2 = open_as(where, "gw-b", 30000);
 	fwd = open_as(where, "gw-a", 30000);
 	assert_int_equal(cg_store_put(w, in, 3, 1000, ids), CG_OK);
 	assert_int_equal(cg_store_claim(fwd, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2); /* pk's first, pl's first */
-	/* the writer's group: a message for pl (share-locks pl's first) */
-	assert_int_equal(cg_store_begin(w), CG_OK);
-	add = cg_store_add(w, &more, 1, 1000, &id);
+	/* a writer's group (another gateway's): a message for pl, which
+	 * share-locks pl's first until its commit */
+	assert_int_equal(cg_store_begin(w2), CG_OK);
+	add = cg_store_add(w2, &more, 1, 1000, &id);
 	assert_int_equal(add, CG_OK);
-	/* the forwarder settles its batch: pk's first, then pl's first */
+	/* the forwarder settles its batch: pk's first, then pl's first,
+	 * which waits for that group */
 	f.s = fwd;
 	f.a = ids[0];
 	f.b = ids[1];
 	pthread_create(&t, NULL, forwarder_settles, &f);
 	usleep(300 * 1000);
-	/* the writer's next job: patient pk withdraws consent */
-	wd = cg_store_withdraw(w, "registry", "pk", CG_STORE_WITHDRAWN, 1000, &withdrawn);
-	commit = cg_store_commit(w);
+	/* a writer withdraws pk, as writer.c does it: in a transaction of its
+	 * own, outside any group; it waits for the forwarder's pk row, which
+	 * waits for w2: once w2 commits, all go through, none a victim */
+	{
+		struct withdrawal wr = {w, &withdrawn, CG_OK};
+		pthread_t t2;
+
+		pthread_create(&t2, NULL, withdraws, &wr);
+		usleep(300 * 1000);
+		commit = cg_store_commit(w2);
+		pthread_join(t2, NULL);
+		wd = wr.err;
+	}
 	pthread_join(t, NULL);
-	if (wd || f.e1 || f.e2 || f.commit)
-		fail_msg("deadlock: the writer's withdrawal: %s (group commit %s); the "
+	if (wd || f.e1 || f.e2 || f.commit || commit)
+		fail_msg("deadlock: the withdrawal: %s; the other group's commit %s; the "
 		         "forwarder's outcomes: %s, %s, commit %s",
-		         cg_strerror(wd), cg_strerror(commit), cg_strerror(f.e1),
-		         cg_strerror(f.e2), cg_strerror(f.commit));
+		         cg_strerror(wd), cg_strerror(commit), cg_strerror(f.e1), cg_strerror(f.e2),
+		         cg_strerror(f.commit));
+	/* pk's first was delivered before the withdrawal got its rows: past
+	 * recall; pk's second, queued, is withdrawn */
+	assert_int_equal(withdrawn, 1);
+	assert_int_equal(cg_store_get(w, ids[2], &m), CG_OK);
+	assert_int_equal(m.state, CG_MSG_WITHDRAWN);
+	assert_int_equal(cg_store_get(w, ids[0], &m), CG_OK);
+	assert_int_equal(m.state, CG_MSG_DELIVERED);
 	cg_store_close(w);
+	cg_store_close(w2);
 	cg_store_close(fwd);
 }
 
