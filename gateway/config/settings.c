@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -295,8 +296,18 @@ cg_settings_from(const struct cg_config *c)
 		if (s->outbox.password_file && !s->outbox.password_file[0])
 			s->outbox.password_file = NULL;
 		s->outbox.instance = str(o, "instance");
-		if (s->outbox.instance && !s->outbox.instance[0])
-			s->outbox.instance = NULL;
+		if (!s->outbox.instance || !s->outbox.instance[0]) {
+			/* stable across restarts, unlike the process: a gateway that
+			 * starts again takes back what it left in flight at once */
+			char host[128] = "cellgate";
+
+			if (gethostname(host, sizeof(host) - 1) != 0)
+				snprintf(host, sizeof(host), "cellgate");
+			host[sizeof(host) - 1] = '\0';
+			snprintf(s->outbox.instance_default, sizeof(s->outbox.instance_default),
+			         "%s:%d", host, s->nlisteners ? s->listeners[0].port : 0);
+			s->outbox.instance = s->outbox.instance_default;
+		}
 		s->outbox.lease_s = num(o, "lease_s", 30);
 		s->outbox.max_depth = numll(o, "max_depth", 1000000);
 		s->outbox.min_free_bytes = numll(o, "min_free_bytes", 256LL << 20);

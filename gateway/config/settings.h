@@ -125,7 +125,8 @@ struct cg_settings {
 		const char *path;
 		int postgres;               /* queue: postgres */
 		const char *password_file;  /* the database's password, or NULL */
-		const char *instance;       /* this gateway's name in a shared queue, or NULL */
+		const char *instance;       /* this gateway's name in a shared queue */
+		char instance_default[160]; /* host:first listener's port, when not given */
 		long lease_s;               /* a claim's lease (postgres) */
 		long long max_depth;        /* messages waiting, past which requests get 503 */
 		long long min_free_bytes;   /* free space under which requests get 503 */

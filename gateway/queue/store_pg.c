@@ -164,7 +164,7 @@ connect_db(const char *conninfo, char *why, size_t whylen)
 		PQsetNoticeProcessor(c, quiet, NULL);
 		return c;
 	}
-	snprintf(why, whylen, "the database cannot be reached: %.200s",
+	snprintf(why, whylen, "the database cannot be reached: %.400s",
 	         c ? pg_first_line(PQerrorMessage(c)) : "out of memory");
 	PQfinish(c);
 	return NULL;
@@ -173,10 +173,20 @@ connect_db(const char *conninfo, char *why, size_t whylen)
 const char *
 pg_first_line(const char *msg)
 {
-	static _Thread_local char line[256];
-	size_t n = strcspn(msg, "\n");
+	/* libpq says one line per host it tried (a list of hosts): all of
+	 * them, joined, so that the log says why each one failed */
+	static _Thread_local char line[512];
+	size_t n = 0;
 
-	snprintf(line, sizeof(line), "%.*s", (int)(n < 255 ? n : 255), msg);
+	for (; *msg && n + 3 < sizeof(line); msg++) {
+		if (*msg == '\n') {
+			if (msg[1] && msg[1] != '\n')
+				line[n++] = ';', line[n++] = ' ';
+		} else if (*msg != '\t') {
+			line[n++] = *msg;
+		}
+	}
+	line[n] = '\0';
 	return line;
 }
 

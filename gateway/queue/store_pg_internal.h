@@ -33,7 +33,7 @@ struct pg_store {
 	struct cg_buf rd;        /* the text of what was last read */
 	struct pg_lease *leases; /* the fencing tokens of what this store claimed */
 	size_t nleases, capleases;
-	char why[256]; /* the last failure, for the log */
+	char why[512]; /* the last failure, for the log */
 };
 
 /* A statement's parameters: text (NULL for SQL NULL) or bytes. */
@@ -55,7 +55,7 @@ PGresult *pg_run(struct pg_store *s, const char *sql, const struct pg_params *p)
 enum cg_err pg_exec(struct pg_store *s, const char *sql, const struct pg_params *p);
 /* An integer column of a binary result (int2, int4, int8, bool); 0 for NULL. */
 int64_t pg_i64(const PGresult *r, int row, int col);
-/* The first line of a libpq message (thread-local copy). */
+/* A libpq message on one line (its lines joined; thread-local copy). */
 const char *pg_first_line(const char *msg);
 /* The first waiting message of dest's key is its line's head. */
 enum cg_err pg_pass_head(struct pg_store *s, const char *dest, const char *key);

@@ -39,7 +39,7 @@ cc -O2 "${incs[@]}" -I"$(pkg-config --variable=includedir libpq)" -o "$out/claim
 	tests/bench/claim_bench.c build/bench/libcellgate.a "${libs[@]}" -lm -lpthread
 certs/make-dev-pki.sh "$out/pki" >/dev/null
 python3 tests/bench/gen_records.py 20000 3 >"$out/records.ndjson"
-ulimit -n 8192
+ulimit -n 20000 2>/dev/null || ulimit -n 8192 # HAProxy's maxconn 8000 wants 16,000
 
 python3 - "$cellgate" "$out" "$seconds" <<'PY'
 import os, re, subprocess, sys, time, urllib.request
@@ -163,10 +163,10 @@ try:
                     cfg = cfg.replace(f':{p}" check port {c}', f':{gp}" check port {ga}')
                 cfg = re.sub(r'(?m)^\s*server gw3 .*$', '', cfg)
                 open(f"{out}/haproxy.cfg", "w").write(cfg)
+                hlog = open(f"{out}/haproxy.log", "w")
                 procs.append(subprocess.Popen(["haproxy", "-db", "-f", f"{out}/haproxy.cfg"],
                                               env={**os.environ, "CELLGATE_LB_PORT": str(lb)},
-                                              stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL))
+                                              stdout=hlog, stderr=hlog))
                 wait_port(lb)
                 time.sleep(2.5)  # health checks mark both up
                 run("2 gateways, PostgreSQL, HAProxy", lb, [a for _, a in gws])

@@ -37,7 +37,8 @@ def _free_port():
 
 
 class PgServer:
-    def __init__(self, port=None):
+    def __init__(self, port=None, ssl=None):
+        """ssl: (certificate, key) files: TLS on (and allowed, not required)."""
         self.bin = _bindir()
         self.dir = tempfile.mkdtemp(prefix="cg-pg-")
         os.chmod(self.dir, 0o755)
@@ -47,6 +48,7 @@ class PgServer:
         self.user = "cellgate"
         self.as_root = os.geteuid() == 0
         self.started = False
+        self.ssl = ssl
 
     def _cmd(self, args):
         if self.as_root:
@@ -72,6 +74,18 @@ class PgServer:
             # need commits to survive a kill), but quick to check for
             f.write("fsync = on\n")
             f.write("log_min_messages = warning\n")
+            if self.ssl:
+                f.write("ssl = on\n")
+                f.write(f"ssl_cert_file = '{self.dir}/server.crt'\n")
+                f.write(f"ssl_key_file = '{self.dir}/server.key'\n")
+        if self.ssl:
+            # the server's own copies: its key must be the server user's, 0600
+            for src, name in zip(self.ssl, ("server.crt", "server.key")):
+                dst = os.path.join(self.dir, name)
+                shutil.copy(src, dst)
+                os.chmod(dst, 0o600)
+                if self.as_root:
+                    shutil.chown(dst, "postgres")
 
     def start(self):
         self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-w",

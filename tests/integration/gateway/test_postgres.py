@@ -21,8 +21,8 @@ from pgserver import PgServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with PgServer() as server:
+def pg(pki):
+    with PgServer(ssl=(f"{pki}/server.crt", f"{pki}/server.key")) as server:
         yield server
 
 
@@ -173,3 +173,35 @@ def test_config_checks(gateway_factory, fhirstore, tmp_path):
         assert out.returncode != 0, (outbox, out.stdout, out.stderr)
         assert words in out.stdout + out.stderr, (outbox, out.stdout + out.stderr)
         assert "cellgate.yaml:" in out.stdout + out.stderr  # placed at its line
+
+
+def test_tls_and_several_hosts(gateway_factory, fhirstore, pg, pki, tmp_path):
+    """TLS to the database, its certificate checked (sslmode=verify-full);
+    a list of hosts tried in turn for the one that takes writes
+    (target_session_attrs=read-write): the first here listens on nothing."""
+    from conftest import free_port
+    pg.create_database("t_tls")
+    closed = free_port()
+    url = (f"postgresql://cellgate@localhost:{closed},localhost:{pg.port}/t_tls"
+           f"?sslmode=verify-full&sslrootcert={pki}/ca.crt&target_session_attrs=read-write")
+    gw = pg_gateway(gateway_factory, fhirstore, url, "gw-tls").start()
+    recs = records(10, 1404)
+    st, _, body = post(gw, recs)
+    assert st == 202, body
+    s = wait_records(fhirstore, 10)
+    assert delivered(s) == sorted(r["recordId"] for r in recs)
+    # the connections are TLS, as the server sees them
+    n = pg.psql("SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                "WHERE a.datname = 't_tls' AND s.ssl", "postgres")
+    assert int(n) >= 2, n
+    # a server whose certificate another CA signed is refused at start
+    other = tmp_path / "other"
+    subprocess.run([f"{SRC}/certs/make-dev-pki.sh", str(other)], check=True,
+                   stdout=subprocess.DEVNULL)
+    bad = url.replace(f"{pki}/ca.crt", f"{other}/ca.crt")
+    gw2 = pg_gateway(gateway_factory, fhirstore, bad, "gw-bad-ca")
+    out = subprocess.run([BIN, "serve", "--config", gw2.config, "--mappings", f"{SRC}/mappings"],
+                         capture_output=True, text=True, cwd=gw2.dir, timeout=60)
+    assert out.returncode != 0
+    assert "certificate verify failed" in out.stderr, out.stderr[-2000:]
+    assert "cellgate@" not in out.stderr or "(postgres)" in out.stderr
