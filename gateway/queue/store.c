@@ -7,12 +7,34 @@
 
 #include "store.h"
 #include "store_pg.h"
+#include "store_row.h"
 #include "store_sqlite.h"
 
 struct cg_store {
 	struct sq_store *sq; /* one of the two */
 	struct pg_store *pg;
 };
+
+static const char *
+at(const char *base, long long off)
+{
+	return off < 0 ? NULL : base + off;
+}
+
+void
+store_row_texts(const char *base, struct cg_msg *m, const struct row_texts *t)
+{
+	m->txid = at(base, t->txid);
+	m->dest = at(base, t->dest);
+	m->key = at(base, t->key);
+	m->client = at(base, t->client);
+	m->record_id = at(base, t->record_id);
+	m->type = at(base, t->type);
+	m->body = at(base, t->body);
+	m->reason = at(base, t->reason);
+	m->response = at(base, t->response);
+	m->response_type = at(base, t->response_type);
+}
 
 void
 cg_store_filter_init(struct cg_store_filter *f)

@@ -687,7 +687,7 @@ keep(struct pg_store *s, const PGresult *r, int row, int col, enum cg_err *err)
 
 void
 pg_read_row(struct pg_store *s, const PGresult *r, int row, bool with_body, struct cg_msg *m,
-            struct pg_row_texts *t, enum cg_err *err)
+            struct row_texts *t, enum cg_err *err)
 {
 	memset(m, 0, sizeof(*m));
 	m->id = pg_i64(r, row, 0);
@@ -717,25 +717,10 @@ pg_read_row(struct pg_store *s, const PGresult *r, int row, bool with_body, stru
 	t->response_type = keep(s, r, row, 17, err);
 }
 
-static const char *
-at(const struct pg_store *s, long long off)
-{
-	return off < 0 ? NULL : s->rd.p + off;
-}
-
 void
-pg_set_texts(const struct pg_store *s, struct cg_msg *m, const struct pg_row_texts *t)
+pg_set_texts(const struct pg_store *s, struct cg_msg *m, const struct row_texts *t)
 {
-	m->txid = at(s, t->txid);
-	m->dest = at(s, t->dest);
-	m->key = at(s, t->key);
-	m->client = at(s, t->client);
-	m->record_id = at(s, t->record_id);
-	m->type = at(s, t->type);
-	m->body = at(s, t->body);
-	m->reason = at(s, t->reason);
-	m->response = at(s, t->response);
-	m->response_type = at(s, t->response_type);
+	store_row_texts(s->rd.p, m, t);
 }
 
 /* A claim's candidates: due heads of dest (queued and due, or in flight
@@ -825,7 +810,7 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
                struct cg_msg *out, size_t *n, bool *more)
 {
 	struct pg_params p = {0}, q = {0};
-	struct pg_row_texts *t = NULL;
+	struct row_texts *t = NULL;
 	PGresult *r = NULL, *c = NULL;
 	enum cg_err err;
 	struct cg_buf ids;
@@ -1027,7 +1012,7 @@ enum cg_err
 pg_store_get(struct pg_store *s, int64_t id, struct cg_msg *out)
 {
 	struct pg_params p = {0};
-	struct pg_row_texts t;
+	struct row_texts t;
 	enum cg_err err = CG_OK;
 	PGresult *r;
 

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "store.h"
+#include "store_row.h"
 
 #define CG_STORE_INSTANCE_MAX 128
 
@@ -73,11 +74,8 @@ enum cg_err pg_pass_head(struct pg_store *s, const char *dest, const char *key);
 #define PG_COLUMNS         PG_COLUMNS_HEAD PG_BODY PG_COLUMNS_TAIL
 #define PG_COLUMNS_NO_BODY PG_COLUMNS_HEAD PG_BODY_LENGTH PG_COLUMNS_TAIL
 
-struct pg_row_texts {
-	long long txid, dest, key, client, record_id, type, body, reason, response, response_type;
-};
 void pg_read_row(struct pg_store *s, const PGresult *r, int row, bool with_body, struct cg_msg *m,
-                 struct pg_row_texts *t, enum cg_err *err);
-void pg_set_texts(const struct pg_store *s, struct cg_msg *m, const struct pg_row_texts *t);
+                 struct row_texts *t, enum cg_err *err);
+void pg_set_texts(const struct pg_store *s, struct cg_msg *m, const struct row_texts *t);
 
 #endif

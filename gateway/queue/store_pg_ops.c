@@ -83,7 +83,7 @@ pg_store_list(struct pg_store *s, const struct cg_store_filter *f,
 	const char *text[] = {f->dest, f->client, f->txid, f->record_id};
 	static const char *const col[] = {"dest", "client", "txid", "record_id"};
 	struct pg_params p = {0};
-	struct pg_row_texts t;
+	struct row_texts t;
 	struct cg_msg m;
 	enum cg_err err = CG_OK;
 	char sql[1024];

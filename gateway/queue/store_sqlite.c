@@ -478,25 +478,10 @@ store_read_row(struct sq_store *s, sqlite3_stmt *st, bool with_body, struct cg_m
 	t->response_type = keep(s, st, 17, err);
 }
 
-static const char *
-at(const struct sq_store *s, long long off)
-{
-	return off < 0 ? NULL : s->rd.p + off;
-}
-
 void
 store_set_texts(const struct sq_store *s, struct cg_msg *m, const struct row_texts *t)
 {
-	m->txid = at(s, t->txid);
-	m->dest = at(s, t->dest);
-	m->key = at(s, t->key);
-	m->client = at(s, t->client);
-	m->record_id = at(s, t->record_id);
-	m->type = at(s, t->type);
-	m->body = at(s, t->body);
-	m->reason = at(s, t->reason);
-	m->response = at(s, t->response);
-	m->response_type = at(s, t->response_type);
+	store_row_texts(s->rd.p, m, t);
 }
 
 enum cg_err

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "store.h"
+#include "store_row.h"
 
 struct sq_store {
 	sqlite3 *db;
@@ -32,11 +33,6 @@ struct sq_store {
 #define BODY_LENGTH     "(SELECT length(b.body) FROM message_body b WHERE b.id = m.id)"
 #define COLUMNS         COLUMNS_HEAD BODY COLUMNS_TAIL /* of message m */
 #define COLUMNS_NO_BODY COLUMNS_HEAD BODY_LENGTH COLUMNS_TAIL
-
-/* The offsets of a row's texts, until the pointers can be set. */
-struct row_texts {
-	long long txid, dest, key, client, record_id, type, body, reason, response, response_type;
-};
 
 /* sqlite3_exec of sql on s's connection. */
 int store_exec(struct sq_store *s, const char *sql);

@@ -324,6 +324,34 @@ test_pg_int(const char *where, const char *sql)
 	return v;
 }
 
+struct cg_store *
+test_store_open_as(const char *where, const char *instance, long lease_ms)
+{
+	struct cg_store_pg_options o = {instance, lease_ms, NULL};
+	struct cg_store *s;
+	char why[512];
+
+	cg_store_set_pg_options(&o);
+	if (cg_store_open(where, &s, why, sizeof(why)) != CG_OK)
+		fail_msg("open as %s: %s", instance, why);
+	return s;
+}
+
+struct cg_msg_in
+test_msg(const char *key, const char *body)
+{
+	struct cg_msg_in m = {.txid = "tx",
+	                      .dest = "registry",
+	                      .key = key,
+	                      .client = "ehr",
+	                      .record_id = body,
+	                      .type = "record",
+	                      .body = body,
+	                      .len = strlen(body)};
+
+	return m;
+}
+
 void
 test_store_where(const char *name, char *out, size_t len)
 {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "store.h"
 #include "mappings.h"
 
 struct cJSON;
@@ -33,6 +34,12 @@ void test_store_where(const char *name, char *out, size_t len);
 /* A statement on a PostgreSQL store (where: as test_store_where gives it);
  * test_pg_int: the first column of its first row, -1 for none. */
 void test_pg_exec(const char *where, const char *sql);
+/* A store opened as the gateway named instance would (lease_ms each):
+ * PostgreSQL's process options set first. Fails the test otherwise. */
+struct cg_store *test_store_open_as(const char *where, const char *instance, long lease_ms);
+/* A message for destination "registry", ordering key key, its body (and
+ * record id) body. */
+struct cg_msg_in test_msg(const char *key, const char *body);
 long long test_pg_int(const char *where, const char *sql);
 
 /* Reads a file under tests/data into a new string. */

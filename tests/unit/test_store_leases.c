@@ -15,36 +15,6 @@
 #include "store.h"
 #include "support.h"
 
-/* A store handle as the gateway named instance has it (lease_ms each). */
-static struct cg_store *
-open_as(const char *where, const char *instance, long lease_ms)
-{
-	struct cg_store_pg_options o = {instance, lease_ms, NULL};
-	struct cg_store *s;
-	char why[256];
-
-	cg_store_set_pg_options(&o);
-	if (cg_store_open(where, &s, why, sizeof(why)) != CG_OK)
-		fail_msg("open as %s: %s", instance, why);
-	assert_string_equal(cg_store_instance(s), instance);
-	return s;
-}
-
-static struct cg_msg_in
-msg(const char *key, const char *body)
-{
-	struct cg_msg_in m = {.txid = "tx",
-	                      .dest = "registry",
-	                      .key = key,
-	                      .client = "ehr",
-	                      .record_id = body,
-	                      .type = "record",
-	                      .body = body,
-	                      .len = strlen(body)};
-
-	return m;
-}
-
 struct names {
 	char name[4][64];
 	int64_t delivered[4], in_flight[4];
@@ -72,7 +42,7 @@ lease_taken_over_is_fenced(void **state)
 {
 	char where[512];
 	struct cg_store *a, *b;
-	struct cg_msg_in in = msg("p1", "{\"m\":1}");
+	struct cg_msg_in in = test_msg("p1", "{\"m\":1}");
 	struct cg_msg out[4], m;
 	struct names w = {0};
 	int64_t id;
@@ -82,8 +52,8 @@ lease_taken_over_is_fenced(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("fenced", where, sizeof(where));
-	a = open_as(where, "gw-a", 1000);
-	b = open_as(where, "gw-b", 1000);
+	a = test_store_open_as(where, "gw-a", 1000);
+	b = test_store_open_as(where, "gw-b", 1000);
 	assert_int_equal(cg_store_put(a, &in, 1, 1000, &id), CG_OK);
 	assert_int_equal(cg_store_claim(a, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
@@ -122,7 +92,7 @@ renewed_lease_holds(void **state)
 {
 	char where[512];
 	struct cg_store *a, *b;
-	struct cg_msg_in in = msg("p2", "{\"m\":2}");
+	struct cg_msg_in in = test_msg("p2", "{\"m\":2}");
 	struct cg_msg out[4];
 	int64_t id;
 	size_t n;
@@ -131,8 +101,8 @@ renewed_lease_holds(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("renewed", where, sizeof(where));
-	a = open_as(where, "gw-a", 1000);
-	b = open_as(where, "gw-b", 1000);
+	a = test_store_open_as(where, "gw-a", 1000);
+	b = test_store_open_as(where, "gw-b", 1000);
 	assert_int_equal(cg_store_put(a, &in, 1, 1000, &id), CG_OK);
 	assert_int_equal(cg_store_claim(a, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
@@ -154,8 +124,8 @@ line_held_across_instances(void **state)
 {
 	char where[512];
 	struct cg_store *a, *b;
-	struct cg_msg_in in[3] = {msg("p3", "{\"m\":3}"), msg("p3", "{\"m\":4}"),
-	                          msg("p4", "{\"m\":5}")};
+	struct cg_msg_in in[3] = {test_msg("p3", "{\"m\":3}"), test_msg("p3", "{\"m\":4}"),
+	                          test_msg("p4", "{\"m\":5}")};
 	struct cg_msg out[4];
 	int64_t ids[3];
 	size_t n;
@@ -164,8 +134,8 @@ line_held_across_instances(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("line", where, sizeof(where));
-	a = open_as(where, "gw-a", 30000);
-	b = open_as(where, "gw-b", 30000);
+	a = test_store_open_as(where, "gw-a", 30000);
+	b = test_store_open_as(where, "gw-b", 30000);
 	assert_int_equal(cg_store_put(b, in, 3, 1000, ids), CG_OK);
 	assert_int_equal(cg_store_claim(a, "registry", 1000, 1, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
@@ -189,7 +159,7 @@ own_in_flight_taken_back_at_start(void **state)
 {
 	char where[512];
 	struct cg_store *a, *b;
-	struct cg_msg_in in[2] = {msg("p5", "{\"m\":6}"), msg("p6", "{\"m\":7}")};
+	struct cg_msg_in in[2] = {test_msg("p5", "{\"m\":6}"), test_msg("p6", "{\"m\":7}")};
 	struct cg_msg out[4], m;
 	int64_t ids[2];
 	size_t n;
@@ -198,14 +168,14 @@ own_in_flight_taken_back_at_start(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("takeback", where, sizeof(where));
-	a = open_as(where, "gw-a", 60000);
-	b = open_as(where, "gw-b", 60000);
+	a = test_store_open_as(where, "gw-a", 60000);
+	b = test_store_open_as(where, "gw-b", 60000);
 	assert_int_equal(cg_store_put(a, in, 2, 1000, ids), CG_OK);
 	assert_int_equal(cg_store_claim(a, "registry", 1000, 1, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(cg_store_claim(b, "registry", 1000, 1, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 1);
 	cg_store_close(a); /* "killed" with ids[0] in flight */
-	a = open_as(where, "gw-a", 60000);
+	a = test_store_open_as(where, "gw-a", 60000);
 	assert_int_equal(cg_store_get(a, ids[0], &m), CG_OK);
 	assert_int_equal(m.state, CG_MSG_QUEUED);
 	assert_int_equal(cg_store_get(a, ids[1], &m), CG_OK);

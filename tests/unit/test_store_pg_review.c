@@ -22,34 +22,6 @@
 #include "store_pg_internal.h"
 #include "support.h"
 
-static struct cg_store *
-open_as(const char *where, const char *instance, long lease_ms)
-{
-	struct cg_store_pg_options o = {instance, lease_ms, NULL};
-	struct cg_store *s;
-	char why[256];
-
-	cg_store_set_pg_options(&o);
-	if (cg_store_open(where, &s, why, sizeof(why)) != CG_OK)
-		fail_msg("open as %s: %s", instance, why);
-	return s;
-}
-
-static struct cg_msg_in
-msg(const char *key, const char *body)
-{
-	struct cg_msg_in m = {.txid = "tx",
-	                      .dest = "registry",
-	                      .key = key,
-	                      .client = "ehr",
-	                      .record_id = body,
-	                      .type = "record",
-	                      .body = body,
-	                      .len = strlen(body)};
-
-	return m;
-}
-
 static long long
 count(const char *where, const char *sql)
 {
@@ -66,7 +38,7 @@ commit_of_aborted_group_is_not_ok(void **state)
 {
 	char where[512];
 	struct cg_store *w;
-	struct cg_msg_in in = msg("p1", "{\"m\":1}");
+	struct cg_msg_in in = test_msg("p1", "{\"m\":1}");
 	int64_t id = 0;
 	enum cg_err put, commit;
 	struct cg_msg m;
@@ -75,7 +47,7 @@ commit_of_aborted_group_is_not_ok(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("aborted", where, sizeof(where));
-	w = open_as(where, "gw-a", 30000);
+	w = test_store_open_as(where, "gw-a", 30000);
 	/* another patient already holds pseudonym P (pseudonym_back) */
 	assert_int_equal(cg_store_pseudonym_put(w, "reg", "sys", "other", "P", 1000), CG_OK);
 	assert_int_equal(cg_store_begin(w), CG_OK);
@@ -108,8 +80,8 @@ settle_retried_after_rollback(void **state)
 {
 	char where[512];
 	struct cg_store *a, *b;
-	struct cg_msg_in in[3] = {msg("p2", "{\"m\":2}"), msg("p3", "{\"m\":3}"),
-	                          msg("p4", "{\"m\":4}")};
+	struct cg_msg_in in[3] = {test_msg("p2", "{\"m\":2}"), test_msg("p3", "{\"m\":3}"),
+	                          test_msg("p4", "{\"m\":4}")};
 	struct cg_msg out[4], m;
 	int64_t ids[3];
 	size_t n;
@@ -119,8 +91,8 @@ settle_retried_after_rollback(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("settle", where, sizeof(where));
-	a = open_as(where, "gw-a", 1000);
-	b = open_as(where, "gw-b", 1000);
+	a = test_store_open_as(where, "gw-a", 1000);
+	b = test_store_open_as(where, "gw-b", 1000);
 	assert_int_equal(cg_store_put(a, in, 2, 1000, ids), CG_OK);
 	assert_int_equal(cg_store_claim(a, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2);
@@ -165,7 +137,7 @@ late_commit_two_in_flight(void **state)
 {
 	char where[512], sql[512];
 	struct cg_store *wa, *wb, *fa, *fb;
-	struct cg_msg_in first = msg("p5", "{\"m\":5}"), second = msg("p5", "{\"m\":6}");
+	struct cg_msg_in first = test_msg("p5", "{\"m\":5}"), second = test_msg("p5", "{\"m\":6}");
 	struct cg_msg out[4];
 	int64_t id1, id2;
 	size_t n1, n2;
@@ -175,10 +147,10 @@ late_commit_two_in_flight(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("late", where, sizeof(where));
-	wa = open_as(where, "gw-a", 30000);
-	wb = open_as(where, "gw-b", 30000);
-	fa = open_as(where, "gw-a2", 30000);
-	fb = open_as(where, "gw-b2", 30000);
+	wa = test_store_open_as(where, "gw-a", 30000);
+	wb = test_store_open_as(where, "gw-b", 30000);
+	fa = test_store_open_as(where, "gw-a2", 30000);
+	fb = test_store_open_as(where, "gw-b2", 30000);
 	/* gateway a's writer: its group has the patient's message, not yet
 	 * committed (other jobs, an fsync) */
 	assert_int_equal(cg_store_begin(wa), CG_OK);
@@ -249,9 +221,9 @@ writer_withdraw_and_forwarder_deadlock(void **state)
 {
 	char where[512];
 	struct cg_store *w, *w2, *fwd;
-	struct cg_msg_in in[3] = {msg("pk", "{\"m\":7}"), msg("pl", "{\"m\":8}"),
-	                          msg("pk", "{\"m\":9}")};
-	struct cg_msg_in more = msg("pl", "{\"m\":10}");
+	struct cg_msg_in in[3] = {test_msg("pk", "{\"m\":7}"), test_msg("pl", "{\"m\":8}"),
+	                          test_msg("pk", "{\"m\":9}")};
+	struct cg_msg_in more = test_msg("pl", "{\"m\":10}");
 	struct cg_msg out[4], m;
 	struct side f = {0};
 	int64_t ids[3], id;
@@ -264,9 +236,9 @@ writer_withdraw_and_forwarder_deadlock(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("deadlock", where, sizeof(where));
-	w = open_as(where, "gw-a", 30000);
-	w2 = open_as(where, "gw-b", 30000);
-	fwd = open_as(where, "gw-a", 30000);
+	w = test_store_open_as(where, "gw-a", 30000);
+	w2 = test_store_open_as(where, "gw-b", 30000);
+	fwd = test_store_open_as(where, "gw-a", 30000);
 	assert_int_equal(cg_store_put(w, in, 3, 1000, ids), CG_OK);
 	assert_int_equal(cg_store_claim(fwd, "registry", 1000, 10, 1 << 20, out, &n, NULL), CG_OK);
 	assert_int_equal(n, 2); /* pk's first, pl's first */
@@ -329,7 +301,7 @@ static void *
 group_run(void *arg)
 {
 	struct group *g = arg;
-	struct cg_msg_in in = msg(g->key, g->name);
+	struct cg_msg_in in = test_msg(g->key, g->name);
 
 	g->commit = cg_store_begin(g->s);
 	g->p1 = cg_store_pseudonym_put(g->s, "reg", "sys", g->first, g->name, 1000);
@@ -355,8 +327,8 @@ pseudonym_deadlock_loses_acknowledged(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("pseudo", where, sizeof(where));
-	g[0].s = open_as(where, "gw-a", 30000);
-	g[1].s = open_as(where, "gw-b", 30000);
+	g[0].s = test_store_open_as(where, "gw-a", 30000);
+	g[1].s = test_store_open_as(where, "gw-b", 30000);
 	g[0].first = "X", g[0].second = "Y", g[0].name = "a-first", g[0].key = "X";
 	g[1].first = "Y", g[1].second = "X", g[1].name = "b-first", g[1].key = "Y";
 	pthread_create(&t[0], NULL, group_run, &g[0]);
@@ -391,7 +363,7 @@ own_transaction_statement_rerun_outside_it(void **state)
 	char where[512], sql[256];
 	struct cg_store *w;
 	struct pg_store *s;
-	struct cg_msg_in in = msg("p9", "{\"m\":9}");
+	struct cg_msg_in in = test_msg("p9", "{\"m\":9}");
 	int64_t id;
 	char why[256];
 
@@ -399,7 +371,7 @@ own_transaction_statement_rerun_outside_it(void **state)
 	if (!test_pg())
 		skip();
 	test_store_where("rerun", where, sizeof(where));
-	w = open_as(where, "gw-a", 30000);
+	w = test_store_open_as(where, "gw-a", 30000);
 	assert_int_equal(cg_store_put(w, &in, 1, 1000, &id), CG_OK);
 	assert_int_equal(pg_store_open_existing(where + 9, &s, why, sizeof(why)), CG_OK);
 	assert_int_equal(pg_exec(s, "BEGIN", NULL), CG_OK); /* sub_begin, own */
