@@ -23,3 +23,12 @@ cg_clock_mono_ms(void)
 {
 	return ms(CLOCK_MONOTONIC);
 }
+
+double
+cg_clock_mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}

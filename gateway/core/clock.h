@@ -11,5 +11,8 @@
 
 int64_t cg_clock_wall_ms(void);
 int64_t cg_clock_mono_ms(void);
+/* The monotonic clock in seconds, to the nanosecond: short durations
+ * measured for histograms (a commit, a claim). */
+double cg_clock_mono_s(void);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -111,15 +110,6 @@ store_result(struct cg_forwarder *f, enum cg_err err)
 	} else if (err == CG_EIO) {
 		atomic_compare_exchange_strong(f->down_since, &zero, cg_clock_wall_ms());
 	}
-}
-
-static double
-mono_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static struct fw_dest *
@@ -307,14 +297,14 @@ pump_dest(struct cg_forwarder *f, const struct cg_dest_cfg *d)
 		 * batches started them all), and no more is read than is sent. */
 		enum cg_err err;
 
-		double t0 = mono_s(), took;
+		double t0 = cg_clock_mono_s(), took;
 		size_t k = 0;
 
 		cg_store_gate_enter(f->gate, true);
 		err = cg_store_claim(f->store, d->name, cg_clock_wall_ms(), max, dc->batch_bytes,
 		                     f->claimed, &n, &more);
 		cg_store_gate_leave(f->gate);
-		took = mono_s() - t0;
+		took = cg_clock_mono_s() - t0;
 		store_result(f, err);
 		while (k + 1 < CG_FORWARDER_CLAIM_BUCKETS && took > cg_forwarder_claim_le[k])
 			k++;

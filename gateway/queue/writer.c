@@ -3,7 +3,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "clock.h"
 #include "gate.h"
@@ -28,15 +27,6 @@ struct cg_writer {
 const double cg_writer_bucket_s[CG_WRITER_BUCKETS] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,  0.5,   1.0,  1e300};
 
-static double
-mono_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* One group: every job added in its own savepoint, one commit for all. A
  * failed commit fails every job of the group (nothing of them is kept);
  * a failed add fails its own job only. Withdrawals come before (below). */
@@ -45,7 +35,7 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 {
 	struct cg_outbox_job *j, *next;
 	int64_t now = cg_clock_wall_ms();
-	double t0 = mono_s(), took;
+	double t0 = cg_clock_mono_s(), took;
 	enum cg_err err;
 
 	uint64_t n = 0, stored = 0;
@@ -107,7 +97,7 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 	for (j = group; j; j = j->next)
 		if (j->err == CG_EINVAL && j->npseudonyms)
 			cg_pseudonyms_forget(j->pseudonyms_of, j->pseudonyms, j->npseudonyms);
-	took = mono_s() - t0;
+	took = cg_clock_mono_s() - t0;
 	for (j = group; j; j = j->next)
 		if (!j->err) {
 			stored += j->n;
