@@ -125,7 +125,7 @@ exec_script(struct pg_store *s, const char *sql)
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		snprintf(s->why, sizeof(s->why), "%s",
-		         pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
+		         pg_one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
 	PQclear(r);
 	return ok ? CG_OK : CG_EIO;
 }
@@ -165,13 +165,13 @@ connect_db(const char *conninfo, char *why, size_t whylen)
 		return c;
 	}
 	snprintf(why, whylen, "the database cannot be reached: %.400s",
-	         c ? pg_first_line(PQerrorMessage(c)) : "out of memory");
+	         c ? pg_one_line(PQerrorMessage(c)) : "out of memory");
 	PQfinish(c);
 	return NULL;
 }
 
 const char *
-pg_first_line(const char *msg)
+pg_one_line(const char *msg)
 {
 	/* libpq says one line per host it tried (a list of hosts): all of
 	 * them, joined, so that the log says why each one failed */
@@ -254,7 +254,7 @@ again:
 		goto again;
 	}
 	snprintf(s->why, sizeof(s->why), "%s",
-	         pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
+	         pg_one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
 	PQclear(r);
 	return NULL;
 }
@@ -552,7 +552,7 @@ commit_checked(struct pg_store *s)
 		err = CG_OK;
 	else
 		snprintf(s->why, sizeof(s->why), "%s",
-		         pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
+		         pg_one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn)));
 	PQclear(r);
 	return err;
 }
@@ -587,10 +587,8 @@ pg_store_rollback(struct pg_store *s)
 	leases_end(s, false);
 }
 
-/* Runs statements in a savepoint of the caller's transaction, or in a
- * transaction of their own. */
-static enum cg_err
-sub_begin(struct pg_store *s, bool *own)
+enum cg_err
+pg_sub_begin(struct pg_store *s, bool *own)
 {
 	enum cg_err err;
 
@@ -601,8 +599,8 @@ sub_begin(struct pg_store *s, bool *own)
 	return err;
 }
 
-static enum cg_err
-sub_end(struct pg_store *s, bool own, enum cg_err err)
+enum cg_err
+pg_sub_end(struct pg_store *s, bool own, enum cg_err err)
 {
 	if (err) {
 		if (own)
@@ -633,7 +631,7 @@ pg_store_add(struct pg_store *s, const struct cg_msg_in *in, size_t n, int64_t n
 	bool own;
 	size_t i;
 
-	err = sub_begin(s, &own);
+	err = pg_sub_begin(s, &own);
 	for (i = 0; i < n && !err; i++) {
 		struct pg_params p = {0};
 		PGresult *r;
@@ -654,7 +652,7 @@ pg_store_add(struct pg_store *s, const struct cg_msg_in *in, size_t n, int64_t n
 			ids[i] = pg_i64(r, 0, 0);
 		PQclear(r);
 	}
-	return sub_end(s, own, err);
+	return pg_sub_end(s, own, err);
 }
 
 enum cg_err
@@ -824,7 +822,7 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 		return CG_OK;
 	cg_buf_reset(&s->rd);
 	cg_buf_init(&ids, CG_BUF_MAX_SCRATCH); /* 1,000 ids of 20 digits at most */
-	err = sub_begin(s, &own);
+	err = pg_sub_begin(s, &own);
 	if (!err)
 		err = withdraw_lapsed(s, dest, now_ms);
 	if (!err) {
@@ -887,7 +885,7 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 		if (!err)
 			err = lease_keep(s, out[i].id, pg_i64(r, (int)i, 18));
 	}
-	err = sub_end(s, own, err);
+	err = pg_sub_end(s, own, err);
 	PQclear(c);
 	PQclear(r);
 	cg_buf_free(&ids);
@@ -912,13 +910,13 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
  * the statement returns true in its third column, the next of the key is
  * head. CG_ENOENT: not (or no longer) this store's in flight. */
 static enum cg_err
-outcome(struct pg_store *s, const char *sql, struct pg_params *p, bool pass)
+outcome(struct pg_store *s, int64_t id, const char *sql, struct pg_params *p, bool pass)
 {
 	enum cg_err err;
 	PGresult *r;
 	bool own;
 
-	err = sub_begin(s, &own);
+	err = pg_sub_begin(s, &own);
 	if (err)
 		return err;
 	r = pg_run(s, sql, p);
@@ -929,54 +927,61 @@ outcome(struct pg_store *s, const char *sql, struct pg_params *p, bool pass)
 	else if (pass || (PQnfields(r) > 2 && pg_i64(r, 0, 2)))
 		err = pg_pass_head(s, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
 	PQclear(r);
-	return sub_end(s, own, err);
+	err = pg_sub_end(s, own, err);
+	/* settled, or not (no longer) ours: the token is done with (at the
+	 * commit of the caller's transaction); kept when the store failed,
+	 * for the outcome tried again */
+	if (err != CG_EIO)
+		lease_drop(s, id);
+	return err;
+}
+
+/* An outcome's first parameters: $1 the message's id, $2 the token it was
+ * claimed with (-1, matching no lease, when this store holds none). Not a
+ * struct returned by value: its numbers' texts live in it, pointed at. */
+static void
+lease_params(struct pg_params *p, const struct pg_store *s, int64_t id)
+{
+	pg_int(p, id);
+	pg_int(p, lease_of(s, id));
 }
 
 enum cg_err
 pg_store_delivered(struct pg_store *s, int64_t id, int status, int64_t now_ms)
 {
 	struct pg_params p = {0};
-	enum cg_err err;
 
-	pg_int(&p, id);
-	pg_int(&p, lease_of(s, id));
+	lease_params(&p, s, id);
 	pg_int(&p, status);
 	pg_int(&p, now_ms);
-	err = outcome(
-	        s,
+	return outcome(
+	        s, id,
 	        "UPDATE message SET state = 2, status = $3, reason = NULL, done_ms = $4, head "
 	        "= false, lease_until = NULL WHERE id = $1 AND state = 1 AND lease = $2 "
 	        "RETURNING dest, okey",
 	        &p, true);
-	if (err != CG_EIO)
-		lease_drop(s, id);
-	return err;
 }
 
 enum cg_err
 pg_store_retry_at(struct pg_store *s, int64_t id, int status, const char *reason, int64_t next_ms)
 {
 	struct pg_params p = {0};
-	enum cg_err err;
 
-	pg_int(&p, id);
-	pg_int(&p, lease_of(s, id));
+	lease_params(&p, s, id);
 	pg_int(&p, status);
 	pg_text(&p, reason);
 	pg_int(&p, next_ms);
 	/* One whose consent was withdrawn in flight is withdrawn, not tried
 	 * again, and hands its line on. */
-	err = outcome(s,
-	              "UPDATE message SET state = CASE WHEN " PG_IS_WITHDRAWN
-	              " THEN 4 ELSE 0 END, head = CASE WHEN " PG_IS_WITHDRAWN
-	              " THEN false ELSE head END, status = $3, reason = CASE WHEN " PG_IS_WITHDRAWN
-	              " THEN reason ELSE $4 END, next_ms = $5, done_ms = CASE WHEN " PG_IS_WITHDRAWN
-	              " THEN $5 ELSE done_ms END, owner = NULL, lease = NULL, lease_until = NULL "
-	              "WHERE id = $1 AND state = 1 AND lease = $2 RETURNING dest, okey, state = 4",
-	              &p, false);
-	if (err != CG_EIO)
-		lease_drop(s, id);
-	return err;
+	return outcome(
+	        s, id,
+	        "UPDATE message SET state = CASE WHEN " PG_IS_WITHDRAWN
+	        " THEN 4 ELSE 0 END, head = CASE WHEN " PG_IS_WITHDRAWN
+	        " THEN false ELSE head END, status = $3, reason = CASE WHEN " PG_IS_WITHDRAWN
+	        " THEN reason ELSE $4 END, next_ms = $5, done_ms = CASE WHEN " PG_IS_WITHDRAWN
+	        " THEN $5 ELSE done_ms END, owner = NULL, lease = NULL, lease_until = NULL "
+	        "WHERE id = $1 AND state = 1 AND lease = $2 RETURNING dest, okey, state = 4",
+	        &p, false);
 }
 
 enum cg_err
@@ -984,10 +989,8 @@ pg_store_dead(struct pg_store *s, int64_t id, int status, const char *reason, co
               size_t response_len, const char *response_type, int64_t now_ms)
 {
 	struct pg_params p = {0};
-	enum cg_err err;
 
-	pg_int(&p, id);
-	pg_int(&p, lease_of(s, id));
+	lease_params(&p, s, id);
 	pg_int(&p, status);
 	pg_text(&p, reason);
 	pg_int(&p, now_ms);
@@ -998,14 +1001,11 @@ pg_store_dead(struct pg_store *s, int64_t id, int status, const char *reason, co
 	pg_text(&p, response ? response_type : NULL);
 	/* Queued (it cannot be sent at all), or in flight under our lease. A
 	 * dead message keeps its head: it holds its line. */
-	err = outcome(s,
-	              "UPDATE message SET state = 3, status = $3, reason = $4, done_ms = $5, "
-	              "response = $6, response_type = $7, lease_until = NULL WHERE id = $1 AND "
-	              "(state = 0 OR (state = 1 AND lease = $2)) RETURNING dest, okey",
-	              &p, false);
-	if (err != CG_EIO)
-		lease_drop(s, id);
-	return err;
+	return outcome(s, id,
+	               "UPDATE message SET state = 3, status = $3, reason = $4, done_ms = $5, "
+	               "response = $6, response_type = $7, lease_until = NULL WHERE id = $1 AND "
+	               "(state = 0 OR (state = 1 AND lease = $2)) RETURNING dest, okey",
+	               &p, false);
 }
 
 enum cg_err

@@ -37,7 +37,8 @@ struct pg_store {
 	char why[512]; /* the last failure, for the log */
 };
 
-/* A statement's parameters: text (NULL for SQL NULL) or bytes. */
+/* A statement's parameters: text (NULL for SQL NULL) or bytes. Numbers'
+ * texts live in the struct (num), pointed at by v: never copy one. */
 #define PG_MAX_PARAMS 12
 struct pg_params {
 	int n;
@@ -57,7 +58,12 @@ enum cg_err pg_exec(struct pg_store *s, const char *sql, const struct pg_params 
 /* An integer column of a binary result (int2, int4, int8, bool); 0 for NULL. */
 int64_t pg_i64(const PGresult *r, int row, int col);
 /* A libpq message on one line (its lines joined; thread-local copy). */
-const char *pg_first_line(const char *msg);
+const char *pg_one_line(const char *msg);
+/* Statements in a savepoint of the caller's transaction, or in a
+ * transaction of their own: begin, then end with their outcome (a
+ * failure rolls them back, and is returned). */
+enum cg_err pg_sub_begin(struct pg_store *s, bool *own);
+enum cg_err pg_sub_end(struct pg_store *s, bool own, enum cg_err err);
 /* The first waiting message of dest's key is its line's head. */
 enum cg_err pg_pass_head(struct pg_store *s, const char *dest, const char *key);
 

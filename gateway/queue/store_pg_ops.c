@@ -233,17 +233,18 @@ enum cg_err
 pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const char *reason,
                   int64_t now_ms, int64_t *count)
 {
-	struct pg_params p = {0};
+	struct pg_params line = {0}, p = {0};
 	enum cg_err err;
-	PGresult *r;
-	bool own = !s->tx;
+	PGresult *r = NULL;
+	bool own;
 	int i;
 
 	*count = 0;
-	err = pg_exec(s, own ? "BEGIN" : "SAVEPOINT withdraw", NULL);
+	err = pg_sub_begin(s, &own);
 	if (err)
 		return err;
-	s->tx = true; /* a lost connection fails it: nothing runs again alone */
+	pg_text(&line, dest);
+	pg_text(&line, key);
 	pg_text(&p, dest);
 	pg_text(&p, key);
 	pg_text(&p, reason);
@@ -251,28 +252,22 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	/* The line's rows locked in id order first, as a delivery takes them
 	 * (its message, then the next, which it makes head): a withdrawal and
 	 * a delivery of one patient never wait for each other both ways. */
-	r = pg_run(s,
-	           "SELECT id FROM message WHERE dest = $1 AND okey = $2 AND state IN (0, 1) "
-	           "AND $3::text IS NOT NULL AND $4::bigint IS NOT NULL ORDER BY id FOR UPDATE",
-	           &p);
-	if (!r)
-		err = CG_EIO;
-	PQclear(r);
-	r = NULL;
+	err = pg_exec(s,
+	              "SELECT id FROM message WHERE dest = $1 AND okey = $2 AND state IN (0, 1) "
+	              "ORDER BY id FOR UPDATE",
+	              &line);
 	/* queued: withdrawn now; in flight: marked, withdrawn if its attempt
 	 * fails, left delivered if it went through */
-	if (!err)
-		r = pg_run(s,
-		           "UPDATE message SET state = CASE state WHEN 0 THEN 4 ELSE state END, "
-		           "head = CASE "
-		           "state WHEN 0 THEN false ELSE head END, reason = $3, done_ms = CASE "
-		           "state WHEN 0 "
-		           "THEN $4 ELSE done_ms END WHERE dest = $1 AND okey = $2 AND state IN "
-		           "(0, 1) "
-		           "RETURNING state",
-		           &p);
-	if (!r)
-		err = CG_EIO;
+	if (!err) {
+		r = pg_run(
+		        s,
+		        "UPDATE message SET state = CASE state WHEN 0 THEN 4 ELSE state END, "
+		        "head = CASE state WHEN 0 THEN false ELSE head END, reason = $3, "
+		        "done_ms = CASE state WHEN 0 THEN $4 ELSE done_ms END WHERE dest = $1 AND "
+		        "okey = $2 AND state IN (0, 1) RETURNING state",
+		        &p);
+		err = r ? CG_OK : CG_EIO;
+	}
 	for (i = 0; r && i < PQntuples(r); i++)
 		if (pg_i64(r, i, 0) == CG_MSG_WITHDRAWN)
 			(*count)++;
@@ -280,15 +275,10 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	/* What is left of the line (in flight, dead) has its head again. */
 	if (!err)
 		err = pg_pass_head(s, dest, key);
-	if (err) {
+	err = pg_sub_end(s, own, err);
+	if (err)
 		*count = 0;
-		if (own)
-			pg_store_rollback(s);
-		else if (!pg_exec(s, "ROLLBACK TO SAVEPOINT withdraw", NULL))
-			pg_exec(s, "RELEASE SAVEPOINT withdraw", NULL);
-		return err;
-	}
-	return own ? pg_store_commit(s) : pg_exec(s, "RELEASE SAVEPOINT withdraw", NULL);
+	return err;
 }
 
 static void
@@ -333,18 +323,15 @@ pg_store_pseudonym_put(struct pg_store *s, const char *registry, const char *sys
                        const char *value, const char *pseudonym, int64_t now_ms)
 {
 	enum cg_err err;
+	bool own;
 
-	if (!s->tx)
-		return pseudonym_put(s, registry, system, value, pseudonym, now_ms);
-	if (pg_exec(s, "SAVEPOINT pseudonym", NULL))
-		return CG_EIO;
-	err = pseudonym_put(s, registry, system, value, pseudonym, now_ms);
-	if (err == CG_EIO) {
-		if (!pg_exec(s, "ROLLBACK TO SAVEPOINT pseudonym", NULL))
-			pg_exec(s, "RELEASE SAVEPOINT pseudonym", NULL);
-		return err;
-	}
-	return pg_exec(s, "RELEASE SAVEPOINT pseudonym", NULL) ? CG_EIO : err;
+	/* In a savepoint of the writer's group: a put that fails (another
+	 * writer's deadlock victim) fails its own job, not the group. */
+	err = pg_sub_begin(s, &own);
+	if (!err)
+		err = pg_sub_end(s, own,
+		                 pseudonym_put(s, registry, system, value, pseudonym, now_ms));
+	return err;
 }
 
 static enum cg_err
