@@ -64,6 +64,9 @@ const char *pg_one_line(const char *msg);
  * failure rolls them back, and is returned). */
 enum cg_err pg_sub_begin(struct pg_store *s, bool *own);
 enum cg_err pg_sub_end(struct pg_store *s, bool own, enum cg_err err);
+/* store_pg_claim.c: the end of the caller's transaction, for the fencing
+ * tokens of what it settled (dropped when it committed, kept when not). */
+void pg_leases_end(struct pg_store *s, bool committed);
 /* The first waiting message of dest's key is its line's head. */
 enum cg_err pg_pass_head(struct pg_store *s, const char *dest, const char *key);
 
