@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "gate.h"
 #include "outbox.h"
+#include "reader.h"
 
 struct cg_outbox {
 	char path[4096], dir[4096];
@@ -23,6 +24,7 @@ struct cg_outbox {
 	struct cg_forwarder *fw;
 	struct cg_store_gate *gate;       /* the writer's and the forwarder's turns */
 	struct cg_pseudonyms *pseudonyms; /* random ones (issue 12), looked up by workers */
+	struct cg_reader *reader;         /* the workers' reads (reader.h) */
 	_Atomic long long disk_checked_ms, free_bytes;
 	_Atomic unsigned long long refused_full, refused_disk, refused_down;
 };
@@ -122,10 +124,16 @@ cg_outbox_start(const struct cg_outbox_cfg *cfg, const struct cg_settings_source
 	}
 	if (!err) {
 		err = cg_pseudonyms_open(o->path, 0, &o->pseudonyms, why, whylen);
+		if (!err) {
+			cg_pseudonyms_set_health(o->pseudonyms, &o->down_since);
+			err = cg_reader_start(o->path, &o->reader);
+			if (err) {
+				snprintf(why, whylen, "no thread for the outbox's reads");
+				cg_pseudonyms_close(o->pseudonyms);
+			}
+		}
 		if (err)
 			cg_forwarder_stop(o->fw, 0);
-		else
-			cg_pseudonyms_set_health(o->pseudonyms, &o->down_since);
 	}
 	if (err) {
 		cg_writer_stop(o->writer);
@@ -145,6 +153,7 @@ cg_outbox_stop(struct cg_outbox *o, long grace_ms)
 		return;
 	cg_writer_stop(o->writer); /* every accepted job committed first */
 	cg_forwarder_stop(o->fw, grace_ms);
+	cg_reader_stop(o->reader); /* its jobs use the pseudonyms */
 	cg_pseudonyms_close(o->pseudonyms);
 	cg_store_gate_free(o->gate);
 	free(o);
@@ -199,6 +208,12 @@ const char *
 cg_outbox_path(const struct cg_outbox *o)
 {
 	return o->path;
+}
+
+enum cg_err
+cg_outbox_read(struct cg_outbox *o, struct cg_read_job *job)
+{
+	return cg_reader_submit(o->reader, job);
 }
 
 struct render {

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "forwarder.h"
 #include "pseudonyms.h"
+#include "reader.h"
 #include "settings.h"
 #include "writer.h"
 
@@ -61,7 +62,12 @@ struct cg_pseudonyms *cg_outbox_pseudonyms(struct cg_outbox *o);
  * readiness is false meanwhile. Any thread. */
 int64_t cg_outbox_down_since(struct cg_outbox *o);
 
-/* The store's path, for readers of their own (the trail). */
+/* The store's path. */
 const char *cg_outbox_path(const struct cg_outbox *o);
+
+/* A read for a worker's loop (the trail, a random pseudonym's first
+ * lookup), run on the outbox's reader thread (reader.h): its done() runs
+ * there. CG_ELIMIT: too many wait; the job is not run. */
+enum cg_err cg_outbox_read(struct cg_outbox *o, struct cg_read_job *job);
 
 #endif

@@ -159,6 +159,24 @@ get(void *ctx, const char *registry, const char *system, const char *value,
 }
 
 enum cg_err
+cg_pseudonyms_cached(struct cg_pseudonyms *p, const char *registry, const char *system,
+                     const char *value, char out[CG_PSEUDONYM_MAX + 1])
+{
+	char key[4096];
+	size_t n = make_key(key, sizeof(key), registry, system, value);
+	struct entry *e;
+
+	if (!n)
+		return CG_ELIMIT;
+	pthread_mutex_lock(&p->lock);
+	e = find(p, key, n);
+	if (e)
+		memcpy(out, e->pseudonym, sizeof(e->pseudonym));
+	pthread_mutex_unlock(&p->lock);
+	return e ? CG_OK : CG_ENOENT;
+}
+
+enum cg_err
 cg_pseudonyms_open(const char *path, int direct, struct cg_pseudonyms **out, char *why,
                    size_t whylen)
 {

@@ -35,8 +35,14 @@ enum cg_err cg_pseudonyms_open(const char *path, int direct, struct cg_pseudonym
                                size_t whylen);
 void cg_pseudonyms_close(struct cg_pseudonyms *p);
 
-/* The source for the policy (any thread). */
+/* The source for the policy (any thread): memory, then the store. */
 const struct cg_pseudonym_source *cg_pseudonyms_source(struct cg_pseudonyms *p);
+
+/* Memory only, never the store (an event loop's lookup): CG_ENOENT when
+ * the patient's pseudonym is not there; the source's get then finds or
+ * makes it, off the loop (the outbox's reader thread). */
+enum cg_err cg_pseudonyms_cached(struct cg_pseudonyms *p, const char *registry, const char *system,
+                                 const char *value, char out[CG_PSEUDONYM_MAX + 1]);
 
 /* The writer committed these: they may leave memory. */
 void cg_pseudonyms_committed(struct cg_pseudonyms *p, const struct cg_pseudonym_use *u, size_t n);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "prefetch.h"
 #include "outcome.h"
 #include "policy.h"
 #include "request.h"
@@ -269,9 +270,13 @@ accepts_json(const char *a)
 	       contains_ci(a, "application/json") || contains_ci(a, "application/fhir+json");
 }
 
+/* r->resource_type, r->validate_only; again, with r->known, after the
+ * pseudonyms memory lacked were fetched (prefetch.h). */
 static void
-ingest(struct request *r, const char *resource_type, int validate_only)
+ingest(struct request *r)
 {
+	const char *resource_type = r->resource_type[0] ? r->resource_type : NULL;
+	int validate_only = r->validate_only;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	struct cg_ingest_in ii;
@@ -310,6 +315,9 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 	                         : NULL;
 	ii.policy = r->route->dest ? &r->route->dest->policy : NULL;
 	ii.pseudonyms = r->w->outbox ? cg_outbox_pseudonyms(r->w->outbox) : NULL;
+	ii.defer_pseudonyms = 1; /* on the loop: never the store */
+	ii.known = r->known;
+	ii.nknown = r->nknown;
 	ii.rules = r->route->dest && r->route->dest->type == CG_DEST_FHIR ? &r->route->dest->rules
 	                                                                  : NULL;
 	/* A route without a destination only validates: no items to make. */
@@ -331,10 +339,18 @@ ingest(struct request *r, const char *resource_type, int validate_only)
 		prov.canonical_base = r->rt->base;
 		ii.provenance = &prov;
 	}
+	if (r->have_out)
+		cg_ingest_out_free(&r->out); /* the first pass's */
 	cg_ingest_out_init(&r->out);
 	r->have_out = 1;
 	if (cg_ingest(&ii, p ? p : "", len, &r->out)) {
 		cg_request_fail(r, 503, "transient", "out of memory");
+		return;
+	}
+	/* Items are made only when all are valid: then those that stand in
+	 * for pseudonyms memory lacks are made again, with them fetched. */
+	if (r->out.nmissing && r->out.status == 200 && !validate_only) {
+		cg_prefetch_pseudonyms(r, ingest);
 		return;
 	}
 	for (i = 0; i < CG_C__COUNT; i++)
@@ -620,9 +636,11 @@ cg_handle_request(struct evhttp_request *req, void *arg)
 	default:
 		if (authorize(r, m.route) != 0)
 			break;
-		if (m.target == CG_T_INGEST || m.target == CG_T_VALIDATE)
-			ingest(r, m.type[0] ? m.type : NULL, m.target == CG_T_VALIDATE);
-		else if (m.target == CG_T_METADATA)
+		if (m.target == CG_T_INGEST || m.target == CG_T_VALIDATE) {
+			snprintf(r->resource_type, sizeof(r->resource_type), "%s", m.type);
+			r->validate_only = m.target == CG_T_VALIDATE;
+			ingest(r);
+		} else if (m.target == CG_T_METADATA)
 			metadata(r);
 		else if (m.target == CG_T_ISSUE_CODES)
 			issue_codes(r);

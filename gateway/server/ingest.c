@@ -214,6 +214,47 @@ push_bundle_of(struct run *run, const cJSON *rec, const char *record_id)
 	return result;
 }
 
+/* A pseudonym use with copies of its three names (malloc'd: they outlive
+ * the item and the arena, which is cJSON's only), appended to *v. */
+static enum cg_err
+add_use(struct cg_pseudonym_use **v, size_t *n, const char *registry, const char *system,
+        const char *value, const char *pseudonym)
+{
+	struct cg_pseudonym_use *grown = realloc(*v, (*n + 1) * sizeof(**v)), *u;
+
+	if (!grown)
+		return CG_ENOMEM;
+	*v = grown;
+	u = &grown[*n];
+	memset(u, 0, sizeof(*u));
+	u->registry = strdup(registry);
+	u->system = strdup(system);
+	u->value = strdup(value);
+	snprintf(u->pseudonym, sizeof(u->pseudonym), "%s", pseudonym);
+	(*n)++;
+	if (!u->registry || !u->system || !u->value)
+		return CG_ENOMEM;
+	return CG_OK;
+}
+
+static int
+is_known(const struct cg_ingest_in *in, const char *registry, const char *system, const char *value,
+         char out[CG_PSEUDONYM_MAX + 1])
+{
+	size_t i;
+
+	for (i = 0; i < in->nknown; i++) {
+		const struct cg_pseudonym_use *u = &in->known[i];
+
+		if (u->pseudonym[0] && strcmp(u->value, value) == 0 &&
+		    strcmp(u->system, system) == 0 && strcmp(u->registry, registry) == 0) {
+			memcpy(out, u->pseudonym, CG_PSEUDONYM_MAX + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* The pseudonym source the policy sees for identity random: the
  * gateway's, with every pseudonym noted for the writer (pseudonyms.h). */
 static enum cg_err
@@ -221,31 +262,28 @@ note_pseudonym(void *ctx, const char *registry, const char *system, const char *
                char out[CG_PSEUDONYM_MAX + 1])
 {
 	struct run *run = ctx;
+	const struct cg_ingest_in *in = run->in;
 	struct cg_ingest_out *o = run->out;
-	const struct cg_pseudonym_source *src = cg_pseudonyms_source(run->in->pseudonyms);
-	struct cg_pseudonym_use *v, *u;
+	const struct cg_pseudonym_source *src = cg_pseudonyms_source(in->pseudonyms);
 	enum cg_err result;
 
 	if (!src)
 		return CG_EINVAL;
-	result = src->get(src->ctx, registry, system, value, out);
+	if (in->defer_pseudonyms) {
+		result = cg_pseudonyms_cached(in->pseudonyms, registry, system, value, out);
+		if (result == CG_ENOENT && is_known(in, registry, system, value, out))
+			result = CG_OK;
+		if (result == CG_ENOENT) {
+			/* A stand-in: these items are made again once it is fetched. */
+			snprintf(out, CG_PSEUDONYM_MAX + 1, "%s", "pending");
+			return add_use(&o->missing, &o->nmissing, registry, system, value, "");
+		}
+	} else {
+		result = src->get(src->ctx, registry, system, value, out);
+	}
 	if (result)
 		return result;
-	v = realloc(o->pseudonyms, (o->npseudonyms + 1) * sizeof(*v));
-	if (!v)
-		return CG_ENOMEM;
-	o->pseudonyms = v;
-	u = &v[o->npseudonyms];
-	memset(u, 0, sizeof(*u));
-	/* malloc'd (the arena is cJSON's only): they outlive the item */
-	u->registry = strdup(registry);
-	u->system = strdup(system);
-	u->value = strdup(value);
-	memcpy(u->pseudonym, out, CG_PSEUDONYM_MAX + 1);
-	o->npseudonyms++;
-	if (!u->registry || !u->system || !u->value)
-		return CG_ENOMEM;
-	return CG_OK;
+	return add_use(&o->pseudonyms, &o->npseudonyms, registry, system, value, out);
 }
 
 /* An item for a destination with a privacy policy: the record it is (FHIR
@@ -617,6 +655,7 @@ cg_ingest_out_free(struct cg_ingest_out *out)
 	free(out->item);
 	free(out->withdraw);
 	cg_pseudonym_uses_free(out->pseudonyms, out->npseudonyms);
+	cg_pseudonym_uses_free(out->missing, out->nmissing);
 	memset(out, 0, sizeof(*out));
 }
 

@@ -44,6 +44,13 @@ struct cg_ingest_in {
 	 * item goes out as the record it maps to with the policy applied */
 	const struct cg_policy *policy;
 	struct cg_pseudonyms *pseudonyms; /* random pseudonyms (identity random), or NULL */
+	/* On an event loop: a pseudonym not in memory is not looked up in the
+	 * store (a round trip) but noted in out->missing, and the items made
+	 * are not to be used: the caller has the missing ones fetched off the
+	 * loop, then ingests again with them as known. */
+	int defer_pseudonyms;
+	const struct cg_pseudonym_use *known; /* fetched for this request */
+	size_t nknown;
 	/* A FHIR destination's: each mapped record's Bundle, and each client
 	 * transaction or batch Bundle, ends with a Provenance entry (issue 12,
 	 * provenance.h); NULL: none. */
@@ -68,6 +75,10 @@ struct cg_ingest_out {
 	/* the random pseudonyms the items carry, for the writer to keep with them */
 	struct cg_pseudonym_use *pseudonyms;
 	size_t npseudonyms;
+	/* defer_pseudonyms: the ones to fetch (no pseudonym yet); when there
+	 * are any, the items are not the request's answer */
+	struct cg_pseudonym_use *missing;
+	size_t nmissing;
 	unsigned long code_count[CG_C__COUNT]; /* issues by code, for metrics */
 };
 

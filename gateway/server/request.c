@@ -186,6 +186,9 @@ request_finish(struct request *r)
 		cg_delivery_release(&r->dl);
 	if (r->job_ev)
 		event_free(r->job_ev);
+	if (r->read_ev)
+		event_free(r->read_ev);
+	cg_pseudonym_uses_free(r->known, r->nknown);
 	free(r->msgs);
 	free(r->ids);
 	free(r->keys);

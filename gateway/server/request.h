@@ -45,6 +45,17 @@ struct request {
 	char txid[40];              /* the transaction: its messages' common id */
 	char (*keys)[48];           /* keys made here for items about no patient */
 	const char **withdraw_keys; /* a withdrawal's keys (into out.withdraw) */
+	/* what ingest is asked again (handler.c) */
+	char resource_type[CG_FHIR_TYPE_NAME_MAX]; /* P/{type}'s, or "" */
+	int validate_only;
+	/* random pseudonyms fetched off the loop, then ingest again (prefetch.c) */
+	struct cg_read_job read;
+	struct event *read_ev; /* made active by the reader thread */
+	struct cg_pseudonyms *pseudonyms_of;
+	struct cg_pseudonym_use *known; /* owned */
+	size_t nknown;
+	enum cg_err read_err;
+	void (*again)(struct request *r);
 };
 
 /* The request's method, for routing and the audit log. */

@@ -242,7 +242,6 @@ worker_free(struct worker *w)
 	if (w->admin)
 		evhttp_free(w->admin);
 	cg_dest_loop_free(w->dests);
-	cg_trail_close(w);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->reconfigure_ev)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -19,32 +20,41 @@
 
 #define LIST_MAX 100 /* messages in one answer; ?after=ID for the next */
 /* Messages read for one answer, the client's or not: the store holds every
- * client's (a week of delivered ones), and the answer is made on the
- * worker's loop, which serves nothing else meanwhile. */
+ * client's (a week of delivered ones). Read on the outbox's reader thread,
+ * never on a worker's loop (reader.h). */
 #define SCAN_MAX 5000
 
 static const char *const states[] = {"queued", "in-flight", "delivered", "dead", "withdrawn"};
 
+/* One answer in the making: what the reader thread needs, copied from the
+ * request on its loop (the connection may close meanwhile; the settings
+ * stay, the request holds them), and what it makes. */
 struct walk {
+	struct cg_read_job job;
 	struct request *r;
-	struct cg_jw *w;
+	struct event *back; /* on r's loop: the reader is done */
+	struct cg_store_filter f;
+	char txid[64], record[80];
+	const struct cg_settings *s;
+	unsigned char *own; /* per configured client: r's certificate matches it */
+	struct cg_buf b;
+	struct cg_jw w;
+	enum cg_err err;
 	size_t n, scanned;
 	int64_t last, last_scanned;
 	int state[CG_MSG_STATES]; /* how many in each state */
-	const char *first;        /* its first message's transaction (for one transaction) */
 };
 
 /* Whether the message was sent by one of the names r's certificate has. */
 static int
-is_own(const struct request *r, const struct cg_msg *m)
+is_own(const struct walk *k, const struct cg_msg *m)
 {
-	const struct cg_settings *s = r->rt->s;
 	size_t i;
 
-	if (!m->client || !r->conn || !r->conn->id_match)
+	if (!m->client || !k->own)
 		return 0;
-	for (i = 0; i < s->nclients; i++)
-		if (r->conn->id_match[i] && strcmp(s->clients[i].name, m->client) == 0)
+	for (i = 0; i < k->s->nclients; i++)
+		if (k->own[i] && strcmp(k->s->clients[i].name, m->client) == 0)
 			return 1;
 	return 0;
 }
@@ -67,10 +77,10 @@ static int
 on_msg(const struct cg_msg *m, void *arg)
 {
 	struct walk *k = arg;
-	struct cg_jw *w = k->w;
+	struct cg_jw *w = &k->w;
 
 	k->scanned++;
-	if (!is_own(k->r, m)) {
+	if (!is_own(k, m)) {
 		k->last_scanned = m->id;
 		return 0;
 	}
@@ -103,33 +113,66 @@ on_msg(const struct cg_msg *m, void *arg)
 	return 0;
 }
 
-static struct cg_store *
-store_of(struct request *r)
+static void
+walk_free(struct walk *k)
 {
-	struct worker *w = r->w;
-	char why[512];
-
-	if (!w->outbox)
-		return NULL;
-	/* A store that does not answer is not asked from a worker's loop (a
-	 * database's connect timeout would hold every connection it serves):
-	 * the answer is 503 until the forwarder finds it answering again. */
-	if (cg_outbox_down_since(w->outbox))
-		return NULL;
-	if (w->trail_store)
-		return w->trail_store;
-	if (cg_store_open_existing(cg_outbox_path(w->outbox), &w->trail_store, why, sizeof(why))) {
-		cg_log(CG_LOG_ERROR, "outbox: the trail cannot read the store: %s", why);
-		w->trail_store = NULL;
-	}
-	return w->trail_store;
+	if (k->back)
+		event_free(k->back);
+	cg_buf_free(&k->b);
+	free(k->own);
+	free(k);
 }
 
-void
-cg_trail_close(struct worker *w)
+/* On the reader thread: the answer's body. */
+static void
+read_trail(struct cg_read_job *job, struct cg_store *st)
 {
-	cg_store_close(w->trail_store);
-	w->trail_store = NULL;
+	struct walk *k = job->arg;
+	struct cg_jw *w = &k->w;
+
+	if (!st) {
+		k->err = CG_EIO;
+		return;
+	}
+	cg_jw_object(w, NULL);
+	if (k->f.txid)
+		cg_jw_string(w, "transaction", k->f.txid);
+	cg_jw_array(w, "messages");
+	k->err = cg_store_list(st, &k->f, on_msg, k);
+	cg_jw_end(w);
+	if (k->n == LIST_MAX)
+		cg_jw_int(w, "next", k->last); /* ?after= for the rest */
+	else if (k->scanned == SCAN_MAX)
+		cg_jw_int(w, "next", k->last_scanned); /* read as far as that */
+	cg_jw_end(w);
+	if (!k->err && w->err)
+		k->err = w->err;
+}
+
+static void
+read_done(struct cg_read_job *job)
+{
+	struct walk *k = job->arg;
+
+	event_active(k->back, EV_READ, 1);
+}
+
+/* Back on the request's loop: the answer. */
+static void
+answer(evutil_socket_t fd, short what, void *arg)
+{
+	struct walk *k = arg;
+	struct request *r = k->r;
+
+	(void)fd;
+	(void)what;
+	if (k->err)
+		cg_request_fail(r, 503, "transient", "the outbox's store cannot be read now");
+	else if (k->f.txid && k->n == 0)
+		cg_request_fail(r, 404, "not-found", "no such transaction");
+	else
+		cg_request_respond(r, 200, "application/json", k->b.p, k->b.len, "ok");
+	walk_free(k);
 }
 
 /* ?record=, ?state=, ?after= */
@@ -178,63 +221,71 @@ read_query(struct request *r, struct cg_store_filter *f, char *record, size_t rl
 void
 cg_trail(struct request *r, const char *rest)
 {
-	struct cg_store *st = store_of(r);
-	struct cg_store_filter f;
-	struct cg_buf b;
-	struct cg_jw w;
-	struct walk k;
-	char txid[64], record[80];
+	struct worker *wk = r->w;
+	struct walk *k;
 	enum cg_err err;
 
-	if (!st) {
+	if (!wk->outbox) {
 		cg_request_fail(r, 404, "not-found",
 		                "this gateway has no outbox (no queue-mode destination)");
 		return;
 	}
-	cg_store_filter_init(&f);
-	f.limit = SCAN_MAX;
+	/* A store that does not answer is not asked: 503 at once until the
+	 * forwarder finds it answering again. */
+	if (cg_outbox_down_since(wk->outbox)) {
+		cg_request_fail(r, 503, "transient", "the outbox's store cannot be read now");
+		return;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		cg_request_fail(r, 503, "transient", "out of memory");
+		return;
+	}
+	cg_store_filter_init(&k->f);
+	k->f.limit = SCAN_MAX;
 	if (rest[0] == '/') {
 		size_t n = strlen(rest + 1);
 
-		if (n == 0 || n >= sizeof(txid) || strchr(rest + 1, '/')) {
+		if (n == 0 || n >= sizeof(k->txid) || strchr(rest + 1, '/')) {
+			free(k);
 			cg_request_fail(r, 404, "not-found", "no such transaction");
 			return;
 		}
-		memcpy(txid, rest + 1, n + 1);
-		f.txid = txid;
-	} else if (read_query(r, &f, record, sizeof(record)) || (!f.record_id && f.state < 0)) {
+		memcpy(k->txid, rest + 1, n + 1);
+		k->f.txid = k->txid;
+	} else if (read_query(r, &k->f, k->record, sizeof(k->record)) ||
+	           (!k->f.record_id && k->f.state < 0)) {
+		free(k);
 		cg_request_fail(r, 400, "invalid",
 		                "ask for /transactions/{id}, /transactions?record=ID or "
 		                "/transactions?state=queued|in-flight|delivered|dead (&after=ID "
 		                "for the next page)");
 		return;
 	}
-	memset(&k, 0, sizeof(k));
-	k.r = r;
-	k.w = &w;
-	cg_buf_init(&b, CG_BUF_MAX_ANSWER);
-	cg_jw_init(&w, &b);
-	cg_jw_object(&w, NULL);
-	if (f.txid)
-		cg_jw_string(&w, "transaction", f.txid);
-	cg_jw_array(&w, "messages");
-	err = cg_store_list(st, &f, on_msg, &k);
-	cg_jw_end(&w);
-	if (k.n == LIST_MAX)
-		cg_jw_int(&w, "next", k.last); /* ?after= for the rest */
-	else if (k.scanned == SCAN_MAX)
-		cg_jw_int(&w, "next", k.last_scanned); /* read as far as that */
-	cg_jw_end(&w);
-	if (err || w.err) {
-		cg_buf_free(&b);
-		cg_request_fail(r, 503, "transient", "the outbox's store cannot be read now");
+	k->r = r;
+	k->s = r->rt->s;
+	if (k->s->nclients && r->conn && r->conn->id_match) {
+		k->own = malloc(k->s->nclients);
+		if (k->own)
+			memcpy(k->own, r->conn->id_match, k->s->nclients);
+	}
+	cg_buf_init(&k->b, CG_BUF_MAX_ANSWER);
+	cg_jw_init(&k->w, &k->b);
+	k->back = event_new(wk->base, -1, 0, answer, k);
+	k->job.run = read_trail;
+	k->job.done = read_done;
+	k->job.arg = k;
+	if (!k->back || (k->s->nclients && r->conn && r->conn->id_match && !k->own)) {
+		walk_free(k);
+		cg_request_fail(r, 503, "transient", "out of memory");
 		return;
 	}
-	if (f.txid && k.n == 0) {
-		cg_buf_free(&b);
-		cg_request_fail(r, 404, "not-found", "no such transaction");
-		return;
+	err = cg_outbox_read(wk->outbox, &k->job);
+	if (err) {
+		walk_free(k);
+		cg_log(CG_LOG_WARN, "request %s: the outbox's reader has %d reads waiting: refused",
+		       r->id, CG_READER_QUEUE_MAX);
+		cg_request_fail(r, 503, "transient",
+		                "the gateway is busy reading its outbox; ask again shortly");
 	}
-	cg_request_respond(r, 200, "application/json", b.p, b.len, "ok");
-	cg_buf_free(&b);
 }

@@ -10,9 +10,10 @@
  * certificate matches): another's transaction is 404, as one that does not
  * exist. Each message says its state, destination, type, record id,
  * attempts, times, the upstream's last status and why it is dead or waiting;
- * never its body. Reads go to a store connection of the worker's own, on
- * its loop: indexed reads of a WAL file, which writers do not block.
- * Internal to server/.
+ * never its body. The store is read on the outbox's reader thread
+ * (reader.h), never on the worker's loop: a database's round trip or a scan
+ * of 5,000 rows would hold every connection the loop serves. Internal to
+ * server/.
  */
 #ifndef CG_TRAIL_H
 #define CG_TRAIL_H
@@ -21,9 +22,5 @@ struct request;
 
 /* rest: "" or "/{id}" after /transactions; the query is the request's. */
 void cg_trail(struct request *r, const char *rest);
-
-/* Closes the worker's store connection (at its end). */
-struct worker;
-void cg_trail_close(struct worker *w);
 
 #endif

@@ -19,7 +19,6 @@ struct evconnlistener;
 struct evhttp_bound_socket;
 struct cg_dest_loop;
 struct cg_outbox;
-struct cg_store;
 
 struct front { /* one listener on one worker */
 	struct worker *w;
@@ -40,7 +39,6 @@ struct worker {
 	struct event *reconfigure_ev; /* a reload: apply the new limits */
 	struct cg_dest_loop *dests;   /* the loop's way to destinations */
 	struct cg_outbox *outbox;     /* the process's, or NULL: no queue-mode destination */
-	struct cg_store *trail_store; /* the worker's reads of it (trail.c), or NULL */
 	size_t conns, max_conns;      /* connections past their handshake */
 	size_t handshaking, max_handshaking;
 	struct conn *oldest, *newest; /* the handshaking ones, in accept order */
