@@ -19,7 +19,8 @@ Two views of what arrives, both kept:
   each patient (the Procedure's subject identifier, or the record's first
   patient identifier) the order in which their items were first created is
   kept, to check the outbox's per-patient order ("created", "duplicates",
-  "duplicate_records", "order", "distinct", "idempotency_keys").
+  "duplicate_records" and their "duplicate_ids", "order", "distinct",
+  "idempotency_keys").
 - a resource store, as a FHIR server keeps it: resources by type and id.
   Under a base path B (the path before the type: /fhir for https://H:P/fhir):
     POST B (Bundle transaction|batch)   each entry: POST (ifNoneExist: the
@@ -120,7 +121,7 @@ TYPE_RE = re.compile(r"^[A-Z][A-Za-z]+$")
 
 def fresh():
     return {"mode": "ok", "status": 503, "retry_after": None, "delay": 0, "refuse": [],
-            "created": 0, "duplicates": 0, "duplicate_records": 0, "keys": {}, "order": {}, "requests": [],
+            "created": 0, "duplicates": 0, "duplicate_records": 0, "duplicate_ids": [], "keys": {}, "order": {}, "requests": [],
             "idempotency_keys": [], "concurrent": 0, "max_concurrent": 0, "received": [],
             # issue 13
             "bearer_secret": args.bearer_secret, "tokens_issued_before": None,
@@ -770,6 +771,8 @@ class Handler(BaseHTTPRequestHandler):
             if key in state["keys"]:
                 state["duplicates"] += 1
                 state["duplicate_records"] += rec is not None
+                if rec is not None:
+                    state["duplicate_ids"].append(rec)
                 continue
             state["keys"][key] = True
             state["created"] += 1
