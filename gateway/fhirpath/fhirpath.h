@@ -98,8 +98,16 @@ struct cg_fp_env {
 	const struct cg_fhir_structure *structure; /* the R4 tables, or NULL */
 	const struct cJSON *resource;              /* %resource, and the input */
 	const struct cJSON *context;               /* %context (NULL: the resource) */
-	long long now_ms;                          /* now() in ms since the epoch (0: the clock) */
-	char error[160];                           /* why an evaluation failed */
+	/* The FHIR type of %context ("Extension"), or the path of its backbone
+	 * element ("Observation.component"), so that its choice elements and
+	 * primitives are typed as a navigation to it would type them; NULL: a
+	 * resource typed by its resourceType, anything else untyped. */
+	const char *context_type;
+	/* %rootResource: the resource that contains %resource (a contained
+	 * resource's container); NULL: %resource itself. */
+	const struct cJSON *root_resource;
+	long long now_ms; /* now() in ms since the epoch (0: the clock) */
+	char error[160];  /* why an evaluation failed */
 };
 
 /* The longest string an evaluation may compute (FHIR's limit for strings):

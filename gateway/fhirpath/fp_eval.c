@@ -286,8 +286,19 @@ fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, struct fp_vec *
 		const struct cg_fhir_type *t = NULL;
 		size_t idx = 0;
 
-		if (!m->string || m->string[0] == '_' || !strcmp(m->string, "resourceType"))
+		if (!m->string || !strcmp(m->string, "resourceType"))
 			continue;
+		if (m->string[0] == '_') {
+			/* a primitive without a value is a child too, through its
+			 * extensions; one with a value comes with it below */
+			if (cJSON_GetObjectItemCaseSensitive(item->node, m->string + 1))
+				continue;
+			if (item->ctx)
+				el = cg_fhir_child(item->ctx, m->string + 1, &t, &idx);
+			if ((r = push_member(c, NULL, m, el, t, out)))
+				return r;
+			continue;
+		}
 		if (item->ctx)
 			el = cg_fhir_child(item->ctx, m->string, &t, &idx);
 		if ((r = push_member(c, m, companion(item->node, m->string), el, t, out)))
@@ -743,6 +754,20 @@ binary(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll *focus
 
 /* ---- nodes -------------------------------------------------------------- */
 
+/* %context as an item: a resource by its resourceType, or an object typed
+ * by env->context_type (a backbone element's path makes a BackboneElement). */
+static void
+context_item(struct fp_ctx *c, struct cg_fp_item *it)
+{
+	const char *ct = c->env->context_type;
+
+	fp_resource_item(c, c->env->context ? c->env->context : c->env->resource, it);
+	if (it->ftype || !ct || !c->env->structure)
+		return;
+	it->ftype = strchr(ct, '.') ? "BackboneElement" : ct;
+	it->ctx = cg_fhir_context(c->env->structure, ct);
+}
+
 static enum cg_err
 variable(struct fp_ctx *c, const struct fp_node *n, struct cg_fp_coll *out)
 {
@@ -754,15 +779,20 @@ variable(struct fp_ctx *c, const struct fp_node *n, struct cg_fp_coll *out)
 	struct cg_fp_item it;
 	size_t k;
 
-	if (!strcmp(n->name, "resource") || !strcmp(n->name, "rootResource")) {
+	if (!strcmp(n->name, "resource")) {
 		fp_resource_item(c, c->env->resource, &it);
+		return fp_single(c->env->arena, &it, out);
+	}
+	if (!strcmp(n->name, "rootResource")) {
+		fp_resource_item(
+		        c, c->env->root_resource ? c->env->root_resource : c->env->resource, &it);
 		return fp_single(c->env->arena, &it, out);
 	}
 	if (!strcmp(n->name, "context")) {
 		if (c->env->context && c->env->context != c->env->resource) {
 			make_item(c, c->env->context, NULL, NULL, NULL, &it);
 			if (cJSON_IsObject(c->env->context))
-				fp_resource_item(c, c->env->context, &it);
+				context_item(c, &it);
 		} else {
 			fp_resource_item(c, c->env->resource, &it);
 		}
@@ -953,7 +983,7 @@ cg_fp_eval(const struct cg_fp_program *p, struct cg_fp_env *env, struct cg_fp_co
 	out->n = 0;
 	if (!env->resource)
 		return CG_EINVAL;
-	fp_resource_item(&c, env->context ? env->context : env->resource, &root);
+	context_item(&c, &root);
 	if ((e = fp_single(env->arena, &root, &focus)))
 		return e;
 	c.root = &focus;

@@ -1107,18 +1107,73 @@ FN(f_replace)
 	return ret_item(c, &it, out);
 }
 
+/* Java escapes a character inside a bracket expression ([\-_\]], as
+ * eld-16 has it); POSIX takes a backslash there literally. Each escaped
+ * character is written plainly, with "]" moved first and "-" last, where
+ * POSIX reads them as themselves. Outside brackets, escapes are kept. */
+static void
+posix_brackets(const char *in, char *o)
+{
+	while (*in) {
+		char body[256];
+		size_t n = 0;
+		int neg = 0, rb = 0, dash = 0;
+
+		if (*in == '\\' && in[1]) {
+			*o++ = *in++;
+			*o++ = *in++;
+			continue;
+		}
+		if (*in != '[') {
+			*o++ = *in++;
+			continue;
+		}
+		in++;
+		if (*in == '^') {
+			neg = 1;
+			in++;
+		}
+		for (; *in && *in != ']' && n < sizeof(body) - 1; in++) {
+			if (*in == '\\' && in[1]) {
+				in++;
+				if (*in == ']')
+					rb = 1;
+				else if (*in == '-')
+					dash = 1;
+				else
+					body[n++] = *in;
+			} else {
+				body[n++] = *in;
+			}
+		}
+		*o++ = '[';
+		if (neg)
+			*o++ = '^';
+		if (rb)
+			*o++ = ']';
+		memcpy(o, body, n);
+		o += n;
+		if (dash)
+			*o++ = '-';
+		if (*in == ']')
+			*o++ = *in++;
+	}
+	*o = '\0';
+}
+
 static enum cg_err
 compile_re(struct fp_ctx *c, const char *pat, int anchored, regex_t *re)
 {
 	size_t n = strlen(pat);
-	char *p = cg_arena_alloc(ARENA, n + 8);
+	char *p = cg_arena_alloc(ARENA, n + 8), *q = cg_arena_alloc(ARENA, n + 1);
 
-	if (!p)
+	if (!p || !q)
 		return CG_ENOMEM;
+	posix_brackets(pat, q);
 	if (anchored)
-		snprintf(p, n + 8, "^(%s)$", pat);
+		snprintf(p, n + 8, "^(%s)$", q);
 	else
-		memcpy(p, pat, n + 1);
+		memmove(p, q, strlen(q) + 1);
 	if (regcomp(re, p, REG_EXTENDED))
 		return fp_fail(c, "not a POSIX extended regular expression: %s", pat);
 	return CG_OK;
