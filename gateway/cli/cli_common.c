@@ -10,6 +10,7 @@
 #include "pseudonyms.h"
 #include "store.h"
 #include "config.h"
+#include "fhir_invariants.h"
 #include "fileio.h"
 #include "render.h"
 
@@ -302,6 +303,19 @@ cg_cli_load_mappings(const char *command, const char *dir)
 	free(why);
 	free(default_dir);
 	return m;
+}
+
+struct cg_fhir_invariants *
+cg_cli_load_invariants(const char *command, const struct cg_mappings *m)
+{
+	struct cg_fhir_invariants *inv = NULL;
+	char *why = NULL;
+	enum cg_err result = cg_fhir_invariants_load(m->dir, &inv, &why);
+
+	if (result)
+		fprintf(stderr, "%s: invariants: %s\n", command, why ? why : cg_strerror(result));
+	free(why);
+	return inv;
 }
 
 int

@@ -64,6 +64,12 @@ void cg_cli_usage(FILE *f, const struct cg_cli_cmd *cmd, const void *defaults);
  * map"), and returns NULL: the command then exits with status 2. */
 struct cg_mappings *cg_cli_load_mappings(const char *command, const char *dir);
 
+struct cg_fhir_invariants;
+/* Loads and compiles the R4 invariants beside m's tables (fhir_invariants.h),
+ * once per command. On failure says why on stderr, as above, and returns
+ * NULL: the command then exits with status 2. */
+struct cg_fhir_invariants *cg_cli_load_invariants(const char *command, const struct cg_mappings *m);
+
 /* Loads and checks the configuration file as `cellgate serve` does, its
  * issues printed on stderr as --check-config prints them, an unreadable
  * file said prefixed by the command. 0 and *out when it is usable; 1 when it

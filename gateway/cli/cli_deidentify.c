@@ -19,6 +19,7 @@
 #include "cli_common.h"
 #include "cli_deidentify.h"
 #include "config.h"
+#include "fhir_invariants.h"
 #include "fileio.h"
 #include "ingest.h"
 #include "json_member.h"
@@ -146,6 +147,7 @@ cg_cli_deidentify(int argc, char **argv)
 	struct cg_config *cfg = NULL;
 	struct cg_settings *s = NULL;
 	struct cg_mappings *m = NULL;
+	struct cg_fhir_invariants *inv = NULL;
 	struct cg_pseudonyms *ps = NULL;
 	const struct cg_dest_cfg *d;
 	struct args a;
@@ -209,6 +211,9 @@ cg_cli_deidentify(int argc, char **argv)
 	m = cg_cli_load_mappings("cellgate deidentify", a.mappings);
 	if (!m)
 		goto out;
+	/* as the gateway would check the input: fhir_invariants in the config */
+	if (s->fhir_invariants && !(inv = cg_cli_load_invariants("cellgate deidentify", m)))
+		goto out;
 	for (i = first; i < argc; i++) {
 		struct cg_ingest_in in;
 		struct cg_ingest_out o;
@@ -234,6 +239,7 @@ cg_cli_deidentify(int argc, char **argv)
 		in.consent_for = d->consent_required ? d->registry_id : NULL;
 		in.policy = &d->policy;
 		in.pseudonyms = ps;
+		in.invariants = inv;
 		cg_ingest_out_init(&o);
 		err = cg_ingest(&in, text, len, &o);
 		free(text);
@@ -259,6 +265,7 @@ cg_cli_deidentify(int argc, char **argv)
 	status = io_failed ? 2 : refused ? 1 : 0;
 out:
 	cg_pseudonyms_close(ps);
+	cg_fhir_invariants_free(inv);
 	cg_mappings_free(m);
 	cg_settings_free(s);
 	cg_config_free(cfg);

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "cli_common.h"
 #include "cli_map.h"
+#include "fhir_invariants.h"
 #include "fileio.h"
 #include "json_pretty.h"
 #include "json_write.h"
@@ -195,6 +196,7 @@ cg_cli_map(int argc, char **argv)
 {
 	struct cg_validate_opts vopts;
 	struct cg_mappings *m = NULL;
+	struct cg_fhir_invariants *inv;
 	struct run run;
 	struct args a;
 	int i, io_failed = 0, status, first;
@@ -231,7 +233,8 @@ cg_cli_map(int argc, char **argv)
 		return 2;
 	}
 	cg_validate_opts_default(&vopts, m);
-	for (i = first; i < argc; i++) {
+	vopts.invariants = inv = cg_cli_load_invariants("cellgate map", m);
+	for (i = first; inv && i < argc; i++) {
 		char *text = NULL;
 		size_t len = 0;
 		int is_stdin = strcmp(argv[i], "-") == 0;
@@ -259,8 +262,9 @@ cg_cli_map(int argc, char **argv)
 		fprintf(stderr, "cellgate map: writing output: %s\n", strerror(errno));
 		io_failed = 1;
 	}
-	status = io_failed ? 2 : run.failed ? 1 : 0;
+	status = io_failed || !inv ? 2 : run.failed ? 1 : 0;
 	cg_arena_free(run.arena);
+	cg_fhir_invariants_free(inv);
 	cg_mappings_free(m);
 	return status;
 }

@@ -32,7 +32,7 @@ struct run {
 struct args {
 	int format; /* index into formats: 0 text, 1 json, 2 outcome */
 	const char *mappings;
-	int quiet, list_codes, help, invariants;
+	int quiet, list_codes, help, no_invariants;
 	unsigned long long max_issues, max_depth, max_record, max_string;
 };
 
@@ -56,10 +56,8 @@ static const struct cg_cli_opt options[] = {
          "largest record", 64, 1ull << 30, NULL},
         {"max-string-size", 0, CG_CLI_NUMBER, offsetof(struct args, max_string), "BYTES",
          "longest string, member name or number", 16, 1ull << 30, NULL},
-        {"invariants", 0, CG_CLI_FLAG, offsetof(struct args, invariants), NULL,
-         "also the R4 core invariants, by the FHIRPath\nengine (first stage: "
-         "docs/fhir.md)",
-         0, 0, NULL},
+        {"no-invariants", 0, CG_CLI_FLAG, offsetof(struct args, no_invariants), NULL,
+         "FHIR: structure only, without the R4 core\ninvariants (docs/fhir.md)", 0, 0, NULL},
         {"list-codes", 0, CG_CLI_FLAG, offsetof(struct args, list_codes), NULL,
          "print each issue code with its meaning", 0, 0, NULL},
         {"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0, NULL},
@@ -154,17 +152,12 @@ cg_cli_validate(int argc, char **argv)
 		return EXIT_USAGE;
 	opts.mappings = m;
 	run.base = m->canonical_base;
-	if (a.invariants) {
-		char *why = NULL;
-
-		if (cg_fhir_invariants_load(m->dir, &inv, &why)) {
-			fprintf(stderr, "cellgate validate: %s\n", why ? why : "out of memory");
-			free(why);
-			cg_mappings_free(m);
-			return EXIT_USAGE;
-		}
-		opts.invariants = inv;
+	/* compiled once for every file and record of the run */
+	if (!a.no_invariants && !(inv = cg_cli_load_invariants("cellgate validate", m))) {
+		cg_mappings_free(m);
+		return EXIT_USAGE;
 	}
+	opts.invariants = inv;
 	cg_buf_init(&run.out, CG_BUF_MAX_OUTCOME);
 
 	for (i = first; i < argc; i++) {

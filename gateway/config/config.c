@@ -534,12 +534,13 @@ enum {
 	C_WORKERS,
 	C_ADMIN,
 	C_OUTBOX,
+	C_INVARIANTS,
 	C__N
 };
 static const struct cg_member config_spec[] = {
         {"listeners", 1}, {"clients", 1}, {"routes", 1},         {"destinations", 1},
         {"limits", 0},    {"logging", 0}, {"canonical_base", 0}, {"workers", 0},
-        {"admin", 0},     {"outbox", 0}};
+        {"admin", 0},     {"outbox", 0},  {"fhir_invariants", 0}};
 
 enum { A_ADDRESS, A_PORT, A__N };
 static const struct cg_member admin_spec[] = {{"address", 0}, {"port", 1}};
@@ -602,6 +603,11 @@ check_config(struct ck *k, cJSON *root)
 		long v;
 
 		cg_check_integer(&k->c, f[C_WORKERS], "workers", 1, 64, &v);
+	}
+	if (f[C_INVARIANTS]) {
+		int b;
+
+		cg_check_bool(&k->c, f[C_INVARIANTS], "fhir_invariants", &b);
 	}
 	if (f[C_ADMIN])
 		check_admin(k, f[C_ADMIN]);

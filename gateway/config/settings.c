@@ -281,6 +281,7 @@ cg_settings_from(const struct cg_config *c)
 	s->audit = str(log, "audit");
 	s->canonical_base = str(root, "canonical_base");
 	s->workers = (int)num(root, "workers", 0);
+	s->fhir_invariants = !cJSON_IsFalse(cg_json_member(root, "fhir_invariants"));
 	if (cg_json_member(root, "admin")) {
 		const cJSON *admin = cg_json_member(root, "admin");
 

@@ -116,7 +116,10 @@ struct cg_settings {
 	const char *audit;          /* file, or NULL */
 	const char *canonical_base; /* or NULL: the mappings' own */
 	int workers;                /* 0: one per core */
-	const char *admin_address;  /* the admin listener (plain HTTP), or NULL: none */
+	/* FHIR input checked against the R4 invariants too (default true):
+	 * fhir_invariants: false is the way out should one misfire */
+	bool fhir_invariants;
+	const char *admin_address; /* the admin listener (plain HTTP), or NULL: none */
 	int admin_port;
 	struct cg_outbox_cfg {
 		/* the store (store.h: a SQLite file, or a PostgreSQL database's

@@ -72,7 +72,7 @@ struct cg_arena *cg_arena_activate(struct cg_arena *a);
  * returned; cg_arena_thread_release() frees them all when the thread ends.
  * A caller must not use a slot another caller up its stack holds.
  */
-enum { CG_ARENA_SLOT_PARSE, CG_ARENA_SLOT_MAP, CG_ARENA_SLOTS = 4 };
+enum { CG_ARENA_SLOT_PARSE, CG_ARENA_SLOT_MAP, CG_ARENA_SLOT_FHIRPATH, CG_ARENA_SLOTS = 4 };
 struct cg_arena *cg_arena_thread(int slot, size_t first_chunk);
 void cg_arena_thread_release(void);
 

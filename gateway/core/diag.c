@@ -114,10 +114,10 @@ static const struct code_info codes[CG_C__COUNT] = {
         [CG_C_FHIR_BUNDLE] = {"fhir-bundle", CG_SEV_ERROR, "invariant",
                               "a Bundle rule broken (fullUrl, request, response, search, total)"},
         [CG_C_FHIR_INVARIANT] = {"fhir-invariant", CG_SEV_ERROR, "invariant",
-                                 "a FHIR invariant broken (obs-6, obs-7, dom-2)"},
+                                 "an R4 core invariant broken (obs-6, dom-2, ele-1...)"},
         [CG_C_FHIR_INVARIANT_WARNING] = {"fhir-invariant-warning", CG_SEV_WARNING, "invariant",
-                                         "a FHIR invariant of warning severity not met "
-                                         "(validate --invariants)"},
+                                         "an R4 core invariant of warning severity not "
+                                         "met (dom-6: no narrative)"},
         [CG_C_MAP_MISSING] = {"map-missing", CG_SEV_ERROR, "incomplete",
                               "a record member that nothing in the FHIR input carries"},
         [CG_C_MAP_UNMAPPABLE] = {"map-unmappable", CG_SEV_ERROR, "not-supported",

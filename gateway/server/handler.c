@@ -303,6 +303,7 @@ ingest(struct request *r)
 	p = (const char *)evbuffer_pullup(body, -1);
 	memset(&ii, 0, sizeof(ii));
 	ii.m = r->rt->m;
+	ii.invariants = r->rt->inv;
 	ii.canonical_base = r->rt->base;
 	ii.accept = r->route->accept;
 	ii.resource_type = resource_type;

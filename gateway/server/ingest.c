@@ -691,6 +691,7 @@ cg_ingest(const struct cg_ingest_in *in, const char *body, size_t len, struct cg
 	if (!run.arena)
 		return CG_ENOMEM;
 	cg_validate_opts_default(&vo, in->m);
+	vo.invariants = in->invariants;
 	if (in->max_record)
 		vo.limits.max_record = in->max_record;
 	/* The items' text in one allocation: about the body's size, or four

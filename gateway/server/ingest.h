@@ -58,6 +58,9 @@ struct cg_ingest_in {
 	/* a FHIR destination's ways (settings.h): its tags on every mapped
 	 * resource, its Bundle caps (a record's Bundle split into parts), or NULL */
 	const struct cg_fhir_rules *rules;
+	/* the R4 invariants evaluated on FHIR items (fhir_invariants.h), loaded
+	 * once with the configuration; NULL: structure only */
+	const struct cg_fhir_invariants *invariants;
 };
 
 struct cg_ingest_out {

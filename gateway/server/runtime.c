@@ -14,6 +14,7 @@
 #include "default_config.h"
 #include "dest_ndjson.h"
 #include "diag.h"
+#include "fhir_invariants.h"
 #include "fileio.h"
 #include "log.h"
 #include "mappings.h"
@@ -46,6 +47,7 @@ cg_runtime_free(struct cg_runtime *rt)
 		free(rt->docs[i].text);
 	free(rt->docs);
 	cg_settings_free(rt->s);
+	cg_fhir_invariants_free(rt->inv);
 	cg_mappings_free(rt->m);
 	cg_config_free(rt->cfg);
 	free(rt);
@@ -300,6 +302,12 @@ cg_runtime_load(const char *config_path, const char *mappings_dir, const struct 
 		return NULL;
 	}
 	free(dir);
+	if (rt->s->fhir_invariants && cg_fhir_invariants_load(rt->m->dir, &rt->inv, &why)) {
+		cg_log(CG_LOG_ERROR, "invariants: %s", why ? why : "out of memory");
+		free(why);
+		cg_runtime_free(rt);
+		return NULL;
+	}
 	rt->base = rt->s->canonical_base ? rt->s->canonical_base : rt->m->canonical_base;
 	rt->tls = calloc(rt->s->nlisteners + 1, sizeof(*rt->tls));
 	rt->expiry = calloc(rt->s->nlisteners + 1, sizeof(*rt->expiry));

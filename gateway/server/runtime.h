@@ -28,6 +28,9 @@ struct cg_runtime {
 	struct cg_config *cfg;
 	struct cg_settings *s;
 	struct cg_mappings *m;
+	/* compiled once per load and shared read-only by the workers (each
+	 * evaluates in its own thread's arena); NULL: fhir_invariants: false */
+	struct cg_fhir_invariants *inv;
 	SSL_CTX **tls; /* one per listener */
 	struct {
 		long long cert, crl; /* the server certificate's expiry, the first CRL due, or 0 */

@@ -16,14 +16,22 @@ struct inv {
 	char *where; /* "Type" or "Type.path.to.element" */
 	char *key, *human;
 	int warning;
-	struct cg_fp_program *prog; /* NULL: did not compile */
+	struct cg_fp_program *prog; /* NULL: not evaluated (did not compile, or skipped) */
 };
 
 struct cg_fhir_invariants {
 	cJSON *doc;
 	struct inv *v;
 	size_t n, compiled;
+	struct inv **by_where; /* the evaluated ones but ele-1/ext-1, sorted by where */
+	size_t nwhere;
+	const struct inv *ele1, *ext1; /* Element's and Extension's own, or NULL */
 };
+
+/* Invariants that fhir_validate.c checks under an issue code of its own
+ * (fhir-bundle): evaluating them as well would report one fault twice.
+ * Whoever moves a Bundle rule to its invariant removes it here. */
+static const char *const checked_elsewhere[] = {"bdl-1", "bdl-2", "bdl-3", "bdl-4", "bdl-7", NULL};
 
 static char *
 dup(const char *s)
@@ -57,8 +65,70 @@ cg_fhir_invariants_free(struct cg_fhir_invariants *v)
 		cg_fp_program_free(v->v[i].prog);
 	}
 	free(v->v);
+	free(v->by_where);
 	cJSON_Delete(v->doc);
 	free(v);
+}
+
+static int
+skipped(const char *key)
+{
+	size_t i;
+
+	for (i = 0; checked_elsewhere[i]; i++)
+		if (!strcmp(key, checked_elsewhere[i]))
+			return 1;
+	return 0;
+}
+
+static int
+by_where(const void *a, const void *b)
+{
+	const struct inv *x = *(const struct inv *const *)a, *y = *(const struct inv *const *)b;
+	int d = strcmp(x->where, y->where);
+
+	/* ties in file order, so that issues come in a stable order */
+	return d ? d : (x < y ? -1 : x > y);
+}
+
+/* One invariant of type t from its definition c, compiled unless skipped. */
+static enum cg_err
+add(struct cg_fhir_invariants *v, const char *t, const cJSON *c)
+{
+	struct inv *in = &v->v[v->n++];
+	const char *p = cJSON_GetStringValue(cg_json_member(c, "path"));
+	const char *sev = cJSON_GetStringValue(cg_json_member(c, "severity"));
+	int element = !strcmp(t, "Element") || !strcmp(t, "Extension");
+	struct cg_fp_syntax err;
+
+	in->type = dup(t);
+	in->key = dup(cJSON_GetStringValue(cg_json_member(c, "key")));
+	in->human = dup(cJSON_GetStringValue(cg_json_member(c, "human")));
+	in->warning = sev && !strcmp(sev, "warning");
+	if (p && *p) {
+		in->where = malloc(strlen(t) + strlen(p) + 2);
+		if (in->where)
+			sprintf(in->where, "%s.%s", t, p);
+	} else {
+		in->where = dup(t);
+	}
+	if (!in->type || !in->key || !in->human || !in->where)
+		return CG_ENOMEM;
+	/* Element.extension repeats ele-1 and ext-1 for each extension, which
+	 * is an Element and an Extension already: evaluated once, as such. */
+	if (skipped(in->key) || (element && p && *p))
+		return CG_OK;
+	if (cg_fp_compile(cJSON_GetStringValue(cg_json_member(c, "expression")), &in->prog, &err) !=
+	    CG_OK)
+		return CG_OK; /* counted as not compiled */
+	v->compiled++;
+	if (element && !strcmp(t, "Element") && !v->ele1)
+		v->ele1 = in;
+	else if (element && !v->ext1)
+		v->ext1 = in;
+	else if (!element)
+		v->by_where[v->nwhere++] = in;
+	return CG_OK;
 }
 
 enum cg_err
@@ -89,41 +159,24 @@ cg_fhir_invariants_load(const char *dir, struct cg_fhir_invariants **out, char *
 	}
 	cJSON_ArrayForEach(t, types) cJSON_ArrayForEach(c, t) cap++;
 	v->v = calloc(cap + 1, sizeof(*v->v));
-	if (!v->v) {
+	v->by_where = calloc(cap + 1, sizeof(*v->by_where));
+	if (!v->v || !v->by_where) {
 		cg_fhir_invariants_free(v);
 		return CG_ENOMEM;
 	}
-	cJSON_ArrayForEach(t, types){cJSON_ArrayForEach(c, t){struct inv *in = &v->v[v->n++];
-	const char *p = cJSON_GetStringValue(cg_json_member(c, "path"));
-	const char *sev = cJSON_GetStringValue(cg_json_member(c, "severity"));
-	struct cg_fp_syntax err;
-
-	in->type = dup(t->string);
-	in->key = dup(cJSON_GetStringValue(cg_json_member(c, "key")));
-	in->human = dup(cJSON_GetStringValue(cg_json_member(c, "human")));
-	in->warning = sev && !strcmp(sev, "warning");
-	if (p && *p) {
-		in->where = malloc(strlen(t->string) + strlen(p) + 2);
-		if (in->where)
-			sprintf(in->where, "%s.%s", t->string, p);
-	} else {
-		in->where = dup(t->string);
+	cJSON_ArrayForEach(t, types)
+	{
+		cJSON_ArrayForEach(c, t)
+		{
+			if (add(v, t->string, c)) {
+				cg_fhir_invariants_free(v);
+				return CG_ENOMEM;
+			}
+		}
 	}
-	if (!in->type || !in->key || !in->human || !in->where) {
-		cg_fhir_invariants_free(v);
-		return CG_ENOMEM;
-	}
-	/* ele-1 and ext-1 are on every element: the typed walk of
-			 * primitives they need is to come */
-	if (!strcmp(t->string, "Element") || !strcmp(t->string, "Extension"))
-		continue;
-	if (cg_fp_compile(cJSON_GetStringValue(cg_json_member(c, "expression")), &in->prog, &err) ==
-	    CG_OK)
-		v->compiled++;
-}
-}
-*out = v;
-return CG_OK;
+	qsort(v->by_where, v->nwhere, sizeof(*v->by_where), by_where);
+	*out = v;
+	return CG_OK;
 }
 
 void
@@ -133,63 +186,148 @@ cg_fhir_invariants_counts(const struct cg_fhir_invariants *v, size_t *total, siz
 	*compiled = v ? v->compiled : 0;
 }
 
+/* ---- the walk ------------------------------------------------------------ */
+
 struct walk {
 	const struct cg_fhir_invariants *v;
 	const struct cg_fhir_structure *s;
+	const struct cg_fhir_context *element; /* Element's children: id, extension */
 	struct cg_check *c;
 	struct cg_arena *arena;
-	size_t not_evaluated;
+	const cJSON *resource, *root; /* %resource, %rootResource */
+	size_t not_evaluated, evaluated;
 	int depth;
 };
 
-/* Every invariant that applies where, evaluated with node as %context. */
+/* Evaluates one invariant with node as %context, of FHIR type `type` (a
+ * type name, a backbone element's path, or NULL for a resource or an
+ * untyped object); reports it when it is false. */
 static void
-apply(struct walk *w, const char *where, const cJSON *node, const cJSON *resource)
+eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type)
 {
-	size_t i;
+	struct cg_fp_env env;
+	struct cg_fp_coll out;
 
-	for (i = 0; i < w->v->n; i++) {
-		const struct inv *in = &w->v->v[i];
-		struct cg_fp_env env;
-		struct cg_fp_coll out;
-
-		if (!in->prog || strcmp(in->where, where) != 0)
-			continue;
-		memset(&env, 0, sizeof(env));
-		env.arena = w->arena;
-		env.structure = w->s;
-		env.resource = resource;
-		env.context = node;
-		if (cg_fp_eval(in->prog, &env, &out) != CG_OK)
-			w->not_evaluated++;
-		else if (out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN && !out.items[0].u.b)
-			cg_check_issue(w->c,
-			               in->warning ? CG_C_FHIR_INVARIANT_WARNING
-			                           : CG_C_FHIR_INVARIANT,
-			               node, NULL, 0, "%s: %s", in->key, in->human);
-		cg_arena_reset(w->arena);
-	}
+	memset(&env, 0, sizeof(env));
+	env.arena = w->arena;
+	env.structure = w->s;
+	env.resource = w->resource;
+	env.root_resource = w->root;
+	env.context = node;
+	env.context_type = type;
+	w->evaluated++;
+	if (cg_fp_eval(in->prog, &env, &out) != CG_OK)
+		w->not_evaluated++;
+	else if (out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN && !out.items[0].u.b)
+		cg_check_issue(w->c,
+		               in->warning ? CG_C_FHIR_INVARIANT_WARNING : CG_C_FHIR_INVARIANT,
+		               node, NULL, 0, "%s: %s", in->key, in->human);
+	cg_arena_reset(w->arena);
 }
 
-/* A type's own invariants and its bases' (up to Element and Resource,
- * whose are not evaluated here). */
+/* Every invariant defined on `where`, found by binary search. */
 static void
-apply_type(struct walk *w, const char *type, const cJSON *node, const cJSON *resource)
+apply(struct walk *w, const char *where, const cJSON *node, const char *type)
+{
+	size_t lo = 0, hi = w->v->nwhere;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(w->v->by_where[mid]->where, where) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < w->v->nwhere && !strcmp(w->v->by_where[lo]->where, where); lo++)
+		eval(w, w->v->by_where[lo], node, type);
+}
+
+/* A type's own invariants and its bases' (Element's, ele-1, is evaluated on
+ * every element apart: see element()). */
+static void
+apply_type(struct walk *w, const char *type, const cJSON *node, const char *ctx_type)
 {
 	const cJSON *bases = cg_json_member(w->v->doc, "bases");
 	int hops = 0;
 
 	while (type && hops++ < 16) {
-		apply(w, type, node, resource);
+		apply(w, type, node, ctx_type);
 		type = cJSON_GetStringValue(cg_json_member(bases, type));
 	}
 }
 
-static void walk_resource(struct walk *w, const cJSON *r);
+/* ele-1 ("hasValue() or (children().count() > id.count())") on an element
+ * that is a JSON object: a complex value, or a primitive's "_name" partner
+ * when the primitive has no value. A primitive with a value needs no
+ * evaluation: hasValue() is true of it. An empty object is reported as
+ * `empty` by the structural validation, and not again here. */
+static void
+element(struct walk *w, const cJSON *node)
+{
+	if (w->v->ele1 && cJSON_IsObject(node) && node->child)
+		eval(w, w->v->ele1, node, NULL);
+}
+
+static void walk_resource(struct walk *w, const cJSON *r, int contained);
+static void walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx);
+
+/* The "_name" partners of primitive member value (NULL when only the
+ * partner is there): ele-1 where the value is missing or null, and the
+ * partners' extensions. */
+static void
+walk_partner(struct walk *w, const cJSON *value, const cJSON *partner)
+{
+	const cJSON *p = cJSON_IsArray(partner) ? partner->child : partner;
+	const cJSON *val = cJSON_IsArray(value) ? value->child : value;
+	size_t i = 0;
+
+	for (; p; p = cJSON_IsArray(partner) ? p->next : NULL, i++) {
+		size_t im = cJSON_IsArray(partner) ? cg_check_push_index(w->c, i) : 0;
+
+		if (cJSON_IsObject(p)) {
+			if (!val || cJSON_IsNull(val))
+				element(w, p);
+			if (w->element)
+				walk_node(w, p, w->element);
+		}
+		if (cJSON_IsArray(partner))
+			cg_check_pop(w->c, im);
+		val = val && cJSON_IsArray(value) ? val->next : NULL;
+	}
+}
+
+/* One value of element el (type t) at the current path. */
+static void
+walk_value(struct walk *w, const cJSON *val, const struct cg_fhir_element *el,
+           const struct cg_fhir_type *t)
+{
+	if (!cJSON_IsObject(val))
+		return; /* a primitive with a value: ele-1 holds */
+	if (cg_json_member(val, "resourceType")) {
+		walk_resource(w, val, !strcmp(el->name, "contained"));
+		return;
+	}
+	element(w, val);
+	if (el->ref || (t && t->inline_ctx)) {
+		/* a backbone element, typed by its path */
+		const char *path = el->ctx ? el->ctx->path : el->path;
+
+		apply(w, el->path, val, path);
+		if (el->ctx)
+			walk_node(w, val, el->ctx);
+	} else if (t && t->kind == CG_FHIR_COMPLEX) {
+		apply(w, el->path, val, t->name);
+		if (w->v->ext1 && !strcmp(t->name, "Extension"))
+			eval(w, w->v->ext1, val, t->name);
+		apply_type(w, t->name, val, t->name);
+		if (t->ctx)
+			walk_node(w, val, t->ctx);
+	}
+}
 
 static void
-walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx,
-          const cJSON *resource)
+walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx)
 {
 	const cJSON *m;
 	size_t idx = 0;
@@ -205,8 +343,17 @@ walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx,
 		const cJSON *val;
 		size_t mark, i = 0;
 
-		if (!m->string || m->string[0] == '_' || !strcmp(m->string, "resourceType"))
+		if (!m->string || !strcmp(m->string, "resourceType"))
 			continue;
+		if (m->string[0] == '_') {
+			/* a primitive's partner; its value, if any, is a sibling */
+			if (!cg_fhir_child(ctx, m->string + 1, &t, &idx))
+				continue;
+			mark = cg_check_push_key(w->c, m->string);
+			walk_partner(w, cg_json_member(node, m->string + 1), m);
+			cg_check_pop(w->c, mark);
+			continue;
+		}
 		el = cg_fhir_child(ctx, m->string, &t, &idx);
 		if (!el)
 			continue;
@@ -215,40 +362,33 @@ walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx,
 		     val = cJSON_IsArray(m) ? val->next : NULL, i++) {
 			size_t im = cJSON_IsArray(m) ? cg_check_push_index(w->c, i) : 0;
 
-			if (!cJSON_IsObject(val)) {
-				/* primitives: their invariants are Element's (to come) */
-			} else if (cg_json_member(val, "resourceType")) {
-				walk_resource(w, val);
-			} else {
-				apply(w, el->path, val, resource);
-				if (t && t->kind == CG_FHIR_COMPLEX && !t->inline_ctx) {
-					apply_type(w, t->name, val, resource);
-					if (t->ctx)
-						walk_node(w, val, t->ctx, resource);
-				} else if (el->ctx) {
-					walk_node(w, val, el->ctx, resource);
-				}
-			}
+			walk_value(w, val, el, t);
 			if (cJSON_IsArray(m))
 				cg_check_pop(w->c, im);
-			if (!cJSON_IsArray(m))
-				break;
 		}
 		cg_check_pop(w->c, mark);
 	}
 	w->depth--;
 }
 
+/* A resource: the root, a Bundle entry's, a contained one (whose
+ * %rootResource stays its container's). */
 static void
-walk_resource(struct walk *w, const cJSON *r)
+walk_resource(struct walk *w, const cJSON *r, int contained)
 {
 	const char *rt = cJSON_GetStringValue(cg_json_member(r, "resourceType"));
 	const struct cg_fhir_type *t = rt ? cg_fhir_type(w->s, rt) : NULL;
+	const cJSON *saved_resource = w->resource, *saved_root = w->root;
 
 	if (!t || t->kind != CG_FHIR_RESOURCE || !t->ctx)
 		return;
-	apply_type(w, rt, r, r);
-	walk_node(w, r, t->ctx, r);
+	w->resource = r;
+	if (!contained || !w->root)
+		w->root = r;
+	apply_type(w, rt, r, NULL);
+	walk_node(w, r, t->ctx);
+	w->resource = saved_resource;
+	w->root = saved_root;
 }
 
 enum cg_err
@@ -261,11 +401,13 @@ cg_fhir_invariants_check(const struct cg_fhir_invariants *v, const struct cg_fhi
 	w.v = v;
 	w.s = s;
 	w.c = c;
-	w.arena = cg_arena_new(64 * 1024);
+	w.element = cg_fhir_context(s, "Element");
+	/* per thread, kept between resources: workers share v, never an arena */
+	w.arena = cg_arena_thread(CG_ARENA_SLOT_FHIRPATH, 64 * 1024);
 	if (!w.arena)
 		return CG_ENOMEM;
-	walk_resource(&w, root);
-	cg_arena_free(w.arena);
+	walk_resource(&w, root, 0);
+	cg_arena_reset(w.arena);
 	if (not_evaluated)
 		*not_evaluated = w.not_evaluated;
 	return c->err;

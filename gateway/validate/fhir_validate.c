@@ -7,8 +7,9 @@
  * reverse, empty objects and arrays, missing required elements. Values are
  * checked by type: primitives by their JSON form, complex types and backbone
  * elements by recursion, resources by their resourceType. On top: required
- * bindings, the form and target of references, Bundle rules, and the
- * invariants listed in docs/fhir.md.
+ * bindings, the form and target of references and the Bundle rules. The
+ * FHIRPath invariants (obs-6, dom-2...) are fhir_invariants.c's: none is
+ * written in C here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct fv {
 	const cJSON *bundle_urls; /* entry fullUrls of the Bundle being walked */
 };
 
-static void check_resource(struct fv *v, const cJSON *obj, const char *member, int contained);
+static void check_resource(struct fv *v, const cJSON *obj, const char *member);
 static void check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx,
                          int resource);
 
@@ -156,7 +157,7 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 	if (!t)
 		return; /* a type the tables do not define: nothing to check against */
 	if (t->any_resource || t->kind == CG_FHIR_RESOURCE) {
-		check_resource(v, val, NULL, t->any_resource && !strcmp(el->name, "contained"));
+		check_resource(v, val, NULL);
 		return;
 	}
 	if (t->kind == CG_FHIR_PRIMITIVE) {
@@ -348,66 +349,6 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 /* ---- resources -------------------------------------------------------- */
 
 static int
-codings_intersect(const cJSON *a, const cJSON *b)
-{
-	const cJSON *x, *y;
-
-	cJSON_ArrayForEach(x, cg_json_member(a, "coding"))
-	        cJSON_ArrayForEach(y, cg_json_member(b, "coding"))
-	{
-		const char *sx = cJSON_GetStringValue(cg_json_member(x, "system"));
-		const char *sy = cJSON_GetStringValue(cg_json_member(y, "system"));
-		const char *cx = cJSON_GetStringValue(cg_json_member(x, "code"));
-		const char *cy = cJSON_GetStringValue(cg_json_member(y, "code"));
-
-		if (sx && sy && cx && cy && !strcmp(sx, sy) && !strcmp(cx, cy))
-			return 1;
-	}
-	return 0;
-}
-
-static const cJSON *
-value_x(const cJSON *obj)
-{
-	const cJSON *m;
-
-	for (m = obj ? obj->child : NULL; m; m = m->next)
-		if (!strncmp(m->string, "value", 5) && is_upper(m->string[5]))
-			return m;
-	return NULL;
-}
-
-/* obs-6 and obs-7, on the Observation and on each component. */
-static void
-observation_rules(struct fv *v, const cJSON *obs)
-{
-	const cJSON *value = value_x(obs), *code = cg_json_member(obs, "code"), *comp;
-	const cJSON *dar = cg_json_member(obs, "dataAbsentReason");
-	size_t i = 0, mark;
-
-	if (dar && value)
-		cg_check_issue(&v->c, CG_C_FHIR_INVARIANT, dar, "dataAbsentReason", 0,
-		               "obs-6: dataAbsentReason only when there is no value[x]");
-	mark = cg_check_push_key(&v->c, "component");
-	cJSON_ArrayForEach(comp, cg_json_member(obs, "component"))
-	{
-		size_t im = cg_check_push_index(&v->c, i++);
-		const cJSON *cdar = cg_json_member(comp, "dataAbsentReason");
-
-		if (value && codings_intersect(code, cg_json_member(comp, "code")))
-			cg_check_issue(
-			        &v->c, CG_C_FHIR_INVARIANT, cg_json_member(comp, "code"), "code", 0,
-			        "obs-7: a component with the Observation's own code means the "
-			        "Observation has no value[x]");
-		if (cdar && value_x(comp))
-			cg_check_issue(&v->c, CG_C_FHIR_INVARIANT, cdar, "dataAbsentReason", 0,
-			               "obs-6: dataAbsentReason only when there is no value[x]");
-		cg_check_pop(&v->c, im);
-	}
-	cg_check_pop(&v->c, mark);
-}
-
-static int
 absolute_uri(const char *s)
 {
 	const char *p = s;
@@ -490,7 +431,7 @@ bundle_rules(struct fv *v, const cJSON *bundle)
 
 /* A resource: where member is given, obj is that member of the current object. */
 static void
-check_resource(struct fv *v, const cJSON *obj, const char *member, int contained)
+check_resource(struct fv *v, const cJSON *obj, const char *member)
 {
 	const cJSON *rt = cg_json_member(obj, "resourceType");
 	const struct cg_fhir_type *t;
@@ -514,10 +455,6 @@ check_resource(struct fv *v, const cJSON *obj, const char *member, int contained
 		               "not a FHIR R4 resource type");
 		goto out;
 	}
-	if (contained && cg_json_member(obj, "contained"))
-		cg_check_issue(&v->c, CG_C_FHIR_INVARIANT, cg_json_member(obj, "contained"),
-		               "contained", 0,
-		               "dom-2: a contained resource has no contained resources");
 	if (!strcmp(t->name, "Bundle")) {
 		/* References inside resolve against this Bundle's entries. */
 		const cJSON *e;
@@ -539,8 +476,6 @@ check_resource(struct fv *v, const cJSON *obj, const char *member, int contained
 	check_object(v, obj, t->ctx, 1);
 	if (!strcmp(t->name, "Bundle"))
 		bundle_rules(v, obj);
-	else if (!strcmp(t->name, "Observation"))
-		observation_rules(v, obj);
 out:
 	v->bundle_urls = saved_urls;
 	cJSON_Delete(urls);
@@ -557,7 +492,7 @@ cg_fhir_validate(const cJSON *resource, const struct cg_fhir_structure *s, struc
 	cg_check_init(&v.c, d);
 	v.s = s;
 	v.bundle_urls = NULL;
-	check_resource(&v, resource, NULL, 0);
+	check_resource(&v, resource, NULL);
 	cg_check_free(&v.c);
 	return v.c.err;
 }
