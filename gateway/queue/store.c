@@ -227,6 +227,13 @@ cg_store_relax(struct cg_store *s)
 	return s->pg ? pg_store_relax(s->pg) : sq_store_relax(s->sq);
 }
 
+void
+cg_store_guard_puts(struct cg_store *s, bool guarded)
+{
+	if (s->pg)
+		pg_store_guard_puts(s->pg, guarded);
+}
+
 enum cg_err
 cg_store_leave_checkpoints(struct cg_store *s)
 {

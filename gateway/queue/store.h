@@ -169,6 +169,15 @@ enum cg_err cg_store_purge_some(struct cg_store *s, int64_t before_ms, size_t ba
 
 enum cg_err cg_store_relax(struct cg_store *s) CG_MUST_CHECK;
 
+/* Whether puts in the caller's transaction (cg_store_add, the pseudonym
+ * puts) each run in a savepoint of their own (the default): then one that
+ * fails fails alone and the transaction goes on. Unguarded, a failure
+ * fails the transaction, which the caller rolls back whole; the writer
+ * tries each group so first (a database's savepoint is two round trips
+ * per request), and again guarded when one of its jobs failed. SQLite's
+ * savepoints cost no round trip: it keeps them whatever this says. */
+void cg_store_guard_puts(struct cg_store *s, bool guarded);
+
 /* Checkpoints (the WAL copied back into the file) are left to another
  * connection: the writer's commits were a third CPU in SQLite's automatic
  * checkpoint, run inside the commit that crossed 1,000 pages, while every

@@ -515,28 +515,38 @@ pg_store_rollback(struct pg_store *s)
 }
 
 enum cg_err
-pg_sub_begin(struct pg_store *s, bool *own)
+pg_sub_begin(struct pg_store *s, bool guard, enum pg_sub *sub)
 {
 	enum cg_err err;
 
-	*own = !s->tx;
-	err = pg_exec(s, *own ? "BEGIN" : "SAVEPOINT sub", NULL);
-	if (!err && *own)
+	*sub = !s->tx ? PG_SUB_OWN : guard ? PG_SUB_SAVEPOINT : PG_SUB_NONE;
+	if (*sub == PG_SUB_NONE)
+		return CG_OK;
+	err = pg_exec(s, *sub == PG_SUB_OWN ? "BEGIN" : "SAVEPOINT sub", NULL);
+	if (!err && *sub == PG_SUB_OWN)
 		s->tx = true; /* a lost connection fails it: nothing runs again alone */
 	return err;
 }
 
 enum cg_err
-pg_sub_end(struct pg_store *s, bool own, enum cg_err err)
+pg_sub_end(struct pg_store *s, enum pg_sub sub, enum cg_err err)
 {
+	if (sub == PG_SUB_NONE)
+		return err;
 	if (err) {
-		if (own)
+		if (sub == PG_SUB_OWN)
 			pg_store_rollback(s);
 		else if (!pg_exec(s, "ROLLBACK TO SAVEPOINT sub", NULL))
 			pg_exec(s, "RELEASE SAVEPOINT sub", NULL);
 		return err;
 	}
-	return own ? pg_store_commit(s) : pg_exec(s, "RELEASE SAVEPOINT sub", NULL);
+	return sub == PG_SUB_OWN ? pg_store_commit(s) : pg_exec(s, "RELEASE SAVEPOINT sub", NULL);
+}
+
+void
+pg_store_guard_puts(struct pg_store *s, bool guarded)
+{
+	s->unguarded = !guarded;
 }
 
 /* One message and its body in one statement: head when the first waiting
@@ -555,10 +565,10 @@ enum cg_err
 pg_store_add(struct pg_store *s, const struct cg_msg_in *in, size_t n, int64_t now_ms, int64_t *ids)
 {
 	enum cg_err err;
-	bool own;
+	enum pg_sub sub;
 	size_t i;
 
-	err = pg_sub_begin(s, &own);
+	err = pg_sub_begin(s, !s->unguarded, &sub);
 	for (i = 0; i < n && !err; i++) {
 		struct pg_params p = {0};
 		PGresult *r;
@@ -579,7 +589,7 @@ pg_store_add(struct pg_store *s, const struct cg_msg_in *in, size_t n, int64_t n
 			ids[i] = pg_i64(r, 0, 0);
 		PQclear(r);
 	}
-	return pg_sub_end(s, own, err);
+	return pg_sub_end(s, sub, err);
 }
 
 enum cg_err

@@ -61,6 +61,7 @@ enum cg_err pg_store_dead(struct pg_store *s, int64_t id, int status, const char
 enum cg_err pg_store_purge_some(struct pg_store *s, int64_t before_ms, size_t batch,
                                 int64_t *count);
 enum cg_err pg_store_relax(struct pg_store *s);
+void pg_store_guard_puts(struct pg_store *s, bool guarded);
 enum cg_err pg_store_leave_checkpoints(struct pg_store *s);
 enum cg_err pg_store_checkpoint(struct pg_store *s);
 enum cg_err pg_store_withdraw(struct pg_store *s, const char *dest, const char *key,

@@ -176,7 +176,8 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 	enum cg_err err;
 	struct cg_buf ids;
 	size_t i, got = 0, bytes = 0, cands;
-	bool cut = false, own;
+	bool cut = false;
+	enum pg_sub sub;
 
 	*n = 0;
 	if (more)
@@ -185,7 +186,7 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 		return CG_OK;
 	cg_buf_reset(&s->rd);
 	cg_buf_init(&ids, CG_BUF_MAX_SCRATCH); /* 1,000 ids of 20 digits at most */
-	err = pg_sub_begin(s, &own);
+	err = pg_sub_begin(s, true, &sub);
 	if (!err)
 		err = withdraw_lapsed(s, dest, now_ms);
 	if (!err) {
@@ -248,7 +249,7 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 		if (!err)
 			err = lease_keep(s, out[i].id, pg_i64(r, (int)i, 18));
 	}
-	err = pg_sub_end(s, own, err);
+	err = pg_sub_end(s, sub, err);
 	PQclear(c);
 	PQclear(r);
 	cg_buf_free(&ids);
@@ -271,15 +272,18 @@ pg_store_claim(struct pg_store *s, const char *dest, int64_t now_ms, size_t max,
 /* One outcome under the message's lease: the statement (its $1 the id, $2
  * the token) returns the key when it applied; then, when pass is set or
  * the statement returns true in its third column, the next of the key is
- * head. CG_ENOENT: not (or no longer) this store's in flight. */
+ * head. CG_ENOENT: not (or no longer) this store's in flight. In the
+ * caller's transaction no savepoint: the forwarder settles a batch all or
+ * nothing (a failure rolls the batch's outcomes back, to be written
+ * again), so one would cost two round trips per message for nothing. */
 static enum cg_err
 outcome(struct pg_store *s, int64_t id, const char *sql, struct pg_params *p, bool pass)
 {
 	enum cg_err err;
 	PGresult *r;
-	bool own;
+	enum pg_sub sub;
 
-	err = pg_sub_begin(s, &own);
+	err = pg_sub_begin(s, false, &sub);
 	if (err)
 		return err;
 	r = pg_run(s, sql, p);
@@ -290,7 +294,7 @@ outcome(struct pg_store *s, int64_t id, const char *sql, struct pg_params *p, bo
 	else if (pass || (PQnfields(r) > 2 && pg_i64(r, 0, 2)))
 		err = pg_pass_head(s, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
 	PQclear(r);
-	err = pg_sub_end(s, own, err);
+	err = pg_sub_end(s, sub, err);
 	/* settled, or not (no longer) ours: the token is done with (at the
 	 * commit of the caller's transaction); kept when the store failed,
 	 * for the outcome tried again */

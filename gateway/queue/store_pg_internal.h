@@ -31,6 +31,7 @@ struct pg_store {
 	bool owner;              /* the gateway's own (it takes back what it left in flight) */
 	bool relaxed;            /* commits not waited for (the forwarder's) */
 	bool tx;                 /* in the caller's transaction (begin .. commit) */
+	bool unguarded;          /* puts in it without savepoints (cg_store_guard_puts) */
 	struct cg_buf rd;        /* the text of what was last read */
 	struct pg_lease *leases; /* the fencing tokens of what this store claimed */
 	size_t nleases, capleases;
@@ -61,9 +62,13 @@ int64_t pg_i64(const PGresult *r, int row, int col);
 const char *pg_one_line(const char *msg);
 /* Statements in a savepoint of the caller's transaction, or in a
  * transaction of their own: begin, then end with their outcome (a
- * failure rolls them back, and is returned). */
-enum cg_err pg_sub_begin(struct pg_store *s, bool *own);
-enum cg_err pg_sub_end(struct pg_store *s, bool own, enum cg_err err);
+ * failure rolls them back, and is returned). guard false: in the
+ * caller's transaction, no savepoint (a round trip each way saved): a
+ * failure then fails the caller's transaction, which the caller rolls
+ * back whole. */
+enum pg_sub { PG_SUB_NONE, PG_SUB_SAVEPOINT, PG_SUB_OWN };
+enum cg_err pg_sub_begin(struct pg_store *s, bool guard, enum pg_sub *sub);
+enum cg_err pg_sub_end(struct pg_store *s, enum pg_sub sub, enum cg_err err);
 /* store_pg_claim.c: the end of the caller's transaction, for the fencing
  * tokens of what it settled (dropped when it committed, kept when not). */
 void pg_leases_end(struct pg_store *s, bool committed);

@@ -236,11 +236,11 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	struct pg_params line = {0}, p = {0};
 	enum cg_err err;
 	PGresult *r = NULL;
-	bool own;
+	enum pg_sub sub;
 	int i;
 
 	*count = 0;
-	err = pg_sub_begin(s, &own);
+	err = pg_sub_begin(s, true, &sub);
 	if (err)
 		return err;
 	pg_text(&line, dest);
@@ -275,7 +275,7 @@ pg_store_withdraw(struct pg_store *s, const char *dest, const char *key, const c
 	/* What is left of the line (in flight, dead) has its head again. */
 	if (!err)
 		err = pg_pass_head(s, dest, key);
-	err = pg_sub_end(s, own, err);
+	err = pg_sub_end(s, sub, err);
 	if (err)
 		*count = 0;
 	return err;
@@ -323,13 +323,14 @@ pg_store_pseudonym_put(struct pg_store *s, const char *registry, const char *sys
                        const char *value, const char *pseudonym, int64_t now_ms)
 {
 	enum cg_err err;
-	bool own;
+	enum pg_sub sub;
 
 	/* In a savepoint of the writer's group: a put that fails (another
-	 * writer's deadlock victim) fails its own job, not the group. */
-	err = pg_sub_begin(s, &own);
+	 * writer's deadlock victim) fails its own job, not the group; none
+	 * when the writer tries the group without (cg_store_guard_puts). */
+	err = pg_sub_begin(s, !s->unguarded, &sub);
 	if (!err)
-		err = pg_sub_end(s, own,
+		err = pg_sub_end(s, sub,
 		                 pseudonym_put(s, registry, system, value, pseudonym, now_ms));
 	return err;
 }

@@ -43,6 +43,7 @@ struct cg_outbox_job {
 	int64_t withdrawn; /* messages withdrawn */
 	/* private */
 	struct cg_outbox_job *next;
+	enum cg_err withdraw_err;
 };
 
 /* Starts a writer on the store at path (opened by the writer, for its
