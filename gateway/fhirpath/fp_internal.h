@@ -137,7 +137,7 @@ int fp_is_type(struct fp_ctx *c, const struct cg_fp_item *item, const char *type
 /* Records why evaluation failed; returns CG_EINVAL. */
 enum cg_err fp_fail(struct fp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- functions (fp_funcs.c) --------------------------------------------- */
+/* ---- functions (fp_funcs.c: the table; fp_fn_*.c: the functions) ------- */
 
 /* A call as a function sees it: its node (args, for lazy functions), the
  * focus of the expression around it (eager arguments were evaluated on
