@@ -28,9 +28,7 @@
 			return CG_OK;                                                              \
 	} while (0)
 
-/* A collection of one boolean, item or string (a copy of s[0..n)). */
-enum cg_err fp_ret_bool(struct fp_ctx *c, int b, struct cg_fp_coll *out);
-enum cg_err fp_ret_item(struct fp_ctx *c, const struct cg_fp_item *it, struct cg_fp_coll *out);
+/* A collection of one string, a copy of s[0..n). */
 enum cg_err fp_ret_str(struct fp_ctx *c, const char *s, size_t n, struct cg_fp_coll *out);
 /* The one item of the input: 1 and *it, 0 when empty, -1 (error recorded)
  * when there are more. */

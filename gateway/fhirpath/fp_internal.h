@@ -125,6 +125,23 @@ enum cg_err fp_eval_node(struct fp_ctx *c, const struct fp_node *n, const struct
 /* Evaluates n with item as $this and focus (criteria of where, select...). */
 enum cg_err fp_eval_on(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_item *item,
                        long long index, struct cg_fp_coll *out);
+/* Records why evaluation failed; returns CG_EINVAL. */
+enum cg_err fp_fail(struct fp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A collection of one boolean or item, in the evaluation's arena. */
+enum cg_err fp_ret_bool(struct fp_ctx *c, int b, struct cg_fp_coll *out);
+enum cg_err fp_ret_item(struct fp_ctx *c, const struct cg_fp_item *it, struct cg_fp_coll *out);
+
+/* ---- navigation and types (fp_nav.c) ------------------------------------ */
+
+struct cg_fhir_element;
+struct cg_fhir_type;
+
+/* The item for JSON value v (ext: its "_name" companion) of element el
+ * (NULL: unknown) with FHIR type t (NULL: unknown). */
+void fp_node_item(struct fp_ctx *c, const struct cJSON *v, const struct cJSON *ext,
+                  const struct cg_fhir_element *el, const struct cg_fhir_type *t,
+                  struct cg_fp_item *it);
+
 /* The children of item named name (choice elements resolved), appended. */
 enum cg_err fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *name,
                               struct fp_vec *out);
@@ -134,8 +151,14 @@ enum cg_err fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, str
 void fp_resource_item(struct fp_ctx *c, const struct cJSON *node, struct cg_fp_item *out);
 /* Whether item is of the type named (FHIR.x, System.x or unqualified). */
 int fp_is_type(struct fp_ctx *c, const struct cg_fp_item *item, const char *type);
-/* Records why evaluation failed; returns CG_EINVAL. */
-enum cg_err fp_fail(struct fp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- operators (fp_ops.c) ----------------------------------------------- */
+
+/* n (an N_BINARY node) on focus. */
+enum cg_err fp_binary(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll *focus,
+                      struct cg_fp_coll *out);
+/* CG_OK when v has at most one item, else an error naming what needed one. */
+enum cg_err fp_at_most_one(struct fp_ctx *c, const struct cg_fp_coll *v, const char *what);
 
 /* ---- functions (fp_funcs.c: the table; fp_fn_*.c: the functions) ------- */
 

@@ -1,0 +1,351 @@
+/*
+ * fp_ops.c: the operators, with FHIRPath's empty propagation and
+ * three-valued logic: and, or, xor, implies; union; =, !=, ~, !~; ordering;
+ * in and contains; arithmetic on numbers, strings, dates and quantities.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "fp_internal.h"
+
+/* ---- operators ---------------------------------------------------------- */
+
+static enum cg_err
+logic(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
+      struct cg_fp_coll *out)
+{
+	int a = fp_to_bool(c, l), b = fp_to_bool(c, r), v;
+
+	if (a == -2 || b == -2)
+		return CG_EINVAL;
+	switch (op) {
+	case OP_AND:
+		v = (a == 0 || b == 0) ? 0 : (a == 1 && b == 1) ? 1 : -1;
+		break;
+	case OP_OR:
+		v = (a == 1 || b == 1) ? 1 : (a == 0 && b == 0) ? 0 : -1;
+		break;
+	case OP_XOR:
+		v = (a < 0 || b < 0) ? -1 : a != b;
+		break;
+	default: /* implies */
+		v = a == 0 ? 1 : a == 1 ? b : (b == 1 ? 1 : -1);
+		break;
+	}
+	if (v < 0) {
+		out->n = 0;
+		return CG_OK;
+	}
+	return fp_ret_bool(c, v, out);
+}
+
+static int
+contains_item(const struct cg_fp_coll *v, const struct cg_fp_item *it)
+{
+	size_t k;
+
+	for (k = 0; k < v->n; k++)
+		if (fp_item_equal(&v->items[k], it) == 1)
+			return 1;
+	return 0;
+}
+
+static enum cg_err
+union_of(struct fp_ctx *c, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
+         struct cg_fp_coll *out)
+{
+	struct fp_vec v = {0};
+	struct cg_fp_coll sofar;
+	enum cg_err e;
+	size_t k;
+
+	for (k = 0; k < l->n + r->n; k++) {
+		const struct cg_fp_item *it = k < l->n ? &l->items[k] : &r->items[k - l->n];
+
+		fp_vec_done(&v, &sofar);
+		if (contains_item(&sofar, it))
+			continue;
+		if ((e = fp_vec_push(c->env->arena, &v, it)))
+			return e;
+	}
+	fp_vec_done(&v, out);
+	return CG_OK;
+}
+
+static enum cg_err
+equality(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
+         struct cg_fp_coll *out)
+{
+	int eq = 1;
+	size_t k, j;
+
+	if (op == OP_EQ || op == OP_NE) {
+		if (!l->n || !r->n) {
+			out->n = 0;
+			return CG_OK;
+		}
+		if (l->n != r->n) {
+			eq = 0;
+		} else {
+			for (k = 0; k < l->n && eq == 1; k++)
+				eq = fp_item_equal(&l->items[k], &r->items[k]);
+			if (eq < 0) {
+				out->n = 0;
+				return CG_OK;
+			}
+		}
+		return fp_ret_bool(c, op == OP_EQ ? eq : !eq, out);
+	}
+	if (l->n != r->n) {
+		eq = 0;
+	} else {
+		for (k = 0; k < l->n && eq; k++) {
+			for (j = 0; j < r->n; j++)
+				if (fp_item_equiv(&l->items[k], &r->items[j]))
+					break;
+			eq = j < r->n;
+		}
+	}
+	return fp_ret_bool(c, op == OP_EQUIV ? eq : !eq, out);
+}
+
+enum cg_err
+fp_at_most_one(struct fp_ctx *c, const struct cg_fp_coll *v, const char *what)
+{
+	if (v->n > 1)
+		return fp_fail(c, "%s: a single value expected, found %zu", what, v->n);
+	return CG_OK;
+}
+
+static enum cg_err
+compare(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
+        struct cg_fp_coll *out)
+{
+	enum cg_err e;
+	int v;
+
+	if ((e = fp_at_most_one(c, l, "comparison")) || (e = fp_at_most_one(c, r, "comparison")))
+		return e;
+	if (!l->n || !r->n) {
+		out->n = 0;
+		return CG_OK;
+	}
+	v = fp_item_compare(&l->items[0], &r->items[0]);
+	if (v == -2)
+		return fp_fail(c, "cannot compare %s with %s", cg_fp_type_name(&l->items[0]),
+		               cg_fp_type_name(&r->items[0]));
+	if (v == -3) {
+		out->n = 0;
+		return CG_OK;
+	}
+	switch (op) {
+	case OP_LT:
+		return fp_ret_bool(c, v < 0, out);
+	case OP_GT:
+		return fp_ret_bool(c, v > 0, out);
+	case OP_LE:
+		return fp_ret_bool(c, v <= 0, out);
+	default:
+		return fp_ret_bool(c, v >= 0, out);
+	}
+}
+
+static double
+numval(const struct cg_fp_item *it)
+{
+	return it->kind == CG_FP_INTEGER ? (double)it->u.i : it->u.d.v;
+}
+
+static int
+is_number(const struct cg_fp_item *it)
+{
+	return it->kind == CG_FP_INTEGER || it->kind == CG_FP_DECIMAL;
+}
+
+static int
+max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static enum cg_err
+arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
+      struct cg_fp_coll *out)
+{
+	struct cg_fp_item a, b, res;
+	enum cg_err e;
+
+	if (op == OP_CONCAT) {
+		const char *x = "", *y = "";
+		size_t lx, ly;
+		char *s;
+
+		if ((e = fp_at_most_one(c, l, "&")) || (e = fp_at_most_one(c, r, "&")))
+			return e;
+		if (l->n && !(x = fp_item_string(c->env->arena, &l->items[0])))
+			return fp_fail(c, "& needs strings");
+		if (r->n && !(y = fp_item_string(c->env->arena, &r->items[0])))
+			return fp_fail(c, "& needs strings");
+		lx = strlen(x);
+		ly = strlen(y);
+		if (lx + ly > CG_FP_MAX_STRING) {
+			fp_fail(c, "a string longer than %zu bytes", CG_FP_MAX_STRING);
+			return CG_ELIMIT;
+		}
+		s = cg_arena_alloc(c->env->arena, lx + ly + 1);
+		if (!s)
+			return CG_ENOMEM;
+		memcpy(s, x, lx);
+		memcpy(s + lx, y, ly + 1);
+		fp_str(&res, s);
+		return fp_single(c->env->arena, &res, out);
+	}
+	if ((e = fp_at_most_one(c, l, "arithmetic")) || (e = fp_at_most_one(c, r, "arithmetic")))
+		return e;
+	out->n = 0;
+	if (!l->n || !r->n)
+		return CG_OK;
+	fp_system_value(&l->items[0], &a);
+	fp_system_value(&r->items[0], &b);
+	a.node = b.node = NULL;
+	a.ftype = b.ftype = NULL;
+	if (a.kind == CG_FP_STRING && b.kind == CG_FP_STRING && op == OP_ADD)
+		return arith(c, OP_CONCAT, l, r, out);
+	if (is_number(&a) && is_number(&b)) {
+		double x = numval(&a), y = numval(&b), v;
+		int ints = a.kind == CG_FP_INTEGER && b.kind == CG_FP_INTEGER;
+		int sa = a.kind == CG_FP_DECIMAL ? a.u.d.scale : 0;
+		int sb = b.kind == CG_FP_DECIMAL ? b.u.d.scale : 0;
+
+		switch (op) {
+		case OP_ADD:
+		case OP_SUB:
+		case OP_MUL:
+			if (ints) {
+				long long iv;
+				int of = op == OP_ADD   ? __builtin_add_overflow(a.u.i, b.u.i, &iv)
+				         : op == OP_SUB ? __builtin_sub_overflow(a.u.i, b.u.i, &iv)
+				                        : __builtin_mul_overflow(a.u.i, b.u.i, &iv);
+
+				if (of || iv > 2147483647LL || iv < -2147483648LL)
+					return CG_OK;
+				fp_int(&res, iv);
+				break;
+			}
+			v = op == OP_ADD ? x + y : op == OP_SUB ? x - y : x * y;
+			fp_dec(&res, v, op == OP_MUL ? sa + sb : max_int(sa, sb));
+			break;
+		case OP_DIV:
+			if (y == 0)
+				return CG_OK;
+			fp_dec(&res, x / y, -1);
+			break;
+		case OP_IDIV:
+			if (y == 0)
+				return CG_OK;
+			if (ints)
+				fp_int(&res, a.u.i / b.u.i);
+			else
+				fp_int(&res, (long long)trunc(x / y));
+			break;
+		case OP_MOD:
+			if (y == 0)
+				return CG_OK;
+			if (ints)
+				fp_int(&res, a.u.i % b.u.i);
+			else
+				fp_dec(&res, fmod(x, y), max_int(sa, sb));
+			break;
+		default:
+			return fp_fail(c, "bad operator");
+		}
+		if (!ints && res.kind == CG_FP_DECIMAL && !isfinite(res.u.d.v))
+			return CG_OK;
+		return fp_single(c->env->arena, &res, out);
+	}
+	if ((a.kind == CG_FP_DATE || a.kind == CG_FP_DATETIME || a.kind == CG_FP_TIME) &&
+	    b.kind == CG_FP_QUANTITY && (op == OP_ADD || op == OP_SUB)) {
+		if (fp_dt_add(&a, &b, op == OP_ADD ? 1 : -1, &res))
+			return fp_fail(c, "cannot add '%s' to a date", b.u.d.unit);
+		return fp_single(c->env->arena, &res, out);
+	}
+	if (a.kind == CG_FP_QUANTITY && (b.kind == CG_FP_QUANTITY || is_number(&b))) {
+		double y = b.kind == CG_FP_QUANTITY ? b.u.d.v : numval(&b);
+
+		res = a;
+		if ((op == OP_ADD || op == OP_SUB) && b.kind == CG_FP_QUANTITY &&
+		    !strcmp(a.u.d.unit, b.u.d.unit))
+			res.u.d.v = op == OP_ADD ? a.u.d.v + y : a.u.d.v - y;
+		else if (op == OP_MUL && is_number(&b))
+			res.u.d.v = a.u.d.v * y;
+		else if (op == OP_DIV && is_number(&b) && y != 0)
+			res.u.d.v = a.u.d.v / y;
+		else if (op == OP_DIV && b.kind == CG_FP_QUANTITY &&
+		         !strcmp(a.u.d.unit, b.u.d.unit) && y != 0) {
+			fp_dec(&res, a.u.d.v / y, -1);
+			return fp_single(c->env->arena, &res, out);
+		} else
+			return fp_fail(c,
+			               "quantity arithmetic with these units is not supported yet");
+		return fp_single(c->env->arena, &res, out);
+	}
+	return fp_fail(c, "cannot apply an arithmetic operator to %s and %s", cg_fp_type_name(&a),
+	               cg_fp_type_name(&b));
+}
+
+enum cg_err
+fp_binary(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll *focus,
+          struct cg_fp_coll *out)
+{
+	struct cg_fp_coll l, r;
+	enum cg_err e;
+
+	if ((e = fp_eval_node(c, n->left, focus, &l)))
+		return e;
+	/* and/or/implies need not evaluate the right side when the left decides */
+	if (n->op == OP_AND || n->op == OP_OR || n->op == OP_IMPLIES) {
+		int a = fp_to_bool(c, &l);
+
+		if (a == -2)
+			return CG_EINVAL;
+		if ((n->op == OP_AND && a == 0) || (n->op == OP_OR && a == 1) ||
+		    (n->op == OP_IMPLIES && a == 0))
+			return fp_ret_bool(c, n->op != OP_AND, out);
+	}
+	if ((e = fp_eval_node(c, n->right, focus, &r)))
+		return e;
+	switch (n->op) {
+	case OP_AND:
+	case OP_OR:
+	case OP_XOR:
+	case OP_IMPLIES:
+		return logic(c, n->op, &l, &r, out);
+	case OP_UNION:
+		return union_of(c, &l, &r, out);
+	case OP_EQ:
+	case OP_NE:
+	case OP_EQUIV:
+	case OP_NEQUIV:
+		return equality(c, n->op, &l, &r, out);
+	case OP_LT:
+	case OP_GT:
+	case OP_LE:
+	case OP_GE:
+		return compare(c, n->op, &l, &r, out);
+	case OP_IN:
+	case OP_CONTAINS: {
+		const struct cg_fp_coll *elem = n->op == OP_IN ? &l : &r;
+		const struct cg_fp_coll *set = n->op == OP_IN ? &r : &l;
+
+		if ((e = fp_at_most_one(c, elem, n->op == OP_IN ? "in" : "contains")))
+			return e;
+		if (!elem->n) {
+			out->n = 0;
+			return CG_OK;
+		}
+		return fp_ret_bool(c, contains_item(set, &elem->items[0]), out);
+	}
+	default:
+		return arith(c, n->op, &l, &r, out);
+	}
+}
