@@ -16,7 +16,7 @@ import re
 import sys
 
 LAYERS = ["core", "json", "rules", "fhirpath", "validate", "map", "policy", "config", "dest", "queue", "server", "cli"]
-GENERATED = {"version.h", "default_config.h"}  # made by CMake into build/generated
+GENERATED = {"version.h", "default_config.h", "ucum_units.h"}  # made by CMake into build/generated
 
 root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                        os.path.join(os.path.dirname(__file__), "..", "gateway"))

@@ -102,6 +102,7 @@ FN(fp_fn_split);
 FN(fp_fn_join);
 /* fp_fn_math.c */
 FN(fp_fn_math);
+FN(fp_fn_comparable);
 /* fp_fn_bound.c */
 FN(fp_fn_precision);
 FN(fp_fn_boundary);

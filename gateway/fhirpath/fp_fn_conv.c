@@ -292,6 +292,31 @@ conv_of(const char *name)
 	return C_STR;
 }
 
+/* toQuantity(unit) and convertsToQuantity(unit): the quantity in the unit
+ * asked for, when its own converts to it (1 when so, 0 when not, -1 on an
+ * error already recorded). */
+static int
+to_unit(struct fp_ctx *c, const struct fp_call *call, struct cg_fp_item *res)
+{
+	const char *unit;
+	double v;
+	int r;
+
+	if (!call->node->nargs)
+		return 1;
+	r = fp_arg_string(c, call, 0, &unit);
+	if (r <= 0)
+		return r;
+	if (!strcmp(fp_ucum_code(unit), fp_ucum_code(res->u.d.unit)))
+		return 1;
+	if (fp_ucum_convert(res->u.d.v, res->u.d.unit, unit, &v))
+		return 0;
+	res->u.d.v = v;
+	res->u.d.unit = unit;
+	res->u.d.scale = -1;
+	return 1;
+}
+
 FN(fp_fn_to)
 {
 	const struct cg_fp_item *it;
@@ -302,6 +327,8 @@ FN(fp_fn_to)
 	CHECK(fp_one(c, in, call, &it));
 	if ((r = convert(c, conv_of(call->node->fn->name), it, &res)) < 0)
 		return CG_ENOMEM;
+	if (r && res.kind == CG_FP_QUANTITY && (r = to_unit(c, call, &res)) < 0)
+		return CG_EINVAL;
 	if (r)
 		return fp_ret_item(c, &res, out);
 	return CG_OK;
@@ -317,5 +344,7 @@ FN(fp_fn_convertsto)
 	CHECK(fp_one(c, in, call, &it));
 	if ((r = convert(c, conv_of(call->node->fn->name), it, &res)) < 0)
 		return CG_ENOMEM;
+	if (r && res.kind == CG_FP_QUANTITY && (r = to_unit(c, call, &res)) < 0)
+		return CG_EINVAL;
 	return fp_ret_bool(c, r, out);
 }

@@ -92,3 +92,25 @@ FN(fp_fn_math)
 	fp_dec(&res, v, -1);
 	return fp_ret_item(c, &res, out);
 }
+
+/* comparable(quantity): whether the input quantity's unit converts to the
+ * argument's (1 'cm' and 1 '[in_i]' do; 1 'cm' and 1 's' do not). */
+FN(fp_fn_comparable)
+{
+	const struct cg_fp_item *p, *q;
+	struct cg_fp_item a, b;
+	struct fp_ucum ua, ub;
+
+	CHECK(fp_one(c, in, call, &p));
+	CHECK(fp_one(c, &call->args[0], call, &q));
+	fp_system_value(p, &a);
+	fp_system_value(q, &b);
+	if (a.kind != CG_FP_QUANTITY || b.kind != CG_FP_QUANTITY)
+		return fp_fail(c, "comparable() needs quantities");
+	if (!strcmp(fp_ucum_code(a.u.d.unit), fp_ucum_code(b.u.d.unit)))
+		return fp_ret_bool(c, 1, out);
+	return fp_ret_bool(c,
+	                   !fp_ucum_parse(a.u.d.unit, &ua) && !fp_ucum_parse(b.u.d.unit, &ub) &&
+	                           fp_ucum_comparable(&ua, &ub),
+	                   out);
+}

@@ -192,6 +192,7 @@ static const struct fp_func funcs[] = {
         {"matchesFull", 1, 1, 0, fp_fn_matches},
         {"lowBoundary", 0, 1, 0, fp_fn_boundary},
         {"highBoundary", 0, 1, 0, fp_fn_boundary},
+        {"comparable", 1, 1, 0, fp_fn_comparable},
 };
 
 const struct fp_func *

@@ -191,6 +191,31 @@ int fp_dt_add(const struct cg_fp_item *d, const struct cg_fp_item *q, int sign,
 
 const struct fp_func *fp_func_find(const char *name, size_t len);
 
+/* ---- UCUM units (fp_ucum.c) -------------------------------------------- */
+
+#define FP_UCUM_DIMS 7 /* m, s, g, rad, K, C, cd */
+
+/* A unit as a factor times powers of the base units, and the arbitrary unit
+ * ([IU]) it is made of, if any. */
+struct fp_ucum {
+	double factor;
+	int dim[FP_UCUM_DIMS];
+	const char *arb;
+	int arb_pow;
+};
+
+/* The UCUM code of a unit: a calendar word (week, days) as its UCUM
+ * duration (wk, d), any other unit as it is. */
+const char *fp_ucum_code(const char *unit);
+/* Reads a UCUM expression (or a calendar word). 0, or -1 when it is not
+ * one, or is a special unit (Cel) that converts by more than a factor. */
+int fp_ucum_parse(const char *unit, struct fp_ucum *out);
+/* Whether quantities of the two units can be converted into each other. */
+int fp_ucum_comparable(const struct fp_ucum *a, const struct fp_ucum *b);
+/* v in unit from as a value in unit to: 0 and *out, or -1 when the units
+ * are not commensurable (or not known). */
+int fp_ucum_convert(double v, const char *from, const char *to, double *out);
+
 /* ---- values (fp_value.c) ------------------------------------------------ */
 
 /* Parses a date, date-time or time (no '@'; a time without its 'T'), as

@@ -4,6 +4,7 @@
  * in and contains; arithmetic on numbers, strings, dates and quantities.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fp_internal.h"
@@ -168,6 +169,89 @@ max_int(int a, int b)
 	return a > b ? a : b;
 }
 
+/* The unit of a product (op '.') or quotient ('/') of quantities in units a
+ * and b, as UCUM writes it: g/m, cm.m, g/(m.s); '1' for m/m. */
+static const char *
+unit_of(struct fp_ctx *c, const char *a, char op, const char *b)
+{
+	size_t la, lb;
+	int paren;
+	char *s;
+
+	a = fp_ucum_code(a);
+	b = fp_ucum_code(b);
+	if (op == '/' && !strcmp(a, b))
+		return "1";
+	if (!strcmp(b, "1"))
+		return a;
+	if (op == '.' && !strcmp(a, "1"))
+		return b;
+	paren = strpbrk(b, op == '.' ? "/" : "./") != NULL;
+	la = strlen(a);
+	lb = strlen(b);
+	s = cg_arena_alloc(c->env->arena, la + lb + 4);
+	if (!s)
+		return NULL;
+	snprintf(s, la + lb + 4, paren ? "%s%c(%s)" : "%s%c%s", a, op, b);
+	return s;
+}
+
+/* Arithmetic with quantities: + and - in commensurable units (b converted to
+ * a's), * and / in any units (the unit is the product or quotient), and a
+ * quantity times or divided by a number. */
+static enum cg_err
+quantity_arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_item *a,
+               const struct cg_fp_item *b, struct cg_fp_coll *out)
+{
+	struct cg_fp_item res;
+	double y;
+
+	if (a->kind != CG_FP_QUANTITY) /* 2 * 3 'g' */
+		return quantity_arith(c, op, b, a, out);
+	res = *a;
+	if (is_number(b)) {
+		y = numval(b);
+		if (op == OP_MUL)
+			res.u.d.v = a->u.d.v * y;
+		else if (op == OP_DIV && y != 0)
+			res.u.d.v = a->u.d.v / y;
+		else if (op == OP_DIV)
+			return CG_OK;
+		else
+			return fp_fail(c, "cannot apply this operator to a quantity and a number");
+		return fp_single(c->env->arena, &res, out);
+	}
+	switch (op) {
+	case OP_ADD:
+	case OP_SUB:
+		if (fp_ucum_convert(b->u.d.v, b->u.d.unit, a->u.d.unit, &y))
+			return fp_fail(c, "cannot add or subtract quantities in '%s' and '%s'",
+			               a->u.d.unit, b->u.d.unit);
+		res.u.d.v = op == OP_ADD ? a->u.d.v + y : a->u.d.v - y;
+		break;
+	case OP_MUL:
+		res.u.d.v = a->u.d.v * b->u.d.v;
+		res.u.d.scale =
+		        a->u.d.scale < 0 || b->u.d.scale < 0 ? -1 : a->u.d.scale + b->u.d.scale;
+		if (!(res.u.d.unit = unit_of(c, a->u.d.unit, '.', b->u.d.unit)))
+			return CG_ENOMEM;
+		break;
+	case OP_DIV:
+		if (b->u.d.v == 0)
+			return CG_OK;
+		res.u.d.v = a->u.d.v / b->u.d.v;
+		res.u.d.scale = -1;
+		if (!(res.u.d.unit = unit_of(c, a->u.d.unit, '/', b->u.d.unit)))
+			return CG_ENOMEM;
+		break;
+	default:
+		return fp_fail(c, "cannot apply this operator to quantities");
+	}
+	if (!isfinite(res.u.d.v))
+		return CG_OK;
+	return fp_single(c->env->arena, &res, out);
+}
+
 static enum cg_err
 arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
       struct cg_fp_coll *out)
@@ -269,26 +353,9 @@ arith(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const stru
 			return fp_fail(c, "cannot add '%s' to a date", b.u.d.unit);
 		return fp_single(c->env->arena, &res, out);
 	}
-	if (a.kind == CG_FP_QUANTITY && (b.kind == CG_FP_QUANTITY || is_number(&b))) {
-		double y = b.kind == CG_FP_QUANTITY ? b.u.d.v : numval(&b);
-
-		res = a;
-		if ((op == OP_ADD || op == OP_SUB) && b.kind == CG_FP_QUANTITY &&
-		    !strcmp(a.u.d.unit, b.u.d.unit))
-			res.u.d.v = op == OP_ADD ? a.u.d.v + y : a.u.d.v - y;
-		else if (op == OP_MUL && is_number(&b))
-			res.u.d.v = a.u.d.v * y;
-		else if (op == OP_DIV && is_number(&b) && y != 0)
-			res.u.d.v = a.u.d.v / y;
-		else if (op == OP_DIV && b.kind == CG_FP_QUANTITY &&
-		         !strcmp(a.u.d.unit, b.u.d.unit) && y != 0) {
-			fp_dec(&res, a.u.d.v / y, -1);
-			return fp_single(c->env->arena, &res, out);
-		} else
-			return fp_fail(c,
-			               "quantity arithmetic with these units is not supported yet");
-		return fp_single(c->env->arena, &res, out);
-	}
+	if ((a.kind == CG_FP_QUANTITY && (b.kind == CG_FP_QUANTITY || is_number(&b))) ||
+	    (is_number(&a) && b.kind == CG_FP_QUANTITY && op == OP_MUL))
+		return quantity_arith(c, op, &a, &b, out);
 	return fp_fail(c, "cannot apply an arithmetic operator to %s and %s", cg_fp_type_name(&a),
 	               cg_fp_type_name(&b));
 }

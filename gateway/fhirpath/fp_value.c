@@ -467,9 +467,17 @@ fp_item_compare(const struct cg_fp_item *a0, const struct cg_fp_item *b0)
 	if (a.kind == CG_FP_TIME && b.kind == CG_FP_TIME)
 		return dt_compare(&a, &b);
 	if (a.kind == CG_FP_QUANTITY && b.kind == CG_FP_QUANTITY) {
-		if (!same_unit(a.u.d.unit, b.u.d.unit))
+		double bv;
+
+		if (same_unit(a.u.d.unit, b.u.d.unit))
+			return cmp_double(a.u.d.v, b.u.d.v);
+		/* commensurable units (4 'g', 4000 'mg'): b in a's unit, equal
+		 * to the last few bits a conversion factor may leave */
+		if (fp_ucum_convert(b.u.d.v, b.u.d.unit, a.u.d.unit, &bv))
 			return -3;
-		return cmp_double(a.u.d.v, b.u.d.v);
+		if (fabs(a.u.d.v - bv) <= 1e-12 * fmax(fabs(a.u.d.v), fabs(bv)))
+			return 0;
+		return cmp_double(a.u.d.v, bv);
 	}
 	if (a.kind == CG_FP_BOOLEAN && b.kind == CG_FP_BOOLEAN)
 		return a.u.b == b.u.b ? 0 : a.u.b ? 1 : -1;
@@ -535,6 +543,27 @@ str_equiv(const char *x, const char *y)
 	}
 }
 
+/* ~ on quantities: b in a's unit, both rounded to the precision of the less
+ * precise (4 'g' ~ 4040 'mg': 4040 mg is 4.040 g, and 4 g has no digits
+ * after the point). A calendar year or month is equivalent to 'a' or 'mo'. */
+static int
+quantity_equiv(const struct cg_fp_item *a, const struct cg_fp_item *b)
+{
+	int sa = a->u.d.scale < 0 ? 12 : a->u.d.scale;
+	int sb = b->u.d.scale < 0 ? 12 : b->u.d.scale;
+	double ratio, bv, f;
+	int s;
+
+	if (fp_ucum_convert(1, b->u.d.unit, a->u.d.unit, &ratio))
+		return 0;
+	bv = b->u.d.v * ratio;
+	/* b's digits after the point, counted in a's unit */
+	sb -= (int)lround(log10(ratio));
+	s = sa < sb ? sa : sb;
+	f = pow(10, s);
+	return round(a->u.d.v * f) == round(bv * f);
+}
+
 int
 fp_item_equiv(const struct cg_fp_item *a0, const struct cg_fp_item *b0)
 {
@@ -556,6 +585,8 @@ fp_item_equiv(const struct cg_fp_item *a0, const struct cg_fp_item *b0)
 	}
 	if (a.kind == CG_FP_OBJECT && b.kind == CG_FP_OBJECT)
 		return json_equal(a.node, b.node);
+	if (a.kind == CG_FP_QUANTITY && b.kind == CG_FP_QUANTITY)
+		return quantity_equiv(&a, &b);
 	r = fp_item_compare(&a, &b);
 	return r == 0;
 }

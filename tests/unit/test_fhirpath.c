@@ -167,13 +167,52 @@ test_functions(void **state)
 	assert_string_equal(run("1.8 - 1.2 = 0.6"), "boolean true");
 }
 
+/* UCUM: units read with their prefixes and powers, not matched as pairs. */
+static void
+test_ucum(void **state)
+{
+	(void)state;
+	assert_string_equal(run("4 'g' = 4000 'mg'"), "boolean true");
+	assert_string_equal(run("1 'cm2' = 0.0001 'm2'"), "boolean true");
+	assert_string_equal(run("1 'm/s' = 3.6 'km/h'"), "boolean true");
+	assert_string_equal(run("1 '10*3/uL' = 1 '10*9/L'"), "boolean true");
+	assert_string_equal(run("1 'cm' < 1 '[in_i]'"), "boolean true");
+	assert_string_equal(run("7 days = 1 week"), "boolean true");
+	assert_string_equal(run("1 year = 1 'a'"), "empty");
+	assert_string_equal(run("1 year ~ 1 'a'"), "boolean true");
+	assert_string_equal(run("4 'g' ~ 4040 'mg'"), "boolean true");
+	assert_string_equal(run("4.00 'g' ~ 4040 'mg'"), "boolean false");
+	/* not commensurable: different dimensions, arbitrary and special units */
+	assert_string_equal(run("1 'g' = 1 'm'"), "boolean false");
+	assert_string_equal(run("1 '[IU]' = 1 'mg'"), "boolean false");
+	assert_string_equal(run("1 '[IU]/mL' = 1000 '[IU]/L'"), "boolean true");
+	assert_string_equal(run("1 'Cel' = 274.15 'K'"), "boolean false");
+	assert_string_equal(run("1 'cm'.comparable(1 '[in_i]')"), "boolean true");
+	assert_string_equal(run("1 'cm'.comparable(1 's')"), "boolean false");
+	assert_string_equal(run("1 'cm'.comparable(1 'kcm')"), "boolean false");
+	/* products and quotients carry their units */
+	assert_string_equal(run("2 'cm' * 3 'm'"), "Quantity {\"value\":6,\"unit\":\"cm.m\"}");
+	assert_string_equal(run("4 'g' / 2 'm' / 2 's'"),
+	                    "Quantity {\"value\":1,\"unit\":\"g/m/s\"}");
+	assert_string_equal(run("3 'g' + 2 'mg'"), "Quantity {\"value\":3.002,\"unit\":\"g\"}");
+	assert_string_equal(run("3 'g' + 2 'm'"), "error");
+	assert_string_equal(run("(10 'mg' / 2 'mL').toQuantity('g/L')"),
+	                    "Quantity {\"value\":5,\"unit\":\"g/L\"}");
+	assert_string_equal(run("1 'g'.toQuantity('m')"), "empty");
+	assert_string_equal(run("value.toQuantity('kg') > 83 'kg'"), "boolean true");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_precedence),        cmocka_unit_test(test_syntax_errors),
-	        cmocka_unit_test(test_empty_propagation), cmocka_unit_test(test_three_valued_logic),
-	        cmocka_unit_test(test_choice_types),      cmocka_unit_test(test_functions),
+	        cmocka_unit_test(test_precedence),
+	        cmocka_unit_test(test_syntax_errors),
+	        cmocka_unit_test(test_empty_propagation),
+	        cmocka_unit_test(test_three_valued_logic),
+	        cmocka_unit_test(test_choice_types),
+	        cmocka_unit_test(test_functions),
+	        cmocka_unit_test(test_ucum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
