@@ -39,8 +39,9 @@ enum cg_fp_kind {
 	CG_FP_DATETIME,
 	CG_FP_TIME,
 	CG_FP_QUANTITY,
-	CG_FP_OBJECT, /* a FHIR complex value or resource: a JSON object */
-	CG_FP_NOVALUE /* a FHIR primitive with extensions but no value */
+	CG_FP_OBJECT,  /* a FHIR complex value or resource: a JSON object */
+	CG_FP_NOVALUE, /* a FHIR primitive with extensions but no value */
+	CG_FP_TYPEINFO /* what type() answers: u.type, its namespace and name */
 };
 
 /* Dates, date-times and times keep the precision they were written with:
@@ -72,6 +73,10 @@ struct cg_fp_item {
 		} d;
 		const char *s;
 		struct cg_fp_dt dt;
+		struct {
+			const char *ns;   /* "System" or "FHIR" */
+			const char *name; /* "Integer", "Patient", "boolean" */
+		} type;
 	} u;
 };
 

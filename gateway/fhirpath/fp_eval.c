@@ -227,6 +227,7 @@ fp_eval_node(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll 
 	struct cg_fp_coll l, idx;
 	struct cg_fp_item it;
 	enum cg_err e = CG_OK;
+	int is;
 
 	if (++c->depth > MAX_EVAL_DEPTH) {
 		c->depth--;
@@ -300,9 +301,12 @@ fp_eval_node(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll 
 		if ((e = fp_eval_node(c, n->left, focus, &l)) ||
 		    (e = fp_at_most_one(c, &l, n->name)) || !l.n)
 			break;
-		if (n->kind == N_IS)
-			e = fp_ret_bool(c, fp_is_type(c, &l.items[0], n->name), out);
-		else if (fp_is_type(c, &l.items[0], n->name))
+		is = fp_is_type(c, &l.items[0], n->name, n->kind == N_IS);
+		if (is < 0)
+			e = fp_fail(c, "unknown type %s", n->name);
+		else if (n->kind == N_IS)
+			e = fp_ret_bool(c, is, out);
+		else if (is)
 			*out = l;
 		break;
 	}

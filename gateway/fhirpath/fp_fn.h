@@ -110,6 +110,8 @@ FN(fp_fn_boundary);
 FN(fp_fn_hasvalue);
 FN(fp_fn_extension);
 FN(fp_fn_resolve);
+FN(fp_fn_type);
+FN(fp_fn_conformsto);
 /* fp_fn_encode.c */
 FN(fp_fn_encode);
 FN(fp_fn_escape);

@@ -289,9 +289,14 @@ FN(fp_fn_oftype)
 
 	if (!t)
 		return CG_EINVAL;
-	for (k = 0; k < in->n; k++)
-		if (fp_is_type(c, &in->items[k], t) && (e = fp_vec_push(ARENA, &v, &in->items[k])))
+	for (k = 0; k < in->n; k++) {
+		int is = fp_is_type(c, &in->items[k], t, 0);
+
+		if (is < 0)
+			return fp_fail(c, "unknown type %s", t);
+		if (is && (e = fp_vec_push(ARENA, &v, &in->items[k])))
 			return e;
+	}
 	fp_vec_done(&v, out);
 	return CG_OK;
 }
@@ -300,22 +305,30 @@ FN(fp_fn_is)
 {
 	const struct cg_fp_item *it;
 	const char *t = type_of_arg(c, call);
+	int is;
 
 	if (!t)
 		return CG_EINVAL;
 	CHECK(fp_one(c, in, call, &it));
-	return fp_ret_bool(c, fp_is_type(c, it, t), out);
+	is = fp_is_type(c, it, t, 1);
+	if (is < 0)
+		return fp_fail(c, "unknown type %s", t);
+	return fp_ret_bool(c, is, out);
 }
 
 FN(fp_fn_as)
 {
 	const struct cg_fp_item *it;
 	const char *t = type_of_arg(c, call);
+	int is;
 
 	if (!t)
 		return CG_EINVAL;
 	CHECK(fp_one(c, in, call, &it));
-	if (fp_is_type(c, it, t))
+	is = fp_is_type(c, it, t, 0);
+	if (is < 0)
+		return fp_fail(c, "unknown type %s", t);
+	if (is)
 		return fp_ret_item(c, it, out);
 	return CG_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * fp_fn_fhir.c: FHIR's additions to FHIRPath: hasValue(), extension(url)
- * and resolve() (within the input: contained resources and Bundle entries).
+ * and resolve() (within the input: contained resources and Bundle entries),
+ * and the reflection on FHIR types: type() and conformsTo().
  */
 #include <string.h>
 
@@ -121,4 +122,61 @@ FN(fp_fn_resolve)
 	}
 	fp_vec_done(&v, out);
 	return CG_OK;
+}
+
+/* type(): each item's type as a TypeInfo, FHIR.x for FHIR values (their
+ * type in the R4 tables: Patient, boolean) and System.X for the rest. */
+FN(fp_fn_type)
+{
+	static const char *const sys[] = {
+	        [CG_FP_BOOLEAN] = "Boolean", [CG_FP_INTEGER] = "Integer",
+	        [CG_FP_DECIMAL] = "Decimal", [CG_FP_STRING] = "String",
+	        [CG_FP_DATE] = "Date",       [CG_FP_DATETIME] = "DateTime",
+	        [CG_FP_TIME] = "Time",       [CG_FP_QUANTITY] = "Quantity",
+	};
+	struct fp_vec v = {0};
+	enum cg_err e;
+	size_t k;
+
+	(void)call;
+	for (k = 0; k < in->n; k++) {
+		const struct cg_fp_item *x = &in->items[k];
+		struct cg_fp_item t;
+
+		memset(&t, 0, sizeof(t));
+		t.kind = CG_FP_TYPEINFO;
+		if (x->ftype) {
+			t.u.type.ns = "FHIR";
+			t.u.type.name = x->ftype;
+		} else if (x->kind <= CG_FP_QUANTITY) {
+			t.u.type.ns = "System";
+			t.u.type.name = sys[x->kind];
+		} else {
+			continue; /* a JSON object of no known type, or a TypeInfo */
+		}
+		if ((e = fp_vec_push(ARENA, &v, &t)))
+			return e;
+	}
+	fp_vec_done(&v, out);
+	return CG_OK;
+}
+
+/* conformsTo(url): for the core profiles (the StructureDefinition of an R4
+ * type), whether the input is of that type or derives from it; other
+ * profiles are not known here, which is an error rather than a guess. */
+FN(fp_fn_conformsto)
+{
+	static const char core[] = "http://hl7.org/fhir/StructureDefinition/";
+	const struct cg_fp_item *it;
+	const char *url;
+	int is;
+
+	CHECK(fp_one(c, in, call, &it));
+	CHECK(fp_arg_string(c, call, 0, &url));
+	if (strncmp(url, core, sizeof(core) - 1) || !url[sizeof(core) - 1])
+		return fp_fail(c, "conformsTo(): no profile %s known", url);
+	is = fp_is_type(c, it, url + sizeof(core) - 1, 0);
+	if (is < 0)
+		return fp_fail(c, "conformsTo(): no profile %s known", url);
+	return fp_ret_bool(c, is, out);
 }

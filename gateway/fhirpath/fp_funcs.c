@@ -193,6 +193,8 @@ static const struct fp_func funcs[] = {
         {"lowBoundary", 0, 1, 0, fp_fn_boundary},
         {"highBoundary", 0, 1, 0, fp_fn_boundary},
         {"comparable", 1, 1, 0, fp_fn_comparable},
+        {"type", 0, 0, 0, fp_fn_type},
+        {"conformsTo", 1, 1, 0, fp_fn_conformsto},
 };
 
 const struct fp_func *

@@ -149,8 +149,12 @@ enum cg_err fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, c
 enum cg_err fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, struct fp_vec *out);
 /* An item for a resource (an object with resourceType) of the tree. */
 void fp_resource_item(struct fp_ctx *c, const struct cJSON *node, struct cg_fp_item *out);
-/* Whether item is of the type named (FHIR.x, System.x or unqualified). */
-int fp_is_type(struct fp_ctx *c, const struct cg_fp_item *item, const char *type);
+/* Whether item is of the type named (FHIR.x, System.x or unqualified) or of
+ * a type derived from it: 1 or 0, or -1 when no type has that name. With
+ * specialise, a FHIR primitive is also of its base primitive type (a code
+ * is a string): is() counts that, as() and ofType() do not, as the R4 suite
+ * has it. */
+int fp_is_type(struct fp_ctx *c, const struct cg_fp_item *item, const char *type, int specialise);
 
 /* ---- operators (fp_ops.c) ----------------------------------------------- */
 

@@ -168,6 +168,14 @@ fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *n
 	enum cg_err r;
 	int found = 0;
 
+	if (item->kind == CG_FP_TYPEINFO) {
+		struct cg_fp_item s;
+
+		if (strcmp(name, "namespace") && strcmp(name, "name"))
+			return CG_OK;
+		fp_str(&s, !strcmp(name, "name") ? item->u.type.name : item->u.type.ns);
+		return fp_vec_push(c->env->arena, out, &s);
+	}
 	if (item->kind != CG_FP_OBJECT) {
 		/* a primitive's id and extensions are in its companion */
 		if (!item->ext)
@@ -262,26 +270,48 @@ fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, struct fp_vec *
 
 /* ---- types -------------------------------------------------------------- */
 
+/* Whether FHIR type t is want or derives from it (Patient from
+ * DomainResource and Resource, Age from Quantity), through the bases of the
+ * R4 tables; a primitive's own base (code from string) only when
+ * specialise. */
 static int
-is_resource_type(struct fp_ctx *c, const char *name)
+derives(struct fp_ctx *c, const char *t, const char *want, int specialise)
 {
-	const struct cg_fhir_type *t;
+	const struct cg_fhir_type *ty;
+	int depth;
 
-	if (!c->env->structure || !name)
-		return 0;
-	t = cg_fhir_type(c->env->structure, name);
-	return t && t->kind == CG_FHIR_RESOURCE;
+	for (depth = 0; t && depth < 16; depth++) {
+		if (!strcmp(t, want))
+			return 1;
+		if (!c->env->structure)
+			return 0;
+		ty = cg_fhir_type(c->env->structure, t);
+		if (!ty || (ty->kind == CG_FHIR_PRIMITIVE && !specialise))
+			return 0;
+		t = ty->base;
+	}
+	return 0;
+}
+
+/* Quantity's profiles, which the R4 tables do not hold as types. */
+static int
+quantity_profile(const char *t)
+{
+	return !strcmp(t, "SimpleQuantity") || !strcmp(t, "MoneyQuantity");
 }
 
 int
-fp_is_type(struct fp_ctx *c, const struct cg_fp_item *it, const char *type)
+fp_is_type(struct fp_ctx *c, const struct cg_fp_item *it, const char *type, int specialise)
 {
 	static const char *const sys[][2] = {
 	        {"Boolean", "boolean"}, {"Integer", "integer"},   {"Decimal", "decimal"},
 	        {"String", "string"},   {"Date", "date"},         {"DateTime", "dateTime"},
 	        {"Time", "time"},       {"Quantity", "Quantity"},
 	};
-	int system = 0, fhir = 0;
+	static const enum cg_fp_kind kinds[] = {CG_FP_BOOLEAN, CG_FP_INTEGER, CG_FP_DECIMAL,
+	                                        CG_FP_STRING,  CG_FP_DATE,    CG_FP_DATETIME,
+	                                        CG_FP_TIME,    CG_FP_QUANTITY};
+	int system = 0, fhir = 0, sys_k = -1;
 	size_t k;
 
 	if (!strncmp(type, "System.", 7)) {
@@ -291,31 +321,22 @@ fp_is_type(struct fp_ctx *c, const struct cg_fp_item *it, const char *type)
 		fhir = 1;
 		type += 5;
 	}
+	for (k = 0; !fhir && k < sizeof(sys) / sizeof(sys[0]); k++)
+		if (!strcmp(type, sys[k][0]))
+			sys_k = (int)k;
+	/* a name that is no type at all is an error, not false (the suite's
+	 * as(string1)); System.Patient is merely a type nothing is */
+	if (!system && sys_k < 0 && c->env->structure && !quantity_profile(type) &&
+	    !cg_fhir_type(c->env->structure, type))
+		return -1;
 	if (it->ftype) {
 		if (system)
 			return 0;
-		if (!strcmp(it->ftype, type))
+		if (derives(c, it->ftype, type, specialise))
 			return 1;
-		if (it->kind == CG_FP_OBJECT && is_resource_type(c, it->ftype))
-			return !strcmp(type, "Resource") ||
-			       (!strcmp(type, "DomainResource") && strcmp(it->ftype, "Bundle") &&
-			        strcmp(it->ftype, "Parameters") && strcmp(it->ftype, "Binary"));
-		if (!strcmp(type, "Quantity") &&
-		    (!strcmp(it->ftype, "Age") || !strcmp(it->ftype, "Duration") ||
-		     !strcmp(it->ftype, "Distance") || !strcmp(it->ftype, "Count") ||
-		     !strcmp(it->ftype, "SimpleQuantity") || !strcmp(it->ftype, "MoneyQuantity")))
-			return 1;
-		return 0;
+		return !strcmp(type, "Quantity") && quantity_profile(it->ftype);
 	}
-	if (fhir)
+	if (fhir || sys_k < 0)
 		return 0;
-	for (k = 0; k < sizeof(sys) / sizeof(sys[0]); k++)
-		if (!strcmp(type, sys[k][0])) {
-			static const enum cg_fp_kind kinds[] = {
-			        CG_FP_BOOLEAN, CG_FP_INTEGER,  CG_FP_DECIMAL, CG_FP_STRING,
-			        CG_FP_DATE,    CG_FP_DATETIME, CG_FP_TIME,    CG_FP_QUANTITY};
-
-			return it->kind == kinds[k];
-		}
-	return 0;
+	return it->kind == kinds[sys_k];
 }

@@ -503,6 +503,9 @@ fp_item_equal(const struct cg_fp_item *a, const struct cg_fp_item *b)
 	}
 	if (a->kind == CG_FP_NOVALUE || b->kind == CG_FP_NOVALUE)
 		return -1;
+	if (a->kind == CG_FP_TYPEINFO || b->kind == CG_FP_TYPEINFO)
+		return a->kind == b->kind && !strcmp(a->u.type.ns, b->u.type.ns) &&
+		       !strcmp(a->u.type.name, b->u.type.name);
 compare:
 	fp_system_value(a, &x);
 	fp_system_value(b, &y);
@@ -673,6 +676,8 @@ cg_fp_type_name(const struct cg_fp_item *it)
 		return "time";
 	case CG_FP_QUANTITY:
 		return "Quantity";
+	case CG_FP_TYPEINFO:
+		return "SimpleTypeInfo";
 	default:
 		return "Element";
 	}
@@ -711,6 +716,9 @@ cg_fp_item_json(struct cg_buf *b, const struct cg_fp_item *it)
 		    (r = cg_buf_add_json_string(b, it->u.d.unit)))
 			return r;
 		return cg_buf_addstr(b, "\"}");
+	case CG_FP_TYPEINFO:
+		return cg_buf_printf(b, "{\"namespace\":\"%s\",\"name\":\"%s\"}", it->u.type.ns,
+		                     it->u.type.name);
 	default:
 		return cg_buf_addstr(b, "null");
 	}

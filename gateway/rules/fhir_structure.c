@@ -222,6 +222,7 @@ build(struct cg_fhir_structure *s, char **why)
 		           : !strcmp(kind, "primitive-type")  ? CG_FHIR_PRIMITIVE
 		                                              : CG_FHIR_COMPLEX;
 		ty->abstract = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "abstract"));
+		ty->base = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "base"));
 		ty->prim = ty->kind == CG_FHIR_PRIMITIVE ? (int)cg_fhir_prim_of(ty->name) : 0;
 		ty->any_resource =
 		        !strcmp(ty->name, "Resource") || !strcmp(ty->name, "DomainResource");

@@ -59,6 +59,7 @@ struct cg_fhir_type {
 	const char *name;
 	enum cg_fhir_kind kind;
 	int abstract;
+	const char *base;                  /* the type it specialises (code: string), or NULL */
 	int prim;                          /* enum cg_fhir_prim, for primitives */
 	int any_resource;                  /* Resource or DomainResource: any resource goes */
 	int inline_ctx;                    /* BackboneElement or Element: the element defines it */

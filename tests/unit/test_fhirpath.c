@@ -202,6 +202,34 @@ test_ucum(void **state)
 	assert_string_equal(run("value.toQuantity('kg') > 83 'kg'"), "boolean true");
 }
 
+/* type(), the type hierarchy of the R4 tables, conformsTo() */
+static void
+test_types(void **state)
+{
+	(void)state;
+	assert_string_equal(run("1.type()"),
+	                    "SimpleTypeInfo {\"namespace\":\"System\",\"name\":\"Integer\"}");
+	assert_string_equal(run("status.type().name"), "string \"code\"");
+	assert_string_equal(run("Observation.type().namespace"), "string \"FHIR\"");
+	assert_string_equal(run("1.type() = 2.type()"), "boolean true");
+	assert_string_equal(run("status.is(string)"), "boolean true");
+	assert_string_equal(run("status.is(id)"), "boolean false");
+	assert_string_equal(run("status.as(string)"), "empty");
+	assert_string_equal(run("value.is(Element)"), "boolean true");
+	assert_string_equal(run("Observation.is(DomainResource)"), "boolean true");
+	assert_string_equal(run("status.as(string1)"), "error");
+	assert_string_equal(run("status is FHIR.nothing"), "error");
+	assert_string_equal(run("Observation.is(System.Observation)"), "boolean false");
+	assert_string_equal(
+	        run("conformsTo('http://hl7.org/fhir/StructureDefinition/Observation')"),
+	        "boolean true");
+	assert_string_equal(run("conformsTo('http://hl7.org/fhir/StructureDefinition/Resource')"),
+	                    "boolean true");
+	assert_string_equal(run("conformsTo('http://hl7.org/fhir/StructureDefinition/Patient')"),
+	                    "boolean false");
+	assert_string_equal(run("conformsTo('http://example.org/x')"), "error");
+}
+
 int
 main(void)
 {
@@ -213,6 +241,7 @@ main(void)
 	        cmocka_unit_test(test_choice_types),
 	        cmocka_unit_test(test_functions),
 	        cmocka_unit_test(test_ucum),
+	        cmocka_unit_test(test_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
