@@ -195,6 +195,8 @@ static const struct fp_func funcs[] = {
         {"comparable", 1, 1, 0, fp_fn_comparable},
         {"type", 0, 0, 0, fp_fn_type},
         {"conformsTo", 1, 1, 0, fp_fn_conformsto},
+        {"htmlChecks", 0, 0, 0, fp_fn_htmlchecks},
+        {"htmlchecks", 0, 0, 0, fp_fn_htmlchecks},
 };
 
 const struct fp_func *

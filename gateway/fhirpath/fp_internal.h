@@ -220,6 +220,10 @@ int fp_ucum_comparable(const struct fp_ucum *a, const struct fp_ucum *b);
  * are not commensurable (or not known). */
 int fp_ucum_convert(double v, const char *from, const char *to, double *out);
 
+/* FHIR's htmlChecks() (fp_html.c): whether narrative XHTML keeps R4's rules. */
+enum cg_err fp_fn_htmlchecks(struct fp_ctx *c, const struct fp_call *call,
+                             const struct cg_fp_coll *in, struct cg_fp_coll *out);
+
 /* ---- values (fp_value.c) ------------------------------------------------ */
 
 /* Parses a date, date-time or time (no '@'; a time without its 'T'), as

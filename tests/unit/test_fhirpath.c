@@ -230,6 +230,26 @@ test_types(void **state)
 	assert_string_equal(run("conformsTo('http://example.org/x')"), "error");
 }
 
+/* htmlChecks() (txt-1, txt-2), and its alias: the narrative checker's
+ * verdict, errors only. */
+static void
+test_html_checks(void **state)
+{
+	(void)state;
+#define FP_DIV "'<div xmlns=\"http://www.w3.org/1999/xhtml\">"
+	assert_string_equal(run(FP_DIV "<p>x</p></div>'.htmlChecks()"), "boolean true");
+	assert_string_equal(run(FP_DIV "<p>x</p></div>'.htmlchecks()"), "boolean true");
+	assert_string_equal(run(FP_DIV "<script>x</script></div>'.htmlChecks()"), "boolean false");
+	assert_string_equal(run(FP_DIV " </div>'.htmlChecks()"), "boolean false"); /* txt-2 */
+	assert_string_equal(run("'<div>x</div>'.htmlChecks()"), "boolean false");  /* no xmlns */
+	assert_string_equal(run(FP_DIV "<img src=\"http://x/a.png\"/></div>'.htmlChecks()"),
+	                    "boolean true"); /* a warning only */
+	assert_string_equal(run("text.div.htmlChecks()"), "empty");
+	assert_string_equal(run("1.htmlChecks()"), "boolean false");
+	assert_string_equal(run("('a' | 'b').htmlChecks()"), "error");
+#undef FP_DIV
+}
+
 int
 main(void)
 {
@@ -242,6 +262,7 @@ main(void)
 	        cmocka_unit_test(test_functions),
 	        cmocka_unit_test(test_ucum),
 	        cmocka_unit_test(test_types),
+	        cmocka_unit_test(test_html_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
