@@ -142,6 +142,13 @@ static const struct code_info codes[CG_C__COUNT] = {
                               "a file the configuration names cannot be read"},
         [CG_C_CONFIG_REFERENCE] = {"config-reference", CG_SEV_ERROR, "business-rule",
                                    "a route names a client or destination that is not defined"},
+        [CG_C_FHIR_NARRATIVE] = {"fhir-narrative", CG_SEV_ERROR, "invalid",
+                                 "narrative XHTML that is not well-formed, not a <div> in the "
+                                 "XHTML namespace, empty, or holds elements, attributes or URLs "
+                                 "R4 does not allow (script, on*, javascript:...)"},
+        [CG_C_FHIR_NARRATIVE_WARNING] = {"fhir-narrative-warning", CG_SEV_WARNING, "invalid",
+                                         "narrative that breaks a SHOULD of R4: an image from "
+                                         "outside the resource (not data: or #id)"},
         [CG_C_TOO_MANY_ISSUES] =
                 {"too-many-issues", CG_SEV_INFO, "too-costly",
                  "more issues than the per-record limit; the rest are counted only"},

@@ -97,6 +97,9 @@ enum cg_code {
 	CG_C_CONFIG_ENV,
 	CG_C_CONFIG_FILE,
 	CG_C_CONFIG_REFERENCE,
+	/* FHIR, issue 15: what the HL7 validator checks beyond invariants */
+	CG_C_FHIR_NARRATIVE,
+	CG_C_FHIR_NARRATIVE_WARNING,
 	CG_C__COUNT
 };
 

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "fhir_narrative.h"
 #include "fhir_primitive.h"
 #include "fhir_validate.h"
 
@@ -174,6 +175,8 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 			cg_check_issue(&v->c, CG_C_FHIR_BINDING, val, NULL, 0,
 			               "'%s' is not in the required value set %s (%s)",
 			               val->valuestring, el->binding->url, el->path);
+		if (t->prim == CG_PRIM_XHTML)
+			cg_fhir_narrative_check(&v->c, val, el->path);
 		return;
 	}
 	check_object(v, val, t->ctx, 0);
