@@ -110,9 +110,11 @@ static const struct code_info codes[CG_C__COUNT] = {
         [CG_C_FHIR_BINDING] = {"fhir-binding", CG_SEV_ERROR, "code-invalid",
                                "a code outside the value set of a required binding"},
         [CG_C_FHIR_REFERENCE] = {"fhir-reference", CG_SEV_ERROR, "invalid",
-                                 "a malformed reference, a wrong target type, or unresolvable"},
+                                 "a malformed reference, a wrong target type, or one a Bundle "
+                                 "does not resolve as it must"},
         [CG_C_FHIR_BUNDLE] = {"fhir-bundle", CG_SEV_ERROR, "invariant",
-                              "a Bundle rule broken (fullUrl, request, response, search, total)"},
+                              "a Bundle rule broken (fullUrl, identities, request, response, "
+                              "search, total)"},
         [CG_C_FHIR_INVARIANT] = {"fhir-invariant", CG_SEV_ERROR, "invariant",
                                  "an R4 core invariant broken (obs-6, dom-2, ele-1...)"},
         [CG_C_FHIR_INVARIANT_WARNING] = {"fhir-invariant-warning", CG_SEV_WARNING, "invariant",
@@ -149,6 +151,12 @@ static const struct code_info codes[CG_C__COUNT] = {
         [CG_C_FHIR_NARRATIVE_WARNING] = {"fhir-narrative-warning", CG_SEV_WARNING, "invalid",
                                          "narrative that breaks a SHOULD of R4: an image from "
                                          "outside the resource (not data: or #id)"},
+        [CG_C_FHIR_REFERENCE_UNRESOLVED] = {"fhir-reference-unresolved", CG_SEV_WARNING,
+                                            "not-found",
+                                            "a urn:uuid:/urn:oid: reference that no entry of "
+                                            "the Bundle has (outside a transaction)"},
+        [CG_C_FHIR_ATTACHMENT] = {"fhir-attachment", CG_SEV_ERROR, "invalid",
+                                  "an Attachment whose size or hash disagrees with its data"},
         [CG_C_TOO_MANY_ISSUES] =
                 {"too-many-issues", CG_SEV_INFO, "too-costly",
                  "more issues than the per-record limit; the rest are counted only"},

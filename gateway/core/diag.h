@@ -100,6 +100,8 @@ enum cg_code {
 	/* FHIR, issue 15: what the HL7 validator checks beyond invariants */
 	CG_C_FHIR_NARRATIVE,
 	CG_C_FHIR_NARRATIVE_WARNING,
+	CG_C_FHIR_REFERENCE_UNRESOLVED,
+	CG_C_FHIR_ATTACHMENT,
 	CG_C__COUNT
 };
 

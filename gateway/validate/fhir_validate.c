@@ -17,6 +17,8 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "fhir_attachment.h"
+#include "fhir_bundle_rules.h"
 #include "fhir_narrative.h"
 #include "fhir_primitive.h"
 #include "fhir_validate.h"
@@ -24,7 +26,7 @@
 struct fv {
 	struct cg_check c;
 	const struct cg_fhir_structure *s;
-	const cJSON *bundle_urls; /* entry fullUrls of the Bundle being walked */
+	struct cg_fhir_bundle *bundle; /* the innermost Bundle being walked, or NULL */
 };
 
 static void check_resource(struct fv *v, const cJSON *obj, const char *member);
@@ -51,15 +53,6 @@ target_allowed(const cJSON *targets, const char *type)
 	return 0;
 }
 
-static int
-in_bundle(const cJSON *urls, const char *ref)
-{
-	const cJSON *u;
-
-	cJSON_ArrayForEach(u, urls) if (cJSON_IsString(u) && !strcmp(u->valuestring, ref)) return 1;
-	return 0;
-}
-
 /* Reference.reference: "#id", "Type/id[/_history/v]", an absolute URL, or a
  * urn:uuid / urn:oid that (inside a Bundle) must name an entry. */
 static void
@@ -72,12 +65,10 @@ check_reference(struct fv *v, const cJSON *ref, const cJSON *targets, const char
 
 	if (!s || s[0] == '#')
 		return;
-	if (!strncmp(s, "urn:uuid:", 9) || !strncmp(s, "urn:oid:", 8)) {
-		if (v->bundle_urls && !in_bundle(v->bundle_urls, s))
-			cg_check_issue(&v->c, CG_C_FHIR_REFERENCE, r, "reference", 0,
-			               "no entry of this Bundle has this fullUrl (%s)", path);
+	if (v->bundle)
+		cg_fhir_bundle_reference(v->bundle, &v->c, r, path);
+	if (!strncmp(s, "urn:uuid:", 9) || !strncmp(s, "urn:oid:", 8))
 		return;
-	}
 	if (strstr(s, "://")) {
 		/* Absolute: its type is the second-to-last or fourth-to-last part. */
 		return;
@@ -188,6 +179,8 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 		check_coding_binding(v, val, el->binding, el->path);
 	else if (el->binding && !strcmp(t->name, "CodeableConcept"))
 		check_concept_binding(v, val, el->binding, el->path);
+	else if (!strcmp(t->name, "Attachment"))
+		cg_fhir_attachment_check(&v->c, val, el->path);
 }
 
 /* The _name partner of a primitive: an Element (id, extension), or an array
@@ -430,6 +423,7 @@ bundle_rules(struct fv *v, const cJSON *bundle)
 		cg_check_pop(&v->c, im);
 	}
 	cg_check_pop(&v->c, mark);
+	cg_fhir_bundle_rules(v->bundle, &v->c);
 }
 
 /* A resource: where member is given, obj is that member of the current object. */
@@ -438,8 +432,8 @@ check_resource(struct fv *v, const cJSON *obj, const char *member)
 {
 	const cJSON *rt = cg_json_member(obj, "resourceType");
 	const struct cg_fhir_type *t;
-	const cJSON *saved_urls = v->bundle_urls;
-	cJSON *urls = NULL;
+	struct cg_fhir_bundle *outer = v->bundle, *bundle = NULL;
+	const cJSON *entered = outer ? cg_fhir_bundle_enter(outer, obj) : NULL;
 	size_t mark = member ? cg_check_push_key(&v->c, member) : v->c.depth;
 
 	if (!cJSON_IsObject(obj)) {
@@ -460,28 +454,21 @@ check_resource(struct fv *v, const cJSON *obj, const char *member)
 	}
 	if (!strcmp(t->name, "Bundle")) {
 		/* References inside resolve against this Bundle's entries. */
-		const cJSON *e;
-
-		urls = cJSON_CreateArray();
-		if (!urls) {
+		bundle = cg_fhir_bundle_new(obj, v->s);
+		if (!bundle) {
 			v->c.err = CG_ENOMEM;
 			goto out;
 		}
-		cJSON_ArrayForEach(e, cg_json_member(obj, "entry"))
-		{
-			const char *u = cJSON_GetStringValue(cg_json_member(e, "fullUrl"));
-
-			if (u)
-				cJSON_AddItemToArray(urls, cJSON_CreateStringReference(u));
-		}
-		v->bundle_urls = urls;
+		v->bundle = bundle;
 	}
 	check_object(v, obj, t->ctx, 1);
 	if (!strcmp(t->name, "Bundle"))
 		bundle_rules(v, obj);
 out:
-	v->bundle_urls = saved_urls;
-	cJSON_Delete(urls);
+	v->bundle = outer;
+	cg_fhir_bundle_free(bundle);
+	if (outer)
+		cg_fhir_bundle_leave(outer, entered);
 	cg_check_pop(&v->c, mark);
 }
 
@@ -494,7 +481,7 @@ cg_fhir_validate(const cJSON *resource, const struct cg_fhir_structure *s, struc
 	 * clearing it cost more than validating a small resource. */
 	cg_check_init(&v.c, d);
 	v.s = s;
-	v.bundle_urls = NULL;
+	v.bundle = NULL;
 	check_resource(&v, resource, NULL);
 	cg_check_free(&v.c);
 	return v.c.err;
