@@ -131,12 +131,15 @@ def test_many_resource_types_in_one_request_one_file_each(gw, tmp_path):
     with open(f"{MAPPINGS}/fhir-r4/structure.json") as f:
         kinds = sorted(n for n, t in json.load(f)["types"].items()
                        if t.get("kind") == "resource" and not t.get("abstract"))
+    def least(k):  # org-1, ipn-1: a name or an identifier
+        return {"resourceType": k, "id": "x1",
+                **({"name": "x"} if k in ("Organization", "InsurancePlan") else {})}
     minimal = tmp_path / "minimal.ndjson"
-    minimal.write_text("".join(json.dumps({"resourceType": k, "id": "x1"}) + "\n" for k in kinds))
+    minimal.write_text("".join(json.dumps(least(k)) + "\n" for k in kinds))
     v = cellgate("validate", "--format", "json", str(minimal))
     valid_kinds = [kinds[json.loads(x)["index"]] for x in v.stdout.splitlines()
                    if json.loads(x)["valid"]]
-    body = "".join(json.dumps({"resourceType": k, "id": "x1"}) + "\n" for k in valid_kinds)
+    body = "".join(json.dumps(least(k)) + "\n" for k in valid_kinds)
     st, h, data = gw.call("POST", "/fhir-files", body, ctype="application/fhir+ndjson")
     made = os.listdir(f"{gw.dir}/var/manyfiles")
     assert st == 200 and len(valid_kinds) > 32 and len(made) == len(valid_kinds), \
@@ -174,8 +177,9 @@ def test_validate_forwards_nothing(gw, up, bundle):
     bad["dose"] = "lots"
     n_up = len(up.requests())
     st, h, data = gw.call("POST", "/fhir/$validate", bundle[1], ctype="application/fhir+json")
-    assert st == 200 and outcome(data)["issue"][0]["severity"] == "information", \
-        "$validate of a valid Bundle"
+    # valid: no error (dom-6's warnings for want of narrative aside)
+    assert st == 200 and all(i["severity"] in ("information", "warning")
+                             for i in outcome(data)["issue"]), "$validate of a valid Bundle"
     st, h, data = gw.call("POST", "/records/$validate", bad)
     assert st == 422 and outcome(data), "$validate of a bad record: 422 with the issues"
     assert len(up.requests()) == n_up, "$validate forwards nothing"
