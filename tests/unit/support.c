@@ -384,3 +384,38 @@ test_tmp_teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
+
+static char *fhir_bases[3];
+
+static void
+run_fhir_case(void **state)
+{
+	const struct fhir_case *c = *state;
+	char *text = test_mutate(fhir_bases[c->base], c->ops);
+
+	test_check_case(text, c->code, c->path, c->only);
+	free(text);
+}
+
+int
+test_run_fhir_cases(const char *group, const struct fhir_case *cases, size_t n)
+{
+	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
+	size_t i;
+	int failed;
+
+	assert_non_null(tests);
+	fhir_bases[OBS] = test_read_data("fhir/observation-lvef.json");
+	fhir_bases[PROC] = test_read_data("fhir/procedure-msc.json");
+	fhir_bases[BUNDLE] = test_read_data("fhir/bundle-transaction.json");
+	for (i = 0; i < n; i++) {
+		tests[i].name = cases[i].name;
+		tests[i].test_func = run_fhir_case;
+		tests[i].initial_state = (void *)(uintptr_t)&cases[i];
+	}
+	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(tests);
+	for (i = 0; i < 3; i++)
+		free(fhir_bases[i]);
+	return failed;
+}

@@ -91,6 +91,21 @@ char *test_mutate(const char *base, const struct test_op *ops);
  * issue). Fails the running cmocka test otherwise. */
 void test_check_case(const char *text, enum cg_code expect, const char *path, int only);
 
+/* A table case of the FHIR validator: one of the samples of
+ * tests/data/fhir/ (observation-lvef, procedure-msc, bundle-transaction),
+ * changed by ops, and what test_check_case must find. */
+enum test_fhir_base { OBS, PROC, BUNDLE };
+struct fhir_case {
+	const char *name;
+	enum test_fhir_base base;
+	struct test_op ops[10];
+	enum cg_code code;
+	const char *path;
+	int only;
+};
+/* Runs the cases as the cmocka group name; its exit status. */
+int test_run_fhir_cases(const char *group, const struct fhir_case *cases, size_t n);
+
 /* Prints d to stderr (on failure, to see what was found instead). */
 void test_dump(const struct cg_diag *d);
 

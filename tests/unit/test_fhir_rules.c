@@ -17,17 +17,6 @@
 
 #define VALID CG_C__COUNT
 
-enum base { OBS, PROC, BUNDLE };
-
-struct fhir_case {
-	const char *name;
-	enum base base;
-	struct test_op ops[6];
-	enum cg_code code;
-	const char *path;
-	int only;
-};
-
 static const struct fhir_case cases[] = {
         {"Observation sample", OBS, {{0}}, VALID, NULL, 0},
         {"Procedure sample", PROC, {{0}}, VALID, NULL, 0},
@@ -349,36 +338,8 @@ static const struct fhir_case cases[] = {
          0},
 };
 
-static char *bases[3];
-
-static void
-run_case(void **state)
-{
-	const struct fhir_case *c = *state;
-	char *text = test_mutate(bases[c->base], c->ops);
-
-	test_check_case(text, c->code, c->path, c->only);
-	free(text);
-}
-
 int
 main(void)
 {
-	size_t n = sizeof(cases) / sizeof(cases[0]), i;
-	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
-	int failed;
-
-	bases[OBS] = test_read_data("fhir/observation-lvef.json");
-	bases[PROC] = test_read_data("fhir/procedure-msc.json");
-	bases[BUNDLE] = test_read_data("fhir/bundle-transaction.json");
-	for (i = 0; i < n; i++) {
-		tests[i].name = cases[i].name;
-		tests[i].test_func = run_case;
-		tests[i].initial_state = (void *)(uintptr_t)&cases[i];
-	}
-	failed = _cmocka_run_group_tests("FHIR rules", tests, n, NULL, NULL);
-	free(tests);
-	for (i = 0; i < 3; i++)
-		free(bases[i]);
-	return failed;
+	return test_run_fhir_cases("FHIR rules", cases, sizeof(cases) / sizeof(cases[0]));
 }

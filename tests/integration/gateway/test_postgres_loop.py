@@ -47,6 +47,24 @@ def quick(gw, seconds=1.5):
     return st, time.monotonic() - t0
 
 
+def waits_off_the_loop(gw, pg, db, table, fn):
+    """fn() (a request that reads table) while another session holds table
+    locked for 4 s: it waits, and the gateway's only worker answers
+    /healthz meanwhile. Returns fn's result once the lock is gone."""
+    psql = hold_lock(pg, db, table, 4)
+    try:
+        t, box = in_background(fn)
+        time.sleep(0.5)  # the read waits for the lock now
+        assert t.is_alive(), box
+        st, took = quick(gw)
+        assert st == 200 and took < 1.5, (st, took)
+        assert t.is_alive(), "the read did not wait for the lock: the test shows nothing"
+        t.join(30)
+    finally:
+        psql.wait(30)
+    return box["result"]
+
+
 def test_trail_read_off_the_loop(gateway_factory, fhirstore, database, pg):
     db = database.rsplit("/", 1)[1].split("?")[0]
     gw = pg_gateway(gateway_factory, fhirstore, database, "gw-loop")
@@ -56,18 +74,8 @@ def test_trail_read_off_the_loop(gateway_factory, fhirstore, database, pg):
     assert st == 202, body
     tx = h["X-Transaction-Id"]
     assert wait_for(lambda: gw.call("GET", f"/transactions/{tx}")[0] == 200)
-    psql = hold_lock(pg, db, "message", 4)
-    try:
-        t, box = in_background(lambda: gw.call("GET", f"/transactions/{tx}"))
-        time.sleep(0.5)  # the trail's read waits for the lock now
-        assert t.is_alive(), box
-        st, took = quick(gw)
-        assert st == 200 and took < 1.5, (st, took)
-        assert t.is_alive(), "the trail did not wait for the lock: the test shows nothing"
-        t.join(30)
-    finally:
-        psql.wait(30)
-    st, _, body = box["result"]
+    st, _, body = waits_off_the_loop(gw, pg, db, "message",
+                                     lambda: gw.call("GET", f"/transactions/{tx}"))
     assert st == 200, body
     assert json.loads(body)["messages"][0]["transaction"] == tx
 
@@ -83,18 +91,8 @@ def test_first_random_pseudonym_off_the_loop(gateway_factory, fhirstore, databas
     st, _, body = post(gw, [a])  # the store's tables exist, the pseudonym table too
     assert st == 202, body
     assert received_procedures(fhirstore, 1)
-    psql = hold_lock(pg, db, "pseudonym", 4)
-    try:
-        t, box = in_background(lambda: post(gw, [b]))  # a patient never seen
-        time.sleep(0.5)
-        assert t.is_alive(), box
-        st, took = quick(gw)
-        assert st == 200 and took < 1.5, (st, took)
-        assert t.is_alive(), "the lookup did not wait for the lock: the test shows nothing"
-        t.join(30)
-    finally:
-        psql.wait(30)
-    st, _, body = box["result"]
+    # b: a patient never seen, whose pseudonym the store is asked for
+    st, _, body = waits_off_the_loop(gw, pg, db, "pseudonym", lambda: post(gw, [b]))
     assert st == 202, body
     procs = received_procedures(fhirstore, 2)
     subjects = {p["identifier"][0]["value"]: p["subject"]["identifier"]["value"] for p in procs}
