@@ -104,3 +104,36 @@ def test_first_random_pseudonym_off_the_loop(gateway_factory, fhirstore, databas
     procs = received_procedures(fhirstore, 3)
     subjects = {p["identifier"][0]["value"]: p["subject"]["identifier"]["value"] for p in procs}
     assert subjects[b2["recordId"]] == subjects[b["recordId"]]
+
+
+def test_known_pseudonym_while_another_is_read(gateway_factory, fhirstore, database, pg):
+    """A request whose patient memory has, while the reader waits for the
+    store on another's: the pseudonyms' lock is not held over the store's
+    round trip, so the loop's memory lookup (and every other request on
+    that loop) does not wait for it."""
+    db = database.rsplit("/", 1)[1].split("?")[0]
+    gw = policy_gateway(gateway_factory, fhirstore, {"identity": "pseudonym-random"})
+    gw.write_config(gw.config_text().replace("workers: 2", "workers: 1") +
+                    "outbox: " + json.dumps({"queue": "postgres", "database": database,
+                                             "instance": "gw-pseud2"}) + "\n")
+    gw.start()
+    a, b = consented(records(2, 1603))
+    st, _, body = post(gw, [a])  # a's pseudonym is in memory now
+    assert st == 202, body
+    assert received_procedures(fhirstore, 1)
+    psql = hold_lock(pg, db, "pseudonym", 4)
+    try:
+        t, box = in_background(lambda: post(gw, [b]))  # never seen: the reader waits
+        time.sleep(0.5)
+        assert t.is_alive(), box
+        a2 = dict(a, recordId=a["recordId"] + "-2")
+        t2, box2 = in_background(lambda: post(gw, [a2]))  # from memory only
+        time.sleep(0.3)
+        st, took = quick(gw)
+        assert st == 200 and took < 1.5, (st, took)
+        t2.join(30)
+        t.join(30)
+    finally:
+        psql.wait(30)
+    assert box["result"][0] == 202, box
+    assert box2["result"][0] == 202, box2
