@@ -25,7 +25,11 @@ struct entry {
 };
 
 struct cg_pseudonyms {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* memory: never held over a round trip to the store */
+	/* the store's handle, one user at a time: held over its round trips,
+	 * taken before lock when both are (an event loop takes lock only, in
+	 * cg_pseudonyms_cached, and so never waits for the store) */
+	pthread_mutex_t store_lock;
 	struct cg_store *store;
 	int direct;
 	struct entry *bucket[BUCKETS];
@@ -112,6 +116,20 @@ remember(struct cg_pseudonyms *p, const char *k, size_t n, const char *pseud, in
 	return CG_OK;
 }
 
+/* Memory's pseudonym for key, under lock. */
+static int
+cached(struct cg_pseudonyms *p, const char *key, size_t n, char out[CG_PSEUDONYM_MAX + 1])
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&p->lock);
+	e = find(p, key, n);
+	if (e)
+		memcpy(out, e->pseudonym, sizeof(e->pseudonym));
+	pthread_mutex_unlock(&p->lock);
+	return e != NULL;
+}
+
 static enum cg_err
 get(void *ctx, const char *registry, const char *system, const char *value,
     char out[CG_PSEUDONYM_MAX + 1])
@@ -119,29 +137,27 @@ get(void *ctx, const char *registry, const char *system, const char *value,
 	struct cg_pseudonyms *p = ctx;
 	char key[4096];
 	size_t n = make_key(key, sizeof(key), registry, system, value);
-	struct entry *e;
 	enum cg_err result;
 
 	if (!n)
 		return CG_ELIMIT;
-	pthread_mutex_lock(&p->lock);
-	e = find(p, key, n);
-	if (e) {
-		memcpy(out, e->pseudonym, sizeof(e->pseudonym));
-		pthread_mutex_unlock(&p->lock);
+	if (cached(p, key, n, out))
 		return CG_OK;
-	}
 	/* A store that does not answer is not asked (a worker's loop would
 	 * wait for a database's connect timeout): the item fails, 503. */
-	if (p->down_since && atomic_load(p->down_since)) {
-		pthread_mutex_unlock(&p->lock);
+	if (p->down_since && atomic_load(p->down_since))
 		return CG_EIO;
+	/* The store's round trip under store_lock only: memory stays open to
+	 * the loops meanwhile. Entries are added under store_lock alone, so
+	 * one found missing now stays missing until this one is added. */
+	pthread_mutex_lock(&p->store_lock);
+	if (cached(p, key, n, out)) { /* made while this one waited */
+		pthread_mutex_unlock(&p->store_lock);
+		return CG_OK;
 	}
 	result = cg_store_pseudonym_get(p->store, registry, system, value, out,
 	                                CG_PSEUDONYM_MAX + 1);
-	if (result == CG_OK) {
-		result = remember(p, key, n, out, 0);
-	} else if (result == CG_ENOENT) {
+	if (result == CG_ENOENT) {
 		result = cg_pseudonym_random(out);
 		if (!result && p->direct)
 			result = cg_store_pseudonym_put(p->store, registry, system, value, out,
@@ -151,10 +167,17 @@ get(void *ctx, const char *registry, const char *system, const char *value,
 		if (result == CG_EINVAL && p->direct)
 			result = cg_store_pseudonym_get(p->store, registry, system, value, out,
 			                                CG_PSEUDONYM_MAX + 1);
-		if (!result)
+		if (!result) {
+			pthread_mutex_lock(&p->lock);
 			result = remember(p, key, n, out, !p->direct);
+			pthread_mutex_unlock(&p->lock);
+		}
+	} else if (result == CG_OK) {
+		pthread_mutex_lock(&p->lock);
+		result = remember(p, key, n, out, 0);
+		pthread_mutex_unlock(&p->lock);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->store_lock);
 	return result;
 }
 
@@ -164,16 +187,10 @@ cg_pseudonyms_cached(struct cg_pseudonyms *p, const char *registry, const char *
 {
 	char key[4096];
 	size_t n = make_key(key, sizeof(key), registry, system, value);
-	struct entry *e;
 
 	if (!n)
 		return CG_ELIMIT;
-	pthread_mutex_lock(&p->lock);
-	e = find(p, key, n);
-	if (e)
-		memcpy(out, e->pseudonym, sizeof(e->pseudonym));
-	pthread_mutex_unlock(&p->lock);
-	return e ? CG_OK : CG_ENOENT;
+	return cached(p, key, n, out) ? CG_OK : CG_ENOENT;
 }
 
 enum cg_err
@@ -192,6 +209,7 @@ cg_pseudonyms_open(const char *path, int direct, struct cg_pseudonyms **out, cha
 		return result;
 	}
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->store_lock, NULL);
 	p->direct = direct;
 	p->source.get = get;
 	p->source.ctx = p;
@@ -215,6 +233,7 @@ cg_pseudonyms_close(struct cg_pseudonyms *p)
 		}
 	}
 	cg_store_close(p->store);
+	pthread_mutex_destroy(&p->store_lock);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -285,10 +304,10 @@ cg_pseudonyms_lookup(struct cg_pseudonyms *p, const char *registry, const char *
 {
 	enum cg_err result;
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->store_lock);
 	result = cg_store_pseudonym_get(p->store, registry, system, value, out,
 	                                CG_PSEUDONYM_MAX + 1);
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->store_lock);
 	return result;
 }
 
@@ -298,10 +317,10 @@ cg_pseudonyms_resolve(struct cg_pseudonyms *p, const char *registry, const char 
 {
 	enum cg_err result;
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->store_lock);
 	result = cg_store_pseudonym_resolve(p->store, registry, pseudonym, system, syslen, value,
 	                                    valuelen);
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->store_lock);
 	return result;
 }
 

@@ -5,8 +5,10 @@
  *
  * A patient's pseudonym is looked up in memory, then in the store (a read
  * of its own connection: a page of an index, in the page cache as a rule);
- * a new one is made under the same lock, so two workers never make two for
- * one patient. In the gateway a new pseudonym is not written here: it goes
+ * a new one is made under the store's lock, so two threads never make two
+ * for one patient. Memory has a lock of its own, never held over a round
+ * trip: an event loop's lookup (cg_pseudonyms_cached) does not wait for the
+ * store while the reader thread does. In the gateway a new pseudonym is not written here: it goes
  * to the store in the writer's transaction with every message that carries
  * it (cg_outbox_job.pseudonyms), so none is acknowledged with a pseudonym
  * the store could lose; until the writer says it is committed, it stays in
