@@ -69,7 +69,7 @@ reader_main(void *arg)
 		rd->waiting--;
 		pthread_mutex_unlock(&rd->lock);
 		job->next = NULL;
-		job->run(job, store_of(rd));
+		job->run(job, job->own_store ? NULL : store_of(rd));
 		job->done(job);
 	}
 }

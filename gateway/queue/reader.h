@@ -29,6 +29,10 @@ struct cg_read_job {
 	/* On the reader thread, after run(); the job is the caller's again. */
 	void (*done)(struct cg_read_job *job);
 	void *arg;
+	/* run() reads through a store of its own (the pseudonyms'): the
+	 * reader's is not opened for it (a database away would cost it a
+	 * connect timeout for nothing), and st is NULL */
+	int own_store;
 	struct cg_read_job *next; /* private */
 };
 

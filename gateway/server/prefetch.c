@@ -92,6 +92,7 @@ cg_prefetch_pseudonyms(struct request *r, void (*again)(struct request *r))
 	r->read.run = fetch;
 	r->read.done = fetched;
 	r->read.arg = r;
+	r->read.own_store = 1;
 	err = cg_outbox_read(r->w->outbox, &r->read);
 	if (err) {
 		cg_log(CG_LOG_WARN, "request %s: the outbox's reader has %d reads waiting: refused",
