@@ -129,6 +129,18 @@ struct cg_fp_env {
 enum cg_err cg_fp_eval(const struct cg_fp_program *p, struct cg_fp_env *env,
                        struct cg_fp_coll *out);
 
+/* A program decided without evaluating it, from which members %context has
+ * (fp_quick.c): made once from the compiled program, read-only afterwards.
+ * NULL when no presence pattern decides it (or out of memory): evaluate.
+ * Exact or silent: cg_fp_quick_eval gives a value only where cg_fp_eval
+ * would give that value, and no error, on the same environment. */
+struct cg_fp_quick;
+struct cg_fp_quick *cg_fp_quick_new(const struct cg_fp_program *p);
+void cg_fp_quick_free(struct cg_fp_quick *q);
+/* 1: a single true; 0: a single false; 2: empty; -1: not decided, call
+ * cg_fp_eval. Values it needs come from env->arena, like cg_fp_eval's. */
+int cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env);
+
 /* The FHIRPath type name of an item ("integer", "string", "dateTime",
  * "Quantity", a FHIR type name): the test suite's words. */
 const char *cg_fp_type_name(const struct cg_fp_item *it);

@@ -97,8 +97,8 @@ fp_eval_on(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_item *i
 
 /* %context as an item: a resource by its resourceType, or an object typed
  * by env->context_type (a backbone element's path makes a BackboneElement). */
-static void
-context_item(struct fp_ctx *c, struct cg_fp_item *it)
+void
+fp_context_item(struct fp_ctx *c, struct cg_fp_item *it)
 {
 	const char *ct = c->env->context_type;
 
@@ -133,7 +133,7 @@ variable(struct fp_ctx *c, const struct fp_node *n, struct cg_fp_coll *out)
 		if (c->env->context && c->env->context != c->env->resource) {
 			fp_node_item(c, c->env->context, NULL, NULL, NULL, &it);
 			if (cJSON_IsObject(c->env->context))
-				context_item(c, &it);
+				fp_context_item(c, &it);
 		} else {
 			fp_resource_item(c, c->env->resource, &it);
 		}
@@ -329,7 +329,7 @@ cg_fp_eval(const struct cg_fp_program *p, struct cg_fp_env *env, struct cg_fp_co
 	out->n = 0;
 	if (!env->resource)
 		return CG_EINVAL;
-	context_item(&c, &root);
+	fp_context_item(&c, &root);
 	if ((e = fp_single(env->arena, &root, &focus)))
 		return e;
 	c.root = &focus;

@@ -147,6 +147,9 @@ enum cg_err fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, c
                               struct fp_vec *out);
 /* Every child of item, appended. */
 enum cg_err fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, struct fp_vec *out);
+/* %context as an item: a resource by its resourceType, or an object typed
+ * by env->context_type. */
+void fp_context_item(struct fp_ctx *c, struct cg_fp_item *it);
 /* An item for a resource (an object with resourceType) of the tree. */
 void fp_resource_item(struct fp_ctx *c, const struct cJSON *node, struct cg_fp_item *out);
 /* Whether item is of the type named (FHIR.x, System.x or unqualified) or of

@@ -17,6 +17,7 @@ struct inv {
 	char *key, *human;
 	int warning;
 	struct cg_fp_program *prog; /* NULL: not evaluated (did not compile, or skipped) */
+	struct cg_fp_quick *quick;  /* decides it from members present, or NULL */
 };
 
 /* The invariants on one "where": its own (Type or Type.path), and for a
@@ -85,6 +86,7 @@ cg_fhir_invariants_free(struct cg_fhir_invariants *v)
 		free(v->v[i].key);
 		free(v->v[i].human);
 		cg_fp_program_free(v->v[i].prog);
+		cg_fp_quick_free(v->v[i].quick);
 	}
 	free(v->v);
 	free(v->by_where);
@@ -146,6 +148,7 @@ add(struct cg_fhir_invariants *v, const char *t, const cJSON *c)
 	    CG_OK)
 		return CG_OK; /* counted as not compiled */
 	v->compiled++;
+	in->quick = cg_fp_quick_new(in->prog); /* NULL: always the engine */
 	if (element && !strcmp(t, "Element") && !v->ele1) {
 		v->ele1 = in;
 		v->ele1_fast =
@@ -351,6 +354,7 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type)
 {
 	struct cg_fp_env env;
 	struct cg_fp_coll out;
+	int quick;
 
 	memset(&env, 0, sizeof(env));
 	env.arena = w->arena;
@@ -360,9 +364,12 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type)
 	env.context = node;
 	env.context_type = type;
 	w->evaluated++;
-	if (cg_fp_eval(in->prog, &env, &out) != CG_OK)
+	/* most are decided by which members node has (see fp_quick.c) */
+	quick = cg_fp_quick_eval(in->quick, &env);
+	if (quick < 0 && cg_fp_eval(in->prog, &env, &out) != CG_OK)
 		w->not_evaluated++;
-	else if (out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN && !out.items[0].u.b)
+	else if (quick == 0 || (quick < 0 && out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN &&
+	                        !out.items[0].u.b))
 		cg_check_issue(w->c,
 		               in->warning ? CG_C_FHIR_INVARIANT_WARNING : CG_C_FHIR_INVARIANT,
 		               node, NULL, 0, "%s: %s", in->key, in->human);

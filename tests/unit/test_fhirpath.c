@@ -250,6 +250,117 @@ test_html_checks(void **state)
 #undef FP_DIV
 }
 
+/* cg_fp_eval's answer as cg_fp_quick_eval gives it: 1 true, 0 false, 2
+ * empty, -1 anything else (an error, another value). */
+static int
+engine(const struct cg_fp_program *p, struct cg_fp_env *env)
+{
+	struct cg_fp_coll v;
+
+	if (cg_fp_eval(p, env, &v))
+		return -1;
+	if (!v.n)
+		return 2;
+	if (v.n == 1 && v.items[0].kind == CG_FP_BOOLEAN)
+		return v.items[0].u.b;
+	return -1;
+}
+
+/* The quick decision of expr on the object json (typed ctype) agrees with
+ * the engine whenever it decides; returns it. */
+static int
+quick(const char *expr, const char *json, const char *ctype)
+{
+	struct cg_fp_program *p = NULL;
+	struct cg_fp_quick *q;
+	struct cg_fp_syntax syn;
+	struct cg_fp_env env;
+	struct cg_arena *a = cg_arena_new(4096);
+	cJSON *root = cJSON_Parse(json);
+	int r;
+
+	assert_non_null(a);
+	assert_non_null(root);
+	assert_int_equal(cg_fp_compile(expr, &p, &syn), CG_OK);
+	q = cg_fp_quick_new(p);
+	memset(&env, 0, sizeof(env));
+	env.arena = a;
+	env.structure = test_mappings()->fhir;
+	env.resource = root;
+	env.context = root;
+	env.context_type = ctype;
+	r = cg_fp_quick_eval(q, &env);
+	if (r >= 0)
+		assert_int_equal(r, engine(p, &env));
+	cg_fp_quick_free(q);
+	cg_fp_program_free(p);
+	cg_arena_free(a);
+	cJSON_Delete(root);
+	return r;
+}
+
+static void
+test_quick(void **state)
+{
+	static const char *const exprs[] = {
+	        "extension.exists() != value.exists()",
+	        "dataAbsentReason.empty() or value.empty()",
+	        "contained.contained.empty()",
+	        "text.`div`.exists()",
+	        "value.empty() or component.code.where(coding.exists()).empty()",
+	        "code.empty() or system.exists()",
+	        "contained.where(id.exists()).trace('x', id).empty()",
+	        "(start.exists() and end.exists()) or status.exists().not()",
+	        "url.exists() = true",
+	        "value.exists() xor extension.first().exists()",
+	        "id.exists() implies value.all($this.exists())",
+	        "value.count() > 0",
+	};
+	static const char *const objs[][2] = {
+	        {"{\"url\":\"u\",\"valueString\":\"s\"}", "Extension"},
+	        {"{\"url\":\"u\"}", "Extension"},
+	        {"{\"url\":\"u\",\"extension\":[{\"url\":\"v\",\"valueCode\":\"c\"}]}",
+	         "Extension"},
+	        {"{\"url\":\"u\",\"valueFoo\":1}", "Extension"},
+	        {"{\"url\":\"u\",\"_valueString\":{\"id\":\"x\"}}", "Extension"},
+	        {"{\"url\":\"u\",\"value\":null,\"extension\":[]}", "Extension"},
+	        {"{\"url\":\"u\",\"extension\":[null]}", "Extension"},
+	        {"{\"resourceType\":\"Observation\",\"status\":\"final\"}", NULL},
+	        {"{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":1},"
+	         "\"dataAbsentReason\":{\"text\":\"x\"}}",
+	         NULL},
+	        {"{\"resourceType\":\"Observation\",\"valueString\":\"v\","
+	         "\"component\":[{\"code\":{\"text\":\"c\"}}]}",
+	         NULL},
+	        {"{\"resourceType\":\"Observation\",\"text\":{\"status\":\"generated\","
+	         "\"div\":\"<div/>\"},\"contained\":[{\"resourceType\":\"Patient\"}]}",
+	         NULL},
+	        {"{\"code\":\"kg\",\"_system\":{\"extension\":[{\"url\":\"x\","
+	         "\"valueString\":\"y\"}]}}",
+	         "Quantity"},
+	        {"{\"code\":\"kg\",\"system\":null}", "Quantity"},
+	        {"{\"start\":\"2020\",\"_end\":{\"id\":\"e\"}}", "Period"},
+	        {"{\"identifier\":[{\"value\":\"1\"}],\"url\":true}", "Extension"},
+	};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++)
+		for (j = 0; j < sizeof(objs) / sizeof(objs[0]); j++)
+			quick(exprs[i], objs[j][0], objs[j][1]);
+	/* decided where presence decides */
+	assert_int_equal(quick(exprs[0], objs[0][0], "Extension"), 1);
+	assert_int_equal(quick(exprs[0], objs[1][0], "Extension"), 0);
+	assert_int_equal(quick(exprs[0], objs[3][0], "Extension"), 0); /* not a type */
+	assert_int_equal(quick(exprs[3], objs[7][0], NULL), 0);
+	assert_int_equal(quick(exprs[6], objs[7][0], NULL), 1);
+	assert_int_equal(quick(exprs[4], objs[7][0], NULL), 1);
+	/* not decided: a comparison, criteria on a collection, a path below */
+	assert_int_equal(quick(exprs[3], objs[10][0], NULL), -1);
+	assert_int_equal(quick(exprs[11], objs[0][0], "Extension"), -1);
+	assert_int_equal(quick(exprs[6], objs[10][0], NULL), -1);
+}
+
 int
 main(void)
 {
@@ -263,6 +374,7 @@ main(void)
 	        cmocka_unit_test(test_ucum),
 	        cmocka_unit_test(test_types),
 	        cmocka_unit_test(test_html_checks),
+	        cmocka_unit_test(test_quick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

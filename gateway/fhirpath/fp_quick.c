@@ -1,0 +1,370 @@
+/*
+ * fp_quick.c: deciding an expression from which of a few members %context
+ * has, without evaluating it (see cg_fp_quick_new in fhirpath.h).
+ *
+ * Most invariants are tests of presence: "extension.exists() !=
+ * value.exists()", "dataAbsentReason.empty() or value.empty()",
+ * "contained.contained.empty()". Their value is a function of whether a
+ * few members of %context are there, which the analysis below works out
+ * from the AST once per presence pattern of those members (the "heads":
+ * the names a path from the focus starts with). Evaluating then costs a
+ * look at %context's members and a table lookup.
+ *
+ * The analysis is exact or gives up: a pattern is decided only when every
+ * step the evaluator would take on the way is known not to fail and its
+ * result is known, following the evaluator's order (the left operand of
+ * and/or/implies first, which decides alone when it can; a function's base,
+ * then its arguments when they are eager). Anything it does not model
+ * (comparisons, arithmetic, most functions, criteria on a non-empty
+ * collection) makes the pattern undecided, and the caller evaluates.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fp_internal.h"
+
+#define MAX_HEADS 6
+
+struct cg_fp_quick {
+	const char *heads[MAX_HEADS];
+	size_t len[MAX_HEADS];
+	int nheads;
+	signed char table[1 << MAX_HEADS]; /* by presence bits: -1, or 0 1 2 */
+};
+
+/* What the analysis knows of a value: the outcomes it may have (a single
+ * true, a single false, empty, or any other collection), and whether
+ * computing it may fail. */
+enum { O_T = 1, O_F = 2, O_E = 4, O_OTHER = 8 };
+
+struct abs {
+	int can;  /* O_ bits: the outcomes still possible */
+	int safe; /* no error is possible on the way */
+};
+
+static const struct abs unsafe = {O_T | O_F | O_E | O_OTHER, 0};
+
+static int
+fn_is(const struct fp_node *n, const char *name)
+{
+	return n->kind == N_CALL && n->fn && !strcmp(n->fn->name, name);
+}
+
+/* A head: a member name on the focus that the presence test can decide
+ * (not "Patient." naming the context's type, not resourceType). */
+static int
+is_head(const struct fp_node *n)
+{
+	return n->kind == N_MEMBER && !n->left && n->name && !isupper((unsigned char)n->name[0]) &&
+	       strcmp(n->name, "resourceType") != 0;
+}
+
+static void
+collect_heads(const struct fp_node *n, struct cg_fp_quick *q, int *overflow)
+{
+	int k;
+
+	if (!n)
+		return;
+	if (is_head(n)) {
+		for (k = 0; k < q->nheads; k++)
+			if (!strcmp(q->heads[k], n->name))
+				return;
+		if (q->nheads == MAX_HEADS) {
+			*overflow = 1;
+			return;
+		}
+		q->heads[q->nheads] = n->name;
+		q->len[q->nheads++] = strlen(n->name);
+		return;
+	}
+	collect_heads(n->left, q, overflow);
+	collect_heads(n->right, q, overflow);
+	/* arguments of lazy functions run on other foci: not heads */
+	if (n->kind == N_CALL && n->fn && !n->fn->lazy)
+		for (k = 0; k < n->nargs; k++)
+			collect_heads(n->args[k], q, overflow);
+}
+
+static struct abs
+known(int can)
+{
+	struct abs a = {can, 1};
+
+	return a;
+}
+
+/* The outcomes of logic() over every pair of possible operand outcomes
+ * (each a boolean, or empty). */
+static int
+logic_outcomes(enum fp_binop op, int l, int r)
+{
+	static const int vals[3] = {O_T, O_F, O_E};
+	int out = 0, i, j;
+
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++) {
+			int a, b, v;
+
+			if (!(l & vals[i]) || !(r & vals[j]))
+				continue;
+			a = i == 0 ? 1 : i == 1 ? 0 : -1;
+			b = j == 0 ? 1 : j == 1 ? 0 : -1;
+			switch (op) {
+			case OP_AND:
+				v = (a == 0 || b == 0) ? 0 : (a == 1 && b == 1) ? 1 : -1;
+				break;
+			case OP_OR:
+				v = (a == 1 || b == 1) ? 1 : (a == 0 && b == 0) ? 0 : -1;
+				break;
+			case OP_XOR:
+				v = (a < 0 || b < 0) ? -1 : a != b;
+				break;
+			default: /* implies */
+				v = a == 0 ? 1 : a == 1 ? b : (b == 1 ? 1 : -1);
+				break;
+			}
+			out |= v == 1 ? O_T : v == 0 ? O_F : O_E;
+		}
+	return out;
+}
+
+static struct abs analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits);
+
+static struct abs
+analyse_call(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
+{
+	struct abs base = n->left ? analyse(n->left, q, bits) : known(O_OTHER);
+	int k;
+
+	if (!base.safe)
+		return unsafe;
+	if (n->fn->lazy && !(fn_is(n, "exists") && !n->nargs)) {
+		/* the criteria run per item: on an empty collection, never */
+		if (base.can != O_E)
+			return unsafe;
+		if (fn_is(n, "where") || fn_is(n, "select"))
+			return known(O_E);
+		if (fn_is(n, "exists"))
+			return known(O_F);
+		if (fn_is(n, "all"))
+			return known(O_T);
+		return unsafe;
+	}
+	/* eager arguments are evaluated on the focus before the function */
+	for (k = 0; k < n->nargs; k++)
+		if (!analyse(n->args[k], q, bits).safe)
+			return unsafe;
+	if (fn_is(n, "exists") || fn_is(n, "empty")) {
+		int can = 0, yes = fn_is(n, "exists") ? O_T : O_F, no = yes == O_T ? O_F : O_T;
+
+		if (base.can & O_E)
+			can |= no;
+		if (base.can & ~O_E)
+			can |= yes;
+		return known(can);
+	}
+	if (fn_is(n, "not")) {
+		/* more than one item would fail; a single non-boolean is true */
+		if (base.can & O_OTHER)
+			return unsafe;
+		return known((base.can & O_E) | (base.can & O_T ? O_F : 0) |
+		             (base.can & O_F ? O_T : 0));
+	}
+	if (fn_is(n, "trace"))
+		return base;
+	if (fn_is(n, "first") || fn_is(n, "last") || fn_is(n, "tail"))
+		return base.can == O_E ? known(O_E) : known(O_T | O_F | O_E | O_OTHER);
+	return unsafe;
+}
+
+/* What n gives on %context, given which heads are present (bit k: head k
+ * gives a non-empty collection). */
+static struct abs
+analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
+{
+	struct abs l, r;
+	int k;
+
+	switch (n->kind) {
+	case N_MEMBER:
+		if (is_head(n)) {
+			for (k = 0; k < q->nheads; k++)
+				if (!strcmp(q->heads[k], n->name))
+					return known(bits & (1u << k) ? O_OTHER | O_T | O_F : O_E);
+			return unsafe;
+		}
+		if (!n->left)
+			return known(O_T | O_F | O_E | O_OTHER);
+		l = analyse(n->left, q, bits);
+		if (!l.safe)
+			return unsafe;
+		/* navigation never fails; from nothing it finds nothing */
+		return known(l.can == O_E ? O_E : O_T | O_F | O_E | O_OTHER);
+	case N_LITERAL:
+		if (n->lit.kind == CG_FP_BOOLEAN)
+			return known(n->lit.u.b ? O_T : O_F);
+		return known(O_OTHER);
+	case N_EMPTY:
+		return known(O_E);
+	case N_CALL:
+		return analyse_call(n, q, bits);
+	case N_BINARY:
+		break;
+	default:
+		return unsafe;
+	}
+	switch (n->op) {
+	case OP_AND:
+	case OP_OR:
+	case OP_IMPLIES:
+	case OP_XOR:
+		l = analyse(n->left, q, bits);
+		/* a collection that is not one boolean or empty may fail */
+		if (!l.safe || (l.can & O_OTHER))
+			return unsafe;
+		if ((n->op == OP_AND && l.can == O_F) || (n->op == OP_OR && l.can == O_T))
+			return known(l.can);
+		if (n->op == OP_IMPLIES && l.can == O_F)
+			return known(O_T);
+		r = analyse(n->right, q, bits);
+		if (!r.safe || (r.can & O_OTHER))
+			return unsafe;
+		return known(logic_outcomes(n->op, l.can, r.can));
+	case OP_EQ:
+	case OP_NE:
+		l = analyse(n->left, q, bits);
+		if (!l.safe)
+			return unsafe;
+		r = analyse(n->right, q, bits);
+		if (!r.safe)
+			return unsafe;
+		/* = never fails: empty on an empty side, else a boolean */
+		if (l.can == O_E || r.can == O_E)
+			return known(O_E);
+		if ((l.can & ~(O_T | O_F)) || (r.can & ~(O_T | O_F)))
+			return known(O_T | O_F | O_E);
+		if ((l.can == O_T || l.can == O_F) && (r.can == O_T || r.can == O_F))
+			return known((l.can == r.can) == (n->op == OP_EQ) ? O_T : O_F);
+		return known(O_T | O_F);
+	default:
+		return unsafe;
+	}
+}
+
+struct cg_fp_quick *
+cg_fp_quick_new(const struct cg_fp_program *p)
+{
+	struct cg_fp_quick *q;
+	int overflow = 0, decided = 0;
+	unsigned bits;
+
+	if (!p || !p->root)
+		return NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	collect_heads(p->root, q, &overflow);
+	if (overflow || !q->nheads) {
+		free(q);
+		return NULL;
+	}
+	for (bits = 0; bits < (1u << q->nheads); bits++) {
+		struct abs a = analyse(p->root, q, bits);
+
+		q->table[bits] = -1;
+		if (a.safe && a.can == O_T)
+			q->table[bits] = 1;
+		else if (a.safe && a.can == O_F)
+			q->table[bits] = 0;
+		else if (a.safe && a.can == O_E)
+			q->table[bits] = 2;
+		decided += q->table[bits] >= 0;
+	}
+	if (!decided) {
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void
+cg_fp_quick_free(struct cg_fp_quick *q)
+{
+	free(q);
+}
+
+/* Whether navigating to name from the context item finds anything, as
+ * fp_children_named() would: 1 or 0, or -1 when only it can tell. It finds
+ * a member named name, one named name plus a type ("valueString", when the
+ * context's definition has value[x]), and the "_name" companion. */
+static int
+present(const cJSON *obj, const char *name, size_t len)
+{
+	const cJSON *m, *e;
+	int maybe = 0;
+
+	for (m = obj->child; m; m = m->next) {
+		const char *k = m->string;
+
+		if (!k)
+			continue;
+		if (k[0] == name[0] && !strcmp(k, name)) {
+			if (cJSON_IsArray(m)) {
+				for (e = m->child; e; e = e->next)
+					if (!cJSON_IsNull(e))
+						return 1;
+			} else if (!cJSON_IsNull(m)) {
+				return 1;
+			}
+			maybe = 1;
+			continue;
+		}
+		if (k[0] == '_') {
+			/* the companion "_name"; "_valueString" goes with its
+			 * value, seen above */
+			if (!strcmp(k + 1, name))
+				maybe = 1;
+		} else if (k[0] == name[0] && !strncmp(k, name, len) &&
+		           isupper((unsigned char)k[len])) {
+			maybe = 1; /* valueString: is value[x] the context's? */
+		}
+	}
+	return maybe ? -1 : 0;
+}
+
+int
+cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
+{
+	const cJSON *obj = env->context ? env->context : env->resource;
+	struct cg_fp_item item;
+	struct fp_ctx c;
+	int k, have_item = 0;
+	unsigned bits = 0;
+
+	if (!q || !env->resource || !cJSON_IsObject(obj))
+		return -1;
+	for (k = 0; k < q->nheads; k++) {
+		int p = present(obj, q->heads[k], q->len[k]);
+
+		if (p < 0) {
+			/* a choice name, a companion, a null: ask the navigation */
+			struct fp_vec v = {0};
+
+			if (!have_item) {
+				memset(&c, 0, sizeof(c));
+				c.env = env;
+				fp_context_item(&c, &item);
+				have_item = 1;
+			}
+			if (fp_children_named(&c, &item, q->heads[k], &v) != CG_OK)
+				return -1;
+			p = v.n > 0;
+		}
+		bits |= (unsigned)p << k;
+	}
+	return q->table[bits];
+}
