@@ -145,6 +145,9 @@ void fp_node_item(struct fp_ctx *c, const struct cJSON *v, const struct cJSON *e
 /* The children of item named name (choice elements resolved), appended. */
 enum cg_err fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *name,
                               struct fp_vec *out);
+/* Whether fp_children_named() would append anything (1 or 0), without
+ * making the items; -1 when item is not an object. */
+int fp_has_children_named(const struct cg_fp_item *item, const char *name);
 /* Every child of item, appended. */
 enum cg_err fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, struct fp_vec *out);
 /* %context as an item: a resource by its resourceType, or an object typed

@@ -234,6 +234,61 @@ fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *n
 	return CG_OK;
 }
 
+/* Whether push_member(m, ext) would push anything; kept next to it. */
+static int
+member_nonempty(const cJSON *m, const cJSON *ext)
+{
+	if (cJSON_IsArray(m) || (!m && cJSON_IsArray(ext))) {
+		const cJSON *e = cJSON_IsArray(ext) ? ext->child : NULL;
+		const cJSON *v = m ? m->child : NULL;
+
+		for (; v || e; v = v ? v->next : NULL, e = e ? e->next : NULL)
+			if ((v && !cJSON_IsNull(v)) || cJSON_IsObject(e))
+				return 1;
+		return 0;
+	}
+	return !(m && cJSON_IsNull(m) && !cJSON_IsObject(ext));
+}
+
+int
+fp_has_children_named(const struct cg_fp_item *item, const char *name)
+{
+	size_t len = strlen(name);
+	const cJSON *obj = item->node, *m, *e;
+	int found = 0;
+
+	if (item->kind != CG_FP_OBJECT || !cJSON_IsObject(obj))
+		return -1;
+	/* the matching of fp_children_named(), without making the items */
+	for (m = obj->child; m; m = m->next) {
+		const char *k = m->string;
+		const struct cg_fhir_element *el;
+		const struct cg_fhir_type *t = NULL;
+		size_t idx = 0;
+
+		if (!k || k[0] == '_')
+			continue;
+		if (!strcmp(k, "resourceType") && item->ftype &&
+		    cJSON_GetObjectItemCaseSensitive(obj, "resourceType") == m)
+			continue;
+		if (strcmp(k, name) != 0) {
+			if (!item->ctx || strncmp(k, name, len) != 0 ||
+			    !isupper((unsigned char)k[len]))
+				continue;
+			el = cg_fhir_child(item->ctx, k, &t, &idx);
+			if (!el || !el->choice || el->name_len != len)
+				continue;
+		}
+		found = 1;
+		if (member_nonempty(m, companion(obj, k)))
+			return 1;
+	}
+	if (found)
+		return 0;
+	e = companion(obj, name);
+	return e ? member_nonempty(NULL, e) : 0;
+}
+
 enum cg_err
 fp_children_all(struct fp_ctx *c, const struct cg_fp_item *item, struct fp_vec *out)
 {

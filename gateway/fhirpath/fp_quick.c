@@ -351,18 +351,17 @@ cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 		int p = present(obj, q->heads[k], q->len[k]);
 
 		if (p < 0) {
-			/* a choice name, a companion, a null: ask the navigation */
-			struct fp_vec v = {0};
-
+			/* a choice name, a companion, a null: as the navigation
+			 * would see it */
 			if (!have_item) {
 				memset(&c, 0, sizeof(c));
 				c.env = env;
 				fp_context_item(&c, &item);
 				have_item = 1;
 			}
-			if (fp_children_named(&c, &item, q->heads[k], &v) != CG_OK)
+			p = fp_has_children_named(&item, q->heads[k]);
+			if (p < 0)
 				return -1;
-			p = v.n > 0;
 		}
 		bits |= (unsigned)p << k;
 	}
