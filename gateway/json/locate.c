@@ -1,5 +1,7 @@
 /* locate.c: line and column for issues; see locate.h. */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -83,6 +85,107 @@ visit(void *ctx, size_t value_off, size_t key_off)
 	o->counter++;
 }
 
+/* The end of the string whose opening quote is at p[i] (one past its
+ * closing quote), or 0 when it has none before end. */
+static size_t
+skip_string(const char *p, size_t end, size_t i)
+{
+	const char *q;
+
+	for (i++; i < end; i = (size_t)(q - p) + 1) {
+		size_t bs = 0;
+
+		q = memchr(p + i, '"', end - i);
+		if (!q)
+			return 0;
+		/* escaped when an odd number of backslashes precede it */
+		while ((size_t)(q - p) - bs > i && q[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return (size_t)(q - p) + 1;
+	}
+	return 0;
+}
+
+/* The scanner's walk of text it accepted before (cg_json_scan calls visit at
+ * the same places: each value's first byte, with its member name's quote),
+ * without checking anything again, and stopping once every wanted node is
+ * reached: the rescan was most of locating a record's issues. 0, or -1 on
+ * anything it did not expect (then the caller scans as before). */
+static int
+skim(const char *p, size_t end, size_t i, struct offsets *o)
+{
+	char stack[CG_JSON_MAX_MAX_DEPTH];
+	size_t depth = 0, key_off = CG_JSON_NO_KEY;
+	int member = 0;
+
+	for (;;) {
+		char c;
+
+		i = cg_json_skip_ws(p, end, i);
+		if (member) {
+			/* a member name, then ':' */
+			if (i >= end || p[i] != '"')
+				return -1;
+			key_off = i;
+			i = skip_string(p, end, i);
+			if (!i)
+				return -1;
+			i = cg_json_skip_ws(p, end, i);
+			if (i >= end || p[i] != ':')
+				return -1;
+			i = cg_json_skip_ws(p, end, i + 1);
+			member = 0;
+		}
+		if (i >= end)
+			return -1;
+		visit(o, i, key_off);
+		key_off = CG_JSON_NO_KEY;
+		if (o->next == o->n)
+			return 0;
+		c = p[i];
+		if (c == '{' || c == '[') {
+			if (depth >= sizeof(stack))
+				return -1;
+			stack[depth++] = c;
+			i = cg_json_skip_ws(p, end, i + 1);
+			if (i < end && p[i] == c + 2) {
+				depth--;
+				i++;
+			} else {
+				member = c == '{';
+				continue;
+			}
+		} else if (c == '"') {
+			i = skip_string(p, end, i);
+			if (!i)
+				return -1;
+		} else {
+			/* a number, true, false or null */
+			while (i < end && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
+			       p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+				i++;
+		}
+		/* a value ended: close containers until one expects more */
+		for (;;) {
+			if (depth == 0)
+				return 0;
+			i = cg_json_skip_ws(p, end, i);
+			if (i >= end)
+				return -1;
+			if (p[i] == ',') {
+				i++;
+				member = stack[depth - 1] == '{';
+				break;
+			}
+			if (p[i] != stack[depth - 1] + 2)
+				return -1;
+			depth--;
+			i++;
+		}
+	}
+}
+
 enum cg_err
 cg_locate_issues(struct cg_diag *d, const cJSON *root, const char *p, size_t start, size_t end,
                  const struct cg_json_limits *lim, const struct cg_textpos *at)
@@ -127,9 +230,17 @@ cg_locate_issues(struct cg_diag *d, const cJSON *root, const char *p, size_t sta
 		o.value_off[i] = start;
 		o.key_off[i] = CG_JSON_NO_KEY;
 	}
-	/* The text was scanned before, so this cannot fail; if it somehow
-	 * did, the issues not reached keep the record's start. */
-	(void)cg_json_scan(p, end, &pos, lim, visit, &o, &fault);
+	if (skim(p, end, pos, &o)) {
+		/* The text was scanned before, so this cannot fail; if it
+		 * somehow did, the issues not reached keep the record's start. */
+		o.next = 0;
+		o.counter = 0;
+		for (i = 0; i < d->n; i++) {
+			o.value_off[i] = start;
+			o.key_off[i] = CG_JSON_NO_KEY;
+		}
+		(void)cg_json_scan(p, end, &pos, lim, visit, &o, &fault);
+	}
 	for (i = 0; i < d->n; i++) {
 		struct cg_issue *is = &d->v[w[i].issue];
 
