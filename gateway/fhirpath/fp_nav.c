@@ -280,7 +280,8 @@ fp_has_children_named(const struct cg_fp_item *item, const char *name)
 				continue;
 		}
 		found = 1;
-		if (member_nonempty(m, companion(obj, k)))
+		/* a value is enough; the companion matters only without one */
+		if (member_nonempty(m, NULL) || member_nonempty(m, companion(obj, k)))
 			return 1;
 	}
 	if (found)

@@ -26,6 +26,25 @@
 
 #include "fp_internal.h"
 
+/* cJSON's type tests, inlined: the walk asks them of every member. */
+static inline int
+is_object(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_Object;
+}
+
+static inline int
+is_array(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_Array;
+}
+
+static inline int
+is_null(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_NULL;
+}
+
 #define MAX_HEADS 6
 
 struct cg_fp_quick {
@@ -313,11 +332,11 @@ present(const cJSON *obj, const char *name, size_t len)
 		if (!k)
 			continue;
 		if (k[0] == name[0] && !strcmp(k, name)) {
-			if (cJSON_IsArray(m)) {
+			if (is_array(m)) {
 				for (e = m->child; e; e = e->next)
-					if (!cJSON_IsNull(e))
+					if (!is_null(e))
 						return 1;
-			} else if (!cJSON_IsNull(m)) {
+			} else if (!is_null(m)) {
 				return 1;
 			}
 			maybe = 1;
@@ -345,7 +364,7 @@ cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 	int k, have_item = 0;
 	unsigned bits = 0;
 
-	if (!q || !env->resource || !cJSON_IsObject(obj))
+	if (!q || !env->resource || !is_object(obj))
 		return -1;
 	for (k = 0; k < q->nheads; k++) {
 		int p = present(obj, q->heads[k], q->len[k]);

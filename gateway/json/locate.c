@@ -17,6 +17,7 @@ struct walk {
 	struct want *w; /* sorted by node address, then by order of issues */
 	size_t n;
 	size_t counter;
+	size_t found; /* entries numbered so far */
 };
 
 static int
@@ -52,13 +53,16 @@ number_nodes(struct walk *wk, const cJSON *node)
 		else
 			hi = mid;
 	}
-	for (; lo < wk->n && wk->w[lo].node == node; lo++)
+	for (; lo < wk->n && wk->w[lo].node == node; lo++) {
 		wk->w[lo].order = wk->counter;
+		wk->found++;
+	}
 	wk->counter++;
 	if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
 		const cJSON *c;
 
-		for (c = node->child; c; c = c->next)
+		/* nothing after the last wanted node needs a number */
+		for (c = node->child; c && wk->found < wk->n; c = c->next)
 			number_nodes(wk, c);
 	}
 }
@@ -83,6 +87,14 @@ visit(void *ctx, size_t value_off, size_t key_off)
 		o->next++;
 	}
 	o->counter++;
+}
+
+static inline size_t
+ws(const char *p, size_t end, size_t i)
+{
+	while (i < end && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+		i++;
+	return i;
 }
 
 /* The end of the string whose opening quote is at p[i] (one past its
@@ -122,7 +134,7 @@ skim(const char *p, size_t end, size_t i, struct offsets *o)
 	for (;;) {
 		char c;
 
-		i = cg_json_skip_ws(p, end, i);
+		i = ws(p, end, i);
 		if (member) {
 			/* a member name, then ':' */
 			if (i >= end || p[i] != '"')
@@ -131,10 +143,10 @@ skim(const char *p, size_t end, size_t i, struct offsets *o)
 			i = skip_string(p, end, i);
 			if (!i)
 				return -1;
-			i = cg_json_skip_ws(p, end, i);
+			i = ws(p, end, i);
 			if (i >= end || p[i] != ':')
 				return -1;
-			i = cg_json_skip_ws(p, end, i + 1);
+			i = ws(p, end, i + 1);
 			member = 0;
 		}
 		if (i >= end)
@@ -148,7 +160,7 @@ skim(const char *p, size_t end, size_t i, struct offsets *o)
 			if (depth >= sizeof(stack))
 				return -1;
 			stack[depth++] = c;
-			i = cg_json_skip_ws(p, end, i + 1);
+			i = ws(p, end, i + 1);
 			if (i < end && p[i] == c + 2) {
 				depth--;
 				i++;
@@ -170,7 +182,7 @@ skim(const char *p, size_t end, size_t i, struct offsets *o)
 		for (;;) {
 			if (depth == 0)
 				return 0;
-			i = cg_json_skip_ws(p, end, i);
+			i = ws(p, end, i);
 			if (i >= end)
 				return -1;
 			if (p[i] == ',') {
@@ -216,6 +228,7 @@ cg_locate_issues(struct cg_diag *d, const cJSON *root, const char *p, size_t sta
 	wk.w = w;
 	wk.n = d->n;
 	wk.counter = 0;
+	wk.found = 0;
 	if (root)
 		number_nodes(&wk, root);
 	qsort(w, d->n, sizeof(*w), by_order);

@@ -11,6 +11,25 @@
 #include "fileio.h"
 #include "json_member.h"
 
+/* cJSON's type tests, inlined: the walk asks them of every member. */
+static inline int
+is_object(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_Object;
+}
+
+static inline int
+is_array(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_Array;
+}
+
+static inline int
+is_null(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_NULL;
+}
+
 struct inv {
 	char *type;  /* the type whose definition adds it */
 	char *where; /* "Type" or "Type.path.to.element" */
@@ -276,7 +295,7 @@ cg_fhir_invariants_load(const char *dir, struct cg_fhir_invariants **out, char *
 	v->doc = cJSON_ParseWithLength(text, len);
 	free(text);
 	types = cg_json_member(v->doc, "invariants");
-	if (!cJSON_IsObject(types)) {
+	if (!is_object(types)) {
 		cg_fhir_invariants_free(v);
 		*why = message("not an invariants file: ", path);
 		return CG_EINVAL;
@@ -409,7 +428,7 @@ element(struct walk *w, const cJSON *node)
 {
 	const cJSON *m;
 
-	if (!w->v->ele1 || !cJSON_IsObject(node) || !node->child)
+	if (!w->v->ele1 || !is_object(node) || !node->child)
 		return;
 	/* The expression as R4 has it holds of an object with a child that
 	 * is not its id: children() counts it, id.count() does not. Seen
@@ -417,8 +436,8 @@ element(struct walk *w, const cJSON *node)
 	 * half the invariants' time); anything else goes to the engine. */
 	if (w->v->ele1_fast)
 		for (m = node->child; m; m = m->next)
-			if (strcmp(m->string, "id") != 0 && !cJSON_IsNull(m) &&
-			    !(cJSON_IsArray(m) && !m->child) && m->string[0] != '_')
+			if (strcmp(m->string, "id") != 0 && !is_null(m) &&
+			    !(is_array(m) && !m->child) && m->string[0] != '_')
 				return;
 	eval(w, w->v->ele1, node, NULL);
 }
@@ -432,22 +451,22 @@ static void walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_co
 static void
 walk_partner(struct walk *w, const cJSON *value, const cJSON *partner)
 {
-	const cJSON *p = cJSON_IsArray(partner) ? partner->child : partner;
-	const cJSON *val = cJSON_IsArray(value) ? value->child : value;
+	const cJSON *p = is_array(partner) ? partner->child : partner;
+	const cJSON *val = is_array(value) ? value->child : value;
 	size_t i = 0;
 
-	for (; p; p = cJSON_IsArray(partner) ? p->next : NULL, i++) {
-		size_t im = cJSON_IsArray(partner) ? cg_check_push_index(w->c, i) : 0;
+	for (; p; p = is_array(partner) ? p->next : NULL, i++) {
+		size_t im = is_array(partner) ? cg_check_push_index(w->c, i) : 0;
 
-		if (cJSON_IsObject(p)) {
-			if (!val || cJSON_IsNull(val))
+		if (is_object(p)) {
+			if (!val || is_null(val))
 				element(w, p);
 			if (w->element)
 				walk_node(w, p, w->element);
 		}
-		if (cJSON_IsArray(partner))
+		if (is_array(partner))
 			cg_check_pop(w->c, im);
-		val = val && cJSON_IsArray(value) ? val->next : NULL;
+		val = val && is_array(value) ? val->next : NULL;
 	}
 }
 
@@ -456,7 +475,7 @@ static void
 walk_value(struct walk *w, const cJSON *val, const struct cg_fhir_element *el,
            const struct cg_fhir_type *t)
 {
-	if (!cJSON_IsObject(val))
+	if (!is_object(val))
 		return; /* a primitive with a value: ele-1 holds */
 	if (cg_json_member(val, "resourceType")) {
 		walk_resource(w, val, !strcmp(el->name, "contained"));
@@ -488,12 +507,12 @@ has_object(const cJSON *m)
 {
 	const cJSON *e;
 
-	if (cJSON_IsObject(m))
+	if (is_object(m))
 		return 1;
-	if (!cJSON_IsArray(m))
+	if (!is_array(m))
 		return 0;
 	for (e = m->child; e; e = e->next)
-		if (cJSON_IsObject(e))
+		if (is_object(e))
 			return 1;
 	return 0;
 }
@@ -530,12 +549,12 @@ walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx)
 		if (!el)
 			continue;
 		mark = cg_check_push_key(w->c, m->string);
-		for (val = cJSON_IsArray(m) ? m->child : m; val;
-		     val = cJSON_IsArray(m) ? val->next : NULL, i++) {
-			size_t im = cJSON_IsArray(m) ? cg_check_push_index(w->c, i) : 0;
+		for (val = is_array(m) ? m->child : m; val;
+		     val = is_array(m) ? val->next : NULL, i++) {
+			size_t im = is_array(m) ? cg_check_push_index(w->c, i) : 0;
 
 			walk_value(w, val, el, t);
-			if (cJSON_IsArray(m))
+			if (is_array(m))
 				cg_check_pop(w->c, im);
 		}
 		cg_check_pop(w->c, mark);
