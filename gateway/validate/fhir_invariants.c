@@ -339,6 +339,7 @@ struct walk {
 	const struct cg_fhir_invariants *v;
 	const struct cg_fhir_structure *s;
 	const struct cg_fhir_context *element; /* Element's children: id, extension */
+	const struct cg_fhir_type *extension;  /* the type Extension (ext-1's) */
 	struct cg_check *c;
 	struct cg_arena *arena;
 	const cJSON *resource, *root; /* %resource, %rootResource */
@@ -418,6 +419,13 @@ apply_type(struct walk *w, const struct slot *sl, const cJSON *node, const char 
 		eval(w, sl->chain[i], node, ctx_type);
 }
 
+/* Whether a member name is "id". */
+static int
+is_id(const char *k)
+{
+	return k[0] == 'i' && k[1] == 'd' && k[2] == '\0';
+}
+
 /* ele-1 ("hasValue() or (children().count() > id.count())") on an element
  * that is a JSON object: a complex value, or a primitive's "_name" partner
  * when the primitive has no value. A primitive with a value needs no
@@ -436,8 +444,8 @@ element(struct walk *w, const cJSON *node)
 	 * half the invariants' time); anything else goes to the engine. */
 	if (w->v->ele1_fast)
 		for (m = node->child; m; m = m->next)
-			if (strcmp(m->string, "id") != 0 && !is_null(m) &&
-			    !(is_array(m) && !m->child) && m->string[0] != '_')
+			if (!is_id(m->string) && !is_null(m) && !(is_array(m) && !m->child) &&
+			    m->string[0] != '_')
 				return;
 	eval(w, w->v->ele1, node, NULL);
 }
@@ -491,7 +499,7 @@ walk_value(struct walk *w, const cJSON *val, const struct cg_fhir_element *el,
 			walk_node(w, val, el->ctx);
 	} else if (t && t->kind == CG_FHIR_COMPLEX) {
 		apply(w, el->path, val, t->name);
-		if (w->v->ext1 && !strcmp(t->name, "Extension"))
+		if (w->v->ext1 && t == w->extension)
 			eval(w, w->v->ext1, val, t->name);
 		apply_type(w, cached_slot(w, t->name), val, t->name);
 		if (t->ctx)
@@ -593,6 +601,7 @@ cg_fhir_invariants_check(const struct cg_fhir_invariants *v, const struct cg_fhi
 	w.s = s;
 	w.c = c;
 	w.element = cg_fhir_context(s, "Element");
+	w.extension = cg_fhir_type(s, "Extension"); /* types are unique by name */
 	/* per thread, kept between resources: workers share v, never an arena */
 	w.arena = cg_arena_thread(CG_ARENA_SLOT_FHIRPATH, 64 * 1024);
 	if (!w.arena)
