@@ -47,10 +47,21 @@ is_null(const cJSON *n)
 
 #define MAX_HEADS 6
 
+/* A string test on a head, "reference.startsWith('#')": its value is one
+ * more bit of the pattern, read from the head's one string at run time. */
+struct test {
+	const struct fp_node *call;
+	int head;        /* the head it tests */
+	char op;         /* 's' startsWith, 'e' endsWith, 'c' contains */
+	const char *lit; /* the argument, a string literal */
+};
+
 struct cg_fp_quick {
 	const char *heads[MAX_HEADS];
 	size_t len[MAX_HEADS];
 	int nheads;
+	struct test tests[MAX_HEADS];
+	int ntests;                        /* bits nheads .. nheads + ntests - 1 */
 	signed char table[1 << MAX_HEADS]; /* by presence bits: -1, or 0 1 2 */
 };
 
@@ -81,6 +92,33 @@ is_head(const struct fp_node *n)
 	       strcmp(n->name, "resourceType") != 0;
 }
 
+static int
+head_index(const struct cg_fp_quick *q, const char *name)
+{
+	int k;
+
+	for (k = 0; k < q->nheads; k++)
+		if (!strcmp(q->heads[k], name))
+			return k;
+	return -1;
+}
+
+/* startsWith, endsWith or contains of a string literal, on a head. */
+static char
+string_test(const struct fp_node *n)
+{
+	char op = fn_is(n, "startsWith") ? 's'
+	          : fn_is(n, "endsWith") ? 'e'
+	          : fn_is(n, "contains") ? 'c'
+	                                 : 0;
+
+	if (!op || n->nargs != 1 || !n->left || !is_head(n->left) ||
+	    n->args[0]->kind != N_LITERAL || n->args[0]->lit.kind != CG_FP_STRING ||
+	    !n->args[0]->lit.u.s)
+		return 0;
+	return op;
+}
+
 static void
 collect_heads(const struct fp_node *n, struct cg_fp_quick *q, int *overflow)
 {
@@ -89,15 +127,26 @@ collect_heads(const struct fp_node *n, struct cg_fp_quick *q, int *overflow)
 	if (!n)
 		return;
 	if (is_head(n)) {
-		for (k = 0; k < q->nheads; k++)
-			if (!strcmp(q->heads[k], n->name))
-				return;
-		if (q->nheads == MAX_HEADS) {
+		if (head_index(q, n->name) >= 0)
+			return;
+		if (q->nheads + q->ntests == MAX_HEADS) {
 			*overflow = 1;
 			return;
 		}
 		q->heads[q->nheads] = n->name;
 		q->len[q->nheads++] = strlen(n->name);
+		return;
+	}
+	if (string_test(n)) {
+		collect_heads(n->left, q, overflow);
+		if (*overflow || q->nheads + q->ntests == MAX_HEADS) {
+			*overflow = 1;
+			return;
+		}
+		q->tests[q->ntests].call = n;
+		q->tests[q->ntests].head = head_index(q, n->left->name);
+		q->tests[q->ntests].op = string_test(n);
+		q->tests[q->ntests++].lit = n->args[0]->lit.u.s;
 		return;
 	}
 	collect_heads(n->left, q, overflow);
@@ -156,8 +205,18 @@ static struct abs analyse(const struct fp_node *n, const struct cg_fp_quick *q, 
 static struct abs
 analyse_call(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 {
-	struct abs base = n->left ? analyse(n->left, q, bits) : known(O_OTHER);
+	struct abs base;
 	int k;
+
+	/* a string test: empty on an absent head, else its bit (the run
+	 * time makes sure the head is one string, or decides nothing) */
+	for (k = 0; k < q->ntests; k++)
+		if (q->tests[k].call == n) {
+			if (!(bits & (1u << q->tests[k].head)))
+				return known(O_E);
+			return known(bits & (1u << (q->nheads + k)) ? O_T : O_F);
+		}
+	base = n->left ? analyse(n->left, q, bits) : known(O_OTHER);
 
 	if (!base.safe)
 		return unsafe;
@@ -291,7 +350,7 @@ cg_fp_quick_new(const struct cg_fp_program *p)
 		free(q);
 		return NULL;
 	}
-	for (bits = 0; bits < (1u << q->nheads); bits++) {
+	for (bits = 0; bits < (1u << (q->nheads + q->ntests)); bits++) {
 		struct abs a = analyse(p->root, q, bits);
 
 		q->table[bits] = -1;
@@ -383,6 +442,35 @@ cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 				return -1;
 		}
 		bits |= (unsigned)p << k;
+	}
+	for (k = 0; k < q->ntests; k++) {
+		const struct test *t = &q->tests[k];
+		struct fp_vec v = {0};
+		const char *str;
+		size_t ls, lt;
+		int b;
+
+		if (!(bits & (1u << t->head)))
+			continue; /* empty: decided without it */
+		if (!have_item) {
+			memset(&c, 0, sizeof(c));
+			c.env = env;
+			fp_context_item(&c, &item);
+			have_item = 1;
+		}
+		/* the items the engine would test: one string, or the engine
+		 * decides (and fails, on several or on a date) */
+		if (fp_children_named(&c, &item, q->heads[t->head], &v) != CG_OK || v.n != 1 ||
+		    v.items[0].kind != CG_FP_STRING)
+			return -1;
+		str = v.items[0].u.s;
+		ls = strlen(str);
+		lt = strlen(t->lit);
+		/* as f_startswith, f_endswith and f_contains compute them */
+		b = t->op == 's'   ? !strncmp(str, t->lit, lt)
+		    : t->op == 'e' ? lt <= ls && !strcmp(str + ls - lt, t->lit)
+		                   : strstr(str, t->lit) != NULL;
+		bits |= (unsigned)b << (q->nheads + k);
 	}
 	return q->table[bits];
 }

@@ -315,6 +315,9 @@ test_quick(void **state)
 	        "value.exists() xor extension.first().exists()",
 	        "id.exists() implies value.all($this.exists())",
 	        "value.count() > 0",
+	        "url.startsWith('u').not() or url.substring(1) = 'x'",
+	        "url.exists() implies url.contains('/_history/').not()",
+	        "url.endsWith('u') xor code.startsWith('k')",
 	};
 	static const char *const objs[][2] = {
 	        {"{\"url\":\"u\",\"valueString\":\"s\"}", "Extension"},
@@ -355,6 +358,10 @@ test_quick(void **state)
 	assert_int_equal(quick(exprs[3], objs[7][0], NULL), 0);
 	assert_int_equal(quick(exprs[6], objs[7][0], NULL), 1);
 	assert_int_equal(quick(exprs[4], objs[7][0], NULL), 1);
+	assert_int_equal(quick(exprs[12], objs[0][0], "Extension"), -1);  /* 'u': substring */
+	assert_int_equal(quick(exprs[12], objs[14][0], "Extension"), -1); /* url: a boolean */
+	assert_int_equal(quick(exprs[13], objs[0][0], "Extension"), 1);
+	assert_int_equal(quick(exprs[14], objs[11][0], "Quantity"), 2); /* no url: empty */
 	/* not decided: a comparison, criteria on a collection, a path below */
 	assert_int_equal(quick(exprs[3], objs[10][0], NULL), -1);
 	assert_int_equal(quick(exprs[11], objs[0][0], "Extension"), -1);
