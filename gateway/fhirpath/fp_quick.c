@@ -254,6 +254,12 @@ analyse_call(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits
 	}
 	if (fn_is(n, "trace"))
 		return base;
+	/* functions of one string: empty on empty, before their arguments
+	 * are looked at (one_string() first) */
+	if ((fn_is(n, "substring") || fn_is(n, "startsWith") || fn_is(n, "endsWith") ||
+	     fn_is(n, "contains") || fn_is(n, "indexOf")) &&
+	    base.can == O_E)
+		return known(O_E);
 	if (fn_is(n, "first") || fn_is(n, "last") || fn_is(n, "tail"))
 		return base.can == O_E ? known(O_E) : known(O_T | O_F | O_E | O_OTHER);
 	return unsafe;
@@ -288,6 +294,14 @@ analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 		return known(O_OTHER);
 	case N_EMPTY:
 		return known(O_E);
+	case N_VAR:
+		/* the variables variable() knows: one item each; others fail */
+		if (!strcmp(n->name, "resource") || !strcmp(n->name, "rootResource") ||
+		    !strcmp(n->name, "context") || !strcmp(n->name, "ucum") ||
+		    !strcmp(n->name, "sct") || !strcmp(n->name, "loinc") ||
+		    !strncmp(n->name, "vs-", 3) || !strncmp(n->name, "ext-", 4))
+			return known(O_OTHER);
+		return unsafe;
 	case N_CALL:
 		return analyse_call(n, q, bits);
 	case N_BINARY:
@@ -328,6 +342,18 @@ analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 		if ((l.can == O_T || l.can == O_F) && (r.can == O_T || r.can == O_F))
 			return known((l.can == r.can) == (n->op == OP_EQ) ? O_T : O_F);
 		return known(O_T | O_F);
+	case OP_IN:
+	case OP_CONTAINS:
+		/* both sides are evaluated; an empty element gives empty */
+		l = analyse(n->left, q, bits);
+		if (!l.safe)
+			return unsafe;
+		r = analyse(n->right, q, bits);
+		if (!r.safe)
+			return unsafe;
+		if ((n->op == OP_IN ? l.can : r.can) == O_E)
+			return known(O_E);
+		return unsafe;
 	default:
 		return unsafe;
 	}

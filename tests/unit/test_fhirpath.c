@@ -318,6 +318,9 @@ test_quick(void **state)
 	        "url.startsWith('u').not() or url.substring(1) = 'x'",
 	        "url.exists() implies url.contains('/_history/').not()",
 	        "url.endsWith('u') xor code.startsWith('k')",
+	        "display.startsWith('#').not() or (display.substring(1) in "
+	        "%rootResource.contained.id.trace('ids'))",
+	        "(system = %ucum) or code.exists().not() or %unknown.exists()",
 	};
 	static const char *const objs[][2] = {
 	        {"{\"url\":\"u\",\"valueString\":\"s\"}", "Extension"},
@@ -362,6 +365,8 @@ test_quick(void **state)
 	assert_int_equal(quick(exprs[12], objs[14][0], "Extension"), -1); /* url: a boolean */
 	assert_int_equal(quick(exprs[13], objs[0][0], "Extension"), 1);
 	assert_int_equal(quick(exprs[14], objs[11][0], "Quantity"), 2); /* no url: empty */
+	assert_int_equal(quick(exprs[15], objs[0][0], "Extension"), 2); /* no display */
+	assert_int_equal(quick(exprs[16], objs[1][0], "Extension"), 1); /* no code */
 	/* not decided: a comparison, criteria on a collection, a path below */
 	assert_int_equal(quick(exprs[3], objs[10][0], NULL), -1);
 	assert_int_equal(quick(exprs[11], objs[0][0], "Extension"), -1);
