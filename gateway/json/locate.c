@@ -1,5 +1,6 @@
 /* locate.c: line and column for issues; see locate.h. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,83 +120,121 @@ skip_string(const char *p, size_t end, size_t i)
 	return 0;
 }
 
-/* The scanner's walk of text it accepted before (cg_json_scan calls visit at
- * the same places: each value's first byte, with its member name's quote),
- * without checking anything again, and stopping once every wanted node is
- * reached: the rescan was most of locating a record's issues. 0, or -1 on
- * anything it did not expect (then the caller scans as before). */
-static int
-skim(const char *p, size_t end, size_t i, struct offsets *o)
+/* The tree and the text it was parsed from, walked together: the text
+ * was accepted by the scanner before, and the tree has one node per value
+ * in the text's order, so each node's value starts where the walk is (the
+ * offsets cg_json_scan would give: each value's first byte, its member
+ * name's quote). Nothing is checked again; strings are skipped with
+ * memchr; the walk stops once every wanted node is reached. Rescanning the
+ * record with the strict scanner and numbering the tree apart was most of
+ * locating a record's issues. */
+struct lock {
+	const char *p;
+	size_t end, i;
+	const struct want *w; /* sorted by node */
+	size_t n, found;
+	size_t *value_off, *key_off; /* per entry of w */
+	uint64_t bloom;              /* a bit per wanted node's address */
+	int bad;                     /* the text and the tree disagree */
+};
+
+static unsigned
+bloom_bit(const void *node)
 {
-	char stack[CG_JSON_MAX_MAX_DEPTH];
-	size_t depth = 0, key_off = CG_JSON_NO_KEY;
-	int member = 0;
+	return (unsigned)(((uintptr_t)node >> 4) & 63);
+}
 
-	for (;;) {
-		char c;
+static void
+mark(struct lock *l, const cJSON *node, size_t key_off)
+{
+	size_t lo = 0, hi = l->n;
 
-		i = ws(p, end, i);
-		if (member) {
-			/* a member name, then ':' */
-			if (i >= end || p[i] != '"')
-				return -1;
-			key_off = i;
-			i = skip_string(p, end, i);
-			if (!i)
-				return -1;
-			i = ws(p, end, i);
-			if (i >= end || p[i] != ':')
-				return -1;
-			i = ws(p, end, i + 1);
-			member = 0;
-		}
-		if (i >= end)
-			return -1;
-		visit(o, i, key_off);
-		key_off = CG_JSON_NO_KEY;
-		if (o->next == o->n)
-			return 0;
-		c = p[i];
-		if (c == '{' || c == '[') {
-			if (depth >= sizeof(stack))
-				return -1;
-			stack[depth++] = c;
-			i = ws(p, end, i + 1);
-			if (i < end && p[i] == c + 2) {
-				depth--;
-				i++;
-			} else {
-				member = c == '{';
-				continue;
-			}
-		} else if (c == '"') {
-			i = skip_string(p, end, i);
-			if (!i)
-				return -1;
-		} else {
-			/* a number, true, false or null */
-			while (i < end && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
-			       p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
-				i++;
-		}
-		/* a value ended: close containers until one expects more */
-		for (;;) {
-			if (depth == 0)
-				return 0;
-			i = ws(p, end, i);
-			if (i >= end)
-				return -1;
-			if (p[i] == ',') {
-				i++;
-				member = stack[depth - 1] == '{';
-				break;
-			}
-			if (p[i] != stack[depth - 1] + 2)
-				return -1;
-			depth--;
-			i++;
-		}
+	if (!(l->bloom >> bloom_bit(node) & 1))
+		return;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if ((const char *)l->w[mid].node < (const char *)node)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	for (; lo < l->n && l->w[lo].node == node; lo++) {
+		l->value_off[lo] = l->i;
+		l->key_off[lo] = key_off;
+		l->found++;
+	}
+}
+
+static void
+lock_value(struct lock *l, const cJSON *node, size_t key_off)
+{
+	const char *p = l->p;
+	size_t end = l->end;
+	const cJSON *c;
+	char open;
+	int first = 1;
+
+	l->i = ws(p, end, l->i);
+	if (l->i >= end) {
+		l->bad = 1;
+		return;
+	}
+	mark(l, node, key_off);
+	if (l->found == l->n)
+		return;
+	open = p[l->i];
+	if (open == '"') {
+		l->i = skip_string(p, end, l->i);
+		l->bad = !l->i;
+		return;
+	}
+	if (open != '{' && open != '[') {
+		/* a number, true, false or null */
+		while (l->i < end && p[l->i] != ',' && p[l->i] != '}' && p[l->i] != ']' &&
+		       p[l->i] != ' ' && p[l->i] != '\n' && p[l->i] != '\r' && p[l->i] != '\t')
+			l->i++;
+		return;
+	}
+	if ((node->type & 0xFF) != (open == '{' ? cJSON_Object : cJSON_Array)) {
+		l->bad = 1;
+		return;
+	}
+	l->i++;
+	for (c = node->child; c; c = c->next, first = 0) {
+		size_t k = CG_JSON_NO_KEY;
+
+		l->i = ws(p, end, l->i);
+		if (!first) {
+			if (l->i >= end || p[l->i] != ',') {
+				l->bad = 1;
+				return;
+			}
+			l->i = ws(p, end, l->i + 1);
+		}
+		if (open == '{') {
+			if (l->i >= end || p[l->i] != '"') {
+				l->bad = 1;
+				return;
+			}
+			k = l->i;
+			l->i = ws(p, end, skip_string(p, end, l->i));
+			if (l->i >= end || p[l->i] != ':') {
+				l->bad = 1;
+				return;
+			}
+			l->i++;
+		}
+		lock_value(l, c, k);
+		if (l->bad || l->found == l->n)
+			return;
+	}
+	l->i = ws(p, end, l->i);
+	if (l->i >= end || p[l->i] != open + 2) {
+		l->bad = 1;
+		return;
+	}
+	l->i++;
 }
 
 enum cg_err
@@ -206,6 +245,7 @@ cg_locate_issues(struct cg_diag *d, const cJSON *root, const char *p, size_t sta
 	size_t *offs;
 	struct walk wk;
 	struct offsets o;
+	struct lock lk;
 	struct cg_json_fault fault;
 	struct cg_textpos tp;
 	size_t i, pos = start;
@@ -225,14 +265,6 @@ cg_locate_issues(struct cg_diag *d, const cJSON *root, const char *p, size_t sta
 		w[i].order = (size_t)-1;
 	}
 	qsort(w, d->n, sizeof(*w), by_node);
-	wk.w = w;
-	wk.n = d->n;
-	wk.counter = 0;
-	wk.found = 0;
-	if (root)
-		number_nodes(&wk, root);
-	qsort(w, d->n, sizeof(*w), by_order);
-
 	o.w = w;
 	o.n = d->n;
 	o.next = 0;
@@ -243,15 +275,34 @@ cg_locate_issues(struct cg_diag *d, const cJSON *root, const char *p, size_t sta
 		o.value_off[i] = start;
 		o.key_off[i] = CG_JSON_NO_KEY;
 	}
-	if (skim(p, end, pos, &o)) {
-		/* The text was scanned before, so this cannot fail; if it
-		 * somehow did, the issues not reached keep the record's start. */
-		o.next = 0;
-		o.counter = 0;
+	memset(&lk, 0, sizeof(lk));
+	lk.p = p;
+	lk.end = end;
+	lk.i = pos;
+	lk.w = w;
+	lk.n = d->n;
+	lk.value_off = o.value_off;
+	lk.key_off = o.key_off;
+	for (i = 0; i < d->n; i++)
+		lk.bloom |= (uint64_t)1 << bloom_bit(w[i].node);
+	if (root)
+		lock_value(&lk, root, CG_JSON_NO_KEY);
+	if (!root || lk.bad) {
+		/* The text was scanned before and the tree built from it, so this
+		 * cannot be; if it somehow were, number the tree and scan again,
+		 * and the issues not reached keep the record's start. */
 		for (i = 0; i < d->n; i++) {
+			w[i].order = (size_t)-1;
 			o.value_off[i] = start;
 			o.key_off[i] = CG_JSON_NO_KEY;
 		}
+		wk.w = w;
+		wk.n = d->n;
+		wk.counter = 0;
+		wk.found = 0;
+		if (root)
+			number_nodes(&wk, root);
+		qsort(w, d->n, sizeof(*w), by_order);
 		(void)cg_json_scan(p, end, &pos, lim, visit, &o, &fault);
 	}
 	for (i = 0; i < d->n; i++) {
