@@ -4,14 +4,16 @@
  * StructureDefinitions: no invariant is written in C), compiled once and
  * evaluated on FHIR resources with the FHIRPath engine (fhirpath.h).
  *
- * First stage (issue 15): opt-in (`cellgate validate --invariants`), since
- * the engine does not yet pass the whole FHIRPath suite; the invariants of
- * Element and Extension (ele-1, ext-1: on every element) and those on paths
- * through a choice element are not evaluated yet; an invariant that does not
- * compile or cannot be evaluated on a resource is counted, never reported as
- * broken. A broken invariant is an issue fhir-invariant (error) or
- * fhir-invariant-warning (warning), as its definition's severity says, with
- * its key and human text, at the element it is on.
+ * On by default in validation (cellgate validate --no-invariants and the
+ * configuration's fhir_invariants: false switch them off). ele-1 and ext-1
+ * are evaluated on every element and Extension; those the validator checks
+ * under codes of their own (bdl-1..4, bdl-7, txt-1, txt-2) are not; an
+ * invariant decided from which members its node has (fp_quick.c) skips the
+ * engine. An invariant that does not compile or cannot be evaluated on a
+ * resource is counted, never reported as broken. A broken invariant is an
+ * issue fhir-invariant (error) or fhir-invariant-warning (warning), as its
+ * definition's severity says, with its key and human text, at the element
+ * it is on.
  */
 #ifndef CG_FHIR_INVARIANTS_H
 #define CG_FHIR_INVARIANTS_H
