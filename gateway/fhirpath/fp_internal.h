@@ -165,6 +165,10 @@ int fp_is_type(struct fp_ctx *c, const struct cg_fp_item *item, const char *type
 /* ---- operators (fp_ops.c) ----------------------------------------------- */
 
 /* n (an N_BINARY node) on focus. */
+/* and, or, xor, implies on three-valued booleans (1 true, 0 false, -1
+ * empty): the result in the same terms. The operators' one table, which
+ * fp_quick.c's decisions read too. */
+int fp_logic3(enum fp_binop op, int a, int b);
 enum cg_err fp_binary(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll *focus,
                       struct cg_fp_coll *out);
 /* CG_OK when v has at most one item, else an error naming what needed one. */

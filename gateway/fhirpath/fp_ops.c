@@ -11,6 +11,22 @@
 
 /* ---- operators ---------------------------------------------------------- */
 
+/* R4's table of the boolean operators over true, false and empty. */
+int
+fp_logic3(enum fp_binop op, int a, int b)
+{
+	switch (op) {
+	case OP_AND:
+		return (a == 0 || b == 0) ? 0 : (a == 1 && b == 1) ? 1 : -1;
+	case OP_OR:
+		return (a == 1 || b == 1) ? 1 : (a == 0 && b == 0) ? 0 : -1;
+	case OP_XOR:
+		return (a < 0 || b < 0) ? -1 : a != b;
+	default: /* implies */
+		return a == 0 ? 1 : a == 1 ? b : (b == 1 ? 1 : -1);
+	}
+}
+
 static enum cg_err
 logic(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const struct cg_fp_coll *r,
       struct cg_fp_coll *out)
@@ -19,20 +35,7 @@ logic(struct fp_ctx *c, enum fp_binop op, const struct cg_fp_coll *l, const stru
 
 	if (a == -2 || b == -2)
 		return CG_EINVAL;
-	switch (op) {
-	case OP_AND:
-		v = (a == 0 || b == 0) ? 0 : (a == 1 && b == 1) ? 1 : -1;
-		break;
-	case OP_OR:
-		v = (a == 1 || b == 1) ? 1 : (a == 0 && b == 0) ? 0 : -1;
-		break;
-	case OP_XOR:
-		v = (a < 0 || b < 0) ? -1 : a != b;
-		break;
-	default: /* implies */
-		v = a == 0 ? 1 : a == 1 ? b : (b == 1 ? 1 : -1);
-		break;
-	}
+	v = fp_logic3(op, a, b);
 	if (v < 0) {
 		out->n = 0;
 		return CG_OK;

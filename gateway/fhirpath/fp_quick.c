@@ -25,25 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "fp_internal.h"
-
-/* cJSON's type tests, inlined: the walk asks them of every member. */
-static inline int
-is_object(const cJSON *n)
-{
-	return n && (n->type & 0xFF) == cJSON_Object;
-}
-
-static inline int
-is_array(const cJSON *n)
-{
-	return n && (n->type & 0xFF) == cJSON_Array;
-}
-
-static inline int
-is_null(const cJSON *n)
-{
-	return n && (n->type & 0xFF) == cJSON_NULL;
-}
+#include "json_type.h"
 
 #define MAX_HEADS 6
 
@@ -181,20 +163,7 @@ logic_outcomes(enum fp_binop op, int l, int r)
 				continue;
 			a = i == 0 ? 1 : i == 1 ? 0 : -1;
 			b = j == 0 ? 1 : j == 1 ? 0 : -1;
-			switch (op) {
-			case OP_AND:
-				v = (a == 0 || b == 0) ? 0 : (a == 1 && b == 1) ? 1 : -1;
-				break;
-			case OP_OR:
-				v = (a == 1 || b == 1) ? 1 : (a == 0 && b == 0) ? 0 : -1;
-				break;
-			case OP_XOR:
-				v = (a < 0 || b < 0) ? -1 : a != b;
-				break;
-			default: /* implies */
-				v = a == 0 ? 1 : a == 1 ? b : (b == 1 ? 1 : -1);
-				break;
-			}
+			v = fp_logic3(op, a, b);
 			out |= v == 1 ? O_T : v == 0 ? O_F : O_E;
 		}
 	return out;
@@ -417,11 +386,11 @@ present(const cJSON *obj, const char *name, size_t len)
 		if (!k)
 			continue;
 		if (k[0] == name[0] && !strcmp(k, name)) {
-			if (is_array(m)) {
+			if (cg_json_is_array(m)) {
 				for (e = m->child; e; e = e->next)
-					if (!is_null(e))
+					if (!cg_json_is_null(e))
 						return 1;
-			} else if (!is_null(m)) {
+			} else if (!cg_json_is_null(m)) {
 				return 1;
 			}
 			maybe = 1;
@@ -449,7 +418,7 @@ cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 	int k, have_item = 0;
 	unsigned bits = 0;
 
-	if (!q || !env->resource || !is_object(obj))
+	if (!q || !env->resource || !cg_json_is_object(obj))
 		return -1;
 	for (k = 0; k < q->nheads; k++) {
 		int p = present(obj, q->heads[k], q->len[k]);

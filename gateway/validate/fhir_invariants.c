@@ -10,25 +10,7 @@
 #include "fhirpath.h"
 #include "fileio.h"
 #include "json_member.h"
-
-/* cJSON's type tests, inlined: the walk asks them of every member. */
-static inline int
-is_object(const cJSON *n)
-{
-	return n && (n->type & 0xFF) == cJSON_Object;
-}
-
-static inline int
-is_array(const cJSON *n)
-{
-	return n && (n->type & 0xFF) == cJSON_Array;
-}
-
-static inline int
-is_null(const cJSON *n)
-{
-	return n && (n->type & 0xFF) == cJSON_NULL;
-}
+#include "json_type.h"
 
 struct inv {
 	char *type;  /* the type whose definition adds it */
@@ -295,7 +277,7 @@ cg_fhir_invariants_load(const char *dir, struct cg_fhir_invariants **out, char *
 	v->doc = cJSON_ParseWithLength(text, len);
 	free(text);
 	types = cg_json_member(v->doc, "invariants");
-	if (!is_object(types)) {
+	if (!cg_json_is_object(types)) {
 		cg_fhir_invariants_free(v);
 		*why = message("not an invariants file: ", path);
 		return CG_EINVAL;
@@ -436,7 +418,7 @@ element(struct walk *w, const cJSON *node)
 {
 	const cJSON *m;
 
-	if (!w->v->ele1 || !is_object(node) || !node->child)
+	if (!w->v->ele1 || !cg_json_is_object(node) || !node->child)
 		return;
 	/* The expression as R4 has it holds of an object with a child that
 	 * is not its id: children() counts it, id.count() does not. Seen
@@ -444,8 +426,8 @@ element(struct walk *w, const cJSON *node)
 	 * half the invariants' time); anything else goes to the engine. */
 	if (w->v->ele1_fast)
 		for (m = node->child; m; m = m->next)
-			if (!is_id(m->string) && !is_null(m) && !(is_array(m) && !m->child) &&
-			    m->string[0] != '_')
+			if (!is_id(m->string) && !cg_json_is_null(m) &&
+			    !(cg_json_is_array(m) && !m->child) && m->string[0] != '_')
 				return;
 	eval(w, w->v->ele1, node, NULL);
 }
@@ -459,22 +441,22 @@ static void walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_co
 static void
 walk_partner(struct walk *w, const cJSON *value, const cJSON *partner)
 {
-	const cJSON *p = is_array(partner) ? partner->child : partner;
-	const cJSON *val = is_array(value) ? value->child : value;
+	const cJSON *p = cg_json_is_array(partner) ? partner->child : partner;
+	const cJSON *val = cg_json_is_array(value) ? value->child : value;
 	size_t i = 0;
 
-	for (; p; p = is_array(partner) ? p->next : NULL, i++) {
-		size_t im = is_array(partner) ? cg_check_push_index(w->c, i) : 0;
+	for (; p; p = cg_json_is_array(partner) ? p->next : NULL, i++) {
+		size_t im = cg_json_is_array(partner) ? cg_check_push_index(w->c, i) : 0;
 
-		if (is_object(p)) {
-			if (!val || is_null(val))
+		if (cg_json_is_object(p)) {
+			if (!val || cg_json_is_null(val))
 				element(w, p);
 			if (w->element)
 				walk_node(w, p, w->element);
 		}
-		if (is_array(partner))
+		if (cg_json_is_array(partner))
 			cg_check_pop(w->c, im);
-		val = val && is_array(value) ? val->next : NULL;
+		val = val && cg_json_is_array(value) ? val->next : NULL;
 	}
 }
 
@@ -483,7 +465,7 @@ static void
 walk_value(struct walk *w, const cJSON *val, const struct cg_fhir_element *el,
            const struct cg_fhir_type *t)
 {
-	if (!is_object(val))
+	if (!cg_json_is_object(val))
 		return; /* a primitive with a value: ele-1 holds */
 	if (cg_json_member(val, "resourceType")) {
 		walk_resource(w, val, !strcmp(el->name, "contained"));
@@ -515,12 +497,12 @@ has_object(const cJSON *m)
 {
 	const cJSON *e;
 
-	if (is_object(m))
+	if (cg_json_is_object(m))
 		return 1;
-	if (!is_array(m))
+	if (!cg_json_is_array(m))
 		return 0;
 	for (e = m->child; e; e = e->next)
-		if (is_object(e))
+		if (cg_json_is_object(e))
 			return 1;
 	return 0;
 }
@@ -557,12 +539,12 @@ walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx)
 		if (!el)
 			continue;
 		mark = cg_check_push_key(w->c, m->string);
-		for (val = is_array(m) ? m->child : m; val;
-		     val = is_array(m) ? val->next : NULL, i++) {
-			size_t im = is_array(m) ? cg_check_push_index(w->c, i) : 0;
+		for (val = cg_json_is_array(m) ? m->child : m; val;
+		     val = cg_json_is_array(m) ? val->next : NULL, i++) {
+			size_t im = cg_json_is_array(m) ? cg_check_push_index(w->c, i) : 0;
 
 			walk_value(w, val, el, t);
-			if (is_array(m))
+			if (cg_json_is_array(m))
 				cg_check_pop(w->c, im);
 		}
 		cg_check_pop(w->c, mark);

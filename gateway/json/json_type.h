@@ -1,0 +1,30 @@
+/*
+ * json_type.h: cJSON's type tests, inlined. cJSON_IsObject and its kind are
+ * calls into the library; the invariants' walk (validate/fhir_invariants.c)
+ * and the quick decisions (fhirpath/fp_quick.c) ask them of every member of
+ * every resource, where the call showed in the profile.
+ */
+#ifndef CG_JSON_TYPE_H
+#define CG_JSON_TYPE_H
+
+#include <cjson/cJSON.h>
+
+static inline int
+cg_json_is_object(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_Object;
+}
+
+static inline int
+cg_json_is_array(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_Array;
+}
+
+static inline int
+cg_json_is_null(const cJSON *n)
+{
+	return n && (n->type & 0xFF) == cJSON_NULL;
+}
+
+#endif
