@@ -47,18 +47,6 @@ new_txid(char out[40])
 }
 
 static void
-refuse(struct request *r, long retry_after, const char *msg)
-{
-	char ra[24];
-
-	snprintf(ra, sizeof(ra), "%ld", retry_after);
-	/* cg_request_fail adds Retry-After: 5 for a 503; ours says the
-	 * configured wait, and comes first (a client reads the first). */
-	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
-	cg_request_fail(r, 503, "transient", "%s", msg);
-}
-
-static void
 accepted(struct request *r)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
@@ -109,7 +97,7 @@ on_committed(evutil_socket_t fd, short what, void *arg)
 		snprintf(msg, sizeof(msg),
 		         "the items could not be stored (%s); nothing was kept: send them again",
 		         cg_strerror(r->job.err));
-		refuse(r, r->rt->s->outbox.retry_after_s, msg);
+		cg_request_refuse(r, r->rt->s->outbox.retry_after_s, msg);
 		return;
 	}
 	accepted(r);
@@ -148,23 +136,25 @@ cg_enqueue(struct request *r)
 		         "the outbox holds more messages than its max_depth (%lld): the "
 		         "destinations are behind; nothing was kept, send again later",
 		         lim->max_depth);
-		refuse(r, lim->retry_after_s, msg);
+		cg_request_refuse(r, lim->retry_after_s, msg);
 		return;
 	case CG_OUTBOX_LOW_DISK:
 		cg_log(CG_LOG_WARN,
 		       "request %s: refused: free disk space is under the outbox's "
 		       "min_free_bytes",
 		       r->id);
-		refuse(r, lim->retry_after_s,
-		       "the gateway is short of disk space for its outbox; nothing was kept, send "
-		       "again later");
+		cg_request_refuse(
+		        r, lim->retry_after_s,
+		        "the gateway is short of disk space for its outbox; nothing was kept, send "
+		        "again later");
 		return;
 	case CG_OUTBOX_STORE_DOWN:
 		cg_log(CG_LOG_WARN, "request %s: refused: the outbox's store does not answer",
 		       r->id);
-		refuse(r, lim->retry_after_s,
-		       "the gateway's outbox store does not answer; nothing was kept, send again "
-		       "later");
+		cg_request_refuse(
+		        r, lim->retry_after_s,
+		        "the gateway's outbox store does not answer; nothing was kept, send again "
+		        "later");
 		return;
 	default:
 		break;

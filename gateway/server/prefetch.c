@@ -37,16 +37,6 @@ fetched(struct cg_read_job *job)
 	event_active(r->read_ev, EV_READ, 1);
 }
 
-static void
-refuse(struct request *r, const char *msg)
-{
-	char ra[24];
-
-	snprintf(ra, sizeof(ra), "%ld", r->rt->s->outbox.retry_after_s);
-	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
-	cg_request_fail(r, 503, "transient", "%s", msg);
-}
-
 /* Back on r's loop. */
 static void
 on_fetched(evutil_socket_t fd, short what, void *arg)
@@ -58,8 +48,10 @@ on_fetched(evutil_socket_t fd, short what, void *arg)
 	if (r->read_err) {
 		cg_log(CG_LOG_ERROR, "request %s: random pseudonyms could not be read or made (%s)",
 		       r->id, cg_strerror(r->read_err));
-		refuse(r, "the gateway's pseudonym store does not answer; nothing was kept, send "
-		          "again later");
+		cg_request_refuse(
+		        r, r->rt->s->outbox.retry_after_s,
+		        "the gateway's pseudonym store does not answer; nothing was kept, send "
+		        "again later");
 		return;
 	}
 	r->again(r);
@@ -75,7 +67,9 @@ cg_prefetch_pseudonyms(struct request *r, void (*again)(struct request *r))
 		 * lookups, which were all fetched; never loop. */
 		cg_log(CG_LOG_ERROR, "request %s: pseudonyms missing after they were fetched",
 		       r->id);
-		refuse(r, "the gateway could not make the pseudonyms of this request; send again");
+		cg_request_refuse(
+		        r, r->rt->s->outbox.retry_after_s,
+		        "the gateway could not make the pseudonyms of this request; send again");
 		return;
 	}
 	r->known = r->out.missing;
@@ -97,7 +91,9 @@ cg_prefetch_pseudonyms(struct request *r, void (*again)(struct request *r))
 	if (err) {
 		cg_log(CG_LOG_WARN, "request %s: the outbox's reader has %d reads waiting: refused",
 		       r->id, CG_READER_QUEUE_MAX);
-		refuse(r, "the gateway is busy reading its outbox; nothing was kept, send again "
-		          "shortly");
+		cg_request_refuse(
+		        r, r->rt->s->outbox.retry_after_s,
+		        "the gateway is busy reading its outbox; nothing was kept, send again "
+		        "shortly");
 	}
 }

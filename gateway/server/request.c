@@ -215,6 +215,18 @@ cg_request_set_id(struct request *r)
 }
 
 void
+cg_request_refuse(struct request *r, long retry_after, const char *msg)
+{
+	char ra[24];
+
+	snprintf(ra, sizeof(ra), "%ld", retry_after);
+	/* cg_request_fail adds Retry-After: 5 for a 503; ours says the
+	 * configured wait, and comes first (a client reads the first). */
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
+	cg_request_fail(r, 503, "transient", "%s", msg);
+}
+
+void
 cg_request_not_allowed(struct request *r, const char *allow)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);

@@ -70,6 +70,9 @@ void cg_request_respond(struct request *r, int status, const char *type, const c
  * (Retry-After on 502, 503, 504). Ends the request. */
 void cg_request_fail(struct request *r, int status, const char *type, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+/* 503 "transient" with msg and Retry-After: retry_after (a configured wait,
+ * first: a client reads the first). Ends the request. */
+void cg_request_refuse(struct request *r, long retry_after, const char *msg);
 /* 405 with Allow. Ends the request. */
 void cg_request_not_allowed(struct request *r, const char *allow);
 
