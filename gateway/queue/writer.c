@@ -106,12 +106,11 @@ commit_group(struct cg_writer *w, struct cg_outbox_job *group)
 			j->withdrawn += c;
 		}
 		j->withdraw_err = j->err;
+		n++;
 	}
 	err = put_group(w, group, now, false, &again);
 	if (again)
 		err = put_group(w, group, now, true, &again);
-	for (j = group; j; j = j->next)
-		n++;
 	cg_store_gate_leave(w->gate);
 	if (w->down_since) {
 		int64_t zero = 0;
