@@ -423,12 +423,15 @@ unescape(struct builder *b, const char *p, size_t start, size_t end, int escaped
 /* A new node for the value at hand, linked into its container the way
  * cJSON 1.7.15 links (the first child's prev is the last child). */
 static cJSON *
-node(struct builder *b, unsigned depth, int type)
+node(struct builder *b, unsigned depth, int type, size_t value_off, size_t key_off)
 {
-	cJSON *n = cg_arena_alloc(b->arena, sizeof(*n));
+	struct cg_json_placed *pl = cg_arena_alloc(b->arena, sizeof(*pl));
+	cJSON *n = &pl->node;
 
-	if (!n)
+	if (!pl)
 		return NULL;
+	pl->value_off = value_off;
+	pl->key_off = key_off;
 	/* Every field, without a memset: this runs for every value. */
 	n->next = NULL;
 	n->prev = NULL;
@@ -577,7 +580,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 	unsigned max_depth = lim->max_depth;
 	unsigned depth = 0;
 	size_t i = cg_json_skip_ws(p, end, *pos);
-	size_t key_off = CG_JSON_NO_KEY;
+	size_t key_off = CG_JSON_NO_KEY, vkey;
 	cJSON *n = NULL;
 	int escaped;
 
@@ -592,6 +595,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 			            "unexpected end of input, expected a JSON value");
 		if (visit)
 			visit(ctx, i, key_off);
+		vkey = key_off;
 		key_off = CG_JSON_NO_KEY;
 		switch (p[i]) {
 		case '{':
@@ -599,7 +603,8 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 			if (depth >= max_depth)
 				return fail(f, CG_C_JSON_DEPTH, i, "nesting deeper than the limit");
 			if (b) {
-				n = node(b, depth, p[i] == '{' ? cJSON_Object : cJSON_Array);
+				n = node(b, depth, p[i] == '{' ? cJSON_Object : cJSON_Array, start,
+				         vkey);
 				if (!n)
 					return oom(f, i);
 				b->parent[depth] = n;
@@ -629,7 +634,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 			if (scan_string(p, end, &i, lim, f, &escaped))
 				return -1;
 			if (b) {
-				n = node(b, depth, cJSON_String);
+				n = node(b, depth, cJSON_String, start, vkey);
 				if (!n || !(n->valuestring = unescape(b, p, start, i, escaped)))
 					return oom(f, start);
 			}
@@ -648,7 +653,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 			if (scan_number(p, end, &i, lim, f))
 				return -1;
 			if (b) {
-				n = node(b, depth, cJSON_Number);
+				n = node(b, depth, cJSON_Number, start, vkey);
 				if (!n || number_value(b, n, p, start, i))
 					return oom(f, start);
 			}
@@ -662,7 +667,8 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 				n = node(b, depth,
 				         p[start] == 't'   ? cJSON_True
 				         : p[start] == 'f' ? cJSON_False
-				                           : cJSON_NULL);
+				                           : cJSON_NULL,
+				         start, vkey);
 				if (!n)
 					return oom(f, start);
 				n->valueint = p[start] == 't';

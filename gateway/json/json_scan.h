@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "diag.h"
 
 struct cJSON;
@@ -43,6 +45,13 @@ struct cg_json_fault {
 };
 
 #define CG_JSON_NO_KEY ((size_t)-1)
+
+/* A node built by cg_json_parse, and where it was written. */
+struct cg_json_placed {
+	struct cJSON node; /* first: a cJSON * of the tree points here */
+	size_t value_off;  /* the value's first byte */
+	size_t key_off;    /* its member name's quote, or CG_JSON_NO_KEY */
+};
 
 /* Set in a number node's type by cg_json_parse when the number was written
  * with a fraction or an exponent (1.0, 1e0, 10e-1): such a value is not an
@@ -75,6 +84,12 @@ int cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_li
  * and strings come from arena and live until it is reset: never pass the
  * tree to cJSON_Delete. Returns 0 (tree in *out), -1 (*fault says why) or
  * -2 when the arena is out of memory.
+ *
+ * Each node is the first member of a struct cg_json_placed that says where
+ * its value (and member name) start in p, the offsets cg_json_scan's visit
+ * would give: an issue found on the tree gets its place without reading the
+ * text again (see locate.h). Only a node of such a tree has them: nothing
+ * copied from it (cJSON_Duplicate) or added to it does.
  */
 int cg_json_parse(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
                   struct cg_arena *arena, struct cJSON **out, struct cg_json_fault *fault);

@@ -99,8 +99,7 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 	} else
 		result = cg_record_validate(root, o->mappings, &o->today, d);
 	if (!result && d->n)
-		result = cg_locate_issues(d, root, p, span->start, span->end, &o->limits,
-		                          &span->pos);
+		result = cg_locate_issues(d, root, p, span->start, &span->pos);
 	if (!result)
 		result = note_dropped(d, span->end);
 	if (!result) {
