@@ -108,6 +108,9 @@ struct cg_fp_env {
 	 * primitives are typed as a navigation to it would type them; NULL: a
 	 * resource typed by its resourceType, anything else untyped. */
 	const char *context_type;
+	/* cg_fhir_context(structure, context_type) when the caller has it at
+	 * hand (a validation's walk does), saving the look-up; NULL: looked up. */
+	const struct cg_fhir_context *context_ctx;
 	/* %rootResource: the resource that contains %resource (a contained
 	 * resource's container); NULL: %resource itself. */
 	const struct cJSON *root_resource;

@@ -106,7 +106,8 @@ fp_context_item(struct fp_ctx *c, struct cg_fp_item *it)
 	if (it->ftype || !ct || !c->env->structure)
 		return;
 	it->ftype = strchr(ct, '.') ? "BackboneElement" : ct;
-	it->ctx = cg_fhir_context(c->env->structure, ct);
+	it->ctx =
+	        c->env->context_ctx ? c->env->context_ctx : cg_fhir_context(c->env->structure, ct);
 }
 
 static enum cg_err

@@ -205,9 +205,10 @@ fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *n
 		if (!strcmp(k, name)) {
 			if (item->ctx)
 				el = cg_fhir_child(item->ctx, k, &t, &idx);
-		} else if (item->ctx && !strncmp(k, name, len) && isupper((unsigned char)k[len])) {
-			el = cg_fhir_child(item->ctx, k, &t, &idx);
-			if (!el || !el->choice || el->name_len != len)
+		} else if (item->ctx && k[0] == name[0] && !strncmp(k, name, len) &&
+		           isupper((unsigned char)k[len])) {
+			el = cg_fhir_choice(item->ctx, name, len, k, &t);
+			if (!el)
 				continue;
 		} else {
 			continue;
@@ -262,22 +263,18 @@ fp_has_children_named(const struct cg_fp_item *item, const char *name)
 	/* the matching of fp_children_named(), without making the items */
 	for (m = obj->child; m; m = m->next) {
 		const char *k = m->string;
-		const struct cg_fhir_element *el;
 		const struct cg_fhir_type *t = NULL;
-		size_t idx = 0;
 
-		if (!k || k[0] == '_')
-			continue;
-		if (!strcmp(k, "resourceType") && item->ftype &&
-		    cJSON_GetObjectItemCaseSensitive(obj, "resourceType") == m)
+		if (!k || k[0] == '_' || k[0] != name[0])
 			continue;
 		if (strcmp(k, name) != 0) {
 			if (!item->ctx || strncmp(k, name, len) != 0 ||
-			    !isupper((unsigned char)k[len]))
+			    !isupper((unsigned char)k[len]) ||
+			    !cg_fhir_choice(item->ctx, name, len, k, &t))
 				continue;
-			el = cg_fhir_child(item->ctx, k, &t, &idx);
-			if (!el || !el->choice || el->name_len != len)
-				continue;
+		} else if (!strcmp(k, "resourceType") && item->ftype &&
+		           cJSON_GetObjectItemCaseSensitive(obj, "resourceType") == m) {
+			continue;
 		}
 		found = 1;
 		/* a value is enough; the companion matters only without one */

@@ -101,8 +101,11 @@ cg_fhir_structure_free(struct cg_fhir_structure *s)
 
 	if (!s)
 		return;
-	for (i = 0; i < s->nctx; i++)
+	for (i = 0; i < s->nctx; i++) {
 		free(s->ctx_store[i].kids);
+		free(s->ctx_store[i].by_name);
+		free(s->ctx_store[i].choices);
+	}
 	for (i = 0; i < s->nel; i++)
 		free((void *)(uintptr_t)s->el_store[i].types);
 	free(s->types.v);
@@ -153,6 +156,47 @@ context_for(struct cg_fhir_structure *s, const char *path)
 		map_put(&s->contexts, path, c);
 	}
 	return c;
+}
+
+/* FNV-1a over name[0, n), as hash() over a whole string. */
+static uint64_t
+hash_n(const char *name, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* cg_fhir_child's index of c (see struct cg_fhir_context). */
+static int
+index_kids(struct cg_fhir_context *c)
+{
+	size_t cap = 8, i;
+
+	while (cap < c->nkids * 2)
+		cap *= 2;
+	c->by_name = calloc(cap, sizeof(*c->by_name));
+	c->choices = calloc(c->nkids ? c->nkids : 1, sizeof(*c->choices));
+	if (!c->by_name || !c->choices)
+		return -1;
+	c->name_mask = cap - 1;
+	for (i = 0; i < c->nkids; i++) {
+		const struct cg_fhir_element *el = c->kids[i];
+		size_t k;
+
+		if (el->choice) {
+			c->choices[c->nchoices++] = (unsigned)i;
+			continue;
+		}
+		for (k = hash_n(el->name, el->name_len) & c->name_mask; c->by_name[k];
+		     k = (k + 1) & c->name_mask)
+			;
+		c->by_name[k] = (unsigned)i + 1;
+	}
+	return 0;
 }
 
 static enum cg_err
@@ -314,6 +358,9 @@ build(struct cg_fhir_structure *s, char **why)
 
 		el->ctx = map_get(&s->contexts, el->ref ? el->ref : el->path);
 	}
+	for (i = 0; i < s->nctx; i++)
+		if (index_kids(&s->ctx_store[i]))
+			return CG_ENOMEM;
 	return CG_OK;
 }
 
@@ -371,43 +418,92 @@ cg_fhir_context(const struct cg_fhir_structure *s, const char *path)
 	return map_get(&s->contexts, path);
 }
 
+/* Whether member names choice element el ("valueQuantity", el value[x]
+ * having the type Quantity): *type is then that type. */
+static int
+choice_types(const struct cg_fhir_element *el, const char *member, const struct cg_fhir_type **type)
+{
+	const char *rest = member + el->name_len;
+	size_t k;
+
+	if (rest[0] < 'A' || rest[0] > 'Z')
+		return 0;
+	for (k = 0; k < el->ntypes; k++) {
+		const char *t = el->types[k];
+
+		/* t[0] capitalised (type codes are ASCII letters) */
+		if ((t[0] & ~0x20) == rest[0] && strcmp(t + 1, rest + 1) == 0) {
+			*type = el->tptr[k];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* How many elements from the hint cg_fhir_child tries before hashing: a
+ * resource's members follow its definition's order with a few absent
+ * between them. */
+#define NEAR 8
+
 const struct cg_fhir_element *
 cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const struct cg_fhir_type **type,
               size_t *index)
 {
-	size_t j, i, k, start = *index < ctx->nkids ? *index : 0;
+	const struct cg_fhir_element *el;
+	size_t len, i, j, k;
 
 	*type = NULL;
-	/* Members mostly come in definition order: start where the caller says
-	 * the next one probably is, and wrap around. At most one element can
-	 * match a name, so where the search starts changes nothing else. */
-	for (j = 0; j < ctx->nkids; j++) {
-		const struct cg_fhir_element *el;
-
-		i = start + j < ctx->nkids ? start + j : start + j - ctx->nkids;
+	/* At most one element can match a name, so the order in which they
+	 * are tried changes nothing else. First the elements just after the
+	 * previous member's (a validation's walk gives that hint)... */
+	for (i = *index; i < ctx->nkids && i < *index + NEAR; i++) {
 		el = ctx->kids[i];
-		size_t n = el->name_len;
-
-		if (name[0] != el->name[0] || strncmp(name, el->name, n) != 0)
+		if (name[0] != el->name[0] || strncmp(name, el->name, el->name_len) != 0)
 			continue;
-		*index = i;
-		if (!el->choice) {
-			if (name[n] == '\0') {
+		if (!el->choice ? name[el->name_len] == '\0' : choice_types(el, name, type)) {
+			if (!el->choice)
 				*type = el->ntypes == 1 ? el->tptr[0] : NULL;
-				return el;
-			}
-			continue;
+			*index = i;
+			return el;
 		}
-		/* valueQuantity: the rest names one of the types, capitalised. */
-		for (k = 0; k < el->ntypes; k++) {
-			const char *t = el->types[k];
+	}
+	/* ...then a plain element by its whole name... */
+	len = strlen(name);
+	for (k = hash_n(name, len) & ctx->name_mask; ctx->by_name && ctx->by_name[k];
+	     k = (k + 1) & ctx->name_mask) {
+		el = ctx->kids[ctx->by_name[k] - 1];
+		if (el->name_len == len && memcmp(el->name, name, len) == 0) {
+			*index = ctx->by_name[k] - 1;
+			*type = el->ntypes == 1 ? el->tptr[0] : NULL;
+			return el;
+		}
+	}
+	/* ...then valueQuantity: a choice's name, one of its types capitalised. */
+	for (j = 0; j < ctx->nchoices; j++) {
+		el = ctx->kids[ctx->choices[j]];
+		if (len > el->name_len && memcmp(name, el->name, el->name_len) == 0 &&
+		    choice_types(el, name, type)) {
+			*index = ctx->choices[j];
+			return el;
+		}
+	}
+	return NULL;
+}
 
-			if (toupper((unsigned char)t[0]) == name[n] &&
-			    strcmp(t + 1, name + n + 1) == 0) {
-				*type = el->tptr[k];
-				return el;
-			}
-		}
+const struct cg_fhir_element *
+cg_fhir_choice(const struct cg_fhir_context *ctx, const char *choice, size_t len,
+               const char *member, const struct cg_fhir_type **type)
+{
+	size_t j;
+
+	*type = NULL;
+	for (j = 0; j < ctx->nchoices; j++) {
+		const struct cg_fhir_element *el = ctx->kids[ctx->choices[j]];
+
+		if (el->name_len == len && memcmp(el->name, choice, len) == 0)
+			return strncmp(member, choice, len) == 0 && choice_types(el, member, type)
+			               ? el
+			               : NULL;
 	}
 	return NULL;
 }

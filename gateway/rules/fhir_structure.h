@@ -53,6 +53,13 @@ struct cg_fhir_context {
 	const char *path;
 	struct cg_fhir_element **kids;
 	size_t nkids;
+	/* cg_fhir_child's index, built at load: the plain kids by the hash of
+	 * their name (open addressing, a kid's place plus one, 0 empty), and
+	 * the choice kids (value[x]) apart, matched by prefix. */
+	unsigned *by_name;
+	size_t name_mask;  /* the number of slots less one (a power of two) */
+	unsigned *choices; /* places among kids */
+	size_t nchoices;
 };
 
 struct cg_fhir_type {
@@ -76,10 +83,17 @@ const struct cg_fhir_context *cg_fhir_context(const struct cg_fhir_structure *s,
 /* The child element of ctx that JSON member name stands for (choice names
  * resolved: "valueQuantity" -> value[x] with *type Quantity), or NULL. On
  * entry *index is where among ctx->kids to look first (0, or one past the
- * previous member's: members mostly come in definition order); on return
- * it is the element's place among ctx->kids. */
+ * previous member's: members mostly come in definition order), then the
+ * name is looked up by hash; on return it is the element's place among
+ * ctx->kids. */
 const struct cg_fhir_element *cg_fhir_child(const struct cg_fhir_context *ctx, const char *name,
                                             const struct cg_fhir_type **type, size_t *index);
+/* The choice element of ctx named choice[0, len) (value[x]: "value") whose
+ * type member names ("valueQuantity" -> Quantity, *type), or NULL: what
+ * cg_fhir_child finds for member when it is that choice, for less. */
+const struct cg_fhir_element *cg_fhir_choice(const struct cg_fhir_context *ctx, const char *choice,
+                                             size_t len, const char *member,
+                                             const struct cg_fhir_type **type);
 /* Whether code is in the value set (any of its systems; system may be NULL). */
 bool cg_fhir_valueset_has(const struct cg_fhir_valueset *vs, const char *system, const char *code);
 /* The number of resource types, for metadata and tests. */

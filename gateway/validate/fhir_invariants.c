@@ -352,7 +352,8 @@ cached_slot(struct walk *w, const char *key)
  * type name, a backbone element's path, or NULL for a resource or an
  * untyped object); reports it when it is false. */
 static void
-eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type)
+eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
+     const struct cg_fhir_context *ctx)
 {
 	struct cg_fp_env env;
 	struct cg_fp_coll out;
@@ -365,6 +366,7 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type)
 	env.root_resource = w->root;
 	env.context = node;
 	env.context_type = type;
+	env.context_ctx = ctx;
 	w->evaluated++;
 	/* most are decided by which members node has (see fp_quick.c) */
 	quick = cg_fp_quick_eval(in->quick, &env);
@@ -379,26 +381,28 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type)
 }
 
 /* Every invariant defined on `where` (in by_where's order), a path of
- * the structure tables. */
+ * the structure tables; ctx is type's context, or NULL. */
 static void
-apply(struct walk *w, const char *where, const cJSON *node, const char *type)
+apply(struct walk *w, const char *where, const cJSON *node, const char *type,
+      const struct cg_fhir_context *ctx)
 {
 	const struct slot *sl = cached_slot(w, where);
 	size_t i;
 
 	for (i = 0; sl && i < sl->nown; i++)
-		eval(w, sl->own[i], node, type);
+		eval(w, sl->own[i], node, type, ctx);
 }
 
 /* A type's own invariants and its bases' (Element's, ele-1, is evaluated on
  * every element apart: see element()); sl is the type's slot or NULL. */
 static void
-apply_type(struct walk *w, const struct slot *sl, const cJSON *node, const char *ctx_type)
+apply_type(struct walk *w, const struct slot *sl, const cJSON *node, const char *ctx_type,
+           const struct cg_fhir_context *ctx)
 {
 	size_t i;
 
 	for (i = 0; sl && i < sl->nchain; i++)
-		eval(w, sl->chain[i], node, ctx_type);
+		eval(w, sl->chain[i], node, ctx_type, ctx);
 }
 
 /* Whether a member name is "id". */
@@ -429,7 +433,7 @@ element(struct walk *w, const cJSON *node)
 			if (!is_id(m->string) && !cg_json_is_null(m) &&
 			    !(cg_json_is_array(m) && !m->child) && m->string[0] != '_')
 				return;
-	eval(w, w->v->ele1, node, NULL);
+	eval(w, w->v->ele1, node, NULL, NULL);
 }
 
 static void walk_resource(struct walk *w, const cJSON *r, int contained);
@@ -476,14 +480,14 @@ walk_value(struct walk *w, const cJSON *val, const struct cg_fhir_element *el,
 		/* a backbone element, typed by its path */
 		const char *path = el->ctx ? el->ctx->path : el->path;
 
-		apply(w, el->path, val, path);
+		apply(w, el->path, val, path, el->ctx);
 		if (el->ctx)
 			walk_node(w, val, el->ctx);
 	} else if (t && t->kind == CG_FHIR_COMPLEX) {
-		apply(w, el->path, val, t->name);
+		apply(w, el->path, val, t->name, t->ctx);
 		if (w->v->ext1 && t == w->extension)
-			eval(w, w->v->ext1, val, t->name);
-		apply_type(w, cached_slot(w, t->name), val, t->name);
+			eval(w, w->v->ext1, val, t->name, t->ctx);
+		apply_type(w, cached_slot(w, t->name), val, t->name, t->ctx);
 		if (t->ctx)
 			walk_node(w, val, t->ctx);
 	}
@@ -566,7 +570,7 @@ walk_resource(struct walk *w, const cJSON *r, int contained)
 	w->resource = r;
 	if (!contained || !w->root)
 		w->root = r;
-	apply_type(w, slot_find(w->v, rt), r, NULL);
+	apply_type(w, slot_find(w->v, rt), r, NULL, NULL);
 	walk_node(w, r, t->ctx);
 	w->resource = saved_resource;
 	w->root = saved_root;
