@@ -102,6 +102,16 @@ fp_context_item(struct fp_ctx *c, struct cg_fp_item *it)
 {
 	const char *ct = c->env->context_type;
 
+	if (ct && c->env->context_ctx && c->env->context && c->env->structure) {
+		/* a typed element that the caller's walk knows is no resource:
+		 * what follows would find no resourceType in it */
+		memset(it, 0, sizeof(*it));
+		it->kind = CG_FP_OBJECT;
+		it->node = c->env->context;
+		it->ftype = strchr(ct, '.') ? "BackboneElement" : ct;
+		it->ctx = c->env->context_ctx;
+		return;
+	}
 	fp_resource_item(c, c->env->context ? c->env->context : c->env->resource, it);
 	if (it->ftype || !ct || !c->env->structure)
 		return;

@@ -24,7 +24,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "fhir_structure.h"
 #include "fp_internal.h"
+#include "json_member.h"
 #include "json_type.h"
 
 #define MAX_HEADS 6
@@ -409,6 +411,30 @@ present(const cJSON *obj, const char *name, size_t len)
 	return maybe ? -1 : 0;
 }
 
+/* The one string a navigation to head from %context gives, read without the
+ * engine where the definitions settle it: head is a plain element of the
+ * context's (so no choice member can answer to it) whose type is a string
+ * to FHIRPath (a primitive, not a date or a time), and its member is one
+ * JSON string. NULL: fp_children_named says. env->context_ctx is set only
+ * for a context that is no resource. */
+static const char *
+plain_string(const struct cg_fp_env *env, const cJSON *obj, const char *head)
+{
+	const struct cg_fhir_element *el;
+	const struct cg_fhir_type *t;
+	const cJSON *m;
+	size_t idx = 0;
+
+	if (!env->context_ctx || !env->context_type || !env->structure || obj != env->context)
+		return NULL;
+	el = cg_fhir_child(env->context_ctx, head, &t, &idx);
+	if (!el || el->choice || !t || t->kind != CG_FHIR_PRIMITIVE || !strcmp(t->name, "date") ||
+	    !strcmp(t->name, "dateTime") || !strcmp(t->name, "instant") || !strcmp(t->name, "time"))
+		return NULL;
+	m = cg_json_member(obj, head);
+	return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
 int
 cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 {
@@ -447,18 +473,21 @@ cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 
 		if (!(bits & (1u << t->head)))
 			continue; /* empty: decided without it */
-		if (!have_item) {
-			memset(&c, 0, sizeof(c));
-			c.env = env;
-			fp_context_item(&c, &item);
-			have_item = 1;
+		str = plain_string(env, obj, q->heads[t->head]);
+		if (!str) {
+			if (!have_item) {
+				memset(&c, 0, sizeof(c));
+				c.env = env;
+				fp_context_item(&c, &item);
+				have_item = 1;
+			}
+			/* the items the engine would test: one string, or the
+			 * engine decides (and fails, on several or on a date) */
+			if (fp_children_named(&c, &item, q->heads[t->head], &v) != CG_OK ||
+			    v.n != 1 || v.items[0].kind != CG_FP_STRING)
+				return -1;
+			str = v.items[0].u.s;
 		}
-		/* the items the engine would test: one string, or the engine
-		 * decides (and fails, on several or on a date) */
-		if (fp_children_named(&c, &item, q->heads[t->head], &v) != CG_OK || v.n != 1 ||
-		    v.items[0].kind != CG_FP_STRING)
-			return -1;
-		str = v.items[0].u.s;
 		ls = strlen(str);
 		lt = strlen(t->lit);
 		/* as f_startswith, f_endswith and f_contains compute them */
