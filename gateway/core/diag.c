@@ -220,6 +220,7 @@ cg_diag_reset(struct cg_diag *d)
 	d->errors = 0;
 	d->warnings = 0;
 	d->dropped = 0;
+	d->late = 0;
 }
 
 void
@@ -282,7 +283,7 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 	is = &d->v[d->n];
 	memset(is, 0, sizeof(*is));
 	is->code = code;
-	is->seq = d->n;
+	is->seq = d->n | (d->late ? (size_t)1 << (sizeof(size_t) * 8 - 1) : 0);
 	is->node = node;
 	is->at_key = at_key;
 	is->path = strdup(path ? path : "");

@@ -126,6 +126,11 @@ struct cg_diag {
 	size_t errors;   /* all errors, kept or not */
 	size_t warnings; /* all warnings, kept or not */
 	size_t dropped;  /* issues counted but not kept */
+	/* Set while adding issues that, at the same place, come after those
+	 * added while it is clear, whatever the order of adding: the FHIR
+	 * invariants, evaluated during the structural walk, are listed after
+	 * its issues on the same element. */
+	int late;
 };
 
 void cg_diag_init(struct cg_diag *d, size_t max_issues);

@@ -28,6 +28,19 @@ cg_json_limits_default(struct cg_json_limits *lim)
 	lim->max_record = CG_JSON_DEFAULT_MAX_RECORD;
 }
 
+/* Where the scanner skips white space: inline, and done at once when there
+ * is none (compact JSON, NDJSON), as every JSON white space byte is at most
+ * ' '. */
+static inline size_t
+skip_ws(const char *p, size_t end, size_t pos)
+{
+	if (pos < end && (unsigned char)p[pos] > ' ')
+		return pos;
+	while (pos < end && (p[pos] == ' ' || p[pos] == '\n' || p[pos] == '\r' || p[pos] == '\t'))
+		pos++;
+	return pos;
+}
+
 size_t
 cg_json_skip_ws(const char *p, size_t end, size_t pos)
 {
@@ -603,7 +616,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 	char stack[CG_JSON_MAX_MAX_DEPTH];
 	unsigned max_depth = lim->max_depth;
 	unsigned depth = 0;
-	size_t i = cg_json_skip_ws(p, end, *pos);
+	size_t i = skip_ws(p, end, *pos);
 	size_t key_off = CG_JSON_NO_KEY, vkey;
 	cJSON *n = NULL;
 	int escaped;
@@ -634,7 +647,7 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 				b->parent[depth] = n;
 			}
 			stack[depth++] = p[i];
-			i = cg_json_skip_ws(p, end, i + 1);
+			i = skip_ws(p, end, i + 1);
 			if (i < end && (p[i] == '}' || p[i] == ']') &&
 			    p[i] == stack[depth - 1] + 2) {
 				depth--;
@@ -649,10 +662,10 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 			key_off = i;
 			if (member_name(p, end, &i, lim, b, f))
 				return -1;
-			i = cg_json_skip_ws(p, end, i);
+			i = skip_ws(p, end, i);
 			if (i >= end || p[i] != ':')
 				return fail_unexpected(f, p, end, i, "':' after the member name");
-			i = cg_json_skip_ws(p, end, i + 1);
+			i = skip_ws(p, end, i + 1);
 			continue;
 		case '"':
 			if (scan_string(p, end, &i, lim, f, &escaped))
@@ -707,9 +720,9 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 				*pos = i;
 				return 0;
 			}
-			i = cg_json_skip_ws(p, end, i);
+			i = skip_ws(p, end, i);
 			if (i < end && p[i] == ',') {
-				i = cg_json_skip_ws(p, end, i + 1);
+				i = skip_ws(p, end, i + 1);
 				if (stack[depth - 1] == '{') {
 					if (i >= end || p[i] != '"')
 						return fail_unexpected(f, p, end, i,
@@ -717,11 +730,11 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 					key_off = i;
 					if (member_name(p, end, &i, lim, b, f))
 						return -1;
-					i = cg_json_skip_ws(p, end, i);
+					i = skip_ws(p, end, i);
 					if (i >= end || p[i] != ':')
 						return fail_unexpected(f, p, end, i,
 						                       "':' after the member name");
-					i = cg_json_skip_ws(p, end, i + 1);
+					i = skip_ws(p, end, i + 1);
 				}
 				break;
 			}

@@ -315,18 +315,16 @@ cg_fhir_invariants_counts(const struct cg_fhir_invariants *v, size_t *total, siz
 	*compiled = v ? v->compiled : 0;
 }
 
-/* ---- the walk ------------------------------------------------------------ */
+/* ---- evaluation ---------------------------------------------------------- */
 
 struct walk {
 	const struct cg_fhir_invariants *v;
 	const struct cg_fhir_structure *s;
-	const struct cg_fhir_context *element; /* Element's children: id, extension */
-	const struct cg_fhir_type *extension;  /* the type Extension (ext-1's) */
+	const struct cg_fhir_type *extension; /* the type Extension (ext-1's) */
 	struct cg_check *c;
 	struct cg_arena *arena;
 	const cJSON *resource, *root; /* %resource, %rootResource */
 	size_t not_evaluated, evaluated;
-	int depth;
 	/* slot_find() by the address of a path or type name of the structure
 	 * tables (which outlive the walk): the same few dozen are looked up
 	 * for every element of every resource */
@@ -373,10 +371,14 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
 	if (quick < 0 && cg_fp_eval(in->prog, &env, &out) != CG_OK)
 		w->not_evaluated++;
 	else if (quick == 0 || (quick < 0 && out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN &&
-	                        !out.items[0].u.b))
+	                        !out.items[0].u.b)) {
+		/* after the structural issues on the same element (diag.h) */
+		w->c->d->late = 1;
 		cg_check_issue(w->c,
 		               in->warning ? CG_C_FHIR_INVARIANT_WARNING : CG_C_FHIR_INVARIANT,
 		               node, NULL, 0, "%s: %s", in->key, in->human);
+		w->c->d->late = 0;
+	}
 	cg_arena_reset(w->arena);
 }
 
@@ -436,165 +438,86 @@ element(struct walk *w, const cJSON *node)
 	eval(w, w->v->ele1, node, NULL, NULL);
 }
 
-static void walk_resource(struct walk *w, const cJSON *r, int contained);
-static void walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx);
+/* ---- the hooks of the structural walk ---------------------------------- */
 
-/* The "_name" partners of primitive member value (NULL when only the
- * partner is there): ele-1 where the value is missing or null, and the
- * partners' extensions. */
-static void
-walk_partner(struct walk *w, const cJSON *value, const cJSON *partner)
+struct cg_fhir_inv_walk *
+cg_fhir_inv_walk_new(const struct cg_fhir_invariants *v, const struct cg_fhir_structure *s,
+                     struct cg_check *c)
 {
-	const cJSON *p = cg_json_is_array(partner) ? partner->child : partner;
-	const cJSON *val = cg_json_is_array(value) ? value->child : value;
-	size_t i = 0;
+	struct walk *w = calloc(1, sizeof(*w)); /* the cache too: no key is NULL */
 
-	for (; p; p = cg_json_is_array(partner) ? p->next : NULL, i++) {
-		size_t im = cg_json_is_array(partner) ? cg_check_push_index(w->c, i) : 0;
-
-		if (cg_json_is_object(p)) {
-			if (!val || cg_json_is_null(val))
-				element(w, p);
-			if (w->element)
-				walk_node(w, p, w->element);
-		}
-		if (cg_json_is_array(partner))
-			cg_check_pop(w->c, im);
-		val = val && cg_json_is_array(value) ? val->next : NULL;
+	if (!w)
+		return NULL;
+	w->v = v;
+	w->s = s;
+	w->c = c;
+	w->extension = cg_fhir_type(s, "Extension"); /* types are unique by name */
+	/* per thread, kept between resources: workers share v, never an arena */
+	w->arena = cg_arena_thread(CG_ARENA_SLOT_FHIRPATH, 64 * 1024);
+	if (!w->arena) {
+		free(w);
+		return NULL;
 	}
+	return (struct cg_fhir_inv_walk *)w;
 }
 
-/* One value of element el (type t) at the current path. */
-static void
-walk_value(struct walk *w, const cJSON *val, const struct cg_fhir_element *el,
-           const struct cg_fhir_type *t)
+void
+cg_fhir_inv_walk_free(struct cg_fhir_inv_walk *iw, size_t *not_evaluated)
 {
-	if (!cg_json_is_object(val))
-		return; /* a primitive with a value: ele-1 holds */
-	if (cg_json_member(val, "resourceType")) {
-		walk_resource(w, val, !strcmp(el->name, "contained"));
+	struct walk *w = (struct walk *)iw;
+
+	if (not_evaluated)
+		*not_evaluated = w ? w->not_evaluated : 0;
+	if (!w)
 		return;
-	}
+	cg_arena_reset(w->arena);
+	free(w);
+}
+
+void
+cg_fhir_inv_resource_begin(struct cg_fhir_inv_walk *iw, const cJSON *r, int contained,
+                           struct cg_fhir_inv_outer *outer)
+{
+	struct walk *w = (struct walk *)iw;
+
+	outer->resource = w->resource;
+	outer->root = w->root;
+	w->resource = r;
+	if (!contained || !w->root)
+		w->root = r;
+}
+
+void
+cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *iw, const cJSON *r, const struct cg_fhir_type *t,
+                         const struct cg_fhir_inv_outer *outer)
+{
+	struct walk *w = (struct walk *)iw;
+
+	apply_type(w, slot_find(w->v, t->name), r, NULL, NULL);
+	w->resource = outer->resource;
+	w->root = outer->root;
+}
+
+void
+cg_fhir_inv_value(struct cg_fhir_inv_walk *iw, const cJSON *val, const struct cg_fhir_element *el,
+                  const struct cg_fhir_type *t)
+{
+	struct walk *w = (struct walk *)iw;
+
 	element(w, val);
 	if (el->ref || (t && t->inline_ctx)) {
 		/* a backbone element, typed by its path */
-		const char *path = el->ctx ? el->ctx->path : el->path;
-
-		apply(w, el->path, val, path, el->ctx);
-		if (el->ctx)
-			walk_node(w, val, el->ctx);
+		apply(w, el->path, val, el->ctx ? el->ctx->path : el->path, el->ctx);
 	} else if (t && t->kind == CG_FHIR_COMPLEX) {
 		apply(w, el->path, val, t->name, t->ctx);
 		if (w->v->ext1 && t == w->extension)
 			eval(w, w->v->ext1, val, t->name, t->ctx);
 		apply_type(w, cached_slot(w, t->name), val, t->name, t->ctx);
-		if (t->ctx)
-			walk_node(w, val, t->ctx);
 	}
 }
 
-/* Whether member m is an object or an array holding one: the walk has
- * nothing to do on a primitive (ele-1 holds of one with a value) and need
- * not resolve its element. */
-static int
-has_object(const cJSON *m)
+void
+cg_fhir_inv_partner(struct cg_fhir_inv_walk *iw, const cJSON *p)
 {
-	const cJSON *e;
-
-	if (cg_json_is_object(m))
-		return 1;
-	if (!cg_json_is_array(m))
-		return 0;
-	for (e = m->child; e; e = e->next)
-		if (cg_json_is_object(e))
-			return 1;
-	return 0;
-}
-
-static void
-walk_node(struct walk *w, const cJSON *node, const struct cg_fhir_context *ctx)
-{
-	const cJSON *m;
-	size_t idx = 0;
-
-	if (++w->depth > 64) {
-		w->depth--;
-		return;
-	}
-	cJSON_ArrayForEach(m, node)
-	{
-		const struct cg_fhir_type *t = NULL;
-		const struct cg_fhir_element *el;
-		const cJSON *val;
-		size_t mark, i = 0;
-
-		if (!m->string || !has_object(m))
-			continue; /* resourceType, and every primitive: nothing to do */
-		if (m->string[0] == '_') {
-			/* a primitive's partner; its value, if any, is a sibling */
-			if (!cg_fhir_child(ctx, m->string + 1, &t, &idx))
-				continue;
-			mark = cg_check_push_key(w->c, m->string);
-			walk_partner(w, cg_json_member(node, m->string + 1), m);
-			cg_check_pop(w->c, mark);
-			continue;
-		}
-		el = cg_fhir_child(ctx, m->string, &t, &idx);
-		if (!el)
-			continue;
-		mark = cg_check_push_key(w->c, m->string);
-		for (val = cg_json_is_array(m) ? m->child : m; val;
-		     val = cg_json_is_array(m) ? val->next : NULL, i++) {
-			size_t im = cg_json_is_array(m) ? cg_check_push_index(w->c, i) : 0;
-
-			walk_value(w, val, el, t);
-			if (cg_json_is_array(m))
-				cg_check_pop(w->c, im);
-		}
-		cg_check_pop(w->c, mark);
-	}
-	w->depth--;
-}
-
-/* A resource: the root, a Bundle entry's, a contained one (whose
- * %rootResource stays its container's). */
-static void
-walk_resource(struct walk *w, const cJSON *r, int contained)
-{
-	const char *rt = cJSON_GetStringValue(cg_json_member(r, "resourceType"));
-	const struct cg_fhir_type *t = rt ? cg_fhir_type(w->s, rt) : NULL;
-	const cJSON *saved_resource = w->resource, *saved_root = w->root;
-
-	if (!t || t->kind != CG_FHIR_RESOURCE || !t->ctx)
-		return;
-	w->resource = r;
-	if (!contained || !w->root)
-		w->root = r;
-	apply_type(w, slot_find(w->v, rt), r, NULL, NULL);
-	walk_node(w, r, t->ctx);
-	w->resource = saved_resource;
-	w->root = saved_root;
-}
-
-enum cg_err
-cg_fhir_invariants_check(const struct cg_fhir_invariants *v, const struct cg_fhir_structure *s,
-                         const cJSON *root, struct cg_check *c, size_t *not_evaluated)
-{
-	struct walk w;
-
-	memset(&w, 0, sizeof(w)); /* the cache too: no key is NULL */
-	w.v = v;
-	w.s = s;
-	w.c = c;
-	w.element = cg_fhir_context(s, "Element");
-	w.extension = cg_fhir_type(s, "Extension"); /* types are unique by name */
-	/* per thread, kept between resources: workers share v, never an arena */
-	w.arena = cg_arena_thread(CG_ARENA_SLOT_FHIRPATH, 64 * 1024);
-	if (!w.arena)
-		return CG_ENOMEM;
-	walk_resource(&w, root, 0);
-	cg_arena_reset(w.arena);
-	if (not_evaluated)
-		*not_evaluated = w.not_evaluated;
-	return c->err;
+	element((struct walk *)iw, p);
 }

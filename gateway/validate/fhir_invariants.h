@@ -36,11 +36,39 @@ void cg_fhir_invariants_free(struct cg_fhir_invariants *v);
 /* How many there are, how many compiled. */
 void cg_fhir_invariants_counts(const struct cg_fhir_invariants *v, size_t *total, size_t *compiled);
 
-/* Evaluates the invariants on the resource root (and the resources it
- * contains: contained, Bundle entries), adding issues to c. *not_evaluated
- * counts evaluations that failed (an engine limit), which are not issues. */
-enum cg_err cg_fhir_invariants_check(const struct cg_fhir_invariants *v,
-                                     const struct cg_fhir_structure *s, const struct cJSON *root,
-                                     struct cg_check *c, size_t *not_evaluated);
+/*
+ * Evaluation, during the structural validation's walk (fhir_validate.c),
+ * which calls these as it meets each resource and each object value: the
+ * tree is walked once. A walk is one validation's; it reports into c at c's
+ * current path, after c's own issues on the same element (cg_diag.late).
+ * new: NULL when out of memory. free: *not_evaluated (may be NULL) counts
+ * the evaluations that failed (an engine limit), which are not issues.
+ */
+struct cg_fhir_inv_walk;
+struct cg_fhir_inv_walk *cg_fhir_inv_walk_new(const struct cg_fhir_invariants *v,
+                                              const struct cg_fhir_structure *s,
+                                              struct cg_check *c);
+void cg_fhir_inv_walk_free(struct cg_fhir_inv_walk *w, size_t *not_evaluated);
+
+/* %resource and %rootResource outside the resource being walked. */
+struct cg_fhir_inv_outer {
+	const struct cJSON *resource, *root;
+};
+/* Resource r, whose type is known, begins: %resource is r (and
+ * %rootResource too, unless r is contained). */
+void cg_fhir_inv_resource_begin(struct cg_fhir_inv_walk *w, const struct cJSON *r, int contained,
+                                struct cg_fhir_inv_outer *outer);
+/* Resource r of type t ends, its members walked: its own invariants and its
+ * bases', then %resource is outer's again. */
+void cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *w, const struct cJSON *r,
+                              const struct cg_fhir_type *t, const struct cg_fhir_inv_outer *outer);
+/* Object val, a value of element el of type t (a complex type or a
+ * backbone element), its members walked: ele-1, el's own invariants, ext-1
+ * on an Extension, the type's and its bases'. */
+void cg_fhir_inv_value(struct cg_fhir_inv_walk *w, const struct cJSON *val,
+                       const struct cg_fhir_element *el, const struct cg_fhir_type *t);
+/* Object p, a primitive's "_name" partner where the primitive has no
+ * value: ele-1 (one with a value holds of it). */
+void cg_fhir_inv_partner(struct cg_fhir_inv_walk *w, const struct cJSON *p);
 
 #endif

@@ -19,6 +19,7 @@
 #include "check.h"
 #include "fhir_attachment.h"
 #include "fhir_bundle_rules.h"
+#include "fhir_invariants.h"
 #include "fhir_narrative.h"
 #include "fhir_primitive.h"
 #include "fhir_validate.h"
@@ -27,9 +28,10 @@ struct fv {
 	struct cg_check c;
 	const struct cg_fhir_structure *s;
 	struct cg_fhir_bundle *bundle; /* the innermost Bundle being walked, or NULL */
+	struct cg_fhir_inv_walk *inv;  /* the invariants, evaluated on the way; or NULL */
 };
 
-static void check_resource(struct fv *v, const cJSON *obj, const char *member);
+static void check_resource(struct fv *v, const cJSON *obj, const char *member, int contained);
 static void check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx,
                          int resource);
 
@@ -144,12 +146,14 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 		 * defines what is inside. */
 		if (el->ctx)
 			check_object(v, val, el->ctx, 0);
+		if (v->inv && cJSON_IsObject(val))
+			cg_fhir_inv_value(v->inv, val, el, t);
 		return;
 	}
 	if (!t)
 		return; /* a type the tables do not define: nothing to check against */
 	if (t->any_resource || t->kind == CG_FHIR_RESOURCE) {
-		check_resource(v, val, NULL);
+		check_resource(v, val, NULL, !strcmp(el->name, "contained"));
 		return;
 	}
 	if (t->kind == CG_FHIR_PRIMITIVE) {
@@ -181,15 +185,30 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 		check_concept_binding(v, val, el->binding, el->path);
 	else if (!strcmp(t->name, "Attachment"))
 		cg_fhir_attachment_check(&v->c, val, el->path);
+	if (v->inv)
+		cg_fhir_inv_value(v->inv, val, el, t);
+}
+
+/* One object of a _name partner: an Element; value is the primitive's value
+ * it goes with (NULL when none): ele-1 is evaluated where there is none. */
+static void
+check_partner_object(struct fv *v, const cJSON *p, const struct cg_fhir_context *ctx,
+                     const cJSON *value)
+{
+	check_object(v, p, ctx, 0);
+	if (v->inv && cJSON_IsObject(p) && (!value || cJSON_IsNull(value)))
+		cg_fhir_inv_partner(v->inv, p);
 }
 
 /* The _name partner of a primitive: an Element (id, extension), or an array
- * of them (null where the value array has no extension). */
+ * of them (null where the value array has no extension). value is the
+ * primitive's member, or NULL. */
 static void
-check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_element *el)
+check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_element *el,
+                          const cJSON *value)
 {
 	const struct cg_fhir_context *ctx = cg_fhir_context(v->s, "Element");
-	const cJSON *it;
+	const cJSON *it, *val = cJSON_IsArray(value) ? value->child : value;
 	size_t i = 0;
 
 	if (!ctx)
@@ -205,12 +224,14 @@ check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_ele
 			size_t im = cg_check_push_index(&v->c, i++);
 
 			if (!cJSON_IsNull(it))
-				check_object(v, it, ctx, 0);
+				check_partner_object(v, it, ctx, val);
 			cg_check_pop(&v->c, im);
+			/* the values go with the partners by place */
+			val = val && cJSON_IsArray(value) ? val->next : NULL;
 		}
 		return;
 	}
-	check_object(v, m, ctx, 0);
+	check_partner_object(v, m, ctx, val);
 }
 
 static int
@@ -312,7 +333,8 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 		}
 		mark = cg_check_push_key(&v->c, name);
 		if (name[0] == '_') {
-			check_primitive_extension(v, m, el);
+			check_primitive_extension(v, m, el,
+			                          v->inv ? cg_json_member(obj, name + 1) : NULL);
 			if (!seen[k])
 				seen[k] = m; /* present through its extension */
 			cg_check_pop(&v->c, mark);
@@ -426,10 +448,12 @@ bundle_rules(struct fv *v, const cJSON *bundle)
 	cg_fhir_bundle_rules(v->bundle, &v->c);
 }
 
-/* A resource: where member is given, obj is that member of the current object. */
+/* A resource: where member is given, obj is that member of the current
+ * object; contained: obj is a contained resource. */
 static void
-check_resource(struct fv *v, const cJSON *obj, const char *member)
+check_resource(struct fv *v, const cJSON *obj, const char *member, int contained)
 {
+	struct cg_fhir_inv_outer inv_outer;
 	const cJSON *rt = cg_json_member(obj, "resourceType");
 	const struct cg_fhir_type *t;
 	struct cg_fhir_bundle *outer = v->bundle, *bundle = NULL;
@@ -461,9 +485,13 @@ check_resource(struct fv *v, const cJSON *obj, const char *member)
 		}
 		v->bundle = bundle;
 	}
+	if (v->inv)
+		cg_fhir_inv_resource_begin(v->inv, obj, contained, &inv_outer);
 	check_object(v, obj, t->ctx, 1);
 	if (!strcmp(t->name, "Bundle"))
 		bundle_rules(v, obj);
+	if (v->inv)
+		cg_fhir_inv_resource_end(v->inv, obj, t, &inv_outer);
 out:
 	v->bundle = outer;
 	cg_fhir_bundle_free(bundle);
@@ -473,16 +501,32 @@ out:
 }
 
 enum cg_err
-cg_fhir_validate(const cJSON *resource, const struct cg_fhir_structure *s, struct cg_diag *d)
+cg_fhir_validate_with(const cJSON *resource, const struct cg_fhir_structure *s,
+                      const struct cg_fhir_invariants *invariants, struct cg_diag *d,
+                      size_t *not_evaluated)
 {
 	struct fv v;
 
+	if (not_evaluated)
+		*not_evaluated = 0;
 	/* No memset: the walk's path (v.c.segs, 16 KB) needs none, and
 	 * clearing it cost more than validating a small resource. */
 	cg_check_init(&v.c, d);
 	v.s = s;
 	v.bundle = NULL;
-	check_resource(&v, resource, NULL);
+	v.inv = NULL;
+	if (invariants && !(v.inv = cg_fhir_inv_walk_new(invariants, s, &v.c))) {
+		cg_check_free(&v.c);
+		return CG_ENOMEM;
+	}
+	check_resource(&v, resource, NULL, 0);
+	cg_fhir_inv_walk_free(v.inv, not_evaluated);
 	cg_check_free(&v.c);
 	return v.c.err;
+}
+
+enum cg_err
+cg_fhir_validate(const cJSON *resource, const struct cg_fhir_structure *s, struct cg_diag *d)
+{
+	return cg_fhir_validate_with(resource, s, NULL, d, NULL);
 }

@@ -5,9 +5,8 @@
 #include <cjson/cJSON.h>
 
 #include "arena.h"
-#include "check.h"
-#include "fhir_invariants.h"
 #include "fhir_validate.h"
+#include "json_member.h"
 #include "locate.h"
 #include "record_validate.h"
 #include "validate.h"
@@ -87,15 +86,8 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 	/* FHIR resources say what they are; records do not. */
 	fhir = cg_json_member(root, "resourceType") != NULL;
 	if (fhir) {
-		result = cg_fhir_validate(root, o->mappings->fhir, d);
-		if (!result && o->invariants) { /* opt-in: fhir_invariants.h */
-			struct cg_check c;
-
-			cg_check_init(&c, d);
-			result = cg_fhir_invariants_check(o->invariants, o->mappings->fhir, root,
-			                                  &c, NULL);
-			cg_check_free(&c);
-		}
+		/* the invariants (when on) in the same walk */
+		result = cg_fhir_validate_with(root, o->mappings->fhir, o->invariants, d, NULL);
 	} else
 		result = cg_record_validate(root, o->mappings, &o->today, d);
 	if (!result && d->n)
