@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fp_fn.h"
@@ -82,7 +83,8 @@ FN(fp_fn_precision)
 }
 
 /* x rounded down (dir -1) or up (1) to p digits after the point; values a
- * hair off a multiple of 10^-p (binary floating point) count as on it. */
+ * hair off a multiple of 10^-p (binary floating point) count as on it. The
+ * fallback of dec_boundary() for values too long to write out. */
 static double
 round_dir(double x, long long p, int dir)
 {
@@ -93,6 +95,67 @@ round_dir(double x, long long p, int dir)
 	else
 		y = dir < 0 ? floor(y) : ceil(y);
 	return y / m;
+}
+
+/* The boundary of decimal v, written with s digits after the point, to p
+ * digits after it, as HL7's reference engine computes it (the R4 suite's
+ * expectations follow it): the value plus or minus half a unit of its last
+ * digit, written out exactly in decimal digits, then cut to p digits where
+ * that boundary lies toward zero and rounded half up where it lies away
+ * from zero. So 0.0034.highBoundary(1) is 0.0 (0.00345 rounded) and
+ * (-0.0034).lowBoundary(1) is -0.0, while 1.587.highBoundary(2) is 1.59. */
+static double
+dec_boundary(double v, int s, long long p, int high)
+{
+	char buf[128], *d;
+	int away = v == 0 ? high : (v > 0) == high;
+	int neg = v < 0 || (v == 0 && !high);
+	int n, k, ip;
+	double r;
+
+	n = snprintf(buf + 1, sizeof(buf) - 3, "%.*f", s, fabs(v));
+	if (n < 0 || n >= (int)sizeof(buf) - 3 || s > 40) {
+		r = round_dir(v + (high ? 0.5 : -0.5) * pow(10, -(double)s), p, high ? 1 : -1);
+		return r;
+	}
+	buf[0] = '0'; /* room for a carry */
+	d = buf;
+	n++;
+	if (s == 0) {
+		d[n++] = '.';
+		d[n] = '\0';
+	}
+	ip = (int)(strchr(d, '.') - d);
+	/* toward zero: |v| less one unit of its last digit, then the half */
+	if (!away && v != 0)
+		for (k = n - 1; k >= 0; k--) {
+			if (d[k] == '.')
+				continue;
+			if (d[k] != '0') {
+				d[k]--;
+				break;
+			}
+			d[k] = '9';
+		}
+	d[n++] = '5';
+	d[n] = '\0';
+	if (ip + 1 + p < n) {
+		int cut = ip + 1 + (int)p; /* the first digit dropped */
+
+		if (away && d[cut] >= '5')
+			for (k = cut - 1; k >= 0; k--) {
+				if (d[k] == '.')
+					continue;
+				if (d[k] != '9') {
+					d[k]++;
+					break;
+				}
+				d[k] = '0';
+			}
+		d[cut] = '\0';
+	}
+	r = strtod(d, NULL);
+	return neg ? -r : r;
 }
 
 /* lowBoundary() (high 0) and highBoundary() (1): the least or greatest value
@@ -128,13 +191,12 @@ FN(fp_fn_boundary)
 	case CG_FP_QUANTITY: {
 		int s = dec_scale(&it);
 		double v = it.kind == CG_FP_INTEGER ? (double)it.u.i : it.u.d.v;
-		double half = 0.5 * pow(10, -(double)s);
 
 		if (p < 0)
 			p = 8;
 		if (p > 28)
 			return CG_OK;
-		v = round_dir(high ? v + half : v - half, p, high ? 1 : -1);
+		v = dec_boundary(v, s, p, high);
 		res = it;
 		if (it.kind == CG_FP_INTEGER)
 			fp_dec(&res, v, (int)p);
@@ -154,6 +216,13 @@ FN(fp_fn_boundary)
 		if (f < 0)
 			return CG_OK;
 		res = it;
+		/* A date-time to the hour is no FHIR dateTime: the reference
+		 * engine reads T08 as T08:00 first, so its boundaries are those of
+		 * that minute (the R4 suite's T08:00:59.999). */
+		if (it.kind == CG_FP_DATETIME && it.u.dt.prec == 4) {
+			it.u.dt.prec = 5;
+			d->minute = 0;
+		}
 		/* fields past the input's precision: the least or greatest */
 		for (int k = it.u.dt.prec + 1 + base; k <= 7; k++) {
 			switch (k) {

@@ -230,6 +230,26 @@ test_types(void **state)
 	assert_string_equal(run("conformsTo('http://example.org/x')"), "error");
 }
 
+/* lowBoundary()/highBoundary() as HL7's reference engine computes them:
+ * half a unit of the last digit, cut toward zero or rounded half up away
+ * from it; a date-time to the hour read as to the minute. */
+static void
+test_boundaries(void **state)
+{
+	(void)state;
+	assert_string_equal(run("1.587.highBoundary(2)"), "decimal 1.59");
+	assert_string_equal(run("(-1.587).highBoundary(2)"), "decimal -1.58");
+	assert_string_equal(run("0.0034.highBoundary(1)"), "decimal 0.0");
+	assert_string_equal(run("0.0034.lowBoundary(1) = 0.0"), "boolean true");
+	assert_string_equal(run("(-0.0034).lowBoundary(1) = 0.0"), "boolean true");
+	assert_string_equal(run("9.96.highBoundary(1)"), "decimal 10.0");
+	assert_string_equal(run("12.500.lowBoundary(4)"), "decimal 12.4995");
+	assert_string_equal(run("120.lowBoundary(2)"), "decimal 119.50");
+	assert_string_equal(run("@2014-01-01T08.highBoundary(17)"),
+	                    "dateTime \"2014-01-01T08:00:59.999-12:00\"");
+	assert_string_equal(run("@T10.highBoundary(9)"), "time \"10:59:59.999\"");
+}
+
 /* htmlChecks() (txt-1, txt-2), and its alias: the narrative checker's
  * verdict, errors only. */
 static void
@@ -385,6 +405,7 @@ main(void)
 	        cmocka_unit_test(test_functions),
 	        cmocka_unit_test(test_ucum),
 	        cmocka_unit_test(test_types),
+	        cmocka_unit_test(test_boundaries),
 	        cmocka_unit_test(test_html_checks),
 	        cmocka_unit_test(test_quick),
 	};
