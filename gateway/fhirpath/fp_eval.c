@@ -249,6 +249,10 @@ fp_eval_node(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll 
 	out->items = NULL;
 	switch (n->kind) {
 	case N_LITERAL:
+		if (n->lit.kind == CG_FP_TIME && n->lit.u.dt.has_tz) {
+			e = fp_fail(c, "a time has no time zone");
+			break;
+		}
 		e = fp_single(c->env->arena, &n->lit, out);
 		break;
 	case N_EMPTY:

@@ -4,6 +4,7 @@
  * or, xor; and; in, contains; = ~ != !~; < > <= >=; |; is, as; + - &;
  * * / div mod; unary + -; then . and [] on terms.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -284,6 +285,32 @@ number(struct parser *p)
 	return n;
 }
 
+/* A time literal written with a zone (@T14:34:28Z, @T14:34:28+10:00): the
+ * grammar reads it, but a time has no zone, so evaluating it is an error
+ * (the R4 suite's invalid="execution", not a syntax error). The literal is
+ * the time with has_tz set, which fp_eval.c refuses. 0, or -1 when d is not
+ * a time and a zone. */
+static int
+zoned_time(const char *d, size_t len, struct cg_fp_item *lit)
+{
+	size_t z = len;
+	enum cg_fp_kind k;
+
+	if (len && d[len - 1] == 'Z') {
+		z = len - 1;
+	} else if (len > 6 && (d[len - 6] == '+' || d[len - 6] == '-') &&
+	           isdigit((unsigned char)d[len - 5]) && isdigit((unsigned char)d[len - 4]) &&
+	           d[len - 3] == ':' && isdigit((unsigned char)d[len - 2]) &&
+	           isdigit((unsigned char)d[len - 1])) {
+		z = len - 6;
+	}
+	if (z == len || z == 0 || fp_dt_parse(d, z, 1, &k, &lit->u.dt) || k != CG_FP_TIME)
+		return -1;
+	lit->kind = CG_FP_TIME;
+	lit->u.dt.has_tz = 1;
+	return 0;
+}
+
 static struct fp_node *
 term(struct parser *p)
 {
@@ -316,7 +343,8 @@ term(struct parser *p)
 			d++;
 			len--;
 		}
-		if (fp_dt_parse(d, len, want_time, &n->lit.kind, &n->lit.u.dt))
+		if (fp_dt_parse(d, len, want_time, &n->lit.kind, &n->lit.u.dt) &&
+		    (!want_time || zoned_time(d, len, &n->lit)))
 			return perr(p, off, "%s", "not a valid date, date-time or time"), NULL;
 		if (n->lit.kind == CG_FP_DATETIME && n->lit.u.dt.prec <= 3 && d[len - 1] != 'T' &&
 		    !n->lit.u.dt.has_tz)

@@ -260,6 +260,8 @@ analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 		/* navigation never fails; from nothing it finds nothing */
 		return known(l.can == O_E ? O_E : O_T | O_F | O_E | O_OTHER);
 	case N_LITERAL:
+		if (n->lit.kind == CG_FP_TIME && n->lit.u.dt.has_tz)
+			return unsafe; /* fails when evaluated */
 		if (n->lit.kind == CG_FP_BOOLEAN)
 			return known(n->lit.u.b ? O_T : O_F);
 		return known(O_OTHER);

@@ -102,6 +102,11 @@ test_syntax_errors(void **state)
 	assert_string_equal(run("2 + 2 /* open"), "syntax 7");
 	assert_string_equal(run(""), "syntax 1");
 	assert_string_equal(run("@2015-13"), "syntax 1");
+	/* a time with a zone is read, but a time has none: an evaluation error */
+	assert_string_equal(run("@T14:34:28Z.is(Time)"), "error");
+	assert_string_equal(run("@T14:34:28+10:00"), "error");
+	assert_string_equal(run("@T14:34:28+1:00"), "syntax 1");
+	assert_string_equal(run("{} | @T14:34:28Z"), "error");
 }
 
 static void
