@@ -2,9 +2,11 @@
  * fp_fn_string.c: the string functions (indexOf, substring, startsWith,
  * upper, replace, matches, replaceMatches, trim, split, join...).
  *
- * Regular expressions are POSIX extended (<regex.h>), not the Java/.NET
- * dialect the specification assumes: \d, \w, \s and lazy quantifiers are not
- * understood; regcomp allocates on the heap per call.
+ * Regular expressions are POSIX extended (<regex.h>), not the Java dialect
+ * the specification assumes: java_to_posix() translates Java's shorthand
+ * classes (\d, \w, \s and their negations) and escapes in brackets, and
+ * refuses lazy and possessive quantifiers, which POSIX cannot express;
+ * regcomp allocates on the heap per call.
  */
 #include <ctype.h>
 #include <regex.h>
@@ -173,71 +175,159 @@ FN(fp_fn_replace)
 	return fp_ret_item(c, &it, out);
 }
 
-/* Java escapes a character inside a bracket expression ([\-_\]], as
- * eld-16 has it); POSIX takes a backslash there literally. Each escaped
- * character is written plainly, with "]" moved first and "-" last, where
- * POSIX reads them as themselves. Outside brackets, escapes are kept. */
-static void
-posix_brackets(const char *in, char *o)
+/* The POSIX class of Java's shorthand class \c (d, w, s and their
+ * negations D, W, S), without its brackets, or NULL. */
+static const char *
+java_class(char c, int *negated)
 {
-	while (*in) {
-		char body[256];
-		size_t n = 0;
-		int neg = 0, rb = 0, dash = 0;
+	*negated = isupper((unsigned char)c) != 0;
+	switch (tolower((unsigned char)c)) {
+	case 'd':
+		return "[:digit:]";
+	case 'w':
+		return "[:alnum:]_";
+	case 's':
+		return "[:space:]";
+	default:
+		return NULL;
+	}
+}
 
+/* The character Java's escape \c stands for where POSIX has no escape
+ * (\t, \n, \r, \f), or 0. */
+static char
+java_control(char c)
+{
+	switch (c) {
+	case 't':
+		return '\t';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 'f':
+		return '\f';
+	default:
+		return 0;
+	}
+}
+
+/* Translates a Java pattern (the dialect FHIRPath's specification assumes)
+ * into POSIX extended syntax, into o (room for 8 bytes per input byte):
+ * the shorthand classes \d \D \w \W \s \S become POSIX classes, outside
+ * and inside bracket expressions; inside brackets, where POSIX takes a
+ * backslash literally, an escaped character is written plainly, with "]"
+ * moved first and "-" last, where POSIX reads them as themselves ([\-_\]],
+ * as eld-16 has it). Other escapes outside brackets are kept. NULL, or why
+ * the pattern cannot be written in POSIX: lazy and possessive quantifiers
+ * (*?, +?, ??, {n}?, *+...), which POSIX matching has no equivalent of, and
+ * a negated class among other characters in brackets ([\Da]). */
+static const char *
+java_to_posix(const char *in, char *o)
+{
+	int after_quantifier = 0;
+
+	while (*in) {
+		const char *cls;
+		int neg;
+
+		if (after_quantifier && (*in == '?' || *in == '+'))
+			return "lazy and possessive quantifiers (*?, +?, *+...) are not "
+			       "supported";
+		after_quantifier = 0;
 		if (*in == '\\' && in[1]) {
-			*o++ = *in++;
-			*o++ = *in++;
+			if ((cls = java_class(in[1], &neg))) {
+				o += sprintf(o, "[%s%s]", neg ? "^" : "", cls);
+			} else if (java_control(in[1])) {
+				*o++ = java_control(in[1]);
+			} else {
+				*o++ = in[0];
+				*o++ = in[1];
+			}
+			in += 2;
 			continue;
 		}
 		if (*in != '[') {
+			after_quantifier = *in == '*' || *in == '+' || *in == '?' || *in == '}';
 			*o++ = *in++;
 			continue;
 		}
-		in++;
-		if (*in == '^') {
-			neg = 1;
+		{
+			char *body = o + 2; /* after "[^", moved into place below */
+			size_t n = 0;
+			int negate = 0, rb = 0, dash = 0, negcls = 0, other = 0;
+			const char *ncls = NULL;
+
 			in++;
-		}
-		for (; *in && *in != ']' && n < sizeof(body) - 1; in++) {
-			if (*in == '\\' && in[1]) {
+			if (*in == '^') {
+				negate = 1;
 				in++;
-				if (*in == ']')
-					rb = 1;
-				else if (*in == '-')
-					dash = 1;
-				else
-					body[n++] = *in;
-			} else {
-				body[n++] = *in;
 			}
+			for (; *in && *in != ']'; in++) {
+				if (*in == '\\' && in[1]) {
+					in++;
+					if ((cls = java_class(*in, &neg))) {
+						if (neg) {
+							negcls++;
+							ncls = cls;
+							continue;
+						}
+						n += (size_t)sprintf(body + n, "%s", cls);
+					} else if (*in == ']') {
+						rb = 1;
+					} else if (*in == '-') {
+						dash = 1;
+					} else {
+						body[n++] =
+						        java_control(*in) ? java_control(*in) : *in;
+					}
+				} else {
+					body[n++] = *in;
+				}
+				other = 1;
+			}
+			if (negcls && (negcls > 1 || other || negate))
+				return "a negated class (\\D, \\W, \\S) among other characters "
+				       "in brackets is not supported";
+			if (negcls) {
+				o += sprintf(o, "[^%s]", ncls);
+			} else {
+				char *w = o;
+
+				/* the body was written two bytes in; lay it out in order */
+				memmove(w + 1 + negate + rb, body, n);
+				*w++ = '[';
+				if (negate)
+					*w++ = '^';
+				if (rb)
+					*w++ = ']';
+				w += n;
+				if (dash)
+					*w++ = '-';
+				*w++ = ']';
+				o = w;
+			}
+			if (*in == ']')
+				in++;
 		}
-		*o++ = '[';
-		if (neg)
-			*o++ = '^';
-		if (rb)
-			*o++ = ']';
-		memcpy(o, body, n);
-		o += n;
-		if (dash)
-			*o++ = '-';
-		if (*in == ']')
-			*o++ = *in++;
 	}
 	*o = '\0';
+	return NULL;
 }
 
 static enum cg_err
 compile_re(struct fp_ctx *c, const char *pat, int anchored, regex_t *re)
 {
 	size_t n = strlen(pat);
-	char *p = cg_arena_alloc(ARENA, n + 8), *q = cg_arena_alloc(ARENA, n + 1);
+	char *p = cg_arena_alloc(ARENA, n * 8 + 16), *q = cg_arena_alloc(ARENA, n * 8 + 8);
+	const char *why;
 
 	if (!p || !q)
 		return CG_ENOMEM;
-	posix_brackets(pat, q);
+	if ((why = java_to_posix(pat, q)))
+		return fp_fail(c, "regular expression %.60s: %s", pat, why);
 	if (anchored)
-		snprintf(p, n + 8, "^(%s)$", q);
+		snprintf(p, n * 8 + 16, "^(%s)$", q);
 	else
 		memmove(p, q, strlen(q) + 1);
 	if (regcomp(re, p, REG_EXTENDED))

@@ -255,6 +255,36 @@ test_boundaries(void **state)
 	assert_string_equal(run("@T10.highBoundary(9)"), "time \"10:59:59.999\"");
 }
 
+/* Regular expressions: Java's shorthand classes translated to POSIX ones,
+ * outside and inside brackets; lazy quantifiers refused. */
+static void
+test_regex(void **state)
+{
+	(void)state;
+	assert_string_equal(run("'a1'.matches('\\\\d')"), "boolean true");
+	assert_string_equal(run("'ab'.matches('\\\\d')"), "boolean false");
+	assert_string_equal(run("'12-3'.matchesFull('\\\\d+-\\\\d')"), "boolean true");
+	assert_string_equal(run("'12'.matchesFull('\\\\D+')"), "boolean false");
+	assert_string_equal(run("'a_b9'.matchesFull('\\\\w+')"), "boolean true");
+	assert_string_equal(run("'a-b'.matchesFull('\\\\w+')"), "boolean false");
+	assert_string_equal(run("'a-b'.matchesFull('\\\\w\\\\W\\\\w')"), "boolean true");
+	assert_string_equal(run("'a b'.matchesFull('\\\\S\\\\s\\\\S')"), "boolean true");
+	/* inside brackets: classes, escaped ] and -, a lone negated class */
+	assert_string_equal(run("'a.b9'.matchesFull('[\\\\w.]+')"), "boolean true");
+	assert_string_equal(run("'status'.matchesFull('[^\\\\s.]+')"), "boolean true");
+	assert_string_equal(run("'a b'.matchesFull('[^\\\\s]+')"), "boolean false");
+	assert_string_equal(run("'a-]1'.matchesFull('[\\\\d\\\\w\\\\-\\\\]]+')"), "boolean true");
+	assert_string_equal(run("'ab'.matchesFull('[\\\\D]+')"), "boolean true");
+	assert_string_equal(run("'x9y'.replaceMatches('\\\\d', '-')"), "string \"x-y\"");
+	/* not expressible in POSIX: an evaluation error, never a wrong match */
+	assert_string_equal(run("'aaa'.replaceMatches('a+?', 'b')"), "error");
+	assert_string_equal(run("'aaa'.matches('a*?')"), "error");
+	assert_string_equal(run("'aaa'.matches('a{2}?')"), "error");
+	assert_string_equal(run("'ab'.matches('[\\\\Da]')"), "error");
+	/* an escaped quantifier is a character */
+	assert_string_equal(run("'a*b'.matches('a\\\\*?b')"), "boolean true");
+}
+
 /* htmlChecks() (txt-1, txt-2), and its alias: the narrative checker's
  * verdict, errors only. */
 static void
@@ -411,6 +441,7 @@ main(void)
 	        cmocka_unit_test(test_ucum),
 	        cmocka_unit_test(test_types),
 	        cmocka_unit_test(test_boundaries),
+	        cmocka_unit_test(test_regex),
 	        cmocka_unit_test(test_html_checks),
 	        cmocka_unit_test(test_quick),
 	};
