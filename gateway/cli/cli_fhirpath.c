@@ -51,7 +51,9 @@ static const struct cg_cli_cmd command = {
         "[options] --expressions FILE FILE...",
         "Evaluates a FHIRPath expression on each FHIR JSON resource (one per FILE)\n"
         "and prints the result. Exit status: 0 evaluated, 1 an evaluation failed,\n"
-        "2 usage, I/O or a syntax error (with its column).\n",
+        "2 usage, I/O, a syntax error or a semantic error (an element the\n"
+        "resource's type does not have, such as name.given1 on a Patient; with\n"
+        "its column).\n",
         options,
 };
 
@@ -219,6 +221,7 @@ cg_cli_fhirpath(int argc, char **argv)
 		char *text = NULL;
 		size_t len = 0, pos = 0;
 		cJSON *root = NULL;
+		const char *rtype;
 		enum cg_err r;
 
 		cg_arena_reset(arena);
@@ -236,8 +239,11 @@ cg_cli_fhirpath(int argc, char **argv)
 			status = EXIT_USAGE;
 			continue;
 		}
+		rtype = cJSON_GetStringValue(
+		        cJSON_GetObjectItemCaseSensitive(root, "resourceType"));
 		for (k = 0; k < nexpr; k++) {
 			struct cg_fp_env env;
+			struct cg_fp_syntax sem;
 			struct cg_fp_coll v;
 
 			memset(&env, 0, sizeof(env));
@@ -251,6 +257,27 @@ cg_cli_fhirpath(int argc, char **argv)
 				        "syntax error", exprs[k].syntax.column);
 				if (status < EXIT_USAGE)
 					status = EXIT_USAGE;
+				goto write;
+			}
+			if (cg_fp_check(exprs[k].prog, m->fhir, rtype, &sem)) {
+				/* a step the resource's type cannot have: like a
+				 * syntax error, the expression's fault */
+				if (status < EXIT_USAGE)
+					status = EXIT_USAGE;
+				if (!batch) {
+					fprintf(stderr,
+					        "cellgate fhirpath: %s: semantic error at column "
+					        "%zu: "
+					        "%s\n",
+					        name, sem.column, sem.message);
+					continue;
+				}
+				if ((r = cg_buf_addstr(&out, "{\"error\":\"")) ||
+				    (r = cg_buf_add_json_string(&out, sem.message)) ||
+				    (r = cg_buf_printf(&out,
+				                       "\",\"semantic\":true,\"column\":%zu}\n",
+				                       sem.column)))
+					break;
 				goto write;
 			}
 			r = cg_fp_eval(exprs[k].prog, &env, &v);

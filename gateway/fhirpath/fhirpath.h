@@ -133,6 +133,21 @@ struct cg_fp_env {
 enum cg_err cg_fp_eval(const struct cg_fp_program *p, struct cg_fp_env *env,
                        struct cg_fp_coll *out);
 
+/* The semantic check of p against the R4 model (fp_check.c), for an input
+ * of FHIR type root_type: a type name ("Patient", "Quantity") or a backbone
+ * element's path ("Observation.component"). It fails on a path step naming
+ * an element that the step's statically known type does not have
+ * (name.given1 or Encounter.name on a Patient; Observation.valueQuantity,
+ * a choice element named as JSON names it, where FHIRPath says value), and
+ * on first(), last(), tail(), skip(), take() or an indexer applied to the
+ * unordered result of children() or descendants(). Conservative: where the
+ * type is not known statically (a primitive, an abstract type or Resource,
+ * after resolve(), a union and most functions) nothing is checked. CG_OK,
+ * also when structure or root_type is NULL or root_type is unknown; or
+ * CG_EINVAL with err filled (the step's column, why). */
+enum cg_err cg_fp_check(const struct cg_fp_program *p, const struct cg_fhir_structure *structure,
+                        const char *root_type, struct cg_fp_syntax *err);
+
 /* A program decided without evaluating it, from which members %context has
  * (fp_quick.c): made once from the compiled program, read-only afterwards.
  * NULL when no presence pattern decides it (or out of memory): evaluate.
