@@ -3,9 +3,10 @@
  * an expression, compiled and, when it compiles, evaluated on a fixed Bundle
  * (a Patient with a contained resource and extensions, an Observation with
  * a choice value) with the R4 tables, and every item of the result
- * rendered. Invariants: no crash; compilation either succeeds or names a
- * column within the expression; evaluation gives a collection or an error
- * with a message, never anything else.
+ * rendered; the semantic check is made too. Invariants: no crash;
+ * compilation and the semantic check either succeed or name a column
+ * within the expression; evaluation gives a collection or an error with a
+ * message, never anything else.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(expr);
 		return 0;
+	}
+	/* the semantic check, on the input's type and on another with more
+	 * elements: it passes or names a column within the expression */
+	for (k = 0; k < 2; k++) {
+		r = cg_fp_check(p, structure, k ? "Patient" : "Bundle", &syn);
+		if (r && (r != CG_EINVAL || syn.column < 1 || syn.column > strlen(expr) + 1 ||
+		          !syn.message[0]))
+			abort();
 	}
 	cg_arena_reset(arena);
 	memset(&env, 0, sizeof(env));
