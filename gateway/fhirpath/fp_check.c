@@ -193,9 +193,10 @@ member(struct chk *k, const struct fp_node *n, const struct st *base, int first,
 			return CG_OK;
 		if (choice)
 			return fail(k, n,
-			            "%s is no element of %s: a choice element is named without "
-			            "its type (value, value.ofType(Quantity))",
-			            n->name, type_name(base));
+			            "%s is no element of %s: the choice element %.*s[x] is "
+			            "named %.*s (its type: ofType())",
+			            n->name, type_name(base), (int)choice->name_len, choice->name,
+			            (int)choice->name_len, choice->name);
 		return fail(k, n, "%s is no element of %s", n->name, type_name(base));
 	}
 	if (!many) {
