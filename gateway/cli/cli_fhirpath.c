@@ -22,7 +22,7 @@
 struct args {
 	int format; /* index into formats */
 	const char *expressions, *mappings;
-	int help;
+	int as_filters, help;
 };
 
 enum { FMT_TEXT, FMT_JSON, FMT_TYPED };
@@ -41,6 +41,11 @@ static const struct cg_cli_opt options[] = {
          0, 0, NULL},
         {"mappings", 'm', CG_CLI_STRING, offsetof(struct args, mappings), "DIR",
          "the folder of code tables (the FHIR R4 types)", 0, 0, NULL},
+        {"as-filters", 0, CG_CLI_FLAG, offsetof(struct args, as_filters), NULL,
+         "as(T) and `as T` on many items keep those of\n"
+         "type T, as the invariants are evaluated (the HL7\n"
+         "validator's rule before R5), instead of an error",
+         0, 0, NULL},
         {"help", 'h', CG_CLI_FLAG, offsetof(struct args, help), NULL, "this text", 0, 0, NULL},
         {NULL, 0, CG_CLI_FLAG, 0, NULL, NULL, 0, 0, NULL},
 };
@@ -250,6 +255,7 @@ cg_cli_fhirpath(int argc, char **argv)
 			env.arena = arena;
 			env.structure = m->fhir;
 			env.resource = root;
+			env.as_filters = a.as_filters;
 			cg_buf_reset(&out);
 			if (!exprs[k].prog) {
 				r = cg_buf_printf(

@@ -116,7 +116,15 @@ struct cg_fp_env {
 	 * resource's container); NULL: %resource itself. */
 	const struct cJSON *root_resource;
 	long long now_ms; /* now() in ms since the epoch (0: the clock) */
-	char error[160];  /* why an evaluation failed */
+	/* as(T) and `as T` on more than one item: 0, an error, as FHIRPath 2.0
+	 * says (and the R4 suite's testFHIRPathAsFunction21 checks); 1, the
+	 * items of type T, as ofType(T) gives them: the HL7 Java validator's
+	 * engine for FHIR before R5 (FHIRPathEngine's
+	 * doNotEnforceAsSingletonRule), which R4's dom-3
+	 * (%resource.descendants().as(canonical)) was written for. Set for
+	 * the invariants (fhir_invariants.c); `cellgate fhirpath --as-filters`. */
+	int as_filters;
+	char error[160]; /* why an evaluation failed */
 };
 
 /* The longest string an evaluation may compute (FHIR's limit for strings):

@@ -231,6 +231,27 @@ call(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll *focus,
 	return n->fn->run(c, &fc, &base, out);
 }
 
+/* `as` on more than one item with env->as_filters (fhirpath.h): the items
+ * of the type, as ofType() keeps them. */
+static enum cg_err
+as_filter(struct fp_ctx *c, const struct cg_fp_coll *l, const char *type, struct cg_fp_coll *out)
+{
+	struct fp_vec v = {0};
+	enum cg_err e;
+	size_t k;
+
+	for (k = 0; k < l->n; k++) {
+		int is = fp_is_type(c, &l->items[k], type, 0);
+
+		if (is < 0)
+			return fp_fail(c, "unknown type %s", type);
+		if (is && (e = fp_vec_push(c->env->arena, &v, &l->items[k])))
+			return e;
+	}
+	fp_vec_done(&v, out);
+	return CG_OK;
+}
+
 enum cg_err
 fp_eval_node(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll *focus,
              struct cg_fp_coll *out)
@@ -313,8 +334,13 @@ fp_eval_node(struct fp_ctx *c, const struct fp_node *n, const struct cg_fp_coll 
 		break;
 	case N_IS:
 	case N_AS:
-		if ((e = fp_eval_node(c, n->left, focus, &l)) ||
-		    (e = fp_at_most_one(c, &l, n->name)) || !l.n)
+		if ((e = fp_eval_node(c, n->left, focus, &l)))
+			break;
+		if (n->kind == N_AS && l.n > 1 && c->env->as_filters) {
+			e = as_filter(c, &l, n->name, out);
+			break;
+		}
+		if ((e = fp_at_most_one(c, &l, n->name)) || !l.n)
 			break;
 		is = fp_is_type(c, &l.items[0], n->name, n->kind == N_IS);
 		if (is < 0)

@@ -316,12 +316,17 @@ FN(fp_fn_is)
 	return fp_ret_bool(c, is, out);
 }
 
+/* On more than one item: an error, or (env->as_filters, fhirpath.h) the
+ * items of the type, as ofType() keeps them. */
 FN(fp_fn_as)
 {
 	const struct cg_fp_item *it;
-	const char *t = type_of_arg(c, call);
+	const char *t;
 	int is;
 
+	if (in->n > 1 && c->env->as_filters)
+		return fp_fn_oftype(c, call, in, out);
+	t = type_of_arg(c, call);
 	if (!t)
 		return CG_EINVAL;
 	CHECK(fp_one(c, in, call, &it));
