@@ -365,6 +365,8 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
 	env.context = node;
 	env.context_type = type;
 	env.context_ctx = ctx;
+	/* as the HL7 validator evaluates R4's invariants: dom-3 needs it */
+	env.as_filters = 1;
 	w->evaluated++;
 	/* most are decided by which members node has (see fp_quick.c) */
 	quick = cg_fp_quick_eval(in->quick, &env);

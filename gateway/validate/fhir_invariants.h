@@ -9,7 +9,9 @@
  * are evaluated on every element and Extension; those the validator checks
  * under codes of their own (bdl-1..4, bdl-7, txt-1, txt-2) are not; an
  * invariant decided from which members its node has (fp_quick.c) skips the
- * engine. An invariant that does not compile or cannot be evaluated on a
+ * engine. They are evaluated as the HL7 validator evaluates R4's: as() on
+ * many items keeps those of the type (cg_fp_env.as_filters; dom-3 needs
+ * it). An invariant that does not compile or cannot be evaluated on a
  * resource is counted, never reported as broken. A broken invariant is an
  * issue fhir-invariant (error) or fhir-invariant-warning (warning), as its
  * definition's severity says, with its key and human text, at the element

@@ -183,17 +183,20 @@ def build_pairs(cellgate, suite, work):
     return unique, invariant_pairs
 
 
-def run_cellgate(cellgate, pairs, work):
+def run_cellgate(cellgate, pairs, invariant_pairs, work):
+    """The invariants (the first invariant_pairs pairs) as `cellgate validate`
+    evaluates them, with --as-filters; the suite's expressions without."""
     by_file = {}
     for i, (e, p) in enumerate(pairs):
-        by_file.setdefault(p, []).append(i)
+        by_file.setdefault((p, i < invariant_pairs), []).append(i)
     results = [None] * len(pairs)
     ef = os.path.join(work, "expressions.ndjson")
-    for p, idx in by_file.items():
+    for (p, invariants), idx in by_file.items():
         with open(ef, "w", encoding="utf-8") as f:
             for i in idx:
                 f.write(json.dumps(pairs[i][0]) + "\n")
-        r = subprocess.run([cellgate, "fhirpath", "--format", "json", "--expressions", ef, p],
+        r = subprocess.run([cellgate, "fhirpath", "--format", "json", "--expressions", ef, p]
+                           + (["--as-filters"] if invariants else []),
                            capture_output=True, text=True)
         lines = r.stdout.splitlines()
         if len(lines) != len(idx):
@@ -278,7 +281,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         pairs, invariant_pairs = build_pairs(cellgate, suite, work)
         inputs = len({p for _, p in pairs})
-        cg = run_cellgate(cellgate, pairs, work)
+        cg = run_cellgate(cellgate, pairs, invariant_pairs, work)
         js = run_js(pairs, work)
         differ = {}
         agreeing = set()
