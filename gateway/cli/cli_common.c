@@ -318,6 +318,70 @@ cg_cli_load_invariants(const char *command, const struct cg_mappings *m)
 	return inv;
 }
 
+/* The names cg_cli_report_not_evaluated lists: failed evaluations
+ * (want 1) or expressions that did not compile (want 0). */
+struct named {
+	int want;
+	size_t shown, more;
+	struct cg_buf b;
+};
+
+static enum cg_err
+name_failure(void *ctx, const char *key, const char *where, unsigned long n)
+{
+	struct named *nm = ctx;
+
+	if ((n > 0) != nm->want)
+		return CG_OK;
+	if (nm->shown == CG_CLI_NAMED_INVARIANTS) {
+		nm->more++;
+		return CG_OK;
+	}
+	nm->shown++;
+	if (n)
+		return cg_buf_printf(&nm->b, "%s%s (%s) %lu", nm->shown > 1 ? ", " : "", key, where,
+		                     n);
+	return cg_buf_printf(&nm->b, "%s%s (%s)", nm->shown > 1 ? ", " : "", key, where);
+}
+
+/* The names of one kind, or "" when out of memory. */
+static const char *
+named(const struct cg_fhir_invariants *inv, struct named *nm, int want)
+{
+	struct cg_fhir_failures sum;
+
+	memset(nm, 0, sizeof(*nm));
+	nm->want = want;
+	cg_buf_init(&nm->b, CG_BUF_MAX_MESSAGE);
+	if (cg_fhir_invariants_failures(inv, name_failure, nm, &sum) ||
+	    (nm->more && cg_buf_printf(&nm->b, " and %zu more", nm->more)) || !nm->b.p)
+		return "";
+	return nm->b.p;
+}
+
+void
+cg_cli_report_not_evaluated(const char *command, const struct cg_fhir_invariants *inv)
+{
+	struct cg_fhir_failures sum;
+	struct named nm;
+
+	cg_fhir_invariants_failures(inv, NULL, NULL, &sum);
+	if (sum.evaluations) {
+		fprintf(stderr,
+		        "%s: %lu invariant evaluation%s could not be completed, so %s not "
+		        "checked (counted, not reported as broken): %s\n",
+		        command, sum.evaluations, sum.evaluations == 1 ? "" : "s",
+		        sum.evaluations == 1 ? "it was" : "they were", named(inv, &nm, 1));
+		cg_buf_free(&nm.b);
+	}
+	if (sum.not_compiled) {
+		fprintf(stderr, "%s: %zu invariant%s did not compile and %s never checked: %s\n",
+		        command, sum.not_compiled, sum.not_compiled == 1 ? "" : "s",
+		        sum.not_compiled == 1 ? "is" : "are", named(inv, &nm, 0));
+		cg_buf_free(&nm.b);
+	}
+}
+
 int
 cg_cli_load_config(const char *command, const char *file, struct cg_config **out)
 {

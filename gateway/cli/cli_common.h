@@ -69,6 +69,14 @@ struct cg_fhir_invariants;
  * once per command. On failure says why on stderr, as above, and returns
  * NULL: the command then exits with status 2. */
 struct cg_fhir_invariants *cg_cli_load_invariants(const char *command, const struct cg_mappings *m);
+/* After a run, on standard error: the invariants that were not checked,
+ * evaluations the engine could not complete (counted, never reported as
+ * broken) and expressions that did not compile, each line naming at most
+ * CG_CLI_NAMED_INVARIANTS of them (key and type, from the definitions:
+ * no resource data). Nothing when every one was evaluated; inv NULL is
+ * fine (--no-invariants). */
+#define CG_CLI_NAMED_INVARIANTS 10
+void cg_cli_report_not_evaluated(const char *command, const struct cg_fhir_invariants *inv);
 
 /* Loads and checks the configuration file as `cellgate serve` does, its
  * issues printed on stderr as --check-config prints them, an unreadable

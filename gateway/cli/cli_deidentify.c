@@ -262,6 +262,7 @@ cg_cli_deidentify(int argc, char **argv)
 		fprintf(stderr, "cellgate deidentify: writing output: %s\n", strerror(errno));
 		io_failed = 1;
 	}
+	cg_cli_report_not_evaluated("cellgate deidentify", inv);
 	status = io_failed ? 2 : refused ? 1 : 0;
 out:
 	cg_pseudonyms_close(ps);

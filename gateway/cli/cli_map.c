@@ -262,6 +262,7 @@ cg_cli_map(int argc, char **argv)
 		fprintf(stderr, "cellgate map: writing output: %s\n", strerror(errno));
 		io_failed = 1;
 	}
+	cg_cli_report_not_evaluated("cellgate map", inv);
 	status = io_failed || !inv ? 2 : run.failed ? 1 : 0;
 	cg_arena_free(run.arena);
 	cg_fhir_invariants_free(inv);

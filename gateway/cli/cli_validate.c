@@ -201,6 +201,8 @@ cg_cli_validate(int argc, char **argv)
 		fprintf(stderr, "cellgate validate: writing output: %s\n", strerror(errno));
 		io_failed = 1;
 	}
+	/* after the summary: every evaluation of the run is counted */
+	cg_cli_report_not_evaluated("cellgate validate", inv);
 	if (run.invalid)
 		status = EXIT_INVALID;
 	if (io_failed)

@@ -137,6 +137,68 @@ gauge(struct cg_buf *b, const char *metric, const char *label, const char *value
 	return cg_buf_printf(b, "%s{%s=\"%s\"} %lld\n", metric, label, value, at);
 }
 
+/* A label value as Prometheus reads it: \\, \" and \n escaped. The keys and
+ * paths come from invariants.json, not from requests; escaped all the same. */
+static enum cg_err
+label_value(struct cg_buf *b, const char *s)
+{
+	enum cg_err err = CG_OK;
+
+	for (; *s && !err; s++)
+		err = *s == '\\' || *s == '"' ? cg_buf_printf(b, "\\%c", *s)
+		      : *s == '\n'            ? cg_buf_addstr(b, "\\n")
+		                              : cg_buf_addc(b, *s);
+	return err;
+}
+
+static enum cg_err
+invariant_line(void *ctx, const char *key, const char *where, unsigned long n)
+{
+	struct cg_buf *b = ctx;
+	enum cg_err err;
+
+	if (!n)
+		return CG_OK; /* did not compile: the gauge counts those */
+	err = cg_buf_addstr(b, "cellgate_fhir_invariant_not_evaluated_total{key=\"");
+	if (!err)
+		err = label_value(b, key);
+	if (!err)
+		err = cg_buf_addstr(b, "\",on=\"");
+	if (!err)
+		err = label_value(b, where);
+	if (!err)
+		err = cg_buf_printf(b, "\"} %lu\n", n);
+	return err;
+}
+
+/* The invariants the engine could not evaluate (fhir_invariants.h): one
+ * series per invariant that failed at least once, bounded by the
+ * definitions (246 in R4), never by the traffic; a reload starts from 0. */
+static enum cg_err
+invariant_metrics(const struct cg_runtime *rt, struct cg_buf *b)
+{
+	struct cg_fhir_failures sum;
+	enum cg_err err;
+
+	if (!rt->inv)
+		return CG_OK; /* fhir_invariants: false */
+	err = cg_buf_addstr(b, "# HELP cellgate_fhir_invariant_not_evaluated_total Evaluations of "
+	                       "an R4 invariant that the FHIRPath engine could not complete, so "
+	                       "it was not checked (counted, not reported as broken), since the "
+	                       "configuration was loaded.\n"
+	                       "# TYPE cellgate_fhir_invariant_not_evaluated_total counter\n");
+	if (!err)
+		err = cg_fhir_invariants_failures(rt->inv, invariant_line, b, &sum);
+	if (!err)
+		err = cg_buf_printf(b,
+		                    "# HELP cellgate_fhir_invariants_not_compiled R4 invariants "
+		                    "whose expression did not compile: never checked.\n"
+		                    "# TYPE cellgate_fhir_invariants_not_compiled gauge\n"
+		                    "cellgate_fhir_invariants_not_compiled %zu\n",
+		                    sum.not_compiled);
+	return err;
+}
+
 enum cg_err
 cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b)
 {
@@ -169,6 +231,8 @@ cg_runtime_metrics(const struct cg_runtime *rt, struct cg_buf *b)
 		        crl, crl);
 	for (i = 0; i < rt->s->nlisteners && !err; i++)
 		err = gauge(b, crl, "listener", rt->listener_names[i], rt->expiry[i].crl);
+	if (!err)
+		err = invariant_metrics(rt, b);
 	return err;
 }
 

@@ -1,4 +1,5 @@
 /* fhir_invariants.c: the R4 invariants evaluated; see fhir_invariants.h. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct inv {
 	int warning;
 	struct cg_fp_program *prog; /* NULL: not evaluated (did not compile, or skipped) */
 	struct cg_fp_quick *quick;  /* decides it from members present, or NULL */
+	int bad;                    /* its expression did not compile */
 };
 
 /* The invariants on one "where": its own (Type or Type.path), and for a
@@ -33,7 +35,10 @@ struct slot {
 struct cg_fhir_invariants {
 	cJSON *doc;
 	struct inv *v;
-	size_t n, compiled;
+	size_t n, compiled, not_compiled;
+	/* evaluations of v[i] the engine could not complete, since the load:
+	 * the one thing written after it, by every thread that evaluates */
+	atomic_ulong *failed;
 	struct inv **by_where; /* the evaluated ones but ele-1/ext-1, sorted by where */
 	size_t nwhere;
 	/* by_where indexed: an open-addressing hash table of every where and
@@ -90,6 +95,7 @@ cg_fhir_invariants_free(struct cg_fhir_invariants *v)
 		cg_fp_quick_free(v->v[i].quick);
 	}
 	free(v->v);
+	free(v->failed);
 	free(v->by_where);
 	free(v->slots);
 	free(v->chains);
@@ -146,8 +152,11 @@ add(struct cg_fhir_invariants *v, const char *t, const cJSON *c)
 	if (skipped(in->key) || (element && p && *p))
 		return CG_OK;
 	if (cg_fp_compile(cJSON_GetStringValue(cg_json_member(c, "expression")), &in->prog, &err) !=
-	    CG_OK)
-		return CG_OK; /* counted as not compiled */
+	    CG_OK) {
+		in->bad = 1;
+		v->not_compiled++;
+		return CG_OK; /* counted, never evaluated */
+	}
 	v->compiled++;
 	in->quick = cg_fp_quick_new(in->prog); /* NULL: always the engine */
 	if (element && !strcmp(t, "Element") && !v->ele1) {
@@ -262,7 +271,7 @@ cg_fhir_invariants_load(const char *dir, struct cg_fhir_invariants **out, char *
 	struct cg_fhir_invariants *v = calloc(1, sizeof(*v));
 	char path[4096], *text = NULL;
 	const cJSON *types, *t, *c;
-	size_t len, cap = 0;
+	size_t len, cap = 0, i;
 
 	*out = NULL;
 	*why = NULL;
@@ -284,11 +293,14 @@ cg_fhir_invariants_load(const char *dir, struct cg_fhir_invariants **out, char *
 	}
 	cJSON_ArrayForEach(t, types) cJSON_ArrayForEach(c, t) cap++;
 	v->v = calloc(cap + 1, sizeof(*v->v));
+	v->failed = malloc((cap + 1) * sizeof(*v->failed));
 	v->by_where = calloc(cap + 1, sizeof(*v->by_where));
-	if (!v->v || !v->by_where) {
+	if (!v->v || !v->failed || !v->by_where) {
 		cg_fhir_invariants_free(v);
 		return CG_ENOMEM;
 	}
+	for (i = 0; i <= cap; i++)
+		atomic_init(&v->failed[i], 0);
 	cJSON_ArrayForEach(t, types)
 	{
 		cJSON_ArrayForEach(c, t)
@@ -313,6 +325,32 @@ cg_fhir_invariants_counts(const struct cg_fhir_invariants *v, size_t *total, siz
 {
 	*total = v ? v->n : 0;
 	*compiled = v ? v->compiled : 0;
+}
+
+enum cg_err
+cg_fhir_invariants_failures(const struct cg_fhir_invariants *v, cg_fhir_failure_fn fn, void *ctx,
+                            struct cg_fhir_failures *sum)
+{
+	enum cg_err result = CG_OK;
+	size_t i;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!v)
+		return CG_OK;
+	sum->not_compiled = v->not_compiled;
+	for (i = 0; i < v->n; i++) {
+		unsigned long n = atomic_load_explicit(&v->failed[i], memory_order_relaxed);
+
+		if (v->v[i].bad && fn && !result)
+			result = fn(ctx, v->v[i].key, v->v[i].where, 0);
+		if (!n)
+			continue;
+		sum->evaluations += n;
+		sum->invariants++;
+		if (fn && !result)
+			result = fn(ctx, v->v[i].key, v->v[i].where, n);
+	}
+	return result;
 }
 
 /* ---- evaluation ---------------------------------------------------------- */
@@ -370,10 +408,11 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
 	w->evaluated++;
 	/* most are decided by which members node has (see fp_quick.c) */
 	quick = cg_fp_quick_eval(in->quick, &env);
-	if (quick < 0 && cg_fp_eval(in->prog, &env, &out) != CG_OK)
+	if (quick < 0 && cg_fp_eval(in->prog, &env, &out) != CG_OK) {
 		w->not_evaluated++;
-	else if (quick == 0 || (quick < 0 && out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN &&
-	                        !out.items[0].u.b)) {
+		atomic_fetch_add_explicit(&w->v->failed[in - w->v->v], 1, memory_order_relaxed);
+	} else if (quick == 0 || (quick < 0 && out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN &&
+	                          !out.items[0].u.b)) {
 		/* after the structural issues on the same element (diag.h) */
 		w->c->d->late = 1;
 		cg_check_issue(w->c,

@@ -12,7 +12,9 @@
  * engine. They are evaluated as the HL7 validator evaluates R4's: as() on
  * many items keeps those of the type (cg_fp_env.as_filters; dom-3 needs
  * it). An invariant that does not compile or cannot be evaluated on a
- * resource is counted, never reported as broken. A broken invariant is an
+ * resource is counted, never reported as broken; the counts, per
+ * invariant, are cg_fhir_invariants_failures', which `cellgate validate`
+ * prints and the gateway shows on /metrics. A broken invariant is an
  * issue fhir-invariant (error) or fhir-invariant-warning (warning), as its
  * definition's severity says, with its key and human text, at the element
  * it is on.
@@ -38,13 +40,35 @@ void cg_fhir_invariants_free(struct cg_fhir_invariants *v);
 /* How many there are, how many compiled. */
 void cg_fhir_invariants_counts(const struct cg_fhir_invariants *v, size_t *total, size_t *compiled);
 
+/* What could not be evaluated since the load: invariants whose expression
+ * did not compile (never evaluated), and evaluations the engine could not
+ * complete (an error: a singleton expected, a type error, a limit), which
+ * are counted and never reported as broken. */
+struct cg_fhir_failures {
+	size_t not_compiled;       /* invariants */
+	size_t invariants;         /* invariants with evaluations that failed */
+	unsigned long evaluations; /* evaluations that failed, in all */
+};
+/* Called per invariant that did not compile (n == 0) and per invariant
+ * with failed evaluations (n of them): key ("dom-3") and where
+ * ("DomainResource", "Observation.component") from the definitions, never
+ * from a resource. A non-zero return stops the calls and is returned. */
+typedef enum cg_err (*cg_fhir_failure_fn)(void *ctx, const char *key, const char *where,
+                                          unsigned long n);
+/* Fills *sum and calls fn (when not NULL) in the file's order. The counts
+ * are kept in v by every thread that evaluates (atomic, relaxed: a reader
+ * may miss the evaluations under way); a new load starts from zero. */
+enum cg_err cg_fhir_invariants_failures(const struct cg_fhir_invariants *v, cg_fhir_failure_fn fn,
+                                        void *ctx, struct cg_fhir_failures *sum);
+
 /*
  * Evaluation, during the structural validation's walk (fhir_validate.c),
  * which calls these as it meets each resource and each object value: the
  * tree is walked once. A walk is one validation's; it reports into c at c's
  * current path, after c's own issues on the same element (cg_diag.late).
  * new: NULL when out of memory. free: *not_evaluated (may be NULL) counts
- * the evaluations that failed (an engine limit), which are not issues.
+ * the evaluations that failed (an engine limit), which are not issues;
+ * they are also added to v's counts (cg_fhir_invariants_failures).
  */
 struct cg_fhir_inv_walk;
 struct cg_fhir_inv_walk *cg_fhir_inv_walk_new(const struct cg_fhir_invariants *v,

@@ -6,7 +6,10 @@ breaks it (KEY-breaks.json: that key, with its definition's severity, at that
 JSON pointer, and no other error) and one that keeps it (KEY-keeps.json:
 valid, and that key not reported). Also: the valid samples of
 tests/data/fhir/ break no invariant of error severity, and --no-invariants
-turns them off.
+turns them off; every invariant is evaluated on all of them (nothing said on
+standard error); and an evaluation that fails, or an expression that does not
+compile (test invariants in a copy of the mappings), is named on standard
+error, counted and not reported as broken.
 
     invariants.py CELLGATE
 """
@@ -14,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 cellgate = os.path.realpath(sys.argv[1])
 src = os.path.realpath(os.environ.get("CG_SOURCE_DIR",
@@ -23,13 +27,18 @@ defs = json.load(open(os.path.join(src, "mappings", "fhir-r4", "invariants.json"
 severity = {i["key"]: i["severity"] for t in defs["invariants"].values() for i in t}
 
 
-def validate(files, *flags):
-    """{file name: issues} from one run of cellgate validate --format json."""
+stderrs = []
+
+
+def validate(files, *flags, mappings=os.path.join(src, "mappings")):
+    """{file name: issues} from one run of cellgate validate --format json;
+    its standard error goes to stderrs."""
     run = subprocess.run([cellgate, "validate", "--format", "json", "--mappings",
-                          os.path.join(src, "mappings"), *flags, *files],
+                          mappings, *flags, *files],
                          capture_output=True, text=True)
     if run.returncode not in (0, 1):
         sys.exit(f"FAIL cellgate exit {run.returncode}: {run.stderr}")
+    stderrs.append(run.stderr)
     return {os.path.basename(o["file"]): o["issues"]
             for o in map(json.loads, run.stdout.splitlines())}
 
@@ -76,9 +85,52 @@ samples = [os.path.join(src, "tests", "data", "fhir", n)
 for name, issues in validate(samples).items():
     bad = [i for i in issues if i["code"] == "fhir-invariant"]
     check(not bad, f"{name}: a valid sample breaks {json.dumps(bad)}")
+check(not "".join(stderrs), f"invariants not evaluated on the samples: {stderrs}")
 off = validate([os.path.join(data, c[0]) for c in cases], "--no-invariants")
 check(not any(i["code"].startswith("fhir-invariant") for v in off.values() for i in v),
       "--no-invariants still reports invariants")
+
+
+
+def mappings_with(work, invariants):
+    """A copy of the mappings (links) whose fhir-r4/invariants.json holds
+    only the invariants given, on Patient."""
+    top = os.path.join(src, "mappings")
+    os.makedirs(os.path.join(work, "fhir-r4"))
+    for n in os.listdir(top):
+        if n != "fhir-r4":
+            os.symlink(os.path.join(top, n), os.path.join(work, n))
+    for n in os.listdir(os.path.join(top, "fhir-r4")):
+        if n != "invariants.json":
+            os.symlink(os.path.join(top, "fhir-r4", n), os.path.join(work, "fhir-r4", n))
+    doc = dict(defs, invariants={"Patient": [
+        dict(path=p, key=k, severity="error", human=k, expression=e) for p, k, e in invariants]})
+    with open(os.path.join(work, "fhir-r4", "invariants.json"), "w") as f:
+        json.dump(doc, f)
+    return work
+
+
+with tempfile.TemporaryDirectory() as work:
+    m = mappings_with(os.path.join(work, "m"), [
+        ("", "tst-1", "name.given.single().exists()"),  # errs on two given names
+        ("", "tst-2", "name.given.("),                  # does not compile
+        ("name", "tst-3", "given.exists()"),            # holds, or is broken
+    ])
+    patient = os.path.join(work, "two-given.json")
+    with open(patient, "w") as f:
+        json.dump({"resourceType": "Patient", "id": "p1",
+                   "name": [{"given": ["Zelda", "Quinn"]}, {"family": "Xu"}]}, f)
+    stderrs.clear()
+    got = validate([patient], mappings=m)["two-given.json"]
+    err = "".join(stderrs)
+    check([i["message"] for i in got] == ["tst-3: tst-3"],
+          f"a failed evaluation reported as an issue, or tst-3 not: {json.dumps(got)}")
+    check("1 invariant evaluation could not be completed" in err and "tst-1 (Patient) 1" in err,
+          f"the failed evaluation of tst-1 not named on stderr: {err!r}")
+    check("1 invariant did not compile" in err and "tst-2 (Patient)" in err,
+          f"tst-2, which does not compile, not named on stderr: {err!r}")
+    check("tst-3" not in err and "Zelda" not in err and "Xu" not in err,
+          f"stderr names more than the invariants that failed: {err!r}")
 
 families = sorted({k.split("-")[0] for _, k, _ in cases})
 print(f"{len(cases)} invariants of {len(families)} families ({' '.join(families)})")
