@@ -22,8 +22,17 @@ cg_render_text(struct cg_buf *b, const char *name, const struct cg_record_report
 		const struct cg_issue *is = &r->diag->v[i];
 
 		result = cg_buf_add_printable(b, name);
+		/* ":LINE:COLUMN: SEVERITY[CODE] ", written out (once per issue) */
 		if (!result)
-			result = cg_buf_printf(b, ":%lu:%lu: %s[%s] ", is->line, is->column,
+			result = cg_buf_addc(b, ':');
+		if (!result)
+			result = cg_buf_add_ulong(b, is->line);
+		if (!result)
+			result = cg_buf_addc(b, ':');
+		if (!result)
+			result = cg_buf_add_ulong(b, is->column);
+		if (!result)
+			result = cg_buf_printf(b, ": %s[%s] ",
 			                       text_severity(cg_code_severity(is->code)),
 			                       cg_code_name(is->code));
 		if (!result)

@@ -102,6 +102,29 @@ cg_buf_addstr(struct cg_buf *b, const char *s)
 }
 
 enum cg_err
+cg_buf_add_ulong(struct cg_buf *b, unsigned long n)
+{
+	char digits[24];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	return cg_buf_add(b, digits + i, sizeof(digits) - i);
+}
+
+/* Whether fmt has no conversion but %s. */
+static int
+only_strings(const char *fmt)
+{
+	for (; *fmt; fmt++)
+		if (*fmt == '%' && *++fmt != 's')
+			return 0;
+	return 1;
+}
+
+enum cg_err
 cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap)
 {
 	char small[256];
@@ -110,6 +133,27 @@ cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap)
 	int n;
 	enum cg_err result;
 
+	if (only_strings(fmt)) {
+		/* what vsnprintf would write, piece by piece: a failing piece
+		 * frees the buffer as a failing whole would */
+		const char *run = fmt, *f;
+
+		result = CG_OK;
+		va_copy(ap2, ap);
+		for (f = fmt; *f && !result; f++) {
+			const char *s;
+
+			if (*f != '%')
+				continue;
+			s = va_arg(ap2, const char *);
+			result = cg_buf_add(b, run, (size_t)(f - run));
+			if (!result)
+				result = cg_buf_addstr(b, s ? s : "(null)");
+			run = ++f + 1;
+		}
+		va_end(ap2);
+		return result ? result : cg_buf_add(b, run, strlen(run));
+	}
 	va_copy(ap2, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap2);
 	va_end(ap2);

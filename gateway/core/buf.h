@@ -97,6 +97,10 @@ cg_buf_addc(struct cg_buf *b, char c)
 	}
 	return cg_buf_add_slow(b, &c, 1);
 }
+/* Appends n in decimal. */
+CG_MUST_CHECK enum cg_err cg_buf_add_ulong(struct cg_buf *b, unsigned long n);
+/* A format of plain text and %s only is appended without vsnprintf (most
+ * messages are), with the same result. */
 CG_MUST_CHECK enum cg_err cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 CG_MUST_CHECK enum cg_err cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap)

@@ -110,7 +110,9 @@ struct cg_fp_env {
 	const char *context_type;
 	/* cg_fhir_context(structure, context_type) when the caller has it at
 	 * hand (a validation's walk does), saving the look-up; NULL: looked up.
-	 * Set only for a context that is no resource (has no resourceType). */
+	 * With context_type NULL, the context of the resource %context is (of
+	 * its resourceType); with context_type set, %context has no
+	 * resourceType. */
 	const struct cg_fhir_context *context_ctx;
 	/* %rootResource: the resource that contains %resource (a contained
 	 * resource's container); NULL: %resource itself. */

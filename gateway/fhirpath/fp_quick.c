@@ -377,9 +377,10 @@ cg_fp_quick_free(struct cg_fp_quick *q)
 /* Whether navigating to name from the context item finds anything, as
  * fp_children_named() would: 1 or 0, or -1 when only it can tell. It finds
  * a member named name, one named name plus a type ("valueString", when the
- * context's definition has value[x]), and the "_name" companion. */
+ * context's definition has value[x]: ctx, when the caller knows it), and
+ * the "_name" companion. */
 static int
-present(const cJSON *obj, const char *name, size_t len)
+present(const cJSON *obj, const char *name, size_t len, const struct cg_fhir_context *ctx)
 {
 	const cJSON *m, *e;
 	int maybe = 0;
@@ -407,7 +408,18 @@ present(const cJSON *obj, const char *name, size_t len)
 				maybe = 1;
 		} else if (k[0] == name[0] && !strncmp(k, name, len) &&
 		           isupper((unsigned char)k[len])) {
-			maybe = 1; /* valueString: is value[x] the context's? */
+			/* valueString: is value[x] the context's? Its definition
+			 * says, when the caller knows it; a value there is enough,
+			 * as for the navigation */
+			const struct cg_fhir_type *t;
+
+			if (!ctx) {
+				maybe = 1;
+			} else if (cg_fhir_choice(ctx, name, len, k, &t)) {
+				if (!cg_json_is_null(m) && !cg_json_is_array(m))
+					return 1;
+				maybe = 1;
+			}
 		}
 	}
 	return maybe ? -1 : 0;
@@ -417,8 +429,8 @@ present(const cJSON *obj, const char *name, size_t len)
  * engine where the definitions settle it: head is a plain element of the
  * context's (so no choice member can answer to it) whose type is a string
  * to FHIRPath (a primitive, not a date or a time), and its member is one
- * JSON string. NULL: fp_children_named says. env->context_ctx is set only
- * for a context that is no resource. */
+ * JSON string. NULL: fp_children_named says. Only for a typed element
+ * (context_type set), whose context_ctx is its type's or path's. */
 static const char *
 plain_string(const struct cg_fp_env *env, const cJSON *obj, const char *head)
 {
@@ -449,7 +461,7 @@ cg_fp_quick_eval(const struct cg_fp_quick *q, struct cg_fp_env *env)
 	if (!q || !env->resource || !cg_json_is_object(obj))
 		return -1;
 	for (k = 0; k < q->nheads; k++) {
-		int p = present(obj, q->heads[k], q->len[k]);
+		int p = present(obj, q->heads[k], q->len[k], env->context_ctx);
 
 		if (p < 0) {
 			/* a choice name, a companion, a null: as the navigation

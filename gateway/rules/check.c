@@ -91,8 +91,10 @@ pointer(const struct cg_check *v, const char *member, struct cg_buf *b)
 	size_t i, n = v->depth < CG_CHECK_MAX_DEPTH ? v->depth : CG_CHECK_MAX_DEPTH;
 
 	for (i = 0; i < n && !result; i++)
-		result = v->segs[i].key ? add_key(b, v->segs[i].key)
-		                        : cg_buf_printf(b, "/%zu", v->segs[i].index);
+		if (v->segs[i].key)
+			result = add_key(b, v->segs[i].key);
+		else if (!(result = cg_buf_addc(b, '/')))
+			result = cg_buf_add_ulong(b, (unsigned long)v->segs[i].index);
 	if (member && !result)
 		result = add_key(b, member);
 	return result;

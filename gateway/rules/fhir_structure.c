@@ -10,10 +10,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "fhir_primitive.h"
 #include "fhir_structure.h"
 #include "fileio.h"
+#include "json_scan.h"
 
 #define MAX_FILE (64u * 1024 * 1024)
 
@@ -29,10 +31,11 @@ struct map {
 };
 
 struct cg_fhir_structure {
-	cJSON *doc;
-	struct map types;     /* name -> struct cg_fhir_type */
-	struct map contexts;  /* path -> struct cg_fhir_context */
-	struct map valuesets; /* url -> struct cg_fhir_valueset */
+	cJSON *doc;             /* in arena: the tables point into it */
+	struct cg_arena *arena; /* doc's nodes and strings */
+	struct map types;       /* name -> struct cg_fhir_type */
+	struct map contexts;    /* path -> struct cg_fhir_context */
+	struct map valuesets;   /* url -> struct cg_fhir_valueset */
 	struct cg_fhir_type *type_store;
 	struct cg_fhir_context *ctx_store;
 	size_t nctx;
@@ -116,7 +119,7 @@ cg_fhir_structure_free(struct cg_fhir_structure *s)
 	free(s->el_store);
 	free(s->vs_store);
 	free(s->strings);
-	cJSON_Delete(s->doc);
+	cg_arena_free(s->arena);
 	free(s);
 }
 
@@ -143,6 +146,17 @@ keep(struct strings *st, const char *a, const char *b, const char *c)
 	out[la + lb + lc] = '\0';
 	st->used += la + lb + lc + 1;
 	return out;
+}
+
+/* src[0, n) into dst of cap bytes, cut as snprintf would cut it (this runs
+ * for each of the 7,500 elements at every start). */
+static void
+copy_cut(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static struct cg_fhir_context *
@@ -300,12 +314,13 @@ build(struct cg_fhir_structure *s, char **why)
 			if (dot) {
 				char pre[512];
 
-				snprintf(pre, sizeof(pre), "%.*s", (int)(dot - rel), rel);
+				copy_cut(pre, sizeof(pre), rel, (size_t)(dot - rel));
 				parent = keep(&st, t->string, ".", pre);
 			} else {
 				parent = t->string;
 			}
-			snprintf(name, sizeof(name), "%s", dot ? dot + 1 : rel);
+			copy_cut(name, sizeof(name), dot ? dot + 1 : rel,
+			         strlen(dot ? dot + 1 : rel));
 			n = strlen(name);
 			if (n > 3 && strcmp(name + n - 3, "[x]") == 0) {
 				el->choice = 1;
@@ -387,13 +402,36 @@ cg_fhir_structure_load(const char *path, struct cg_fhir_structure **out, char **
 		free(s);
 		return CG_EMAPPINGS;
 	}
-	/* Our own generated file: cJSON is enough, the scanner is for outside input. */
-	s->doc = cJSON_ParseWithLength(text, len);
-	free(text);
-	if (!s->doc) {
-		*why = strdup("structure.json: not valid JSON (regenerate it, see docs/fhir.md)");
+	/* Parsed into an arena of its own, a node after the other, freed at
+	 * once: cJSON's parser made a malloc per node and string (111,000 of
+	 * them, half of every command's start) and cJSON_Delete a free each. */
+	s->arena = cg_arena_new(len * 2);
+	if (!s->arena) {
+		free(text);
 		free(s);
-		return CG_EMAPPINGS;
+		return CG_ENOMEM;
+	}
+	{
+		struct cg_json_limits lim;
+		struct cg_json_fault f;
+		size_t pos = 0;
+		int r;
+
+		cg_json_limits_default(&lim);
+		lim.max_record = MAX_FILE;
+		r = cg_json_parse(text, len, &pos, &lim, s->arena, &s->doc, &f);
+		if (r == 0 && cg_json_skip_ws(text, len, pos) != len)
+			r = -1;
+		free(text);
+		if (r) {
+			*why = strdup(
+			        r == -2 ? "structure.json: out of memory"
+			                : "structure.json: not valid JSON (regenerate it, see "
+			                  "docs/fhir.md)");
+			cg_arena_free(s->arena);
+			free(s);
+			return r == -2 ? CG_ENOMEM : CG_EMAPPINGS;
+		}
 	}
 	result = build(s, why);
 	if (result) {

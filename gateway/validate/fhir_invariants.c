@@ -534,7 +534,7 @@ cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *iw, const cJSON *r, const stru
 {
 	struct walk *w = (struct walk *)iw;
 
-	apply_type(w, slot_find(w->v, t->name), r, NULL, NULL);
+	apply_type(w, slot_find(w->v, t->name), r, NULL, t->ctx);
 	w->resource = outer->resource;
 	w->root = outer->root;
 }
