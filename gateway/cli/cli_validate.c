@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "cli_common.h"
 #include "fileio.h"
+#include "fileview.h"
 #include "mappings.h"
 #include "render.h"
 #include "validate.h"
@@ -162,12 +163,12 @@ cg_cli_validate(int argc, char **argv)
 
 	for (i = first; i < argc; i++) {
 		const char *path = argv[i];
-		char *text = NULL;
-		size_t len = 0;
+		struct cg_file_view view;
 		int is_stdin = strcmp(path, "-") == 0;
 
 		run.name = is_stdin ? "<stdin>" : path;
-		result = cg_file_read(path, CG_FILE_DEFAULT_MAX, &text, &len);
+		/* a large file mapped, not copied (fileview.h) */
+		result = cg_file_view_open(path, CG_FILE_DEFAULT_MAX, &view);
 		if (result) {
 			if (result == CG_ELIMIT)
 				fprintf(stderr, "cellgate validate: %s: larger than %zu bytes\n",
@@ -179,10 +180,17 @@ cg_cli_validate(int argc, char **argv)
 			io_failed = 1;
 			continue;
 		}
-		result = cg_validate_input(&opts, text, len,
+		result = cg_validate_input(&opts, view.p, view.len,
 		                           is_stdin ? CG_FORMAT_AUTO : cg_format_from_name(path),
 		                           on_record, &run);
-		free(text);
+		if (!result && cg_file_view_changed(&view)) {
+			/* what was validated is not what the file holds */
+			fprintf(stderr,
+			        "cellgate validate: %s: the file shrank while it was read\n",
+			        run.name);
+			io_failed = 1;
+		}
+		cg_file_view_close(&view);
 		if (result) {
 			fprintf(stderr, "cellgate validate: %s: %s\n", run.name,
 			        cg_strerror(run.write_err ? run.write_err : result));
