@@ -12,6 +12,7 @@
 
 #include "fhir_structure.h"
 #include "json_scan.h"
+#include "json_type.h"
 #include "fp_internal.h"
 
 /* ---- navigation ---------------------------------------------------------- */
@@ -24,7 +25,7 @@ fp_resource_item(struct fp_ctx *c, const cJSON *node, struct cg_fp_item *out)
 	memset(out, 0, sizeof(*out));
 	out->kind = CG_FP_OBJECT;
 	out->node = node;
-	if (cJSON_IsString(rt)) {
+	if (cg_json_is_string(rt)) {
 		out->ftype = rt->valuestring;
 		if (c->env->structure)
 			out->ctx = cg_fhir_context(c->env->structure, rt->valuestring);
@@ -52,14 +53,14 @@ fp_node_item(struct fp_ctx *c, const cJSON *v, const cJSON *ext, const struct cg
 {
 	memset(it, 0, sizeof(*it));
 	it->node = v;
-	it->ext = cJSON_IsObject(ext) ? ext : NULL;
+	it->ext = cg_json_is_object(ext) ? ext : NULL;
 	it->ftype = t ? t->name : NULL;
-	if (!v || cJSON_IsNull(v)) {
+	if (!v || cg_json_is_null(v)) {
 		it->kind = CG_FP_NOVALUE;
 		it->node = NULL;
 		return;
 	}
-	if (cJSON_IsObject(v)) {
+	if (cg_json_is_object(v)) {
 		it->kind = CG_FP_OBJECT;
 		if (el && (el->ref || (t && t->inline_ctx))) {
 			it->ctx = el->ctx;
@@ -73,7 +74,7 @@ fp_node_item(struct fp_ctx *c, const cJSON *v, const cJSON *ext, const struct cg
 		}
 		return;
 	}
-	if (cJSON_IsString(v)) {
+	if (cg_json_is_string(v)) {
 		const char *ft = it->ftype;
 		enum cg_fp_kind k;
 		struct cg_fp_dt dt;
@@ -90,7 +91,7 @@ fp_node_item(struct fp_ctx *c, const cJSON *v, const cJSON *ext, const struct cg
 		}
 		return;
 	}
-	if (cJSON_IsNumber(v)) {
+	if (cg_json_is_number(v)) {
 		const char *ft = it->ftype;
 		int integral = !(v->type & CG_JSON_NOT_INTEGRAL) &&
 		               v->valuedouble == floor(v->valuedouble) &&
@@ -125,12 +126,12 @@ push_member(struct fp_ctx *c, const cJSON *m, const cJSON *ext, const struct cg_
 	struct cg_fp_item it;
 	enum cg_err r;
 
-	if (cJSON_IsArray(m) || (!m && cJSON_IsArray(ext))) {
-		const cJSON *e = cJSON_IsArray(ext) ? ext->child : NULL;
+	if (cg_json_is_array(m) || (!m && cg_json_is_array(ext))) {
+		const cJSON *e = cg_json_is_array(ext) ? ext->child : NULL;
 		const cJSON *v = m ? m->child : NULL;
 
 		while (v || e) {
-			if ((v && !cJSON_IsNull(v)) || cJSON_IsObject(e)) {
+			if ((v && !cg_json_is_null(v)) || cg_json_is_object(e)) {
 				fp_node_item(c, v, e, el, t, &it);
 				if ((r = fp_vec_push(c->env->arena, out, &it)))
 					return r;
@@ -140,7 +141,7 @@ push_member(struct fp_ctx *c, const cJSON *m, const cJSON *ext, const struct cg_
 		}
 		return CG_OK;
 	}
-	if (m && cJSON_IsNull(m) && !cJSON_IsObject(ext))
+	if (m && cg_json_is_null(m) && !cg_json_is_object(ext))
 		return CG_OK;
 	fp_node_item(c, m, ext, el, t, &it);
 	return fp_vec_push(c->env->arena, out, &it);
@@ -189,7 +190,7 @@ fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *n
 		                           : NULL,
 		                   out);
 	}
-	if (!cJSON_IsObject(obj))
+	if (!cg_json_is_object(obj))
 		return CG_OK;
 	for (m = obj->child; m; m = m->next) {
 		const char *k = m->string;
@@ -239,16 +240,16 @@ fp_children_named(struct fp_ctx *c, const struct cg_fp_item *item, const char *n
 static int
 member_nonempty(const cJSON *m, const cJSON *ext)
 {
-	if (cJSON_IsArray(m) || (!m && cJSON_IsArray(ext))) {
-		const cJSON *e = cJSON_IsArray(ext) ? ext->child : NULL;
+	if (cg_json_is_array(m) || (!m && cg_json_is_array(ext))) {
+		const cJSON *e = cg_json_is_array(ext) ? ext->child : NULL;
 		const cJSON *v = m ? m->child : NULL;
 
 		for (; v || e; v = v ? v->next : NULL, e = e ? e->next : NULL)
-			if ((v && !cJSON_IsNull(v)) || cJSON_IsObject(e))
+			if ((v && !cg_json_is_null(v)) || cg_json_is_object(e))
 				return 1;
 		return 0;
 	}
-	return !(m && cJSON_IsNull(m) && !cJSON_IsObject(ext));
+	return !(m && cg_json_is_null(m) && !cg_json_is_object(ext));
 }
 
 int
@@ -258,7 +259,7 @@ fp_has_children_named(const struct cg_fp_item *item, const char *name)
 	const cJSON *obj = item->node, *m, *e;
 	int found = 0;
 
-	if (item->kind != CG_FP_OBJECT || !cJSON_IsObject(obj))
+	if (item->kind != CG_FP_OBJECT || !cg_json_is_object(obj))
 		return -1;
 	/* the matching of fp_children_named(), without making the items */
 	for (m = obj->child; m; m = m->next) {

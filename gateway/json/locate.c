@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_type.h"
 #include "locate.h"
 
 struct want {
@@ -65,7 +66,7 @@ read_places(struct walk *wk, const cJSON *node)
 			wk->found++;
 		}
 	}
-	if (cJSON_IsObject(node) || cJSON_IsArray(node))
+	if (cg_json_is_object(node) || cg_json_is_array(node))
 		for (c = node->child; c && wk->found < wk->n; c = c->next)
 			read_places(wk, c);
 }

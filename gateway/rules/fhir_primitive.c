@@ -7,6 +7,7 @@
 #include "fhir_primitive.h"
 #include "ids.h"
 #include "json_scan.h"
+#include "json_type.h"
 
 static int
 fail(enum cg_code *code, const char **why, enum cg_code c, const char *msg)
@@ -219,7 +220,7 @@ number_type(enum cg_fhir_prim kind, const cJSON *v, enum cg_code *code, const ch
 {
 	double x;
 
-	if (!cJSON_IsNumber(v))
+	if (!cg_json_is_number(v))
 		return fail(code, why, CG_C_TYPE, "must be a JSON number");
 	x = v->valuedouble;
 	if (!isfinite(x))
@@ -259,7 +260,7 @@ cg_fhir_primitive_check(enum cg_fhir_prim kind, const cJSON *v, enum cg_code *co
 	default:
 		break;
 	}
-	if (!cJSON_IsString(v))
+	if (!cg_json_is_string(v))
 		return fail(code, why, CG_C_TYPE, "must be a JSON string");
 	s = v->valuestring;
 	if (!s[0])

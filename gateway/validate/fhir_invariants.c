@@ -363,6 +363,9 @@ struct walk {
 	struct cg_arena *arena;
 	const cJSON *resource, *root; /* %resource, %rootResource */
 	size_t not_evaluated, evaluated;
+	/* what every evaluation shares, set once; eval() sets the rest (the
+	 * engine clears error itself) */
+	struct cg_fp_env env;
 	/* slot_find() by the address of a path or type name of the structure
 	 * tables (which outlive the walk): the same few dozen are looked up
 	 * for every element of every resource */
@@ -391,24 +394,19 @@ static void
 eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
      const struct cg_fhir_context *ctx)
 {
-	struct cg_fp_env env;
+	struct cg_fp_env *env = &w->env;
 	struct cg_fp_coll out;
 	int quick;
 
-	memset(&env, 0, sizeof(env));
-	env.arena = w->arena;
-	env.structure = w->s;
-	env.resource = w->resource;
-	env.root_resource = w->root;
-	env.context = node;
-	env.context_type = type;
-	env.context_ctx = ctx;
-	/* as the HL7 validator evaluates R4's invariants: dom-3 needs it */
-	env.as_filters = 1;
+	env->resource = w->resource;
+	env->root_resource = w->root;
+	env->context = node;
+	env->context_type = type;
+	env->context_ctx = ctx;
 	w->evaluated++;
 	/* most are decided by which members node has (see fp_quick.c) */
-	quick = cg_fp_quick_eval(in->quick, &env);
-	if (quick < 0 && cg_fp_eval(in->prog, &env, &out) != CG_OK) {
+	quick = cg_fp_quick_eval(in->quick, env);
+	if (quick < 0 && cg_fp_eval(in->prog, env, &out) != CG_OK) {
 		w->not_evaluated++;
 		atomic_fetch_add_explicit(&w->v->failed[in - w->v->v], 1, memory_order_relaxed);
 	} else if (quick == 0 || (quick < 0 && out.n == 1 && out.items[0].kind == CG_FP_BOOLEAN &&
@@ -499,6 +497,10 @@ cg_fhir_inv_walk_new(const struct cg_fhir_invariants *v, const struct cg_fhir_st
 		free(w);
 		return NULL;
 	}
+	w->env.arena = w->arena;
+	w->env.structure = s;
+	/* as the HL7 validator evaluates R4's invariants: dom-3 needs it */
+	w->env.as_filters = 1;
 	return (struct cg_fhir_inv_walk *)w;
 }
 

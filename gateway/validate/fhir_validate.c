@@ -23,12 +23,16 @@
 #include "fhir_narrative.h"
 #include "fhir_primitive.h"
 #include "fhir_validate.h"
+#include "json_type.h"
 
 struct fv {
 	struct cg_check c;
 	const struct cg_fhir_structure *s;
 	struct cg_fhir_bundle *bundle; /* the innermost Bundle being walked, or NULL */
 	struct cg_fhir_inv_walk *inv;  /* the invariants, evaluated on the way; or NULL */
+	/* the types with rules of their own, found once (types are unique by
+	 * name: a pointer comparison tells them) */
+	const struct cg_fhir_type *reference, *coding, *concept, *attachment;
 };
 
 static void check_resource(struct fv *v, const cJSON *obj, const char *member, int contained);
@@ -107,7 +111,7 @@ check_coding_binding(struct fv *v, const cJSON *coding, const struct cg_fhir_val
 	const char *sys = cJSON_GetStringValue(cg_json_member(coding, "system"));
 	const cJSON *code = cg_json_member(coding, "code");
 
-	if (cJSON_IsString(code) && !cg_fhir_valueset_has(vs, sys, code->valuestring))
+	if (cg_json_is_string(code) && !cg_fhir_valueset_has(vs, sys, code->valuestring))
 		cg_check_issue(&v->c, CG_C_FHIR_BINDING, code, "code", 0,
 		               "'%s' is not in the required value set %s (%s)", code->valuestring,
 		               vs->url, path);
@@ -120,7 +124,7 @@ check_concept_binding(struct fv *v, const cJSON *cc, const struct cg_fhir_values
 	const cJSON *codings = cg_json_member(cc, "coding"), *c;
 	size_t i = 0, mark;
 
-	if (!cJSON_IsArray(codings))
+	if (!cg_json_is_array(codings))
 		return; /* text only: nothing to check */
 	mark = cg_check_push_key(&v->c, "coding");
 	cJSON_ArrayForEach(c, codings)
@@ -146,7 +150,7 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 		 * defines what is inside. */
 		if (el->ctx)
 			check_object(v, val, el->ctx, 0);
-		if (v->inv && cJSON_IsObject(val))
+		if (v->inv && cg_json_is_object(val))
 			cg_fhir_inv_value(v->inv, val, el, t);
 		return;
 	}
@@ -165,7 +169,7 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 			               t->name);
 			return;
 		}
-		if (el->binding && cJSON_IsString(val) &&
+		if (el->binding && cg_json_is_string(val) &&
 		    !cg_fhir_valueset_has(el->binding, NULL, val->valuestring))
 			cg_check_issue(&v->c, CG_C_FHIR_BINDING, val, NULL, 0,
 			               "'%s' is not in the required value set %s (%s)",
@@ -175,15 +179,15 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 		return;
 	}
 	check_object(v, val, t->ctx, 0);
-	if (!cJSON_IsObject(val))
+	if (!cg_json_is_object(val))
 		return;
-	if (!strcmp(t->name, "Reference"))
+	if (t == v->reference)
 		check_reference(v, val, el->targets, el->path);
-	else if (el->binding && !strcmp(t->name, "Coding"))
+	else if (el->binding && t == v->coding)
 		check_coding_binding(v, val, el->binding, el->path);
-	else if (el->binding && !strcmp(t->name, "CodeableConcept"))
+	else if (el->binding && t == v->concept)
 		check_concept_binding(v, val, el->binding, el->path);
-	else if (!strcmp(t->name, "Attachment"))
+	else if (t == v->attachment)
 		cg_fhir_attachment_check(&v->c, val, el->path);
 	if (v->inv)
 		cg_fhir_inv_value(v->inv, val, el, t);
@@ -196,7 +200,7 @@ check_partner_object(struct fv *v, const cJSON *p, const struct cg_fhir_context 
                      const cJSON *value)
 {
 	check_object(v, p, ctx, 0);
-	if (v->inv && cJSON_IsObject(p) && (!value || cJSON_IsNull(value)))
+	if (v->inv && cg_json_is_object(p) && (!value || cg_json_is_null(value)))
 		cg_fhir_inv_partner(v->inv, p);
 }
 
@@ -208,13 +212,13 @@ check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_ele
                           const cJSON *value)
 {
 	const struct cg_fhir_context *ctx = cg_fhir_context(v->s, "Element");
-	const cJSON *it, *val = cJSON_IsArray(value) ? value->child : value;
+	const cJSON *it, *val = cg_json_is_array(value) ? value->child : value;
 	size_t i = 0;
 
 	if (!ctx)
 		return;
 	if (el->max != 1) {
-		if (!cJSON_IsArray(m)) {
+		if (!cg_json_is_array(m)) {
 			cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
 			               "must be an array, as %s repeats", el->path);
 			return;
@@ -223,11 +227,11 @@ check_primitive_extension(struct fv *v, const cJSON *m, const struct cg_fhir_ele
 		{
 			size_t im = cg_check_push_index(&v->c, i++);
 
-			if (!cJSON_IsNull(it))
+			if (!cg_json_is_null(it))
 				check_partner_object(v, it, ctx, val);
 			cg_check_pop(&v->c, im);
 			/* the values go with the partners by place */
-			val = val && cJSON_IsArray(value) ? val->next : NULL;
+			val = val && cg_json_is_array(value) ? val->next : NULL;
 		}
 		return;
 	}
@@ -249,7 +253,7 @@ check_member(struct fv *v, const cJSON *m, const struct cg_fhir_element *el,
 	size_t i = 0, n = 0;
 
 	if (el->max == 1 || el->max == 0) {
-		if (cJSON_IsArray(m)) {
+		if (cg_json_is_array(m)) {
 			cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
 			               "must be a single value, not an array (%s has at most one)",
 			               el->path);
@@ -258,7 +262,7 @@ check_member(struct fv *v, const cJSON *m, const struct cg_fhir_element *el,
 		check_value(v, m, el, type);
 		return;
 	}
-	if (!cJSON_IsArray(m)) {
+	if (!cg_json_is_array(m)) {
 		cg_check_issue(&v->c, CG_C_FHIR_CARDINALITY, m, NULL, 0,
 		               "must be an array, as %s repeats (even for one value)", el->path);
 		return;
@@ -272,7 +276,7 @@ check_member(struct fv *v, const cJSON *m, const struct cg_fhir_element *el,
 	{
 		size_t im = cg_check_push_index(&v->c, i++);
 
-		if (cJSON_IsNull(it))
+		if (cg_json_is_null(it))
 			cg_check_issue(&v->c, CG_C_TYPE, it, NULL, 0,
 			               "null is only allowed in an array with a _%s partner",
 			               el->name);
@@ -296,7 +300,7 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 	const cJSON *m;
 	size_t i, hint = 0;
 
-	if (!cJSON_IsObject(obj)) {
+	if (!cg_json_is_object(obj)) {
 		cg_check_issue(&v->c, CG_C_TYPE, obj, NULL, 0, "must be an object, not %s (%s)",
 		               cg_json_type_name(obj), ctx->path);
 		return;
@@ -400,7 +404,7 @@ bundle_rules(struct fv *v, const cJSON *bundle)
 	int needs_request, response_ok, search_ok, total_ok;
 	size_t i = 0, mark;
 
-	if (!type || !cJSON_IsArray(entries))
+	if (!type || !cg_json_is_array(entries))
 		return;
 	needs_request =
 	        !strcmp(type, "transaction") || !strcmp(type, "batch") || !strcmp(type, "history");
@@ -460,7 +464,7 @@ check_resource(struct fv *v, const cJSON *obj, const char *member, int contained
 	const cJSON *entered = outer ? cg_fhir_bundle_enter(outer, obj) : NULL;
 	size_t mark = member ? cg_check_push_key(&v->c, member) : v->c.depth;
 
-	if (!cJSON_IsObject(obj)) {
+	if (!cg_json_is_object(obj)) {
 		cg_check_issue(&v->c, CG_C_TYPE, obj, NULL, 0,
 		               "a resource must be a JSON object, not %s", cg_json_type_name(obj));
 		goto out;
@@ -470,7 +474,7 @@ check_resource(struct fv *v, const cJSON *obj, const char *member, int contained
 		               "missing resourceType");
 		goto out;
 	}
-	t = cJSON_IsString(rt) ? cg_fhir_type(v->s, rt->valuestring) : NULL;
+	t = cg_json_is_string(rt) ? cg_fhir_type(v->s, rt->valuestring) : NULL;
 	if (!t || t->kind != CG_FHIR_RESOURCE || t->abstract) {
 		cg_check_issue(&v->c, CG_C_FHIR_RESOURCE_TYPE, rt, "resourceType", 0,
 		               "not a FHIR R4 resource type");
@@ -515,6 +519,10 @@ cg_fhir_validate_with(const cJSON *resource, const struct cg_fhir_structure *s,
 	v.s = s;
 	v.bundle = NULL;
 	v.inv = NULL;
+	v.reference = cg_fhir_type(s, "Reference");
+	v.coding = cg_fhir_type(s, "Coding");
+	v.concept = cg_fhir_type(s, "CodeableConcept");
+	v.attachment = cg_fhir_type(s, "Attachment");
 	if (invariants && !(v.inv = cg_fhir_inv_walk_new(invariants, s, &v.c))) {
 		cg_check_free(&v.c);
 		return CG_ENOMEM;
