@@ -136,8 +136,8 @@ cg_arena_activate(struct cg_arena *a)
 	return prev;
 }
 
-static int
-in_arena(const struct cg_arena *a, const void *p)
+int
+cg_arena_owns(const struct cg_arena *a, const void *p)
 {
 	const struct cg_arena_chunk *c;
 
@@ -163,7 +163,7 @@ in_other_arena(const void *p)
 
 	pthread_mutex_lock(&live_lock);
 	for (i = 0; i < nlive && !found; i++)
-		found = live[i] != active && in_arena(live[i], p);
+		found = live[i] != active && cg_arena_owns(live[i], p);
 	pthread_mutex_unlock(&live_lock);
 	return found;
 }
@@ -173,7 +173,7 @@ static void
 hook_free(void *p)
 {
 	/* Arena memory comes back at reset; anything else was malloc'd. */
-	if (!p || (active && in_arena(active, p)))
+	if (!p || (active && cg_arena_owns(active, p)))
 		return;
 #ifndef NDEBUG
 	if (in_other_arena(p)) {

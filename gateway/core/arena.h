@@ -76,6 +76,10 @@ enum { CG_ARENA_SLOT_PARSE, CG_ARENA_SLOT_MAP, CG_ARENA_SLOT_FHIRPATH, CG_ARENA_
 struct cg_arena *cg_arena_thread(int slot, size_t first_chunk);
 void cg_arena_thread_release(void);
 
+/* Whether p lies in one of a's chunks (memory a handed out, since its
+ * last reset or before: reset keeps the chunks). */
+int cg_arena_owns(const struct cg_arena *a, const void *p);
+
 /* Bytes handed out since the last reset, for tests and metrics. */
 size_t cg_arena_used(const struct cg_arena *a);
 

@@ -74,7 +74,8 @@ report_fault(struct cg_diag *d, const struct cg_span *span, const struct cg_json
 
 static enum cg_err
 check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
-             const struct cg_span *span, cg_report_fn report, void *ctx)
+             const struct cg_span *span, const struct cg_arena *arena, cg_report_fn report,
+             void *ctx)
 {
 	struct cg_record_report r;
 	const cJSON *root;
@@ -91,7 +92,7 @@ check_record(const struct cg_validate_opts *o, struct cg_diag *d, const char *p,
 	} else
 		result = cg_record_validate(root, o->mappings, &o->today, d);
 	if (!result && d->n)
-		result = cg_locate_issues(d, root, p, span->start, &span->pos);
+		result = cg_locate_issues(d, arena, p, span->start, &span->pos);
 	if (!result)
 		result = note_dropped(d, span->end);
 	if (!result) {
@@ -138,7 +139,7 @@ cg_validate_input(const struct cg_validate_opts *o, const char *p, size_t len,
 		else if (sr == CG_SPLIT_FAULT)
 			result = report_fault(&d, &span, &fault, p, report, ctx);
 		else
-			result = check_record(o, &d, p, &span, report, ctx);
+			result = check_record(o, &d, p, &span, arena, report, ctx);
 		/* Whatever the record built is dropped here, at once. */
 		cg_arena_reset(arena);
 	}
