@@ -129,13 +129,12 @@ base64_ok(const char *s)
 	return n % 4 == 0 && pad <= 2;
 }
 
+/* strcspn is libc's vectorised loop: every URI of every resource comes
+ * here. */
 static int
 has_space(const char *s)
 {
-	for (; *s; s++)
-		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-			return 1;
-	return 0;
+	return s[strcspn(s, " \t\n\r")] != '\0';
 }
 
 static int

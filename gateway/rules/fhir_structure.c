@@ -108,6 +108,7 @@ cg_fhir_structure_free(struct cg_fhir_structure *s)
 		free(s->ctx_store[i].kids);
 		free(s->ctx_store[i].by_name);
 		free(s->ctx_store[i].choices);
+		free(s->ctx_store[i].required);
 	}
 	for (i = 0; i < s->nel; i++)
 		free((void *)(uintptr_t)s->el_store[i].types);
@@ -194,13 +195,16 @@ index_kids(struct cg_fhir_context *c)
 		cap *= 2;
 	c->by_name = calloc(cap, sizeof(*c->by_name));
 	c->choices = calloc(c->nkids ? c->nkids : 1, sizeof(*c->choices));
-	if (!c->by_name || !c->choices)
+	c->required = calloc(c->nkids ? c->nkids : 1, sizeof(*c->required));
+	if (!c->by_name || !c->choices || !c->required)
 		return -1;
 	c->name_mask = cap - 1;
 	for (i = 0; i < c->nkids; i++) {
 		const struct cg_fhir_element *el = c->kids[i];
 		size_t k;
 
+		if (el->min > 0)
+			c->required[c->nrequired++] = (unsigned)i;
 		if (el->choice) {
 			c->choices[c->nchoices++] = (unsigned)i;
 			continue;
@@ -478,6 +482,19 @@ choice_types(const struct cg_fhir_element *el, const char *member, const struct 
 	return 0;
 }
 
+/* Whether name begins with el[0, n) (el has n characters, name[0] is
+ * el[0]): strncmp without the call, stopping at name's end. */
+static inline int
+same_start(const char *name, const char *el, size_t n)
+{
+	size_t j;
+
+	for (j = 1; j < n; j++)
+		if (name[j] != el[j])
+			return 0;
+	return 1;
+}
+
 /* How many elements from the hint cg_fhir_child tries before hashing: a
  * resource's members follow its definition's order with a few absent
  * between them. */
@@ -496,7 +513,7 @@ cg_fhir_child(const struct cg_fhir_context *ctx, const char *name, const struct 
 	 * previous member's (a validation's walk gives that hint)... */
 	for (i = *index; i < ctx->nkids && i < *index + NEAR; i++) {
 		el = ctx->kids[i];
-		if (name[0] != el->name[0] || strncmp(name, el->name, el->name_len) != 0)
+		if (name[0] != el->name[0] || !same_start(name, el->name, el->name_len))
 			continue;
 		if (!el->choice ? name[el->name_len] == '\0' : choice_types(el, name, type)) {
 			if (!el->choice)

@@ -60,6 +60,8 @@ struct cg_fhir_context {
 	size_t name_mask;  /* the number of slots less one (a power of two) */
 	unsigned *choices; /* places among kids */
 	size_t nchoices;
+	unsigned *required; /* the kids with min > 0, by place */
+	size_t nrequired;
 };
 
 struct cg_fhir_type {

@@ -359,11 +359,13 @@ check_object(struct fv *v, const cJSON *obj, const struct cg_fhir_context *ctx, 
 		check_member(v, m, el, type);
 		cg_check_pop(&v->c, mark);
 	}
-	for (i = 0; i < ctx->nkids; i++)
-		if (ctx->kids[i]->min > 0 && !seen[i])
-			cg_check_issue(&v->c, CG_C_REQUIRED, obj,
-			               ctx->kids[i]->choice ? NULL : ctx->kids[i]->name, 0,
-			               "missing required element %s", ctx->kids[i]->path);
+	for (i = 0; i < ctx->nrequired; i++) {
+		const struct cg_fhir_element *req = ctx->kids[ctx->required[i]];
+
+		if (!seen[ctx->required[i]])
+			cg_check_issue(&v->c, CG_C_REQUIRED, obj, req->choice ? NULL : req->name, 0,
+			               "missing required element %s", req->path);
+	}
 	if (seen != seen_stack)
 		free(seen);
 }
