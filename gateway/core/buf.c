@@ -101,17 +101,26 @@ cg_buf_addstr(struct cg_buf *b, const char *s)
 	return cg_buf_add(b, s, strlen(s));
 }
 
-enum cg_err
-cg_buf_add_ulong(struct cg_buf *b, unsigned long n)
+size_t
+cg_put_digits(char *p, unsigned long long u)
 {
-	char digits[24];
+	char digits[20];
 	size_t i = sizeof(digits);
 
 	do {
-		digits[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n);
-	return cg_buf_add(b, digits + i, sizeof(digits) - i);
+		digits[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	memcpy(p, digits + i, sizeof(digits) - i);
+	return sizeof(digits) - i;
+}
+
+enum cg_err
+cg_buf_add_ulong(struct cg_buf *b, unsigned long n)
+{
+	char digits[20];
+
+	return cg_buf_add(b, digits, cg_put_digits(digits, n));
 }
 
 /* Whether fmt has no conversion but %s. */

@@ -97,6 +97,9 @@ cg_buf_addc(struct cg_buf *b, char c)
 	}
 	return cg_buf_add_slow(b, &c, 1);
 }
+/* The decimal digits of u at p, without a terminator; returns how many
+ * (at most 20). */
+size_t cg_put_digits(char *p, unsigned long long u);
 /* Appends n in decimal. */
 CG_MUST_CHECK enum cg_err cg_buf_add_ulong(struct cg_buf *b, unsigned long n);
 /* A format of plain text and %s only is appended without vsnprintf (most

@@ -141,22 +141,6 @@ cg_jw_null(struct cg_jw *w, const char *key)
 		w->err = cg_buf_add(w->b, "null", 4);
 }
 
-/* The decimal digits of u at p, without a terminator; returns how many
- * (at most 20). */
-static size_t
-put_digits(char *p, unsigned long long u)
-{
-	char digits[20];
-	size_t i = sizeof(digits);
-
-	do {
-		digits[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	memcpy(p, digits + i, sizeof(digits) - i);
-	return sizeof(digits) - i;
-}
-
 /*
  * The text "%1.15g" gives for a short decimal (38.5, 0.25, 1.2e-3), without
  * printf: records are full of them and snprintf plus cJSON's sscanf check
@@ -192,7 +176,7 @@ short_decimal(double d, char *text, size_t size)
 		return 0;
 	if (d < 0)
 		*p++ = '-';
-	p += put_digits(p, ip);
+	p += cg_put_digits(p, ip);
 	*p++ = '.';
 	for (; k > 0; k--) {
 		pow10 /= 10;
@@ -221,7 +205,7 @@ cg_jw_number_text(struct cg_buf *b, const cJSON *n)
 
 		if (v < 0)
 			*p++ = '-';
-		p += put_digits(p, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+		p += cg_put_digits(p, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
 		return cg_buf_add(b, text, (size_t)(p - text));
 	}
 	len = short_decimal(d, text, sizeof(text));

@@ -46,14 +46,22 @@ struct cg_fhir_structure {
 	size_t resources;
 };
 
+/* FNV-1a over name[0, n). */
+static uint64_t
+hash_n(const char *name, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+	return h;
+}
+
 static uint64_t
 hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return hash_n(s, strlen(s));
 }
 
 static int
@@ -171,18 +179,6 @@ context_for(struct cg_fhir_structure *s, const char *path)
 		map_put(&s->contexts, path, c);
 	}
 	return c;
-}
-
-/* FNV-1a over name[0, n), as hash() over a whole string. */
-static uint64_t
-hash_n(const char *name, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
-	return h;
 }
 
 /* cg_fhir_child's index of c (see struct cg_fhir_context). */
