@@ -57,6 +57,19 @@ function typeCode(sd, path, t) {
 
 const requiredValueSets = new Set();
 
+// The core profiles of a datatype (SimpleQuantity, MoneyQuantity: the
+// constrained complex types above) that an element's type names, by URL. R4
+// gives an element such a profile on its type (Observation.referenceRange.low
+// is a Quantity with the profile SimpleQuantity), not a type of its own, so
+// the element records it apart, per type code: "profiles": {"Quantity":
+// "SimpleQuantity"}. The validator evaluates the profile's invariants
+// (sqty-1) on such values as well as the type's.
+const datatypeProfiles = new Map(
+  structureDefinitions
+    .filter((r) => r.kind === 'complex-type' && r.derivation === 'constraint')
+    .map((r) => [r.url, r.id])
+);
+
 function element(sd, el) {
   const out = { min: el.min ?? 0, max: el.max ?? '*' };
   if (el.contentReference) {
@@ -67,6 +80,16 @@ function element(sd, el) {
       .filter((t) => t.code === 'Reference' && t.targetProfile)
       .flatMap((t) => t.targetProfile.map((p) => p.split('/').pop()));
     if (targets.length) out.targets = [...new Set(targets)].sort();
+    const profiles = {};
+    for (const t of el.type ?? []) {
+      for (const p of t.profile ?? []) {
+        const id = datatypeProfiles.get(p.split('|')[0]);
+        if (!id) continue;
+        if (profiles[t.code]) throw new Error(`${el.path}: ${t.code} has two core profiles`);
+        profiles[t.code] = id;
+      }
+    }
+    if (Object.keys(profiles).length) out.profiles = profiles;
   }
   if (el.binding?.strength === 'required' && el.binding.valueSet) {
     out.binding = el.binding.valueSet.split('|')[0];
