@@ -213,6 +213,41 @@ index_kids(struct cg_fhir_context *c)
 	return 0;
 }
 
+/* An element's "profiles" ({"Quantity": "SimpleQuantity"}: the core
+ * profile of one of its types) onto el->profile and el->profiled, its types
+ * resolved already. R4 profiles one type of an element at most; a table that
+ * profiles more, a type the element does not have or a profile it does not
+ * define is refused (*why set), not half read. */
+static int
+profiles(struct cg_fhir_structure *s, struct cg_fhir_element *el, const cJSON *p, char **why)
+{
+	const cJSON *m;
+	size_t k;
+
+	if (!p)
+		return 0;
+	m = p->child;
+	if (cJSON_IsObject(p) && m && !m->next && cJSON_IsString(m)) {
+		for (k = 0; k < el->ntypes; k++)
+			if (el->types[k] && !strcmp(el->types[k], m->string))
+				el->profiled = el->tptr[k];
+		el->profile = map_get(&s->types, m->valuestring);
+	}
+	if (el->profile && el->profiled)
+		return 0;
+	{
+		struct cg_buf b;
+
+		cg_buf_init(&b, CG_BUF_MAX_MESSAGE);
+		if (cg_buf_printf(&b,
+		                  "structure.json: %.200s: profiles must name one of its types "
+		                  "and a type of the table (regenerate it, see docs/fhir.md)",
+		                  el->path) == CG_OK)
+			*why = cg_buf_take(&b);
+	}
+	return -1;
+}
+
 static enum cg_err
 build(struct cg_fhir_structure *s, char **why)
 {
@@ -354,6 +389,8 @@ build(struct cg_fhir_structure *s, char **why)
 				el->types = v;
 				el->tptr = tp;
 			}
+			if (profiles(s, el, cJSON_GetObjectItemCaseSensitive(e, "profiles"), why))
+				return CG_EMAPPINGS;
 			c = context_for(s, parent);
 			{
 				struct cg_fhir_element **kids =

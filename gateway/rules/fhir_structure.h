@@ -4,8 +4,9 @@
  *
  * A context is where elements live: a type ("Observation", "CodeableConcept")
  * or a backbone element ("Observation.component"). Each context lists its
- * child elements with cardinality, types, the required binding if any, and
- * Reference targets. Loaded once; read-only afterwards.
+ * child elements with cardinality, types, the required binding if any,
+ * Reference targets and the core profile of a type (SimpleQuantity). Loaded
+ * once; read-only afterwards.
  */
 #ifndef CG_FHIR_STRUCTURE_H
 #define CG_FHIR_STRUCTURE_H
@@ -47,6 +48,12 @@ struct cg_fhir_element {
 	const struct cg_fhir_context *ctx;      /* its children: its own, or those ref names */
 	const struct cg_fhir_valueset *binding; /* required binding we can check */
 	const struct cJSON *targets;            /* Reference target types, or NULL */
+	/* The core profile R4 gives one of its types (SimpleQuantity on the
+	 * Quantity of Observation.referenceRange.low), whose invariants hold
+	 * of its values of that type besides the type's own, or NULL; then
+	 * profiled is that type. */
+	const struct cg_fhir_type *profile;
+	const struct cg_fhir_type *profiled;
 };
 
 struct cg_fhir_context {

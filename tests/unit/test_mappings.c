@@ -243,6 +243,60 @@ type_names_fit(void **state)
 	}
 }
 
+/* The core profile R4 gives an element's type (SimpleQuantity, whose sqty-1
+ * the invariants evaluate there) is loaded onto the element, for that type
+ * only; a table whose profiles name a type the element does not have is
+ * refused. */
+static void
+profiles_of_types(void **state)
+{
+	const struct cg_mappings *m = test_mappings();
+	const struct cg_fhir_type *quantity = cg_fhir_type(m->fhir, "Quantity");
+	const struct cg_fhir_type *simple = cg_fhir_type(m->fhir, "SimpleQuantity");
+	const struct cg_fhir_type *type;
+	const struct cg_fhir_element *el;
+	struct cg_fhir_structure *s = NULL;
+	char path[64] = "/tmp/cg-structure-XXXXXX", *why = NULL;
+	size_t idx = 0;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(quantity);
+	assert_non_null(simple);
+	el = cg_fhir_child(cg_fhir_context(m->fhir, "Observation.referenceRange"), "low", &type,
+	                   &idx);
+	assert_non_null(el);
+	assert_ptr_equal(el->profile, simple);
+	assert_ptr_equal(el->profiled, quantity);
+	idx = 0;
+	el = cg_fhir_child(cg_fhir_context(m->fhir, "Observation"), "valueQuantity", &type, &idx);
+	assert_non_null(el);
+	assert_null(el->profile);
+	idx = 0;
+	el = cg_fhir_child(cg_fhir_context(m->fhir, "Dosage.doseAndRate"), "doseRange", &type,
+	                   &idx);
+	assert_non_null(el);
+	assert_ptr_equal(el->profiled, quantity); /* its Quantity, not its Range */
+	assert_ptr_not_equal(type, quantity);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"types\":{\"Quantity\":{\"kind\":\"complex-type\",\"elements\":{}},"
+	           "\"R\":{\"kind\":\"resource\",\"elements\":{\"q\":{\"min\":0,\"max\":"
+	           "\"1\",\"type\":[\"Quantity\"],\"profiles\":{\"Range\":\"Quantity\"}}}}},"
+	           "\"valueSets\":{}}");
+	fclose(f);
+	assert_int_equal(cg_fhir_structure_load(path, &s, &why), CG_EMAPPINGS);
+	assert_null(s);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "R.q: profiles"));
+	free(why);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -253,6 +307,7 @@ main(void)
 	        cmocka_unit_test(broken_tables),
 	        cmocka_unit_test(issue_types_are_fhir_codes),
 	        cmocka_unit_test(type_names_fit),
+	        cmocka_unit_test(profiles_of_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
