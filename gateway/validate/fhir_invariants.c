@@ -556,6 +556,10 @@ cg_fhir_inv_value(struct cg_fhir_inv_walk *iw, const cJSON *val, const struct cg
 		if (w->v->ext1 && t == w->extension)
 			eval(w, w->v->ext1, val, t->name, t->ctx);
 		apply_type(w, cached_slot(w, t->name), val, t->name, t->ctx);
+		/* the profile R4 gives the type here (SimpleQuantity: sqty-1),
+		 * its own invariants: its base's are the type's, just done */
+		if (el->profile && el->profiled == t)
+			apply(w, el->profile->name, val, t->name, t->ctx);
 	}
 }
 

@@ -90,7 +90,8 @@ void cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *w, const struct cJSON *r,
                               const struct cg_fhir_type *t, const struct cg_fhir_inv_outer *outer);
 /* Object val, a value of element el of type t (a complex type or a
  * backbone element), its members walked: ele-1, el's own invariants, ext-1
- * on an Extension, the type's and its bases'. */
+ * on an Extension, the type's and its bases', then those of the core profile
+ * R4 gives t in el (el->profile: sqty-1 of SimpleQuantity). */
 void cg_fhir_inv_value(struct cg_fhir_inv_walk *w, const struct cJSON *val,
                        const struct cg_fhir_element *el, const struct cg_fhir_type *t);
 /* Object p, a primitive's "_name" partner where the primitive has no
