@@ -114,7 +114,7 @@ static const struct code_info codes[CG_C__COUNT] = {
                                  "does not resolve as it must"},
         [CG_C_FHIR_BUNDLE] = {"fhir-bundle", CG_SEV_ERROR, "invariant",
                               "a Bundle rule broken (fullUrl, identities, request, response, "
-                              "search, total)"},
+                              "search, total, an entry orphaned in a document)"},
         [CG_C_FHIR_INVARIANT] = {"fhir-invariant", CG_SEV_ERROR, "invariant",
                                  "an R4 core invariant broken (obs-6, dom-2, ele-1...)"},
         [CG_C_FHIR_INVARIANT_WARNING] = {"fhir-invariant-warning", CG_SEV_WARNING, "invariant",
@@ -157,6 +157,10 @@ static const struct code_info codes[CG_C__COUNT] = {
                                             "the Bundle has (outside a transaction)"},
         [CG_C_FHIR_ATTACHMENT] = {"fhir-attachment", CG_SEV_ERROR, "invalid",
                                   "an Attachment whose size or hash disagrees with its data"},
+        [CG_C_FHIR_BUNDLE_WARNING] = {"fhir-bundle-warning", CG_SEV_WARNING, "informational",
+                                      "an entry of a message that nothing links to from the "
+                                      "MessageHeader, or of a document that only links back "
+                                      "to the Composition's"},
         [CG_C_TOO_MANY_ISSUES] =
                 {"too-many-issues", CG_SEV_INFO, "too-costly",
                  "more issues than the per-record limit; the rest are counted only"},
