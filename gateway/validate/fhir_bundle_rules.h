@@ -19,11 +19,19 @@
  *   another type, or to more than one entry, is an error;
  * - in a document, the Composition's references (subject, author,
  *   encounter, custodian, attester.party, event.detail, and in sections
- *   author, focus and entry) resolve inside the Bundle.
+ *   author, focus and entry) resolve inside the Bundle; in a message, the
+ *   MessageHeader's focus;
+ * - in a document or a message, every entry is reached from the first one
+ *   by links (references, uri values) forward or backward, as the HL7
+ *   validator has it: an orphan is an error in a document, a warning in a
+ *   message; an entry of a document reached only backwards is a warning
+ *   (but a Provenance).
  *
  * An index of the entries is built once per Bundle (sorted arrays, so a
  * Bundle of many entries costs O(n log n)), then the validator's walk asks
- * it about each reference it meets.
+ * it about each reference it meets; in a document or message it keeps the
+ * links between entries, for one pass over them at the end (O(L log L) in
+ * the links; nothing for other Bundles).
  */
 #ifndef CG_FHIR_BUNDLE_RULES_H
 #define CG_FHIR_BUNDLE_RULES_H
@@ -49,6 +57,12 @@ void cg_fhir_bundle_leave(struct cg_fhir_bundle *b, const struct cJSON *saved);
  * of c (the Reference object), inside the entry entered last. */
 void cg_fhir_bundle_reference(struct cg_fhir_bundle *b, struct cg_check *c, const struct cJSON *ref,
                               const char *path);
+
+/* A uri or url value (val, a string node) of element name at path (as
+ * "Attachment.url"), inside the entry entered last: in a document or a
+ * message, a link between entries when it resolves to one. */
+void cg_fhir_bundle_uri(struct cg_fhir_bundle *b, const struct cJSON *val, const char *name,
+                        const char *path);
 
 /* The rules on the entries themselves (fullUrl and id, identities, a
  * document's Composition), with c's path at the Bundle. */

@@ -32,7 +32,7 @@ struct fv {
 	struct cg_fhir_inv_walk *inv;  /* the invariants, evaluated on the way; or NULL */
 	/* the types with rules of their own, found once (types are unique by
 	 * name: a pointer comparison tells them) */
-	const struct cg_fhir_type *reference, *coding, *concept, *attachment;
+	const struct cg_fhir_type *reference, *coding, *concept, *attachment, *uri, *url;
 };
 
 static void check_resource(struct fv *v, const cJSON *obj, const char *member, int contained);
@@ -176,6 +176,8 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 			               val->valuestring, el->binding->url, el->path);
 		if (t->prim == CG_PRIM_XHTML)
 			cg_fhir_narrative_check(&v->c, val, el->path);
+		else if (v->bundle && (t == v->uri || t == v->url))
+			cg_fhir_bundle_uri(v->bundle, val, el->name, el->path);
 		return;
 	}
 	check_object(v, val, t->ctx, 0);
@@ -525,6 +527,8 @@ cg_fhir_validate_with(const cJSON *resource, const struct cg_fhir_structure *s,
 	v.coding = cg_fhir_type(s, "Coding");
 	v.concept = cg_fhir_type(s, "CodeableConcept");
 	v.attachment = cg_fhir_type(s, "Attachment");
+	v.uri = cg_fhir_type(s, "uri");
+	v.url = cg_fhir_type(s, "url");
 	if (invariants && !(v.inv = cg_fhir_inv_walk_new(invariants, s, &v.c))) {
 		cg_check_free(&v.c);
 		return CG_ENOMEM;

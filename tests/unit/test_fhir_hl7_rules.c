@@ -32,6 +32,18 @@
 	"{\"resourceType\": \"Composition\", \"status\": \"final\", \"type\": {\"text\": \"x\"}, " \
 	"\"date\": \"2024-09-05\", \"author\": [{\"display\": \"a\"}], \"title\": \"t\", "         \
 	"\"section\": [{\"title\": \"s\", \"entry\": [{\"reference\": " ref "}]}]}"
+/* A MessageHeader with focus (JSON text of the array, or none). */
+#define HEADER(focus)                                                                              \
+	"{\"resourceType\": \"MessageHeader\", \"eventCoding\": {\"system\": "                     \
+	"\"http://example.org/events\", \"code\": \"lvef\"}, \"source\": {\"endpoint\": "          \
+	"\"https://ehr.example.org/messages\"}" focus "}"
+#define PROVENANCE(target)                                                                         \
+	"{\"resourceType\": \"Provenance\", \"target\": [{\"reference\": " target "}], "           \
+	"\"recorded\": \"2024-09-05T10:00:00Z\", \"agent\": [{\"who\": {\"display\": \"a\"}}]}"
+/* The document of the cases: Composition (U0), Observation (U1). */
+#define DOCUMENT SET("/type", "\"document\""), DEL("/entry/0/request"), DEL("/entry/1/request")
+/* The message of the cases: MessageHeader (U0), Observation (U1). */
+#define MESSAGE SET("/type", "\"message\""), DEL("/entry/0/request"), DEL("/entry/1/request")
 /* Patient.photo: "hello" as data, with the size and hash given. */
 #define PHOTO(size, hash)                                                                          \
 	"[{\"contentType\": \"text/plain\", \"data\": \"aGVsbG8=\", \"size\": " size               \
@@ -256,7 +268,76 @@ static const struct fhir_case cases[] = {
           DEL("/entry/1/resource/focus")},
          CG_C_FHIR_REFERENCE,
          "/entry/0/resource/section/0/entry/0/reference",
+         0}, /* the Observation, which nothing then refers to, too */
+        {"document with an entry nothing refers to",
+         BUNDLE,
+         {DOCUMENT, SET("/entry/0/resource", COMPOSITION("\"" U1 "\"")),
+          DEL("/entry/1/resource/focus"),
+          SET("/entry/-", "{\"fullUrl\": \"" U9 "\", \"resource\": " PROC_P1 "}")},
+         CG_C_FHIR_BUNDLE,
+         "/entry/2",
          1},
+        {"document whose entries are reached through another entry",
+         BUNDLE,
+         {DOCUMENT, SET("/entry/0/resource", COMPOSITION("\"" U1 "\"")),
+          SET("/entry/1/resource/focus/0/reference", "\"" U9 "\""),
+          SET("/entry/-", "{\"fullUrl\": \"" U9 "\", \"resource\": " PROC_P1 "}")},
+         VALID,
+         NULL,
+         0},
+        {"document reaching an entry through a uri",
+         BUNDLE,
+         {DOCUMENT, SET("/entry/0/resource", COMPOSITION("\"" U1 "\"")),
+          DEL("/entry/1/resource/focus"),
+          SET("/entry/1/resource/extension",
+              "[{\"url\": \"https://example.org/x\", \"valueUri\": \"" U9 "\"}]"),
+          SET("/entry/-", "{\"fullUrl\": \"" U9 "\", \"resource\": " PROC_P1 "}")},
+         VALID,
+         NULL,
+         0},
+        {"document whose entry only refers back to the Composition",
+         BUNDLE,
+         {DOCUMENT, SET("/entry/0/resource", COMPOSITION("\"" U9 "\"")),
+          SET("/entry/-", "{\"fullUrl\": \"" U9 "\", \"resource\": " PROC_P1 "}")},
+         CG_C_FHIR_BUNDLE_WARNING,
+         "/entry/1",
+         1},
+        {"document with a Provenance of the Composition",
+         BUNDLE,
+         {DOCUMENT, SET("/entry/0/resource", COMPOSITION("\"" U1 "\"")),
+          DEL("/entry/1/resource/focus"),
+          SET("/entry/-", "{\"fullUrl\": \"" U9 "\", \"resource\": " PROVENANCE("\"" U0 "\"") "}")},
+         VALID,
+         NULL,
+         0},
+
+        /* messages */
+        {"message whose MessageHeader refers to its entries",
+         BUNDLE,
+         {MESSAGE, SET("/entry/0/resource", HEADER(", \"focus\": [{\"reference\": \"" U1 "\"}]")),
+          DEL("/entry/1/resource/focus")},
+         VALID,
+         NULL,
+         0},
+        {"message with an entry nothing refers to",
+         BUNDLE,
+         {MESSAGE, SET("/entry/0/resource", HEADER("")), DEL("/entry/1/resource/focus")},
+         CG_C_FHIR_BUNDLE_WARNING,
+         "/entry/1",
+         1},
+        {"message whose entry refers back to the MessageHeader",
+         BUNDLE,
+         {MESSAGE, SET("/entry/0/resource", HEADER(""))},
+         VALID,
+         NULL,
+         0},
+        {"message whose focus is not an entry",
+         BUNDLE,
+         {MESSAGE, SET("/entry/0/resource", HEADER(", \"focus\": [{\"reference\": \"" U9 "\"}]")),
+          DEL("/entry/1/resource/focus")},
+         CG_C_FHIR_REFERENCE,
+         "/entry/0/resource/focus/0/reference",
+         0}, /* with the Observation, then an orphan */
 
         /* Attachments */
         {"attachment size and hash of its data",
