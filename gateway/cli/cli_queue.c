@@ -1,4 +1,6 @@
-/* cli_queue.c: `cellgate queue`; see cli_queue.h and docs/operations.md. */
+/* cli_queue.c: `cellgate queue`: its options, the store it opens, the
+ * operands checked and the subcommand run; see cli_queue.h and
+ * docs/operations.md. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include "buf.h"
 #include "cli_common.h"
 #include "cli_queue.h"
+#include "cli_queue_subcommands.h"
 #include "config.h"
 #include "datetime.h"
 #include "json_write.h"
@@ -19,30 +22,9 @@
 #include "settings.h"
 #include "store.h"
 
-#define EXIT_OK       0
-#define EXIT_NOTFOUND 1
-#define EXIT_USAGE    CG_CLI_EXIT_USAGE
-
 /* The store without --store or --config: relative to the working directory,
  * like the embedded configuration's paths. */
 #define DEFAULT_STORE "var/outbox.db"
-
-/* Messages read per read transaction: a long list is read in pages, so the
- * gateway's checkpoints are not held back while the output is written. */
-#define LIST_PAGE 500
-/* Delivered messages deleted per write transaction. */
-#define PURGE_BATCH 500
-
-/* The command line, as the option tables below fill it: one struct for the
- * command and its subcommands, each table naming the options it takes. */
-struct args {
-	const char *store, *config; /* NULL when not given */
-	int format;                 /* index into formats: 0 text, 1 json */
-	const char *dest, *client, *record, *tx, *before;
-	int state; /* index into states, an enum cg_msg_state; -1: any */
-	unsigned long long limit, after;
-	int body, dead, help;
-};
 
 static const char *const formats[] = {"text", "json", NULL};
 /* In the order of enum cg_msg_state, as cg_queue_render_state names them. */
@@ -219,16 +201,8 @@ static const struct cg_cli_cmd purge_cmd = {
         purge_opts,
 };
 
-/* What a subcommand writes: text or one JSON document, built in a buffer
- * and written out a page at a time. */
-struct out {
-	int json;
-	struct cg_buf b;
-	struct cg_jw w;
-};
-
-static void
-out_init(struct out *o, const struct args *a)
+void
+queue_out_init(struct out *o, const struct args *a)
 {
 	o->json = a->format == 1;
 	cg_buf_init(&o->b, CG_BUF_MAX_ITEMS);
@@ -236,8 +210,8 @@ out_init(struct out *o, const struct args *a)
 }
 
 /* Writes what the buffer holds, and empties it. */
-static enum cg_err
-out_flush(struct out *o)
+enum cg_err
+queue_out_flush(struct out *o)
 {
 	enum cg_err err = o->w.err;
 
@@ -249,15 +223,15 @@ out_flush(struct out *o)
 
 /* The end of a subcommand's output: the last of it written and flushed;
  * EXIT_USAGE (with why) when something could not be. */
-static int
-out_end(struct out *o, const char *sub, int status)
+int
+queue_out_end(struct out *o, const char *sub, int status)
 {
 	enum cg_err err = CG_OK;
 
 	if (o->json && !o->w.err)
 		err = cg_buf_addc(&o->b, '\n');
 	if (!err)
-		err = out_flush(o);
+		err = queue_out_flush(o);
 	cg_buf_free(&o->b);
 	if (!err && (fflush(stdout) != 0 || ferror(stdout)))
 		err = CG_EIO;
@@ -362,429 +336,6 @@ bad_usage(const struct cg_cli_cmd *cmd, const char *what, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* --- stats --- */
-
-struct dest_stats {
-	char *name;
-	struct cg_store_stats st;
-};
-
-struct stats_run {
-	struct dest_stats *v;
-	size_t n, cap;
-	enum cg_err err;
-};
-
-static int
-on_dest(const char *dest, const struct cg_store_stats *st, void *arg)
-{
-	struct stats_run *r = arg;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		struct dest_stats *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v) {
-			r->err = CG_ENOMEM;
-			return 1;
-		}
-		r->v = v;
-		r->cap = cap;
-	}
-	r->v[r->n].name = strdup(dest);
-	if (!r->v[r->n].name) {
-		r->err = CG_ENOMEM;
-		return 1;
-	}
-	r->v[r->n++].st = *st;
-	return 0;
-}
-
-/* A shared store's instances (PostgreSQL): what each holds in flight and
- * until when, what each delivered and let die of what the table keeps. */
-struct inst_run {
-	struct out *o;
-	int64_t now;
-	size_t n;
-};
-
-static int
-on_instance(const struct cg_store_instance *in, void *arg)
-{
-	struct inst_run *r = arg;
-	struct out *o = r->o;
-	long long left = in->lease_until_ms ? (in->lease_until_ms - r->now) / 1000 : 0;
-	char lease[64];
-
-	if (o->json) {
-		cg_jw_object(&o->w, NULL);
-		cg_jw_string(&o->w, "instance", in->name);
-		cg_jw_int(&o->w, "in_flight", in->in_flight);
-		cg_jw_int(&o->w, "delivered", in->delivered);
-		cg_jw_int(&o->w, "dead", in->dead);
-		if (in->lease_until_ms)
-			cg_jw_int(&o->w, "lease_ends_in_s", left);
-		cg_jw_end(&o->w);
-		return 0;
-	}
-	if (!r->n++ && !o->w.err)
-		o->w.err = cg_buf_printf(&o->b, "\n%-32s %10s %10s %8s  %s\n", "INSTANCE",
-		                         "IN_FLIGHT", "DELIVERED", "DEAD", "LEASES");
-	if (!in->lease_until_ms)
-		snprintf(lease, sizeof(lease), "-");
-	else if (left >= 0)
-		snprintf(lease, sizeof(lease), "end in %llds", left);
-	else /* a gateway gone: another takes its messages over */
-		snprintf(lease, sizeof(lease), "ended %llds ago", -left);
-	if (!o->w.err)
-		o->w.err = cg_buf_printf(&o->b, "%-32s %10lld %10lld %8lld  %s\n", in->name,
-		                         (long long)in->in_flight, (long long)in->delivered,
-		                         (long long)in->dead, lease);
-	return 0;
-}
-
-static int
-run_stats(struct cg_store *s, const struct args *a)
-{
-	struct stats_run r = {NULL, 0, 0, CG_OK};
-	struct cg_store_stats total;
-	int64_t now = cg_clock_wall_ms();
-	enum cg_err err;
-	struct out o;
-	size_t i;
-	int width = (int)strlen("DESTINATION"), k;
-
-	err = cg_store_stats_by_dest(s, on_dest, &r);
-	if (!err)
-		err = r.err;
-	if (err) {
-		fprintf(stderr, "cellgate queue stats: %s\n", cg_strerror(err));
-		for (i = 0; i < r.n; i++)
-			free(r.v[i].name);
-		free(r.v);
-		return EXIT_USAGE;
-	}
-	memset(&total, 0, sizeof(total));
-	for (i = 0; i < r.n; i++) {
-		for (k = 0; k < CG_MSG_STATES; k++)
-			total.count[k] += r.v[i].st.count[k];
-		if (r.v[i].st.oldest_waiting_ms &&
-		    (!total.oldest_waiting_ms ||
-		     r.v[i].st.oldest_waiting_ms < total.oldest_waiting_ms))
-			total.oldest_waiting_ms = r.v[i].st.oldest_waiting_ms;
-		if ((int)strlen(r.v[i].name) > width)
-			width = (int)strlen(r.v[i].name);
-	}
-	out_init(&o, a);
-	if (o.json) {
-		cg_jw_object(&o.w, NULL);
-		cg_jw_array(&o.w, "destinations");
-		for (i = 0; i < r.n; i++)
-			cg_queue_render_stats_json(&o.w, r.v[i].name, &r.v[i].st, now);
-		cg_jw_end(&o.w);
-		cg_queue_render_stats_json(&o.w, NULL, &total, now);
-		cg_jw_string(&o.w, "store", cg_store_kind(s));
-		if (cg_store_instance(s)) {
-			struct inst_run ir = {&o, now, 0};
-
-			cg_jw_array(&o.w, "instances");
-			err = cg_store_by_instance(s, on_instance, &ir);
-			cg_jw_end(&o.w);
-		}
-		cg_jw_end(&o.w);
-	} else {
-		err = cg_queue_render_stats_header(&o.b, width);
-		for (i = 0; i < r.n && !err; i++)
-			err = cg_queue_render_stats_line(&o.b, width, r.v[i].name, &r.v[i].st, now);
-		if (!err)
-			err = cg_queue_render_stats_line(&o.b, width, NULL, &total, now);
-		o.w.err = err;
-		if (!err && cg_store_instance(s)) {
-			struct inst_run ir = {&o, now, 0};
-
-			err = cg_store_by_instance(s, on_instance, &ir);
-		}
-	}
-	if (err && !o.w.err)
-		fprintf(stderr, "cellgate queue stats: the instances: %s\n", cg_strerror(err));
-	for (i = 0; i < r.n; i++)
-		free(r.v[i].name);
-	free(r.v);
-	return out_end(&o, "stats", EXIT_OK);
-}
-
-/* --- list, find --- */
-
-struct list_run {
-	struct out *o;
-	size_t n;
-	int64_t last_id;
-	enum cg_err err;
-};
-
-static int
-on_msg(const struct cg_msg *m, void *arg)
-{
-	struct list_run *r = arg;
-
-	if (r->o->json) {
-		cg_queue_render_json(&r->o->w, m, 0);
-		r->err = r->o->w.err;
-	} else {
-		r->err = r->n ? CG_OK : cg_queue_render_header(&r->o->b);
-		if (!r->err)
-			r->err = cg_queue_render_line(&r->o->b, m);
-	}
-	r->n++;
-	r->last_id = m->id;
-	return r->err != CG_OK;
-}
-
-static int
-on_any(const struct cg_msg *m, void *arg)
-{
-	(void)m;
-	*(int *)arg = 1;
-	return 1;
-}
-
-/* Lists what f matches, up to f.limit (0: all), a page per read, and says
- * whether more would have followed. */
-static enum cg_err
-list_pages(struct cg_store *s, struct cg_store_filter f, struct list_run *r, int *more)
-{
-	size_t want = f.limit, page;
-	enum cg_err err;
-
-	*more = 0;
-	for (;;) {
-		size_t before = r->n;
-
-		page = want ? want - r->n : LIST_PAGE;
-		f.limit = page < LIST_PAGE ? page : LIST_PAGE;
-		if (f.limit == 0)
-			break; /* the limit is reached */
-		err = cg_store_list(s, &f, on_msg, r);
-		if (!err)
-			err = r->err;
-		if (!err)
-			err = out_flush(r->o);
-		if (err)
-			return err;
-		if (r->n - before < f.limit)
-			return CG_OK; /* all of them */
-		f.after_id = r->last_id;
-	}
-	f.limit = 1;
-	return cg_store_list(s, &f, on_any, more);
-}
-
-/* Prints what f matches as list does; *n: how many. */
-static int
-print_list(struct cg_store *s, const struct args *a, const char *sub,
-           const struct cg_store_filter *f, size_t *n)
-{
-	struct list_run r;
-	struct out o;
-	int more = 0;
-	enum cg_err err;
-
-	out_init(&o, a);
-	memset(&r, 0, sizeof(r));
-	r.o = &o;
-	if (o.json) {
-		cg_jw_object(&o.w, NULL);
-		cg_jw_array(&o.w, "messages");
-	}
-	err = list_pages(s, *f, &r, &more);
-	if (err) {
-		fprintf(stderr, "cellgate queue %s: %s\n", sub, cg_strerror(err));
-		cg_buf_free(&o.b);
-		return EXIT_USAGE;
-	}
-	if (o.json) {
-		cg_jw_end(&o.w);
-		cg_jw_bool(&o.w, "more", more);
-		if (r.n)
-			cg_jw_int(&o.w, "lastId", r.last_id);
-		else
-			cg_jw_null(&o.w, "lastId");
-		cg_jw_end(&o.w);
-	}
-	if (more)
-		fprintf(stderr,
-		        "cellgate queue %s: more messages follow: --after %lld for the next\n", sub,
-		        (long long)r.last_id);
-	*n = r.n;
-	return out_end(&o, sub, EXIT_OK);
-}
-
-static int
-run_list(struct cg_store *s, const struct args *a)
-{
-	struct cg_store_filter f;
-	size_t n;
-
-	cg_store_filter_init(&f);
-	f.dest = a->dest;
-	f.client = a->client;
-	f.state = a->state;
-	f.limit = (size_t)a->limit;
-	f.after_id = (int64_t)a->after;
-	return print_list(s, a, "list", &f, &n);
-}
-
-static int
-run_find(struct cg_store *s, const struct args *a)
-{
-	struct cg_store_filter f;
-	size_t n = 0;
-	int status;
-
-	cg_store_filter_init(&f);
-	f.record_id = a->record;
-	f.txid = a->tx;
-	status = print_list(s, a, "find", &f, &n);
-	if (status == EXIT_OK && n == 0) {
-		fprintf(stderr, "cellgate queue find: no message of %s %s\n",
-		        a->record ? "record" : "transaction", a->record ? a->record : a->tx);
-		status = EXIT_NOTFOUND;
-	}
-	return status;
-}
-
-/* --- show --- */
-
-struct show_run {
-	int64_t id;
-	struct out *o;
-	int found;
-};
-
-static int
-on_show(const struct cg_msg *m, void *arg)
-{
-	struct show_run *r = arg;
-
-	if (m->id != r->id)
-		return 1;
-	r->found = 1;
-	if (r->o->json)
-		cg_queue_render_json(&r->o->w, m, 1);
-	else
-		r->o->w.err = cg_queue_render_show(&r->o->b, m);
-	return 1;
-}
-
-static int
-run_show(struct cg_store *s, const struct args *a, int64_t id)
-{
-	struct cg_store_filter f;
-	struct show_run r;
-	struct out o;
-	enum cg_err err;
-
-	/* Through a list, not cg_store_get: a body not asked for is not even
-	 * read. */
-	cg_store_filter_init(&f);
-	f.after_id = id - 1;
-	f.limit = 1;
-	f.with_body = a->body;
-	out_init(&o, a);
-	r.id = id;
-	r.o = &o;
-	r.found = 0;
-	err = cg_store_list(s, &f, on_show, &r);
-	if (err) {
-		fprintf(stderr, "cellgate queue show: %s\n", cg_strerror(err));
-		cg_buf_free(&o.b);
-		return EXIT_USAGE;
-	}
-	if (!r.found) {
-		fprintf(stderr, "cellgate queue show: no message %lld\n", (long long)id);
-		cg_buf_free(&o.b);
-		return EXIT_NOTFOUND;
-	}
-	return out_end(&o, "show", EXIT_OK);
-}
-
-/* --- retry --- */
-
-static int
-print_count(const struct args *a, const char *sub, const char *key, int64_t n, const char *text)
-{
-	struct out o;
-
-	out_init(&o, a);
-	if (o.json) {
-		cg_jw_object(&o.w, NULL);
-		cg_jw_int(&o.w, key, n);
-		cg_jw_end(&o.w);
-	} else {
-		o.w.err = cg_buf_printf(&o.b, "%lld message%s %s\n", (long long)n,
-		                        n == 1 ? "" : "s", text);
-	}
-	return out_end(&o, sub, EXIT_OK);
-}
-
-static int
-on_state(const struct cg_msg *m, void *arg)
-{
-	struct cg_msg *seen = arg;
-
-	seen->id = m->id;
-	seen->state = m->state;
-	return 1;
-}
-
-/* Says why message id could not be retried: its state, as the store has it
- * now. */
-static void
-not_dead(struct cg_store *s, int64_t id)
-{
-	struct cg_store_filter f;
-	struct cg_msg seen;
-
-	cg_store_filter_init(&f);
-	f.after_id = id - 1;
-	f.limit = 1;
-	memset(&seen, 0, sizeof(seen));
-	if (cg_store_list(s, &f, on_state, &seen) == CG_OK && seen.id == id)
-		fprintf(stderr, "cellgate queue retry: message %lld is %s, not dead\n",
-		        (long long)id, cg_queue_render_state(seen.state));
-	else
-		fprintf(stderr, "cellgate queue retry: message %lld is not dead\n", (long long)id);
-}
-
-static int
-run_retry(struct cg_store *s, const struct args *a, int64_t id)
-{
-	int64_t n = 0;
-	enum cg_err err;
-
-	if (a->dead) {
-		err = cg_store_retry_dead(s, a->dest, cg_clock_wall_ms(), &n);
-	} else {
-		err = cg_store_retry(s, id, cg_clock_wall_ms());
-		n = 1;
-		if (err == CG_ENOENT) {
-			fprintf(stderr, "cellgate queue retry: no message %lld\n", (long long)id);
-			return EXIT_NOTFOUND;
-		}
-		if (err == CG_EINVAL) {
-			not_dead(s, id);
-			return EXIT_NOTFOUND;
-		}
-	}
-	if (err) {
-		fprintf(stderr, "cellgate queue retry: %s\n", cg_strerror(err));
-		return EXIT_USAGE;
-	}
-	return print_count(a, "retry", "requeued", n, "back in the queue");
-}
-
-/* --- purge --- */
-
 /* DATE as --delivered-before takes it, in Unix milliseconds: -1 when it is
  * none of its forms. */
 static int64_t
@@ -800,24 +351,6 @@ parse_before(const char *s, int64_t now)
 	return (int64_t)cg_date_days(&dt.date) * 86400000 +
 	       ((int64_t)dt.hour * 3600 + dt.minute * 60 + dt.second) * 1000 + dt.nanos / 1000000 -
 	       (int64_t)dt.offset_minutes * 60000;
-}
-
-static int
-run_purge(struct cg_store *s, const struct args *a, int64_t before)
-{
-	char when[32], text[64];
-	int64_t n = 0;
-	enum cg_err err;
-
-	err = cg_store_purge_delivered(s, before, PURGE_BATCH, &n);
-	if (err) {
-		fprintf(stderr, "cellgate queue purge: %s (%lld deleted before it)\n",
-		        cg_strerror(err), (long long)n);
-		return EXIT_USAGE;
-	}
-	cg_queue_render_time(when, before);
-	snprintf(text, sizeof(text), "delivered before %s deleted", when);
-	return print_count(a, "purge", "deleted", n, text);
 }
 
 /* --- the command --- */
@@ -918,17 +451,17 @@ cg_cli_queue(int argc, char **argv)
 	if (!s)
 		return EXIT_USAGE;
 	if (cmd == &stats_cmd)
-		status = run_stats(s, &a);
+		status = queue_run_stats(s, &a);
 	else if (cmd == &list_cmd)
-		status = run_list(s, &a);
+		status = queue_run_list(s, &a);
 	else if (cmd == &show_cmd)
-		status = run_show(s, &a, id);
+		status = queue_run_show(s, &a, id);
 	else if (cmd == &find_cmd)
-		status = run_find(s, &a);
+		status = queue_run_find(s, &a);
 	else if (cmd == &retry_cmd)
-		status = run_retry(s, &a, id);
+		status = queue_run_retry(s, &a, id);
 	else
-		status = run_purge(s, &a, before);
+		status = queue_run_purge(s, &a, before);
 	cg_store_close(s);
 	return status;
 }
