@@ -565,21 +565,43 @@ document_sections(struct cg_fhir_bundle *b, struct cg_check *c, const cJSON *obj
 	cg_check_pop(c, mark);
 }
 
-/* The Composition of a document (its first entry; bdl-11 says when it is
- * not one) and what it refers to, as the HL7 validator checks it. */
+/* The first entry when its resource is of type `type` (a document's
+ * Composition, a message's MessageHeader: bdl-11 and bdl-12 say when it is
+ * not), made the current entry with the walk at /entry/0/resource; *mark
+ * and *saved undo it (leave_first). NULL: not of that type. */
+static const struct ent *
+enter_first(struct cg_fhir_bundle *b, struct cg_check *c, const char *type, size_t *mark,
+            const struct ent **saved)
+{
+	const struct ent *x = b->n ? &b->v[0] : NULL;
+
+	if (!x || !x->type || strcmp(x->type, type) != 0)
+		return NULL;
+	*saved = b->cur;
+	b->cur = x;
+	*mark = cg_check_push_key(c, "entry");
+	cg_check_push_index(c, 0);
+	cg_check_push_key(c, "resource");
+	return x;
+}
+
+static void
+leave_first(struct cg_fhir_bundle *b, struct cg_check *c, size_t mark, const struct ent *saved)
+{
+	cg_check_pop(c, mark);
+	b->cur = saved;
+}
+
+/* The Composition of a document and what it refers to, as the HL7
+ * validator checks it. */
 static void
 document_rule(struct cg_fhir_bundle *b, struct cg_check *c)
 {
-	const struct ent *x = b->n ? &b->v[0] : NULL;
-	const struct ent *saved = b->cur;
+	const struct ent *saved, *x;
 	size_t mark;
 
-	if (!x || !x->type || strcmp(x->type, "Composition") != 0)
+	if (!(x = enter_first(b, c, "Composition", &mark, &saved)))
 		return;
-	b->cur = x;
-	mark = cg_check_push_key(c, "entry");
-	cg_check_push_index(c, 0);
-	cg_check_push_key(c, "resource");
 	document_refs(b, c, x->resource, "subject", NULL, "subject");
 	document_refs(b, c, x->resource, "author", NULL, "author");
 	document_refs(b, c, x->resource, "encounter", NULL, "encounter");
@@ -587,29 +609,21 @@ document_rule(struct cg_fhir_bundle *b, struct cg_check *c)
 	document_refs(b, c, x->resource, "attester", "party", "attester.party");
 	document_refs(b, c, x->resource, "event", "detail", "event.detail");
 	document_sections(b, c, x->resource, 0);
-	cg_check_pop(c, mark);
-	b->cur = saved;
+	leave_first(b, c, mark, saved);
 }
 
-/* The MessageHeader of a message (its first entry; bdl-12 says when it is
- * not one): its focus must be entries, as BundleValidator.validateMessage
- * has it (an error). */
+/* The MessageHeader of a message: its focus must be entries, as
+ * BundleValidator.validateMessage has it (an error). */
 static void
 message_rule(struct cg_fhir_bundle *b, struct cg_check *c)
 {
-	const struct ent *x = b->n ? &b->v[0] : NULL;
-	const struct ent *saved = b->cur;
+	const struct ent *saved, *x;
 	size_t mark;
 
-	if (!x || !x->type || strcmp(x->type, "MessageHeader") != 0)
+	if (!(x = enter_first(b, c, "MessageHeader", &mark, &saved)))
 		return;
-	b->cur = x;
-	mark = cg_check_push_key(c, "entry");
-	cg_check_push_index(c, 0);
-	cg_check_push_key(c, "resource");
 	document_refs(b, c, x->resource, "focus", NULL, "focus");
-	cg_check_pop(c, mark);
-	b->cur = saved;
+	leave_first(b, c, mark, saved);
 }
 
 /* ---- the orphan rule ---------------------------------------------------- */
