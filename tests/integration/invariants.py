@@ -91,6 +91,40 @@ check(not any(i["code"].startswith("fhir-invariant") for v in off.values() for i
       "--no-invariants still reports invariants")
 
 
+# Past --max-issues, the issues kept are those of the structure first, then
+# the invariants' with a node before its children, as when the invariants
+# were walked after the structure: evaluated in the structural walk, after a
+# node's members, they took the places of errors found further on (the one
+# error of a Bundle of 150 Patients without narrative went unshown among 100
+# dom-6 warnings).
+with tempfile.TemporaryDirectory() as work:
+    capped = {
+        "bundle.json": {"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": f"urn:uuid:{i:08d}-0000-4000-8000-000000000000",
+             "resource": {"resourceType": "Patient", "id": f"p{i}"}} for i in range(150)]},
+        "late-error.json": {"resourceType": "Patient", "id": "p1",
+                            "contact": [{"gender": "male"}], "zzz": 1},
+        "nested.json": {"resourceType": "Patient", "id": "p1",
+                        "contact": [{"gender": "male"}]},
+    }
+    capped["bundle.json"]["entry"][-1]["resource"]["gender"] = "bogus"
+    for n, doc in capped.items():
+        with open(os.path.join(work, n), "w") as f:
+            json.dump(doc, f)
+    paths = [os.path.join(work, n) for n in sorted(capped)]
+    got = validate(paths)
+    check(any(i["code"] == "fhir-binding" and i["path"] == "/entry/149/resource/gender"
+              for i in got["bundle.json"]),
+          "past 100 issues, the Bundle's one error is not shown: "
+          f"{[i['code'] for i in got['bundle.json']][-3:]}")
+    got = validate(paths, "--max-issues", "1")
+    check([i["code"] for i in got["late-error.json"]] == ["unknown-field", "too-many-issues"],
+          f"--max-issues 1 keeps an invariant before a structural error: "
+          f"{json.dumps(got['late-error.json'])}")
+    check([i["message"].split(":")[0] for i in got["nested.json"]][:1] == ["dom-6"],
+          f"--max-issues 1 keeps an element's invariant before its resource's: "
+          f"{json.dumps(got['nested.json'])}")
+
 
 def mappings_with(work, invariants):
     """A copy of the mappings (links) whose fhir-r4/invariants.json holds
