@@ -225,6 +225,10 @@ cg_diag_reset(struct cg_diag *d)
 	d->warnings = 0;
 	d->dropped = 0;
 	d->late = 0;
+	d->late_rank = 0;
+	d->added = 0;
+	d->nlate = 0;
+	d->last_ok = 0;
 }
 
 void
@@ -249,11 +253,48 @@ cg_diag_add(struct cg_diag *d, enum cg_code code, const char *path, const void *
 	return result;
 }
 
+#define LATE_BIT ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
+/* Whether late issue x is kept before late issue y (diag.h). */
+static int
+late_before(const struct cg_issue *x, const struct cg_issue *y)
+{
+	return x->rank != y->rank ? x->rank < y->rank : x->seq < y->seq;
+}
+
+/* Past max: the kept issue the new one (late or not, at d->late_rank) takes
+ * the place of, or NULL when it is dropped (diag.h). */
+static struct cg_issue *
+displaced(struct cg_diag *d)
+{
+	struct cg_issue *last, probe;
+	size_t i;
+
+	if (!d->nlate)
+		return NULL; /* every kept issue goes before the new one */
+	if (!d->last_ok) {
+		d->last = d->n;
+		for (i = 0; i < d->n; i++)
+			if ((d->v[i].seq & LATE_BIT) &&
+			    (d->last == d->n || late_before(&d->v[d->last], &d->v[i])))
+				d->last = i;
+		d->last_ok = 1;
+	}
+	last = &d->v[d->last];
+	if (d->late) {
+		probe.rank = d->late_rank;
+		probe.seq = d->added | LATE_BIT;
+		if (!late_before(&probe, last))
+			return NULL;
+	}
+	return last;
+}
+
 enum cg_err
 cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void *node, int at_key,
              const char *fmt, va_list ap)
 {
-	struct cg_issue *is;
+	struct cg_issue *is, *out = NULL;
 	struct cg_buf msg;
 	enum cg_err result;
 
@@ -269,9 +310,11 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 	}
 	if (d->n >= d->max) {
 		d->dropped++;
-		return CG_OK;
-	}
-	if (d->n == d->cap) {
+		if (!(out = displaced(d))) {
+			d->added++;
+			return CG_OK;
+		}
+	} else if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		struct cg_issue *v = realloc(d->v, cap * sizeof(*v));
 
@@ -284,10 +327,20 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 	result = cg_buf_vprintf(&msg, fmt, ap);
 	if (result)
 		return result == CG_ENOMEM ? CG_ENOMEM : CG_OK;
-	is = &d->v[d->n];
+	if (out) {
+		/* the issue that went last is dropped instead */
+		free(out->path);
+		free(out->message);
+		d->nlate--;
+		d->last_ok = 0;
+		is = out;
+	} else {
+		is = &d->v[d->n];
+	}
 	memset(is, 0, sizeof(*is));
 	is->code = code;
-	is->seq = d->n | (d->late ? (size_t)1 << (sizeof(size_t) * 8 - 1) : 0);
+	is->seq = d->added++ | (d->late ? LATE_BIT : 0);
+	is->rank = d->late ? d->late_rank : 0;
 	is->node = node;
 	is->at_key = at_key;
 	is->path = strdup(path ? path : "");
@@ -295,9 +348,18 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 	if (!is->path || !is->message) {
 		free(is->path);
 		free(is->message);
+		if (out) /* the place taken is given up */
+			*out = d->v[--d->n];
 		return CG_ENOMEM;
 	}
-	d->n++;
+	if (!out)
+		d->n++;
+	if (d->late) {
+		d->nlate++;
+		/* the new last one when it goes after the last */
+		if (d->last_ok && late_before(&d->v[d->last], is))
+			d->last = (size_t)(is - d->v);
+	}
 	return CG_OK;
 }
 

@@ -117,6 +117,7 @@ struct cg_issue {
 	unsigned long line;   /* 1-based */
 	unsigned long column; /* 1-based, in characters (code points) */
 	size_t seq;           /* order of insertion, for a stable sort */
+	size_t rank;          /* a late issue's (cg_diag.late_rank) */
 };
 
 struct cg_diag {
@@ -132,6 +133,19 @@ struct cg_diag {
 	 * invariants, evaluated during the structural walk, are listed after
 	 * its issues on the same element. */
 	int late;
+	/* With late: where the issue's node comes in the walk that met the
+	 * nodes before their children (a node's rank is below its
+	 * children's). Past max, the issues kept are those the structural
+	 * walk and then the invariants, walked on their own, would have added
+	 * first: the non-late ones in their order, then the late ones by
+	 * rank (and order at one rank). The invariants, evaluated after a
+	 * node's children, would otherwise take the places of structural
+	 * errors that come later in the walk. */
+	size_t late_rank;
+	size_t added; /* issues added since the reset, kept or not */
+	size_t nlate; /* late issues kept */
+	size_t last;  /* the kept late issue that goes last, when last_ok */
+	int last_ok;
 };
 
 void cg_diag_init(struct cg_diag *d, size_t max_issues);

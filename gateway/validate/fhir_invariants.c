@@ -363,6 +363,8 @@ struct walk {
 	struct cg_arena *arena;
 	const cJSON *resource, *root; /* %resource, %rootResource */
 	size_t not_evaluated, evaluated;
+	size_t ranks; /* objects entered (cg_fhir_inv_enter) */
+	size_t rank;  /* the one being evaluated on */
 	/* what every evaluation shares, set once; eval() sets the rest (the
 	 * engine clears error itself) */
 	struct cg_fp_env env;
@@ -413,6 +415,7 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
 	                          !out.items[0].u.b)) {
 		/* after the structural issues on the same element (diag.h) */
 		w->c->d->late = 1;
+		w->c->d->late_rank = w->rank;
 		cg_check_issue(w->c,
 		               in->warning ? CG_C_FHIR_INVARIANT_WARNING : CG_C_FHIR_INVARIANT,
 		               node, NULL, 0, "%s: %s", in->key, in->human);
@@ -517,6 +520,12 @@ cg_fhir_inv_walk_free(struct cg_fhir_inv_walk *iw, size_t *not_evaluated)
 	free(w);
 }
 
+size_t
+cg_fhir_inv_enter(struct cg_fhir_inv_walk *iw)
+{
+	return ((struct walk *)iw)->ranks++;
+}
+
 void
 cg_fhir_inv_resource_begin(struct cg_fhir_inv_walk *iw, const cJSON *r, int contained,
                            struct cg_fhir_inv_outer *outer)
@@ -525,6 +534,7 @@ cg_fhir_inv_resource_begin(struct cg_fhir_inv_walk *iw, const cJSON *r, int cont
 
 	outer->resource = w->resource;
 	outer->root = w->root;
+	outer->rank = w->ranks++;
 	w->resource = r;
 	if (!contained || !w->root)
 		w->root = r;
@@ -536,6 +546,7 @@ cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *iw, const cJSON *r, const stru
 {
 	struct walk *w = (struct walk *)iw;
 
+	w->rank = outer->rank;
 	apply_type(w, slot_find(w->v, t->name), r, NULL, t->ctx);
 	w->resource = outer->resource;
 	w->root = outer->root;
@@ -543,10 +554,11 @@ cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *iw, const cJSON *r, const stru
 
 void
 cg_fhir_inv_value(struct cg_fhir_inv_walk *iw, const cJSON *val, const struct cg_fhir_element *el,
-                  const struct cg_fhir_type *t)
+                  const struct cg_fhir_type *t, size_t rank)
 {
 	struct walk *w = (struct walk *)iw;
 
+	w->rank = rank;
 	element(w, val);
 	if (el->ref || (t && t->inline_ctx)) {
 		/* a backbone element, typed by its path */
@@ -564,7 +576,8 @@ cg_fhir_inv_value(struct cg_fhir_inv_walk *iw, const cJSON *val, const struct cg
 }
 
 void
-cg_fhir_inv_partner(struct cg_fhir_inv_walk *iw, const cJSON *p)
+cg_fhir_inv_partner(struct cg_fhir_inv_walk *iw, const cJSON *p, size_t rank)
 {
+	((struct walk *)iw)->rank = rank;
 	element((struct walk *)iw, p);
 }

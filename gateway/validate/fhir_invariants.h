@@ -76,9 +76,15 @@ struct cg_fhir_inv_walk *cg_fhir_inv_walk_new(const struct cg_fhir_invariants *v
                                               struct cg_check *c);
 void cg_fhir_inv_walk_free(struct cg_fhir_inv_walk *w, size_t *not_evaluated);
 
-/* %resource and %rootResource outside the resource being walked. */
+/* The rank of the object the walk enters, before its members: the
+ * invariants' issues on it are kept, past the issue limit, as if evaluated
+ * there (cg_diag.late_rank). */
+size_t cg_fhir_inv_enter(struct cg_fhir_inv_walk *w);
+/* %resource and %rootResource outside the resource being walked; the
+ * resource's rank. */
 struct cg_fhir_inv_outer {
 	const struct cJSON *resource, *root;
+	size_t rank;
 };
 /* Resource r, whose type is known, begins: %resource is r (and
  * %rootResource too, unless r is contained). */
@@ -93,9 +99,9 @@ void cg_fhir_inv_resource_end(struct cg_fhir_inv_walk *w, const struct cJSON *r,
  * on an Extension, the type's and its bases', then those of the core profile
  * R4 gives t in el (el->profile: sqty-1 of SimpleQuantity). */
 void cg_fhir_inv_value(struct cg_fhir_inv_walk *w, const struct cJSON *val,
-                       const struct cg_fhir_element *el, const struct cg_fhir_type *t);
+                       const struct cg_fhir_element *el, const struct cg_fhir_type *t, size_t rank);
 /* Object p, a primitive's "_name" partner where the primitive has no
  * value: ele-1 (one with a value holds of it). */
-void cg_fhir_inv_partner(struct cg_fhir_inv_walk *w, const struct cJSON *p);
+void cg_fhir_inv_partner(struct cg_fhir_inv_walk *w, const struct cJSON *p, size_t rank);
 
 #endif

@@ -145,13 +145,16 @@ static void
 check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
             const struct cg_fhir_type *t)
 {
+	size_t rank;
+
 	if (el->ref || (t && t->inline_ctx)) {
 		/* contentReference, or a backbone element: the element itself
 		 * defines what is inside. */
+		rank = v->inv ? cg_fhir_inv_enter(v->inv) : 0;
 		if (el->ctx)
 			check_object(v, val, el->ctx, 0);
 		if (v->inv && cg_json_is_object(val))
-			cg_fhir_inv_value(v->inv, val, el, t);
+			cg_fhir_inv_value(v->inv, val, el, t, rank);
 		return;
 	}
 	if (!t)
@@ -180,6 +183,7 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 			cg_fhir_bundle_uri(v->bundle, val, el->name, el->path);
 		return;
 	}
+	rank = v->inv ? cg_fhir_inv_enter(v->inv) : 0;
 	check_object(v, val, t->ctx, 0);
 	if (!cg_json_is_object(val))
 		return;
@@ -192,7 +196,7 @@ check_value(struct fv *v, const cJSON *val, const struct cg_fhir_element *el,
 	else if (t == v->attachment)
 		cg_fhir_attachment_check(&v->c, val, el->path);
 	if (v->inv)
-		cg_fhir_inv_value(v->inv, val, el, t);
+		cg_fhir_inv_value(v->inv, val, el, t, rank);
 }
 
 /* One object of a _name partner: an Element; value is the primitive's value
@@ -201,9 +205,11 @@ static void
 check_partner_object(struct fv *v, const cJSON *p, const struct cg_fhir_context *ctx,
                      const cJSON *value)
 {
+	size_t rank = v->inv ? cg_fhir_inv_enter(v->inv) : 0;
+
 	check_object(v, p, ctx, 0);
 	if (v->inv && cg_json_is_object(p) && (!value || cg_json_is_null(value)))
-		cg_fhir_inv_partner(v->inv, p);
+		cg_fhir_inv_partner(v->inv, p, rank);
 }
 
 /* The _name partner of a primitive: an Element (id, extension), or an array
