@@ -36,7 +36,7 @@ struct cg_file_view {
 };
 
 /* Opens path ("-": standard input) with the cap and the errors of
- * cg_file_read. CG_EBUSY when another view is open. */
+ * cg_file_read. CG_EINVAL when another view is open. */
 enum cg_err cg_file_view_open(const char *path, size_t max, struct cg_file_view *v);
 /* Whether v's file shrank while it was mapped (its lost pages read as
  * zeros): the input is not what the file held. */
