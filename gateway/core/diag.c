@@ -209,6 +209,7 @@ cg_diag_init(struct cg_diag *d, size_t max_issues)
 {
 	memset(d, 0, sizeof(*d));
 	d->max = max_issues;
+	d->heap_ok = 1;
 }
 
 void
@@ -227,8 +228,8 @@ cg_diag_reset(struct cg_diag *d)
 	d->late = 0;
 	d->late_rank = 0;
 	d->added = 0;
-	d->nlate = 0;
-	d->last_ok = 0;
+	d->nheap = 0;
+	d->heap_ok = 1;
 }
 
 void
@@ -238,6 +239,9 @@ cg_diag_free(struct cg_diag *d)
 	free(d->v);
 	d->v = NULL;
 	d->cap = 0;
+	free(d->heap);
+	d->heap = NULL;
+	d->heap_cap = 0;
 }
 
 enum cg_err
@@ -262,40 +266,113 @@ late_before(const struct cg_issue *x, const struct cg_issue *y)
 	return x->rank != y->rank ? x->rank < y->rank : x->seq < y->seq;
 }
 
-/* Past max: the kept issue the new one (late or not, at d->late_rank) takes
- * the place of, or NULL when it is dropped (diag.h). */
-static struct cg_issue *
-displaced(struct cg_diag *d)
+/* The heap of kept late issues (diag.h): heap[k]'s issue goes after its
+ * children's. */
+static int
+heap_above(const struct cg_diag *d, size_t a, size_t b)
 {
-	struct cg_issue *last, probe;
+	return late_before(&d->v[d->heap[b]], &d->v[d->heap[a]]);
+}
+
+static void
+heap_swap(struct cg_diag *d, size_t a, size_t b)
+{
+	size_t t = d->heap[a];
+
+	d->heap[a] = d->heap[b];
+	d->heap[b] = t;
+}
+
+static void
+heap_down(struct cg_diag *d, size_t k)
+{
+	for (;;) {
+		size_t l = 2 * k + 1, r = l + 1, top = k;
+
+		if (l < d->nheap && heap_above(d, l, top))
+			top = l;
+		if (r < d->nheap && heap_above(d, r, top))
+			top = r;
+		if (top == k)
+			return;
+		heap_swap(d, k, top);
+		k = top;
+	}
+}
+
+static void
+heap_up(struct cg_diag *d, size_t k)
+{
+	while (k > 0 && heap_above(d, k, (k - 1) / 2)) {
+		heap_swap(d, k, (k - 1) / 2);
+		k = (k - 1) / 2;
+	}
+}
+
+static int
+heap_reserve(struct cg_diag *d, size_t n)
+{
+	size_t cap = d->heap_cap ? d->heap_cap : 8;
+	size_t *h;
+
+	if (n <= d->heap_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	h = realloc(d->heap, cap * sizeof(*h));
+	if (!h)
+		return -1;
+	d->heap = h;
+	d->heap_cap = cap;
+	return 0;
+}
+
+/* The heap again from v, after a sort moved the issues. */
+static int
+heap_rebuild(struct cg_diag *d)
+{
 	size_t i;
 
-	if (!d->nlate)
-		return NULL; /* every kept issue goes before the new one */
-	if (!d->last_ok) {
-		d->last = d->n;
-		for (i = 0; i < d->n; i++)
-			if ((d->v[i].seq & LATE_BIT) &&
-			    (d->last == d->n || late_before(&d->v[d->last], &d->v[i])))
-				d->last = i;
-		d->last_ok = 1;
-	}
-	last = &d->v[d->last];
+	if (heap_reserve(d, d->n))
+		return -1;
+	d->nheap = 0;
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].seq & LATE_BIT)
+			d->heap[d->nheap++] = i;
+	for (i = d->nheap / 2; i-- > 0;)
+		heap_down(d, i);
+	d->heap_ok = 1;
+	return 0;
+}
+
+/* Past max: the place of the kept issue the new one (late or not, at
+ * d->late_rank) takes, or -1 when the new one is dropped (diag.h). */
+static long
+displaced(struct cg_diag *d)
+{
+	struct cg_issue probe;
+
+	if (!d->heap_ok && heap_rebuild(d))
+		return -1; /* out of memory: keep what is kept */
+	if (!d->nheap)
+		return -1; /* every kept issue goes before the new one */
 	if (d->late) {
 		probe.rank = d->late_rank;
 		probe.seq = d->added | LATE_BIT;
-		if (!late_before(&probe, last))
-			return NULL;
+		if (!late_before(&probe, &d->v[d->heap[0]]))
+			return -1;
 	}
-	return last;
+	return (long)d->heap[0];
 }
 
 enum cg_err
 cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void *node, int at_key,
              const char *fmt, va_list ap)
 {
-	struct cg_issue *is, *out = NULL;
+	struct cg_issue *is;
 	struct cg_buf msg;
+	char *path_copy, *message;
+	long out = -1;
 	enum cg_err result;
 
 	switch (cg_code_severity(code)) {
@@ -310,7 +387,7 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 	}
 	if (d->n >= d->max) {
 		d->dropped++;
-		if (!(out = displaced(d))) {
+		if ((out = displaced(d)) < 0) {
 			d->added++;
 			return CG_OK;
 		}
@@ -323,19 +400,33 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 		d->v = v;
 		d->cap = cap;
 	}
+	if (out < 0 && d->late && heap_reserve(d, d->nheap + 1))
+		return CG_ENOMEM;
+	/* everything that can fail before anything kept changes */
 	cg_buf_init(&msg, CG_BUF_MAX_MESSAGE);
 	result = cg_buf_vprintf(&msg, fmt, ap);
 	if (result)
 		return result == CG_ENOMEM ? CG_ENOMEM : CG_OK;
-	if (out) {
-		/* the issue that went last is dropped instead */
-		free(out->path);
-		free(out->message);
-		d->nlate--;
-		d->last_ok = 0;
-		is = out;
+	path_copy = strdup(path ? path : "");
+	message = path_copy ? cg_buf_take(&msg) : NULL;
+	if (!message) {
+		free(path_copy);
+		cg_buf_free(&msg);
+		return CG_ENOMEM;
+	}
+	if (out >= 0) {
+		/* the kept late issue that went last is dropped instead: its
+		 * place is the heap's top, which the new issue takes (late) or
+		 * leaves (not late) */
+		is = &d->v[out];
+		free(is->path);
+		free(is->message);
+		if (!d->late)
+			d->heap[0] = d->heap[--d->nheap];
 	} else {
-		is = &d->v[d->n];
+		is = &d->v[d->n++];
+		if (d->late)
+			d->heap[d->nheap++] = (size_t)(is - d->v);
 	}
 	memset(is, 0, sizeof(*is));
 	is->code = code;
@@ -343,22 +434,13 @@ cg_diag_vadd(struct cg_diag *d, enum cg_code code, const char *path, const void 
 	is->rank = d->late ? d->late_rank : 0;
 	is->node = node;
 	is->at_key = at_key;
-	is->path = strdup(path ? path : "");
-	is->message = cg_buf_take(&msg);
-	if (!is->path || !is->message) {
-		free(is->path);
-		free(is->message);
-		if (out) /* the place taken is given up */
-			*out = d->v[--d->n];
-		return CG_ENOMEM;
-	}
-	if (!out)
-		d->n++;
-	if (d->late) {
-		d->nlate++;
-		/* the new last one when it goes after the last */
-		if (d->last_ok && late_before(&d->v[d->last], is))
-			d->last = (size_t)(is - d->v);
+	is->path = path_copy;
+	is->message = message;
+	if (d->heap_ok) {
+		if (out >= 0)
+			heap_down(d, 0);
+		else if (d->late)
+			heap_up(d, d->nheap - 1);
 	}
 	return CG_OK;
 }
@@ -379,6 +461,7 @@ cg_diag_sort(struct cg_diag *d)
 {
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(d->v[0]), issue_cmp);
+	d->heap_ok = 0; /* the places changed: rebuilt when next needed */
 }
 
 bool

@@ -143,9 +143,13 @@ struct cg_diag {
 	 * errors that come later in the walk. */
 	size_t late_rank;
 	size_t added; /* issues added since the reset, kept or not */
-	size_t nlate; /* late issues kept */
-	size_t last;  /* the kept late issue that goes last, when last_ok */
-	int last_ok;
+	/* The kept late issues, by place in v, as a heap whose top goes last:
+	 * past max, each new issue asks it which one to drop in O(log n), so
+	 * that no input makes a record with a large --max-issues quadratic.
+	 * heap_ok is cleared when v is sorted (the places change). */
+	size_t *heap;
+	size_t nheap, heap_cap;
+	int heap_ok;
 };
 
 void cg_diag_init(struct cg_diag *d, size_t max_issues);
