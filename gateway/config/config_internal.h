@@ -1,7 +1,9 @@
 /*
- * config_internal.h: what the configuration's checks share across their
- * files (config.c: the sections; config_policy.c: a destination's registry
- * policy). Not for other layers.
+ * config_internal.h: what the configuration's loading and checks share
+ * across their files (config.c: the loading; config_env.c: ${NAME}
+ * references; config_sections.c: the sections; config_policy.c: a
+ * destination's registry policy; config_auth.c: how it is reached;
+ * config_outbox.c: the outbox). Not for other layers.
  */
 #ifndef CG_CONFIG_INTERNAL_H
 #define CG_CONFIG_INTERNAL_H
@@ -21,7 +23,7 @@ struct ck {
 	int policy_only; /* a policy file (cellgate deidentify --policy): no url needed */
 };
 
-/* The members of a destination, in dest_spec's order (config.c). */
+/* The members of a destination, in dest_spec's order (config_sections.c). */
 enum {
 	D_TYPE,
 	D_URL,
@@ -56,6 +58,17 @@ enum {
 	D__N
 };
 
+/* config_env.c: each ${NAME} in the strings of the tree below n replaced
+ * by the environment's value (or its default), a plain scalar typed again;
+ * then, once the checks are done, the issues of values whose ${NAME} could
+ * not be replaced dropped (their config-env issue says what is wrong). */
+void cg_ck_expand_env(struct ck *k, cJSON *n);
+void cg_ck_drop_after_env(struct cg_diag *d);
+
+/* config_sections.c: a whole configuration (root, ${NAME}s expanded
+ * first), or only its destinations section (a policy file's). */
+void cg_ck_config(struct ck *k, cJSON *root);
+void cg_ck_destinations(struct ck *k, const cJSON *n);
 /* The checks see the tree as const; the loader owns it and edits values. */
 cJSON *cg_ck_mut(const cJSON *n);
 /* A file the configuration names: made absolute (relative to the

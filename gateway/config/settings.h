@@ -21,7 +21,7 @@ enum cg_dest_type { CG_DEST_FHIR, CG_DEST_RECORDS, CG_DEST_NDJSON };
 /* Tags of each kind (security, tag) a destination may add. */
 #define CG_TAGS_MAX 16
 
-/* A destination's URL at most (config.c refuses longer ones): with "/" and
+/* A destination's URL at most (config_sections.c refuses longer ones): with "/" and
  * a resource type it still fits the upstream URL buffer (handler.c). */
 #define CG_DEST_URL_MAX 1900
 

@@ -42,7 +42,7 @@ void cg_yaml_free(struct cg_yaml *y);
 bool cg_yaml_is_plain(const struct cg_yaml *y, const struct cJSON *node);
 /* Gives node, a string, the type a plain scalar of the same text has (true,
  * false, null, a number, else it stays a string), in place: its position
- * stays known. For text substituted into a plain scalar (config.c ${NAME}),
+ * stays known. For text substituted into a plain scalar (config_env.c ${NAME}),
  * typed as if it had been written there. */
 void cg_yaml_type_plain(struct cJSON *node);
 /* Where node came from (line 0 when unknown); at_key: where its key is. */
