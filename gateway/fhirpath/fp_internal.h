@@ -198,8 +198,8 @@ const char *fp_type_arg(struct cg_arena *a, const struct fp_node *n);
 /* The single boolean of a collection: 1, 0, or -1 when empty; -2 (an error
  * already recorded) when it has more than one item. */
 int fp_to_bool(struct fp_ctx *c, const struct cg_fp_coll *v);
-/* Date and time arithmetic: d plus (sign 1) or minus (-1) quantity q. 0, or
- * -1 when the unit is not a calendar duration. */
+/* Date and time arithmetic (fp_dt.c): d plus (sign 1) or minus (-1)
+ * quantity q. 0, or -1 when the unit is not a calendar duration. */
 int fp_dt_add(const struct cg_fp_item *d, const struct cg_fp_item *q, int sign,
               struct cg_fp_item *out);
 
@@ -234,27 +234,37 @@ int fp_ucum_convert(double v, const char *from, const char *to, double *out);
 enum cg_err fp_fn_htmlchecks(struct fp_ctx *c, const struct fp_call *call,
                              const struct cg_fp_coll *in, struct cg_fp_coll *out);
 
-/* ---- values (fp_value.c) ------------------------------------------------ */
+/* ---- values (fp_value.c, fp_dt.c, fp_compare.c) ------------------------- */
 
-/* Parses a date, date-time or time (no '@'; a time without its 'T'), as
+/* fp_dt.c: parses a date, date-time or time (no '@'; a time without its 'T'), as
  * FHIRPath literals and FHIR JSON write them. *kind is CG_FP_DATE,
  * CG_FP_DATETIME or CG_FP_TIME (want_time: parse as a time). 0 or -1. */
 int fp_dt_parse(const char *s, size_t len, int want_time, enum cg_fp_kind *kind,
                 struct cg_fp_dt *out);
 /* Writes a date, date-time or time as FHIR JSON would (no '@'). */
 void fp_dt_format(const struct cg_fp_item *it, char *out, size_t size);
+/* Two dates, date-times or times (of the same kind) in order: -1/0/1, or
+ * -3 when they agree as far as the coarser precision goes. */
+int fp_dt_compare(const struct cg_fp_item *a, const struct cg_fp_item *b);
 
-/* A System value made of a FHIR one where the kinds allow: a Quantity
+/* fp_value.c: a System value made of a FHIR one where the kinds allow: a Quantity
  * object to a quantity; otherwise a copy. */
 void fp_system_value(const struct cg_fp_item *in, struct cg_fp_item *out);
+/* Whether t names one of FHIR's quantity types (Quantity, Age, Duration,
+ * ...); the calendar duration a UCUM code stands for ("a": "year"), else
+ * the code itself. */
+int fp_is_quantity_type(const char *t);
+const char *fp_calendar_of(const char *code);
 
-/* = on two items: 1 equal, 0 not, -1 empty (dates of different precision). */
+/* fp_compare.c: = on two items: 1 equal, 0 not, -1 empty (dates of
+ * different precision). */
 int fp_item_equal(const struct cg_fp_item *a, const struct cg_fp_item *b);
 int fp_item_equiv(const struct cg_fp_item *a, const struct cg_fp_item *b);
 /* Ordering: -2 not comparable (error), -3 empty (precision), else -1/0/1. */
 int fp_item_compare(const struct cg_fp_item *a, const struct cg_fp_item *b);
 
-/* The string form of an item (toString()); NULL when it has none. */
+/* fp_value.c: the string form of an item (toString()); NULL when it has
+ * none. */
 const char *fp_item_string(struct cg_arena *a, const struct cg_fp_item *it);
 
 /* Item constructors for System values. */
