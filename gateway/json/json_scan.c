@@ -626,8 +626,8 @@ member_name(const char *p, size_t end, size_t *i, const struct cg_json_limits *l
 }
 
 static int
-scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
-     cg_json_visit_fn visit, void *ctx, struct builder *b, struct cg_json_fault *f)
+scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim, struct builder *b,
+     struct cg_json_fault *f)
 {
 	char stack[CG_JSON_MAX_MAX_DEPTH];
 	unsigned max_depth = lim->max_depth;
@@ -646,8 +646,6 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 		if (i >= end)
 			return fail(f, CG_C_JSON_SYNTAX, end,
 			            "unexpected end of input, expected a JSON value");
-		if (visit)
-			visit(ctx, i, key_off);
 		vkey = key_off;
 		key_off = CG_JSON_NO_KEY;
 		switch (p[i]) {
@@ -769,9 +767,9 @@ scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
 
 int
 cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
-             cg_json_visit_fn visit, void *ctx, struct cg_json_fault *f)
+             struct cg_json_fault *f)
 {
-	return scan(p, end, pos, lim, visit, ctx, NULL, f);
+	return scan(p, end, pos, lim, NULL, f);
 }
 
 int
@@ -785,7 +783,7 @@ cg_json_parse(const char *p, size_t end, size_t *pos, const struct cg_json_limit
 	b.root = NULL;
 	b.key = NULL;
 	*out = NULL;
-	r = scan(p, end, pos, lim, NULL, NULL, &b, f);
+	r = scan(p, end, pos, lim, &b, f);
 	if (r == 0)
 		*out = b.root;
 	return r;

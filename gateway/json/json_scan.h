@@ -8,10 +8,9 @@
  * scanner first; what passes is text that cJSON parses faithfully.
  *
  * The scanner is iterative (no recursion, so nesting cannot exhaust the
- * stack), enforces the limits below as it goes, and can report the offset of
- * every value and member name in document order, which is also the pre-order
- * of the cJSON tree: that is how issues found on the tree get their line and
- * column back (see locate.h).
+ * stack) and enforces the limits below as it goes. The tree it builds keeps
+ * the offset of every value and member name: that is how issues found on the
+ * tree get their line and column back (see locate.h).
  */
 #ifndef CG_JSON_SCAN_H
 #define CG_JSON_SCAN_H
@@ -60,11 +59,6 @@ struct cg_json_placed {
  * type tests and printing look at the low byte only. */
 #define CG_JSON_NOT_INTEGRAL (1 << 12)
 
-/* Called for every value in document order: value_off is where the value
- * starts, key_off where its member name starts (CG_JSON_NO_KEY for array
- * elements and the top-level value). */
-typedef void (*cg_json_visit_fn)(void *ctx, size_t value_off, size_t key_off);
-
 /* Skips JSON white space from pos; returns the first other offset (or end). */
 size_t cg_json_skip_ws(const char *p, size_t end, size_t pos);
 
@@ -73,10 +67,9 @@ size_t cg_json_skip_ws(const char *p, size_t end, size_t pos);
  * skipped), reading no further than p[end - 1]. On success returns 0 and sets
  * *pos just past the value. On failure returns -1 and fills *fault; a value
  * cut off by `end` gives a json-syntax fault at offset `end` exactly.
- * visit may be NULL.
  */
 int cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,
-                 cg_json_visit_fn visit, void *ctx, struct cg_json_fault *fault);
+                 struct cg_json_fault *fault);
 
 /*
  * The same scan, building the cJSON tree of the value as it goes, so that
@@ -86,9 +79,10 @@ int cg_json_scan(const char *p, size_t end, size_t *pos, const struct cg_json_li
  * -2 when the arena is out of memory.
  *
  * Each node is the first member of a struct cg_json_placed that says where
- * its value (and member name) start in p, the offsets cg_json_scan's visit
- * would give: an issue found on the tree gets its place without reading the
- * text again (see locate.h). Only a node of such a tree has them: nothing
+ * its value starts in p (its first byte) and where its member name does (its
+ * quote; CG_JSON_NO_KEY for array elements and the top-level value): an
+ * issue found on the tree gets its place without reading the text again
+ * (see locate.h). Only a node of such a tree has them: nothing
  * copied from it (cJSON_Duplicate) or added to it does.
  */
 int cg_json_parse(const char *p, size_t end, size_t *pos, const struct cg_json_limits *lim,

@@ -98,7 +98,7 @@ scan_record(struct cg_split *s, size_t start, size_t end, size_t *after, struct 
 	if (s->arena)
 		r = cg_json_parse(s->p, limit, &pos, s->lim, s->arena, &s->root, f);
 	else
-		r = cg_json_scan(s->p, limit, &pos, s->lim, NULL, NULL, f);
+		r = cg_json_scan(s->p, limit, &pos, s->lim, f);
 	if (r == -2) {
 		s->nomem = 1;
 		return -1;
@@ -110,7 +110,7 @@ scan_record(struct cg_split *s, size_t start, size_t end, size_t *after, struct 
 	if (f->code != CG_C_JSON_SYNTAX || f->offset != limit || limit == end)
 		return -1;
 	pos = start;
-	if (cg_json_scan(s->p, end, &pos, s->lim, NULL, NULL, f))
+	if (cg_json_scan(s->p, end, &pos, s->lim, f))
 		return -1; /* broken as well as large: the syntax error is reported */
 	*after = pos;
 	f->code = CG_C_JSON_TOO_LARGE;
@@ -203,7 +203,7 @@ looks_like_ndjson(struct cg_split *s, size_t start)
 	size_t first_line_end = nl ? (size_t)(nl - s->p) : s->len;
 	size_t pos = start;
 
-	if (cg_json_scan(s->p, s->len, &pos, s->lim, NULL, NULL, &f))
+	if (cg_json_scan(s->p, s->len, &pos, s->lim, &f))
 		return f.offset <= first_line_end;
 	return pos <= first_line_end && cg_json_skip_ws(s->p, s->len, pos) != s->len;
 }

@@ -65,14 +65,14 @@ cg_map_member_span(const char *p, size_t len, const char *name, char open, size_
 	pos = cg_json_skip_ws(p, len, pos + 1);
 	while (pos < len && p[pos] != '}') {
 		key = pos;
-		if (p[pos] != '"' || cg_json_scan(p, len, &pos, &lim, NULL, NULL, &fault))
+		if (p[pos] != '"' || cg_json_scan(p, len, &pos, &lim, &fault))
 			return -1;
 		pos = cg_json_skip_ws(p, len, pos);
 		if (pos >= len || p[pos] != ':')
 			return -1;
 		value = cg_json_skip_ws(p, len, pos + 1);
 		pos = value;
-		if (cg_json_scan(p, len, &pos, &lim, NULL, NULL, &fault))
+		if (cg_json_scan(p, len, &pos, &lim, &fault))
 			return -1;
 		/* The items are the client's text as it came (ingest checks,
 		 * it does not rewrite): the name may be written with escapes. */
@@ -157,7 +157,7 @@ add_elements(struct cg_buf *out, const char *p, size_t from, size_t to, int *fir
 	limits(&lim, to - from);
 	while (!err && pos < to && p[pos] != ']') {
 		start = pos;
-		if (cg_json_scan(p, to, &pos, &lim, NULL, NULL, &fault))
+		if (cg_json_scan(p, to, &pos, &lim, &fault))
 			return CG_EINVAL;
 		if (!*first)
 			err = cg_buf_addc(out, ',');

@@ -89,7 +89,7 @@ load_doc(struct loader *l, const char *name, cJSON **out)
 	}
 	cg_json_limits_default(&lim);
 	lim.max_record = MAPPINGS_MAX_FILE;
-	if (cg_json_scan(text, len, &pos, &lim, NULL, NULL, &fault) == 0) {
+	if (cg_json_scan(text, len, &pos, &lim, &fault) == 0) {
 		pos = cg_json_skip_ws(text, len, pos);
 		fault.offset = pos;
 		snprintf(fault.message, sizeof(fault.message), "unexpected data after the value");

@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	cg_json_limits_default(&lim);
 	lim.max_depth = 64;
-	r1 = cg_json_scan(copy, size, &pos1, &lim, NULL, NULL, &f1);
+	r1 = cg_json_scan(copy, size, &pos1, &lim, &f1);
 	r2 = cg_json_parse(copy, size, &pos2, &lim, arena, &ours, &f2);
 	if (r1 != r2 || (r1 == 0 && pos1 != pos2) ||
 	    (r1 != 0 && (f1.code != f2.code || f1.offset != f2.offset)))

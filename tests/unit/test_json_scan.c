@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "arena.h"
 #include "json_scan.h"
 
 struct scan_case {
@@ -103,7 +105,7 @@ table(void **state)
 		int r;
 
 		memcpy(copy, c->text, len);
-		r = cg_json_scan(copy, len, &pos, &lim, NULL, NULL, &f);
+		r = cg_json_scan(copy, len, &pos, &lim, &f);
 		if (c->ok && r == 0)
 			pos = cg_json_skip_ws(copy, len, pos);
 		if ((r == 0) != c->ok || (c->ok && pos != len) ||
@@ -128,7 +130,7 @@ deep_nesting(void **state)
 	memset(text, '[', n);
 	memset(text + n, ']', n);
 	cg_json_limits_default(&lim);
-	assert_int_equal(cg_json_scan(text, 2 * n, &pos, &lim, NULL, NULL, &f), -1);
+	assert_int_equal(cg_json_scan(text, 2 * n, &pos, &lim, &f), -1);
 	assert_int_equal(f.code, CG_C_JSON_DEPTH);
 	assert_int_equal(f.offset, CG_JSON_DEFAULT_MAX_DEPTH);
 	free(text);
@@ -146,15 +148,15 @@ string_limit(void **state)
 	cg_json_limits_default(&lim);
 	lim.max_string = 10;
 	strcpy(text, "[\"0123456789\"]");
-	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, NULL, NULL, &f), 0);
+	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, &f), 0);
 	pos = 0;
 	strcpy(text, "[\"0123456789a\"]");
-	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, NULL, NULL, &f), -1);
+	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, &f), -1);
 	assert_int_equal(f.code, CG_C_JSON_STRING_TOO_LONG);
 	assert_int_equal(f.offset, 1);
 	pos = 0;
 	strcpy(text, "[12345678901]");
-	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, NULL, NULL, &f), -1);
+	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, &f), -1);
 	assert_int_equal(f.code, CG_C_JSON_STRING_TOO_LONG);
 }
 
@@ -164,29 +166,39 @@ struct seen {
 	size_t n;
 };
 
+/* The offsets the parser kept beside each node, in pre-order (the order of
+ * the text). */
 static void
-visit(void *ctx, size_t value_off, size_t key_off)
+collect(struct seen *s, const cJSON *node)
 {
-	struct seen *s = ctx;
+	const struct cg_json_placed *pl = (const struct cg_json_placed *)node;
+	const cJSON *c;
 
-	s->value[s->n] = value_off;
-	s->key[s->n] = key_off;
+	s->value[s->n] = pl->value_off;
+	s->key[s->n] = pl->key_off;
 	s->n++;
+	for (c = node->child; c; c = c->next)
+		collect(s, c);
 }
 
-/* Values are visited in document order with their member names' offsets. */
+/* Each node of the parsed tree says where its value and its member name
+ * start: what locate.c places issues by. */
 static void
-visitor_order(void **state)
+placed_offsets(void **state)
 {
 	const char *text = "{\"a\": [1, {\"b\": 2}], \"c\": \"x\"}";
 	struct cg_json_limits lim;
 	struct cg_json_fault f;
 	struct seen s = {{0}, {0}, 0};
+	struct cg_arena *a = cg_arena_new(4096);
+	cJSON *root = NULL;
 	size_t pos = 0;
 
 	(void)state;
+	assert_non_null(a);
 	cg_json_limits_default(&lim);
-	assert_int_equal(cg_json_scan(text, strlen(text), &pos, &lim, visit, &s, &f), 0);
+	assert_int_equal(cg_json_parse(text, strlen(text), &pos, &lim, a, &root, &f), 0);
+	collect(&s, root);
 	assert_int_equal(s.n, 6);
 	assert_int_equal(s.value[0], 0); /* the object */
 	assert_int_equal(s.key[0], CG_JSON_NO_KEY);
@@ -199,6 +211,7 @@ visitor_order(void **state)
 	assert_int_equal(s.key[4], 11);
 	assert_int_equal(s.value[5], 26); /* "x" */
 	assert_int_equal(s.key[5], 21);
+	cg_arena_free(a);
 }
 
 /* The eight-bytes-at-a-time path must see a special byte at any position. */
@@ -222,7 +235,7 @@ special_byte_at_every_position(void **state)
 			text[0] = '"';
 			text[1 + k] = specials[s];
 			text[30] = '"';
-			r = cg_json_scan(text, 31, &pos, &lim, NULL, NULL, &f);
+			r = cg_json_scan(text, 31, &pos, &lim, &f);
 			if (specials[s] == '"') {
 				/* the string ends early, the rest is trailing data */
 				assert_int_equal(r, 0);
@@ -241,7 +254,7 @@ main(void)
 	        cmocka_unit_test(table),
 	        cmocka_unit_test(deep_nesting),
 	        cmocka_unit_test(string_limit),
-	        cmocka_unit_test(visitor_order),
+	        cmocka_unit_test(placed_offsets),
 	        cmocka_unit_test(special_byte_at_every_position),
 	};
 
