@@ -362,7 +362,7 @@ struct walk {
 	struct cg_check *c;
 	struct cg_arena *arena;
 	const cJSON *resource, *root; /* %resource, %rootResource */
-	size_t not_evaluated, evaluated;
+	size_t not_evaluated;
 	size_t ranks; /* objects entered (cg_fhir_inv_enter) */
 	size_t rank;  /* the one being evaluated on */
 	/* what every evaluation shares, set once; eval() sets the rest (the
@@ -405,7 +405,6 @@ eval(struct walk *w, const struct inv *in, const cJSON *node, const char *type,
 	env->context = node;
 	env->context_type = type;
 	env->context_ctx = ctx;
-	w->evaluated++;
 	/* most are decided by which members node has (see fp_quick.c) */
 	quick = cg_fp_quick_eval(in->quick, env);
 	if (quick < 0 && cg_fp_eval(in->prog, env, &out) != CG_OK) {
