@@ -86,16 +86,27 @@ FN(fp_fn_now)
 
 /* ---- tree navigation ---------------------------------------------------- */
 
+/* The children of every item of in, appended to v. */
+static enum cg_err
+children_of(struct fp_ctx *c, const struct cg_fp_coll *in, struct fp_vec *v)
+{
+	enum cg_err e;
+	size_t k;
+
+	for (k = 0; k < in->n; k++)
+		if ((e = fp_children_all(c, &in->items[k], v)))
+			return e;
+	return CG_OK;
+}
+
 FN(fp_fn_children)
 {
 	struct fp_vec v = {0};
 	enum cg_err e;
-	size_t k;
 
 	(void)call;
-	for (k = 0; k < in->n; k++)
-		if ((e = fp_children_all(c, &in->items[k], &v)))
-			return e;
+	if ((e = children_of(c, in, &v)))
+		return e;
 	fp_vec_done(&v, out);
 	return CG_OK;
 }
@@ -107,9 +118,9 @@ FN(fp_fn_descendants)
 	size_t k;
 
 	(void)call;
-	for (k = 0; k < in->n; k++)
-		if ((e = fp_children_all(c, &in->items[k], &v)))
-			return e;
+	if ((e = children_of(c, in, &v)))
+		return e;
+	/* v grows as it is walked: each item's children go at its end */
 	for (k = 0; k < v.n; k++) {
 		struct cg_fp_item it = v.items[k];
 

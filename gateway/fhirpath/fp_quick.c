@@ -238,6 +238,20 @@ analyse_call(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits
 
 /* What n gives on %context, given which heads are present (bit k: head k
  * gives a non-empty collection). */
+/* n's operands analysed in the evaluator's order, left first: 1 when
+ * neither can fail (*l, *r), 0 when one can (the right one is then not
+ * looked at, as the evaluator would not reach it). */
+static int
+both_safe(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits, struct abs *l,
+          struct abs *r)
+{
+	*l = analyse(n->left, q, bits);
+	if (!l->safe)
+		return 0;
+	*r = analyse(n->right, q, bits);
+	return r->safe;
+}
+
 static struct abs
 analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 {
@@ -301,11 +315,7 @@ analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 		return known(logic_outcomes(n->op, l.can, r.can));
 	case OP_EQ:
 	case OP_NE:
-		l = analyse(n->left, q, bits);
-		if (!l.safe)
-			return unsafe;
-		r = analyse(n->right, q, bits);
-		if (!r.safe)
+		if (!both_safe(n, q, bits, &l, &r))
 			return unsafe;
 		/* = never fails: empty on an empty side, else a boolean */
 		if (l.can == O_E || r.can == O_E)
@@ -318,11 +328,7 @@ analyse(const struct fp_node *n, const struct cg_fp_quick *q, unsigned bits)
 	case OP_IN:
 	case OP_CONTAINS:
 		/* both sides are evaluated; an empty element gives empty */
-		l = analyse(n->left, q, bits);
-		if (!l.safe)
-			return unsafe;
-		r = analyse(n->right, q, bits);
-		if (!r.safe)
+		if (!both_safe(n, q, bits, &l, &r))
 			return unsafe;
 		if ((n->op == OP_IN ? l.can : r.can) == O_E)
 			return known(O_E);
