@@ -45,15 +45,10 @@ static const char *dest = "registry";
 static struct cg_msg_in
 msg(const char *key, const char *body)
 {
-	struct cg_msg_in m = {.txid = "tx-1",
-	                      .dest = dest,
-	                      .key = key,
-	                      .client = "ehr",
-	                      .record_id = body,
-	                      .type = "record",
-	                      .body = body,
-	                      .len = strlen(body)};
+	struct cg_msg_in m = test_msg(key, body);
 
+	m.txid = "tx-1";
+	m.dest = dest;
 	return m;
 }
 
