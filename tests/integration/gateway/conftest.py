@@ -864,7 +864,12 @@ def _gateways(pki, folder):
             code = g.stop()
             odd = [x for x in g.log_text().splitlines() if x and not x.startswith("{")]
             if code != 0 or odd:
-                bad.append(f"{g.dir}: exit {code}; stderr: {odd[:20]}")
+                # the whole report, a line each: a ThreadSanitizer report's
+                # stacks (which library, which of our calls) are past its
+                # first 20 lines, and pytest's temporary folders are gone
+                # three runs later
+                shown = "\n    ".join(odd[:400])
+                bad.append(f"{g.dir}: exit {code}; stderr:\n    {shown}")
         assert not bad, "\n".join(bad)
 
     return make, stop_all
